@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Run libgmp's benchmarks against the same workloads in Go and print a table.
+
+usage: bench/compare.py [BUILD_DIR] [--runs K] [--n N]
+
+BUILD_DIR (default `build`) is a meson build directory in which bench/bench_spawn and
+bench/bench_yield are already built; the Go programs are built into BUILD_DIR/bench-go/.
+Each (workload, P count) runs K fresh processes per side, alternating ours and Go so that
+machine noise hits both alike; the table shows the medians and the min-max of the K runs.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+GO_DIR = Path(__file__).resolve().parent / "go"
+WORKLOADS = ("spawn", "yield")
+PROCS = (1, 2)
+TIMEOUT = 600  # seconds per run; a hung scheduler fails the comparison instead of stalling it
+
+
+def fail(msg):
+    print(f"compare: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def run(cmd, env_var, procs, n):
+    """Runs one benchmark process and returns {name: (value, unit)} from its output."""
+    argv = [str(cmd)] + ([str(n)] if n else [])
+    env = dict(os.environ, **{env_var: str(procs)})
+    try:
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        fail(f"{' '.join(argv)} ({env_var}={procs}) timed out after {TIMEOUT}s\n{e.stdout or ''}{e.stderr or ''}")
+    if p.returncode != 0:
+        fail(f"{' '.join(argv)} ({env_var}={procs}) exited {p.returncode}\n{p.stdout}{p.stderr}")
+    try:
+        return {name: (float(value), unit) for name, value, unit in map(str.split, p.stdout.splitlines())}
+    except ValueError:
+        fail(f"{' '.join(argv)}: output is not `name value unit` lines\n{p.stdout}{p.stderr}")
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    gover = subprocess.run(["go", "version"], capture_output=True, text=True, check=True).stdout.strip()
+    print(f"cpu:     {model}")
+    print(f"nproc:   {len(os.sched_getaffinity(0))}")
+    print(f"kernel:  {platform.release()}")
+    print(f"go:      {gover}")
+
+
+def build_type(build):
+    """The build type libgmp was configured with; timings of a debug build mean little."""
+    try:
+        opts = json.loads((build / "meson-info" / "intro-buildoptions.json").read_text())
+    except OSError:
+        return "unknown"
+    vals = {o["name"]: o["value"] for o in opts}
+    return f"buildtype={vals.get('buildtype')} optimization={vals.get('optimization')}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Compare libgmp's benchmarks with Go's.")
+    ap.add_argument("build", nargs="?", default="build", help="meson build directory (default: build)")
+    ap.add_argument("--runs", type=int, default=5, help="processes per side and configuration (default: 5)")
+    ap.add_argument("--n", type=int, help="N passed to every benchmark (default: each program's own)")
+    args = ap.parse_args()
+    if args.runs < 1 or (args.n is not None and args.n < 1):
+        fail("--runs and --n must be positive")
+
+    build = Path(args.build).resolve()
+    ours = {w: build / "bench" / f"bench_{w}" for w in WORKLOADS}
+    for path in ours.values():
+        if not os.access(path, os.X_OK):
+            fail(f"{path} is missing; build libgmp first (meson compile -C {args.build})")
+    go_out = build / "bench-go"
+    go_out.mkdir(parents=True, exist_ok=True)
+    b = subprocess.run(["go", "build", "-o", str(go_out) + "/", "./spawn", "./yield"],
+                       cwd=GO_DIR, capture_output=True, text=True)
+    if b.returncode != 0:
+        fail(f"go build failed\n{b.stdout}{b.stderr}")
+    go = {w: go_out / w for w in WORKLOADS}
+
+    machine()
+    print(f"libgmp:  {build_type(build)}")
+    print(f"runs:    {args.runs} per side, N={args.n or 'default'}")
+    print()
+
+    # metric -> P -> side -> [values]; every run of a side must report the same metrics.
+    samples, units = {}, {}
+    for w in WORKLOADS:
+        for p in PROCS:
+            for _ in range(args.runs):
+                for side, cmd, var in (("ours", ours[w], "GMPMAXPROCS"), ("go", go[w], "GOMAXPROCS")):
+                    out = run(cmd, var, p, args.n)
+                    if w not in out:
+                        fail(f"{cmd} printed no `{w}` line")
+                    for name, (value, unit) in out.items():
+                        samples.setdefault(name, {}).setdefault(p, {}).setdefault(side, []).append(value)
+                        units[name] = unit
+
+    def fmt(v, unit):
+        return f"{v:.0f}" if unit == "KiB" else f"{v:.1f}"
+
+    header = ("workload", "ours", "go", "unit", "ours/go", "ours min-max", "go min-max")
+    table = [header]
+    # The timings first (spawn 1P, spawn 2P, yield 1P, yield 2P), then extra metrics such as RSS.
+    for name in sorted(samples, key=lambda m: (m not in WORKLOADS, m)):
+        unit = units[name]
+        for p in PROCS:
+            o, g = samples[name].get(p, {}).get("ours", []), samples[name].get(p, {}).get("go", [])
+            if len(o) != args.runs or len(g) != args.runs:
+                fail(f"{name} {p}P was not reported by every run of both sides")
+            mo, mg = statistics.median(o), statistics.median(g)
+            table.append((f"{name.replace('_', ' ')} {p}P", fmt(mo, unit), fmt(mg, unit), unit,
+                          f"{mo / mg:.2f}" if mg else "-",
+                          f"{fmt(min(o), unit)}-{fmt(max(o), unit)}", f"{fmt(min(g), unit)}-{fmt(max(g), unit)}"))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        # Left-align the label and unit, right-align the numbers.
+        print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+
+if __name__ == "__main__":
+    main()

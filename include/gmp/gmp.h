@@ -1,0 +1,72 @@
+/*
+ * gmp.h — the C ABI of libgmp, Go's G/M/P scheduler for C and C++ on Linux/amd64.
+ *
+ * Include as <gmp/gmp.h> (never <gmp.h>: that name belongs to GNU MP).
+ *
+ * Conventions
+ *   - Every function is safe to call at any time, including from ELF constructors that run
+ *     before the runtime has started and from threads that are not goroutines. Where a call
+ *     cannot be honoured it returns an error code; it never crashes or aborts.
+ *   - Errors are negative errno values (-EINVAL, -ENOMEM, -EAGAIN, ...) returned directly;
+ *     errno is not touched.
+ *   - A "goroutine" is a function run by the runtime's scheduler on its own stack. The
+ *     program's main() runs as goroutine 1 once libgmp has taken over (preloaded or linked).
+ */
+#ifndef GMP_GMP_H
+#define GMP_GMP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define GMP_API __attribute__((visibility("default")))
+#else
+#define GMP_API
+#endif
+
+/*
+ * gmp_go starts fn(arg) as a new goroutine and returns its goroutine id (> 0).
+ * The goroutine runs on a 64 KiB stack (GMPSTACK=<bytes> changes the default) that is bound
+ * to it when it first runs; when fn returns the goroutine ends.
+ *
+ * Errors:
+ *   -EINVAL  fn is NULL
+ *   -EAGAIN  the runtime has not started (called from an ELF constructor) or is shutting down
+ *   -ENOMEM  no memory for the goroutine record
+ */
+GMP_API int64_t gmp_go(void (*fn)(void *), void *arg);
+
+/*
+ * gmp_yield lets other runnable goroutines run; the caller stays runnable and continues
+ * later, possibly on another OS thread. Off a goroutine it yields the OS thread
+ * (sched_yield) instead.
+ */
+GMP_API void gmp_yield(void);
+
+/* gmp_goid returns the calling goroutine's id, or 0 when called off a goroutine. */
+GMP_API int64_t gmp_goid(void);
+
+/*
+ * gmp_maxprocs sets the number of Ps (goroutines running user code at once) to n and returns
+ * the previous value; n <= 0 only queries. The default is GMPMAXPROCS, else the CPUs in the
+ * affinity mask capped by a cgroup v2 cpu.max quota. Changing it stops the world: it waits
+ * until every running goroutine reaches a scheduling point (a yield, park or exit).
+ * Values above 1024 are clamped to 1024.
+ *
+ * Errors:
+ *   -EAGAIN  the runtime has not started
+ *   -EPERM   n > 0 and the caller is not a goroutine (only a goroutine may stop the world)
+ */
+GMP_API int gmp_maxprocs(int n);
+
+/* gmp_num_goroutine returns the number of live goroutines (0 before the runtime starts). */
+GMP_API int64_t gmp_num_goroutine(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMP_GMP_H */

@@ -1,0 +1,51 @@
+// abi.cc — the C ABI (include/gmp/gmp.h): argument checks and error codes, then the runtime.
+#include <sched.h>
+
+#include <cerrno>
+
+#include "gmp/gmp.h"
+#include "runtime.h"
+
+using namespace gmp;
+
+namespace {
+// ongoroutine: the caller runs on a goroutine (not g0, not a foreign thread).
+g* curgoroutine() {
+  g* gp = getg();
+  if (!gp || gp == gp->m_->g0) return nullptr;
+  return gp;
+}
+bool started() { return runtimeStarted.load(std::memory_order_acquire); }
+}  // namespace
+
+extern "C" {
+
+int64_t gmp_go(void (*fn)(void*), void* arg) {
+  if (!fn) return -EINVAL;
+  if (!started()) return -EAGAIN;
+  return newproc(fn, arg, reinterpret_cast<uintptr_t>(__builtin_return_address(0)), 0);
+}
+
+void gmp_yield(void) {
+  if (started() && curgoroutine()) {
+    gosched();
+  } else {
+    sched_yield();
+  }
+}
+
+int64_t gmp_goid(void) {
+  g* gp = started() ? curgoroutine() : nullptr;
+  return gp ? gp->goid : 0;
+}
+
+int gmp_maxprocs(int n) {
+  if (!started()) return -EAGAIN;
+  if (n <= 0) return gomaxprocs.load(std::memory_order_relaxed);
+  if (!curgoroutine()) return -EPERM;
+  return procresize_world(n > maxgomaxprocs ? maxgomaxprocs : n);
+}
+
+int64_t gmp_num_goroutine(void) { return started() ? gcount() : 0; }
+
+}  // extern "C"

@@ -1,0 +1,80 @@
+// env.cc — the runtime's environment: GMPDEBUG, GMPMAXPROCS, GMPSTACK (Go's GODEBUG and
+// GOMAXPROCS). Read once in schedinit. Malformed values are reported and ignored.
+//
+//   GMPDEBUG=schedtrace=N      print the SCHED line every N ms (sysmon)
+//   GMPDEBUG=mclone=pthread    make Ms with pthread_create instead of raw clone
+//   GMPMAXPROCS=N              number of Ps (default: usable CPUs)
+//   GMPSTACK=N[k|m]            default goroutine stack size in bytes (min 16k; default 64k)
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime.h"
+
+namespace gmp {
+
+debugvars debug;
+
+namespace {
+// parsesize parses N, Nk or Nm; false if malformed.
+bool parsesize(const char* s, size_t* out) {
+  char* end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s) return false;
+  if (*end == 'k' || *end == 'K') {
+    v <<= 10;
+    end++;
+  } else if (*end == 'm' || *end == 'M') {
+    v <<= 20;
+    end++;
+  }
+  if (*end) return false;
+  *out = size_t(v);
+  return true;
+}
+
+void badvalue(const char* var, const char* val) {
+  printerrf("gmp: ignoring malformed %s=%s\n", var, val);
+}
+}  // namespace
+
+void parsedebugvars() {
+  if (const char* s = getenv("GMPDEBUG")) {
+    debug.set = true;
+    char buf[256];
+    strncpy(buf, s, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    char* save = nullptr;
+    for (char* kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(nullptr, ",", &save)) {
+      char* eq = strchr(kv, '=');
+      if (!eq) {
+        badvalue("GMPDEBUG", kv);
+        continue;
+      }
+      *eq = 0;
+      const char* val = eq + 1;
+      if (strcmp(kv, "schedtrace") == 0) {
+        debug.schedtrace = atoi(val);
+      } else if (strcmp(kv, "mclone") == 0) {
+        if (strcmp(val, "pthread") == 0) {
+          debug.mclonePthread = true;
+        } else if (strcmp(val, "raw") != 0) {
+          badvalue("GMPDEBUG mclone", val);
+        }
+      }  // unknown keys are for other versions: ignored, as GODEBUG does
+    }
+  }
+  if (const char* s = getenv("GMPMAXPROCS")) {
+    char* end;
+    long n = strtol(s, &end, 10);
+    if (end != s && !*end && n > 0) {
+      debug.maxprocs = int32_t(n > maxgomaxprocs ? maxgomaxprocs : n);
+    } else {
+      badvalue("GMPMAXPROCS", s);
+    }
+  }
+  if (const char* s = getenv("GMPSTACK")) {
+    if (!parsesize(s, &debug.stacksize)) badvalue("GMPSTACK", s);
+  }
+}
+
+}  // namespace gmp

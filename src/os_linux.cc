@@ -1,0 +1,188 @@
+// os_linux.cc — the OS layer: CPUs, time, futexes, memory, and starting an M's thread.
+//
+// Contract: functions here return false/null or a negative errno on failure and never print;
+// the caller decides whether a failure is fatal. Blocking calls are made as raw syscalls, so
+// that libc hooks (preload/) never see the runtime's own sleeps.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime.h"
+
+namespace gmp {
+
+int32_t ncpu = 1;
+size_t physpagesize = 4096;
+
+namespace {
+constexpr size_t g0StackSize = 256 << 10;
+
+using pthread_create_t = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+pthread_create_t real_pthread_create;
+
+// readsmall reads a small text file into buf (NUL-terminated); false if it cannot.
+bool readsmall(const char* path, char* buf, size_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t r = read(fd, buf, n - 1);
+  close(fd);
+  if (r <= 0) return false;
+  buf[r] = 0;
+  return true;
+}
+
+// cgroupcpus: the CPU limit from cgroup v2 cpu.max quotas on our cgroup and its ancestors
+// (ceil(quota/period), the tightest level wins), as Go 1.25 does; 0 when unlimited.
+int32_t cgroupcpus() {
+  char line[512];
+  if (!readsmall("/proc/self/cgroup", line, sizeof line)) return 0;
+  if (strncmp(line, "0::", 3) != 0) return 0;  // not a pure cgroup v2 hierarchy
+  char* nl = strchr(line, '\n');
+  if (nl) *nl = 0;
+  char dir[600];
+  snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", line + 3);
+  int32_t best = 0;
+  for (;;) {
+    char path[640], buf[64];
+    snprintf(path, sizeof path, "%s/cpu.max", dir);
+    long long quota, period;
+    if (readsmall(path, buf, sizeof buf) && sscanf(buf, "%lld %lld", &quota, &period) == 2 &&
+        quota > 0 && period > 0) {
+      auto c = int32_t((quota + period - 1) / period);
+      if (best == 0 || c < best) best = c;
+    }
+    char* slash = strrchr(dir, '/');
+    if (!slash || slash - dir < int(strlen("/sys/fs/cgroup"))) break;
+    *slash = 0;
+  }
+  return best;
+}
+
+void clonestart(void* arg) {
+  auto* mp = static_cast<m*>(arg);
+  mp->procid.store(gettid_(), std::memory_order_relaxed);
+  pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(mp->sigmask), nullptr);
+  char name[16];
+  snprintf(name, sizeof name, "gmp-m%ld", long(mp->id));
+  prctl(PR_SET_NAME, name);
+  mstart_on_thread(mp);
+}
+
+void* pthreadstart(void* arg) {
+  auto* mp = static_cast<m*>(arg);
+  uintptr_t sp;
+  asm volatile("movq %%rsp, %0" : "=r"(sp));
+  // The pthread's stack: we know its size, not its exact top; this is close enough for
+  // the record (nothing relies on g0stack of a pthread M beyond reporting).
+  mp->g0stack.hi = (sp + physpagesize) & ~(physpagesize - 1);
+  mp->g0stack.lo = mp->g0stack.hi - g0StackSize;
+  clonestart(mp);
+  return nullptr;
+}
+}  // namespace
+
+void osinit() {
+  long ps = long(getauxval(AT_PAGESZ));
+  if (ps > 0) physpagesize = size_t(ps);
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) ncpu = CPU_COUNT(&set);
+  if (ncpu < 1) ncpu = 1;
+  int32_t q = cgroupcpus();
+  if (q > 0 && q < ncpu) ncpu = q;
+  // The real pthread_create: preload/ may interpose the name in later versions.
+  real_pthread_create = reinterpret_cast<pthread_create_t>(dlsym(RTLD_NEXT, "pthread_create"));
+  if (!real_pthread_create) real_pthread_create = pthread_create;
+}
+
+int64_t nanotime() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void usleep_ns(int64_t ns) {
+  timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
+  syscall(SYS_nanosleep, &ts, nullptr);
+}
+
+int gettid_() { return int(syscall(SYS_gettid)); }
+
+void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) {
+  timespec ts{}, *tsp = nullptr;
+  if (ns >= 0) {
+    ts.tv_sec = time_t(ns / 1000000000);
+    ts.tv_nsec = long(ns % 1000000000);
+    tsp = &ts;
+  }
+  // Returns on wake-up, timeout, EINTR or EAGAIN (*addr != val): callers re-check.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, val, tsp, nullptr, 0);
+}
+
+void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, cnt, nullptr,
+          nullptr, 0);
+}
+
+void osyield() { syscall(SYS_sched_yield); }
+
+void procyield(int n) {
+  for (int i = 0; i < n; i++) __builtin_ia32_pause();
+}
+
+void* sysAlloc(size_t n) {
+  void* v = mmap(nullptr, n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  return v == MAP_FAILED ? nullptr : v;
+}
+
+void sysFree(void* v, size_t n) { munmap(v, n); }
+
+// newosproc starts mp's thread: raw clone on a TCB of ours (useRawClone) or a pthread. All
+// signals are blocked across the creation so the thread starts with none until it restores
+// the creator's mask (clonestart).
+bool newosproc(m* mp) {
+  sigset_t all, old;
+  sigfillset(&all);
+  static_assert(sizeof(mp->sigmask) >= sizeof(sigset_t));
+  if (useRawClone) {
+    if (!stackalloc(nullptr, g0StackSize, &mp->g0stack)) return false;
+    void* tcb = tcballoc();
+    if (!tcb) return false;
+    mp->tcb = tcb;
+    constexpr unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+                                    CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
+                                    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    memcpy(mp->sigmask, &old, sizeof old);
+    long r = gmp_clone(flags, reinterpret_cast<void*>(mp->g0stack.hi), tcbtid(tcb), tcbtid(tcb),
+                       tcb, clonestart, mp);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return r > 0;
+  }
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, g0StackSize);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  memcpy(mp->sigmask, &old, sizeof old);
+  pthread_t t;
+  int r = real_pthread_create(&t, &attr, pthreadstart, mp);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  return r == 0;
+}
+
+}  // namespace gmp

@@ -1,0 +1,935 @@
+// proc.cc — the scheduler: Go's proc.go for C programs.
+//
+// Goroutine scheduler
+//
+// The scheduler's job is to distribute ready-to-run goroutines over worker threads.
+//   G - goroutine (struct g).
+//   M - worker thread, or machine (struct m): an OS thread made with raw clone (or pthreads).
+//   P - processor (struct p): the resource an M needs to run goroutines. There are exactly
+//       gomaxprocs Ps; an M holding a P runs goroutines from the P's local run queue.
+//
+// Worker thread parking/unparking
+//
+// We must keep enough running Ms to use the available Ps, and park the rest to save CPU.
+// Two things make this hard: scheduler state is distributed (per-P run queues), so no single
+// place knows whether work exists; and work may be submitted on one M while another is about
+// to park. Designs rejected, as in Go: centralising all state (does not scale); direct
+// hand-off of a g to an idle M (state thrashing, an M woken per readied g, bad locality).
+//
+// The protocol: an M is "spinning" when it has run out of local work and is looking for work
+// in the global queue and the other Ps' queues (m->spinning, counted in sched.nmspinning).
+// Spinning Ms hold a P. We start a new spinning M (wakep) when a goroutine becomes ready and
+// there is an idle P but no spinning M. A spinning M that finds work stops spinning and calls
+// wakep to start the next one (resetspinning): so parallelism ramps up one M at a time,
+// without a thundering herd, and spinning never exceeds the idle Ps.
+//
+// The race to close: a submitter adds work at the same time as the last spinning M gives up.
+//   submitter:  (1) publish work (runqput)  (2) #StoreLoad barrier  (3) check nmspinning
+//   spinner:    (1) nmspinning--            (2) #StoreLoad barrier  (3) check all run queues
+// Each side's barrier guarantees that at least one sees the other: either the submitter sees
+// nmspinning == 0 and starts a spinner, or the spinner sees the work and takes a P back.
+// Here the barriers are a seq_cst fence at the top of wakep and the seq_cst RMW on
+// nmspinning in findRunnable.
+//
+// Machine fact behind the spinning: waking a futex-sleeping thread on the other CPU costs
+// ~27 us on these VMs, a spinning hand-off ~100 ns; so an idle M also spins on its park note
+// for a while before it sleeps (lock_futex.cc), and notewakeup skips the syscall when the
+// sleeper is still spinning.
+//
+// Where we differ from Go, on purpose:
+//   - gosched puts the g at the tail of the local run queue, not on the global queue: same
+//     fairness within a P, no lock; the global queue is still polled every 61 ticks.
+//   - A g gets its stack when it first runs (execute), not in newproc, and gives it back in
+//     goexit0: a million queued goroutines cost a million small records, and a storm of
+//     short goroutines reuses a few hot stacks.
+//   - No preemption yet: a goroutine runs until it yields, parks, exits or enters a syscall.
+#include <cerrno>
+#include <cstdlib>
+#include <new>
+
+#include "runtime.h"
+
+namespace gmp {
+
+// The current g of this thread (runtime.h: getg). Read and written through asm only.
+__thread g* gmp_tls_g __attribute__((tls_model("initial-exec"))) = nullptr;
+
+schedt sched;
+std::atomic<int32_t> gomaxprocs{0};
+p* allp[maxgomaxprocs];
+std::atomic<int32_t> nallp{0};
+std::atomic<m*> allm{nullptr};
+m m0;
+g g0_m0;
+std::atomic<bool> mainStarted{false};
+std::atomic<bool> runtimeStarted{false};
+
+namespace {
+// worldsema: held (as a semaphore, so waiters park) by whoever stops the world.
+std::atomic<uint32_t> worldsema{1};
+
+[[noreturn]] void execute(g* gp, bool inheritTime);
+
+inline m* getm() { return getg()->m_; }
+
+uint32_t fastrandn(m* mp, uint32_t n) {
+  // xorshift64*, per M.
+  uint64_t x = mp->fastrand;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  mp->fastrand = x;
+  return uint32_t(((x * 2685821657736338717ull) >> 32) * n >> 32);
+}
+}  // namespace
+
+const char* waitreason_string(waitreason r) {
+  switch (r) {
+    case waitReasonSemacquire: return "semacquire";
+    default: return "";
+  }
+}
+
+// ---- g status --------------------------------------------------------------------------------
+
+uint32_t readgstatus(g* gp) { return gp->atomicstatus.load(std::memory_order_acquire); }
+
+// casgstatus moves gp from oldval to newval; any other current status is a runtime bug.
+// acq_rel: the new owner of the g sees everything the old owner wrote.
+void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
+  uint32_t cur = oldval;
+  if (!gp->atomicstatus.compare_exchange_strong(cur, newval, std::memory_order_acq_rel)) {
+    printerrf("casgstatus: goroutine %ld from %u to %u, but status is %u\n", long(gp->goid),
+              oldval, newval, cur);
+    fatal("casgstatus: bad incoming values");
+  }
+}
+
+// ---- Ms and Ps -------------------------------------------------------------------------------
+
+namespace {
+
+// mcommoninit: give mp its id and publish it on allm. Any thread.
+void mcommoninit(m* mp) {
+  sched.lock.lock();
+  mp->id = sched.mnext++;
+  sched.mcount.fetch_add(1, std::memory_order_relaxed);
+  mp->fastrand = 0x9e3779b97f4a7c15ull * uint64_t(mp->id + 1) | 1;
+  mp->alllink = allm.load(std::memory_order_relaxed);
+  allm.store(mp, std::memory_order_release);  // publish to readers of allm
+  sched.lock.unlock();
+}
+
+// mput puts mp on the idle list. sched.lock held.
+void mput(m* mp) {
+  mp->schedlink = sched.midle;
+  sched.midle = mp;
+  sched.nmidle++;
+}
+
+// mget takes an M from the idle list. sched.lock held.
+m* mget() {
+  m* mp = sched.midle;
+  if (mp) {
+    sched.midle = mp->schedlink;
+    sched.nmidle--;
+  }
+  return mp;
+}
+
+// pidleput puts pp on the idle list. sched.lock held; pp must have no local work.
+void pidleput(p* pp) {
+  if (!runqempty(pp)) fatal("pidleput: P has non-empty run queue");
+  pp->status.store(Pidle, std::memory_order_relaxed);
+  pp->link = sched.pidle;
+  sched.pidle = pp;
+  sched.npidle.fetch_add(1, std::memory_order_seq_cst);  // see "Worker thread parking"
+}
+
+// acquirep: attach pp (Pidle, owned by nobody) to the current M. This M only.
+void acquirep(p* pp) {
+  m* mp = getm();
+  if (mp->p_ || pp->m_ || pp->status.load(std::memory_order_relaxed) != Pidle) {
+    fatal("acquirep: invalid p state");
+  }
+  mp->p_ = pp;
+  pp->m_ = mp;
+  pp->status.store(Prunning, std::memory_order_relaxed);
+}
+
+// releasep: detach and return the current M's P. This M only.
+p* releasep() {
+  m* mp = getm();
+  p* pp = mp->p_;
+  if (!pp || pp->m_ != mp || pp->status.load(std::memory_order_relaxed) != Prunning) {
+    fatal("releasep: invalid p state");
+  }
+  mp->p_ = nullptr;
+  pp->m_ = nullptr;
+  pp->status.store(Pidle, std::memory_order_relaxed);
+  return pp;
+}
+
+// newm: a new M that will run fn (if any) and then schedule with pp. Any thread.
+void newm(void (*fn)(), p* pp, bool spinning) {
+  m* mp = new (std::nothrow) m();
+  g* g0 = new (std::nothrow) g();
+  if (!mp || !g0) fatal("newm: out of memory");
+  g0->sched.gp = g0;
+  g0->m_ = mp;
+  g0->goid = 0;
+  mp->g0 = g0;
+  mp->mstartfn = fn;
+  mp->nextp = pp;
+  mp->spinning = spinning;
+  mcommoninit(mp);
+  if (!newosproc(mp)) fatal("newm: cannot create an OS thread");
+}
+
+// stopm: park the current M (no P) until startm hands it one. This M only.
+void stopm() {
+  m* mp = getm();
+  if (mp->p_) fatal("stopm holding p");
+  if (mp->spinning) fatal("stopm spinning");
+  sched.lock.lock();
+  mput(mp);
+  sched.lock.unlock();
+  notesleep(&mp->park);
+  noteclear(&mp->park);
+  acquirep(mp->nextp);
+  mp->nextp = nullptr;
+}
+
+// startm: run pp (or an idle P if null) on some M: an idle one, or a new one. If spinning,
+// the caller has already counted the new M in nmspinning (wakep), and startm undoes that
+// when there is no P to give. Any thread.
+void startm(p* pp, bool spinning) {
+  sched.lock.lock();
+  if (!pp) {
+    pp = pidleget();
+    if (!pp) {
+      sched.lock.unlock();
+      if (spinning && sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
+        fatal("startm: negative nmspinning");
+      }
+      return;
+    }
+  }
+  m* nmp = mget();
+  sched.lock.unlock();
+  if (!nmp) {
+    newm(nullptr, pp, spinning);
+    return;
+  }
+  if (nmp->spinning) fatal("startm: m is spinning");
+  if (nmp->nextp) fatal("startm: m has p");
+  nmp->spinning = spinning;
+  nmp->nextp = pp;
+  notewakeup(&nmp->park);  // release: nextp and spinning are visible to nmp
+}
+
+// resetspinning: the current M found work after spinning. This M only.
+void resetspinning() {
+  m* mp = getm();
+  if (!mp->spinning) fatal("resetspinning: not a spinning m");
+  mp->spinning = false;
+  if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
+    fatal("findRunnable: negative nmspinning");
+  }
+  // There may be more work than this M can do: start the next spinner (the chain).
+  wakep();
+}
+
+}  // namespace
+
+// pidleget takes a P from the idle list. sched.lock held.
+p* pidleget() {
+  p* pp = sched.pidle;
+  if (pp) {
+    sched.pidle = pp->link;
+    sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
+    if (sched.sysmonwait) {  // the process stops being idle: sysmon resumes watching
+      sched.sysmonwait = false;
+      notewakeup(&sched.sysmonnote);
+    }
+  }
+  return pp;
+}
+
+// wakep: try to add one more spinning M if there is an idle P and nobody spins. Any thread.
+// Callers have just published work (see "Worker thread parking/unparking").
+void wakep() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // #StoreLoad: work, then nmspinning
+  if (sched.npidle.load(std::memory_order_relaxed) == 0) return;
+  // Be conservative: one spinner at a time; the spinner that finds work starts the next.
+  int32_t zero = 0;
+  if (sched.nmspinning.load(std::memory_order_relaxed) != 0 ||
+      !sched.nmspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) {
+    return;
+  }
+  startm(nullptr, true);
+}
+
+// handoffp: the current M gives up pp (which it no longer runs) without blocking the P: start
+// an M on it if there is work or nobody is looking for work, else park it. Any M.
+void handoffp(p* pp) {
+  if (!runqempty(pp) || sched.runqsize_.load(std::memory_order_relaxed) != 0) {
+    startm(pp, false);
+    return;
+  }
+  // No local work: if nobody spins and no P is idle, this P should look for work itself.
+  int32_t zero = 0;
+  if (sched.nmspinning.load(std::memory_order_relaxed) +
+              sched.npidle.load(std::memory_order_relaxed) ==
+          0 &&
+      sched.nmspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) {
+    startm(pp, true);
+    return;
+  }
+  sched.lock.lock();
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) {
+    pp->status.store(Pgcstop, std::memory_order_relaxed);
+    if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
+    sched.lock.unlock();
+    return;
+  }
+  if (sched.runq.n != 0) {
+    sched.lock.unlock();
+    startm(pp, false);
+    return;
+  }
+  pidleput(pp);
+  sched.lock.unlock();
+}
+
+// ---- goroutine creation -----------------------------------------------------------------------
+
+namespace {
+
+// gfput puts a dead g (no stack) on pp's free list, spilling half to the global list when the
+// local one grows past gfreemax. Owner P.
+void gfput(p* pp, g* gp) {
+  pp->gfree.push_back(gp);
+  if (pp->gfree.n >= gfreemax) {
+    sched.lock.lock();
+    while (pp->gfree.n >= gfreemax / 2) sched.gfree.push_back(pp->gfree.pop());
+    sched.lock.unlock();
+  }
+}
+
+// gfget takes a dead g from pp's free list, refilling it from the global list. Owner P, or
+// pp null (sched.lock taken here).
+g* gfget(p* pp) {
+  if (!pp) {
+    sched.lock.lock();
+    g* gp = sched.gfree.pop();
+    sched.lock.unlock();
+    return gp;
+  }
+  if (pp->gfree.n == 0 && sched.gfree.n != 0) {
+    sched.lock.lock();
+    while (pp->gfree.n < gfreemax / 2 && sched.gfree.n != 0) {
+      pp->gfree.push_back(sched.gfree.pop());
+    }
+    sched.lock.unlock();
+  }
+  return pp->gfree.pop();
+}
+
+// newgoid hands out a goid from pp's cache (batches of 16 from sched.goidgen).
+int64_t newgoid(p* pp) {
+  constexpr int64_t batch = 16;
+  if (!pp) return sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (pp->goidcache == pp->goidcacheend) {
+    pp->goidcache = sched.goidgen.fetch_add(batch, std::memory_order_relaxed) + 1;
+    pp->goidcacheend = pp->goidcache + batch;
+  }
+  return pp->goidcache++;
+}
+
+// gostackinit lays out gp's fresh stack so that gogo starts it in gmp_gostart (see
+// asm/amd64/gostart.S): a switchframe returning into gostart, with startfn in r12 and
+// startarg in r13, default MXCSR and x87 control word.
+void gostackinit(g* gp) {
+  auto* f = reinterpret_cast<switchframe*>(gp->stk.hi - sizeof(switchframe));
+  *f = switchframe{};
+  f->mxcsr = 0x1f80;  // all exceptions masked, round to nearest
+  f->fpucw = 0x037f;  // x87 default: extended precision, all exceptions masked
+  f->r12 = reinterpret_cast<uintptr_t>(gp->startfn);
+  f->r13 = reinterpret_cast<uintptr_t>(gp->startarg);
+  f->ret = reinterpret_cast<uintptr_t>(&gmp_gostart);
+  gp->sched.sp = reinterpret_cast<uintptr_t>(f);
+  gp->sched.pc = f->ret;
+}
+
+}  // namespace
+
+// newproc: create a goroutine running fn(arg) and put it on the current P's runnext. Returns
+// its goid or -ENOMEM. Any thread: without a P the g goes to the global queue.
+int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize) {
+  g* me = getg();
+  m* mp = me ? me->m_ : nullptr;
+  p* pp = mp ? mp->p_ : nullptr;
+  g* newg = gfget(pp);
+  if (!newg) {
+    newg = malg(pp);
+    if (!newg) return -ENOMEM;
+  }
+  newg->startfn = fn;
+  newg->startarg = arg;
+  newg->gopc = callerpc;
+  newg->stacksize = stacksize;
+  newg->cstate_ = cstate{};
+  int64_t goid = newgoid(pp);
+  newg->goid = goid;  // read goid before publishing: newg may run and die at once
+  uint32_t st = readgstatus(newg);
+  if (st != Gidle && st != Gdead) fatal("newproc: newg is not dead");
+  casgstatus(newg, st, Grunnable);
+  if (pp) {
+    pp->gcreated.store(pp->gcreated.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+    runqput(pp, newg, true);
+  } else {
+    sched.gcreatedNoP.fetch_add(1, std::memory_order_relaxed);
+    sched.lock.lock();
+    globrunqput(newg);
+    sched.lock.unlock();
+  }
+  if (mainStarted.load(std::memory_order_relaxed)) wakep();
+  return goid;
+}
+
+// gcount: live goroutines. Racy while goroutines come and go; exact when quiescent.
+int64_t gcount() {
+  int64_t n = int64_t(sched.gcreatedNoP.load(std::memory_order_relaxed));
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    n += int64_t(allp[i]->gcreated.load(std::memory_order_relaxed)) -
+         int64_t(allp[i]->gexited.load(std::memory_order_relaxed));
+  }
+  return n;
+}
+
+// ---- running goroutines -----------------------------------------------------------------------
+
+namespace {
+
+// execute runs gp on the current M. Binds a stack on first run. Never returns.
+// inheritTime: gp takes over the current time slice (it came from runnext).
+[[noreturn]] void execute(g* gp, bool inheritTime) {
+  m* mp = getm();
+  p* pp = mp->p_;
+  mp->curg = gp;
+  gp->m_ = mp;
+  casgstatus(gp, Grunnable, Grunning);
+  if (!inheritTime) pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                                        std::memory_order_relaxed);
+  if (gp->stk.lo == 0) {
+    if (!stackalloc(pp, gp->stacksize ? gp->stacksize : stackdefault, &gp->stk)) {
+      fatal("out of memory allocating a goroutine stack");
+    }
+    gostackinit(gp);
+  }
+  restorecstate(mp, gp);
+  gmp_gogo(&gp->sched);
+}
+
+// dropg: disassociate the M from its current g (switch-out paths, on g0).
+inline void dropg(m* mp, g* gp) {
+  mp->curg = nullptr;
+  gp->m_ = nullptr;
+}
+
+// stealWork: try to steal a runnable g from other Ps. Spinning M, holds a P.
+g* stealWork(p* pp) {
+  m* mp = getm();
+  constexpr int stealTries = 4;
+  for (int i = 0; i < stealTries; i++) {
+    bool stealRunNextG = i == stealTries - 1;  // last round: also take runnext
+    uint32_t n = uint32_t(gomaxprocs.load(std::memory_order_relaxed));
+    uint32_t start = fastrandn(mp, n);
+    for (uint32_t k = 0; k < n; k++) {
+      if (sched.gcwaiting.load(std::memory_order_relaxed)) return nullptr;
+      p* p2 = allp[(start + k) % n];
+      if (p2 == pp) continue;
+      if (g* gp = runqsteal(pp, p2, stealRunNextG)) return gp;
+    }
+  }
+  return nullptr;
+}
+
+// gcstopm: stop the current M for stop-the-world: give up the P and sleep. This M only.
+void gcstopm() {
+  m* mp = getm();
+  if (!sched.gcwaiting.load(std::memory_order_relaxed)) fatal("gcstopm: not waiting for gc");
+  if (mp->spinning) {
+    mp->spinning = false;
+    if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
+      fatal("gcstopm: negative nmspinning");
+    }
+  }
+  p* pp = releasep();
+  sched.lock.lock();
+  pp->status.store(Pgcstop, std::memory_order_relaxed);
+  if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
+  sched.lock.unlock();
+  stopm();
+}
+
+// findRunnable: find a g to run, blocking (stopm) until there is one. On g0 with a P;
+// returns with a P (maybe another one).
+g* findRunnable(bool* inheritTime) {
+  m* mp = getm();
+top:
+  p* pp = mp->p_;
+  *inheritTime = false;
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) {
+    gcstopm();
+    goto top;
+  }
+  // Fairness: look at the global queue once in a while, or two goroutines that keep
+  // readying each other through runnext could starve it.
+  if (pp->schedtick.load(std::memory_order_relaxed) % 61 == 0 &&
+      sched.runqsize_.load(std::memory_order_relaxed) > 0) {
+    sched.lock.lock();
+    g* gp = globrunqget(pp, 1);
+    sched.lock.unlock();
+    if (gp) return gp;
+  }
+  if (g* gp = runqget(pp, inheritTime)) return gp;
+  if (sched.runqsize_.load(std::memory_order_relaxed) > 0) {
+    sched.lock.lock();
+    g* gp = globrunqget(pp, 0);
+    sched.lock.unlock();
+    if (gp) return gp;
+  }
+  // Steal, unless enough Ms are already spinning: at most half of the busy Ps spin, so
+  // spinning does not burn the CPU when parallelism is low.
+  {
+    int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+    if (mp->spinning || 2 * sched.nmspinning.load(std::memory_order_relaxed) <
+                            procs - sched.npidle.load(std::memory_order_relaxed)) {
+      if (!mp->spinning) {
+        mp->spinning = true;
+        sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+      }
+      if (g* gp = stealWork(pp)) return gp;
+      if (sched.gcwaiting.load(std::memory_order_relaxed)) goto top;
+    }
+  }
+  // Nothing to do: give up the P. Check the global queue one last time under the lock, so
+  // a globrunqput that saw this P running is not missed.
+  sched.lock.lock();
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) {
+    sched.lock.unlock();
+    goto top;
+  }
+  if (sched.runq.n != 0) {
+    g* gp = globrunqget(pp, 0);
+    sched.lock.unlock();
+    return gp;
+  }
+  releasep();
+  pidleput(pp);
+  sched.lock.unlock();
+
+  if (mp->spinning) {
+    // "Worker thread parking/unparking": drop out of nmspinning (a full barrier), then
+    // re-check every run queue: work submitted by someone who saw us spinning is ours.
+    mp->spinning = false;
+    if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
+      fatal("findRunnable: negative nmspinning");
+    }
+    int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+    for (int32_t i = 0; i < procs; i++) {
+      if (!runqempty(allp[i])) {
+        sched.lock.lock();
+        p* p2 = pidleget();
+        sched.lock.unlock();
+        if (p2) {
+          acquirep(p2);
+          mp->spinning = true;
+          sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+          goto top;
+        }
+        break;
+      }
+    }
+  }
+  stopm();
+  goto top;
+}
+
+}  // namespace
+
+// schedule: one round of the scheduler: find a runnable g and run it. On g0. Never returns.
+[[noreturn]] void schedule() {
+  m* mp = getm();
+  if (mp->curg) fatal("schedule: holding a g");
+  if (!mp->p_) fatal("schedule: no p");
+  bool inheritTime;
+  g* gp = findRunnable(&inheritTime);
+  if (mp->spinning) resetspinning();
+  execute(gp, inheritTime);
+}
+
+namespace {
+
+// park_m: gopark's second half, on g0. The g's context is already saved (mcall), so once
+// its status is Gwaiting and unlockf has released the wait queue, a waker may run it.
+void park_m(g* gp) {
+  m* mp = getm();
+  savecstate(mp, gp);
+  casgstatus(gp, Grunning, Gwaiting);
+  dropg(mp, gp);
+  if (auto fn = mp->waitunlockf) {
+    bool ok = fn(gp, mp->waitlock);
+    mp->waitunlockf = nullptr;
+    mp->waitlock = nullptr;
+    if (!ok) {  // the wait was called off: run gp again
+      casgstatus(gp, Gwaiting, Grunnable);
+      execute(gp, true);
+    }
+  }
+  schedule();
+}
+
+// gosched_m: gosched's second half, on g0: gp goes to the tail of the local run queue.
+void gosched_m(g* gp) {
+  m* mp = getm();
+  savecstate(mp, gp);
+  casgstatus(gp, Grunning, Grunnable);
+  dropg(mp, gp);
+  runqput(mp->p_, gp, false);
+  schedule();
+}
+
+// goexit0: the goroutine ended, on g0: free its stack and record, schedule.
+void goexit0(g* gp) {
+  m* mp = getm();
+  p* pp = mp->p_;
+  casgstatus(gp, Grunning, Gdead);
+  dropg(mp, gp);
+  pp->gexited.store(pp->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  stackfree(pp, gp->stk);
+  gp->stk = stack{};
+  gp->startfn = nullptr;
+  gp->startarg = nullptr;
+  gp->waitreason_ = waitReasonZero;
+  gfput(pp, gp);
+  schedule();
+}
+
+// exitsyscall0: exitsyscall found no P, on g0: queue gp and stop this M.
+void exitsyscall0(g* gp) {
+  m* mp = getm();
+  savecstate(mp, gp);
+  casgstatus(gp, Gsyscall, Grunnable);
+  dropg(mp, gp);
+  sched.lock.lock();
+  p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
+  if (!pp) globrunqput(gp);
+  sched.lock.unlock();
+  if (pp) {
+    acquirep(pp);
+    execute(gp, false);
+  }
+  stopm();
+  schedule();
+}
+
+}  // namespace
+
+// gopark: park the current goroutine; unlockf(gp, lock) runs on g0 after the g is Gwaiting
+// and may return false to cancel the park. Current goroutine only.
+void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
+  m* mp = getm();
+  g* gp = mp->curg;
+  if (gp != getg()) fatal("gopark: not on a user goroutine");
+  mp->waitlock = lock;
+  mp->waitunlockf = unlockf;
+  gp->waitreason_ = reason;
+  gmp_mcall(park_m);
+}
+
+// goready: make a parked gp runnable, next on the current P (or the global queue when the
+// caller has no P). Any thread.
+void goready(g* gp) {
+  casgstatus(gp, Gwaiting, Grunnable);
+  g* me = getg();
+  p* pp = me ? me->m_->p_ : nullptr;
+  if (pp) {
+    runqput(pp, gp, true);
+  } else {
+    sched.lock.lock();
+    globrunqput(gp);
+    sched.lock.unlock();
+  }
+  wakep();
+}
+
+// gosched: yield the processor; the current goroutine stays runnable.
+void gosched() { gmp_mcall(gosched_m); }
+
+extern "C" [[noreturn]] void gmp_goexit1() {
+  gmp_mcall(goexit0);
+  __builtin_unreachable();
+}
+
+extern "C" [[noreturn]] void gmp_badmcall() { fatal("mcall: function returned"); }
+
+// ---- system calls ----------------------------------------------------------------------------
+
+// entersyscall: the current goroutine is about to block in the kernel. Its P goes to
+// Psyscall; sysmon hands it to another M if the call lasts (retake). Current goroutine.
+void entersyscall() {
+  m* mp = getm();
+  g* gp = mp->curg;
+  p* pp = mp->p_;
+  casgstatus(gp, Grunning, Gsyscall);
+  pp->m_ = nullptr;
+  mp->oldp = pp;
+  mp->p_ = nullptr;
+  pp->status.store(Psyscall, std::memory_order_seq_cst);  // then read gcwaiting/sysmonwait
+  if (sched.gcwaiting.load(std::memory_order_seq_cst)) {
+    // Someone is stopping the world and may be waiting for this P: give it up now.
+    uint32_t s = Psyscall;
+    if (pp->status.compare_exchange_strong(s, Pgcstop)) {
+      sched.lock.lock();
+      if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
+      sched.lock.unlock();
+    }
+  }
+  sched.lock.lock();
+  if (sched.sysmonwait) {  // sysmon must watch this syscall
+    sched.sysmonwait = false;
+    notewakeup(&sched.sysmonnote);
+  }
+  sched.lock.unlock();
+}
+
+// exitsyscall: back from the kernel. Reacquire the old P if sysmon left it, else any idle
+// P, else queue the goroutine and park the M. Current goroutine.
+void exitsyscall() {
+  m* mp = getm();
+  g* gp = mp->curg;
+  p* oldp = mp->oldp;
+  mp->oldp = nullptr;
+  uint32_t s = Psyscall;
+  if (oldp && oldp->status.compare_exchange_strong(s, Pidle, std::memory_order_acq_rel)) {
+    oldp->syscalltick.fetch_add(1, std::memory_order_relaxed);
+    acquirep(oldp);
+    casgstatus(gp, Gsyscall, Grunning);
+    return;
+  }
+  if (!sched.gcwaiting.load(std::memory_order_relaxed)) {
+    sched.lock.lock();
+    p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
+    sched.lock.unlock();
+    if (pp) {
+      acquirep(pp);
+      casgstatus(gp, Gsyscall, Grunning);
+      return;
+    }
+  }
+  gmp_mcall(exitsyscall0);
+}
+
+// ---- start-up ---------------------------------------------------------------------------------
+
+namespace {
+
+// procresize: make n Ps; the world is stopped (or not yet started). The current M keeps its
+// P if it survives, else takes allp[0]. Returns the Ps with local work, linked through
+// p.link and each given an idle M in p.m_ where one exists; the others go idle.
+// sched.lock held.
+p* procresize(int32_t n) {
+  int32_t old = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < n; i++) {
+    if (!allp[i]) {
+      p* pp = new (std::nothrow) p();
+      if (!pp) fatal("procresize: out of memory");
+      pp->id = i;
+      pp->status.store(Pgcstop, std::memory_order_relaxed);
+      allp[i] = pp;
+      nallp.store(i + 1, std::memory_order_release);
+    } else if (i >= old) {
+      allp[i]->status.store(Pgcstop, std::memory_order_relaxed);  // revive a dead P
+    }
+  }
+  // Destroy the Ps beyond n: their goroutines and caches move to the global pools.
+  for (int32_t i = n; i < old; i++) {
+    p* pp = allp[i];
+    gqueue q;
+    runqdrain(pp, &q);
+    globrunqputbatch(&q);
+    while (g* gp = pp->gfree.pop()) sched.gfree.push_back(gp);
+    stackcache_drain(pp);
+    pp->status.store(Pdead, std::memory_order_relaxed);
+  }
+  m* mp = getm();
+  if (mp->p_ && mp->p_->id < n) {
+    mp->p_->status.store(Prunning, std::memory_order_relaxed);
+  } else {
+    if (mp->p_) mp->p_->m_ = nullptr;
+    mp->p_ = nullptr;
+    allp[0]->m_ = nullptr;
+    allp[0]->status.store(Pidle, std::memory_order_relaxed);
+    acquirep(allp[0]);
+  }
+  gomaxprocs.store(n, std::memory_order_relaxed);
+  p* runnable = nullptr;
+  for (int32_t i = n - 1; i >= 0; i--) {
+    p* pp = allp[i];
+    if (mp->p_ == pp) continue;
+    pp->status.store(Pidle, std::memory_order_relaxed);
+    if (runqempty(pp)) {
+      pidleput(pp);
+    } else {
+      pp->m_ = mget();
+      pp->link = runnable;
+      runnable = pp;
+    }
+  }
+  return runnable;
+}
+
+void runmain(void* arg);
+
+struct mainargs {
+  int (*fn)(int, char**, char**);
+  int argc;
+  char** argv;
+  char** envp;
+} themain;
+
+}  // namespace
+
+// Stopping the world
+//
+// The caller (a goroutine) takes worldsema, sets sched.gcwaiting and counts in
+// sched.stopwait the Ps still running. Idle Ps and Ps in syscalls are stopped on the spot
+// (Pgcstop); a running P stops when its M next enters the scheduler (findRunnable → gcstopm),
+// and the last one wakes sched.stopnote. There is no preemption yet, so a goroutine that
+// never yields, parks or exits delays the stop. Start-the-world resizes the Ps and hands
+// those with work to Ms.
+int procresize_world(int32_t n) {
+  semacquire(&worldsema);
+  m* mp = getm();
+  sched.lock.lock();
+  int32_t old = gomaxprocs.load(std::memory_order_relaxed);
+  sched.stopwait = old;
+  sched.gcwaiting.store(true, std::memory_order_seq_cst);
+  mp->p_->status.store(Pgcstop, std::memory_order_relaxed);
+  sched.stopwait--;
+  for (int32_t i = 0; i < old; i++) {
+    uint32_t s = Psyscall;
+    if (allp[i]->status.compare_exchange_strong(s, Pgcstop, std::memory_order_seq_cst)) {
+      sched.stopwait--;
+    }
+  }
+  while (p* pp = sched.pidle) {  // take the idle Ps without waking sysmon
+    sched.pidle = pp->link;
+    sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
+    pp->status.store(Pgcstop, std::memory_order_relaxed);
+    sched.stopwait--;
+  }
+  bool wait = sched.stopwait > 0;
+  sched.lock.unlock();
+  if (wait) {
+    notesleep(&sched.stopnote);
+    noteclear(&sched.stopnote);
+  }
+  for (int32_t i = 0; i < old; i++) {
+    if (allp[i]->status.load(std::memory_order_relaxed) != Pgcstop) {
+      fatal("stopTheWorld: not stopped");
+    }
+  }
+  // The world is stopped: resize, then start it again.
+  sched.lock.lock();
+  p* runnable = procresize(n);
+  sched.gcwaiting.store(false, std::memory_order_seq_cst);
+  if (sched.sysmonwait) {
+    sched.sysmonwait = false;
+    notewakeup(&sched.sysmonnote);
+  }
+  sched.lock.unlock();
+  while (p* pp = runnable) {
+    runnable = pp->link;
+    if (m* nmp = pp->m_) {
+      pp->m_ = nullptr;
+      if (nmp->nextp) fatal("startTheWorld: inconsistent m->nextp");
+      nmp->nextp = pp;
+      notewakeup(&nmp->park);
+    } else {
+      newm(nullptr, pp, false);
+    }
+  }
+  wakep();
+  semrelease(&worldsema);
+  return old;
+}
+
+// schedinit: the scheduler's state, M0 and its g0 (the original thread stack), the Ps.
+// Runs on the main thread before any goroutine exists.
+void schedinit() {
+  parsedebugvars();
+  allginit();
+  stackinit();
+  m0.g0 = &g0_m0;
+  g0_m0.sched.gp = &g0_m0;
+  g0_m0.m_ = &m0;
+  mcommoninit(&m0);
+  setg(&g0_m0);
+  int32_t procs = ncpu;
+  if (debug.maxprocs > 0) procs = debug.maxprocs;
+  if (procs > maxgomaxprocs) procs = maxgomaxprocs;
+  if (procs < 1) procs = 1;
+  sched.lock.lock();
+  if (procresize(procs)) fatal("schedinit: unexpected runnable P");
+  sched.lock.unlock();
+}
+
+// mstart_on_thread: every M begins here, on its own thread and g0 stack. g0 restarts from
+// this point every time mcall switches to it, so the frame below is reused freely.
+[[noreturn]] void mstart_on_thread(m* mp) {
+  setg(mp->g0);
+  uintptr_t sp;
+  asm volatile("movq %%rsp, %0" : "=r"(sp));
+  // mcall lands here: below our own frame, 16-byte aligned (SysV call alignment).
+  mp->g0->sched.sp = (sp - 256) & ~uintptr_t(15);
+  mp->g0->stk = mp->g0stack;
+  minit_tls(mp);
+  if (mp->mstartfn) mp->mstartfn();  // sysmon never returns
+  if (mp->nextp) {
+    acquirep(mp->nextp);
+    mp->nextp = nullptr;
+  }
+  schedule();
+}
+
+// mstart: M0 enters the scheduler. Never returns.
+[[noreturn]] void mstart() { mstart_on_thread(&m0); }
+
+namespace {
+
+// runmain: goroutine 1. Starts sysmon (which settles how Ms are made), then runs main and
+// exits the process with its result, as returning from main does.
+void runmain(void*) {
+  mainStarted.store(true, std::memory_order_relaxed);
+  newm(sysmon, nullptr, false);
+  sysmonstarted_wait();
+  int r = themain.fn(themain.argc, themain.argv, themain.envp);
+  exit(r);
+}
+
+}  // namespace
+
+void rt0_newmain(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
+  themain = mainargs{fn, argc, argv, envp};
+  if (newproc(runmain, nullptr, reinterpret_cast<uintptr_t>(fn), mainstacksize()) < 0) {
+    fatal("newproc: cannot create the main goroutine");
+  }
+}
+
+}  // namespace gmp

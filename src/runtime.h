@@ -1,0 +1,416 @@
+// runtime.h — the runtime's structures: g, m, p, sched (Go's runtime2.go) and the internal
+// functions, grouped by the file that defines them.
+//
+// Ownership in one paragraph (details at each field):
+//   - A g is owned by whoever holds it: the M running it (_Grunning), the run queue or list it
+//     sits on (_Grunnable, _Gdead), or the wait queue that will ready it (_Gwaiting).
+//   - An m is owned by its own OS thread; other threads touch only the fields marked so.
+//   - A p is owned by the M whose m->p points at it (exclusive); an idle P is owned by
+//     sched.pidle (sched.lock). Other Ps may only steal from its run queue (atomics).
+//   - sched is guarded by sched.lock except for the fields marked atomic.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "lock.h"
+
+namespace gmp {
+
+struct g;
+struct m;
+struct p;
+
+// ---- g ---------------------------------------------------------------------------------------
+
+// gobuf: where a g that is not running resumes. The callee-saved registers, MXCSR and the x87
+// control word are not here: mcall pushes them on the g's own stack (see asm/amd64/mcall.S),
+// so sp alone resumes the g; pc is a copy of the resume address for tracebacks.
+struct gobuf {
+  uintptr_t sp;  // saved stack pointer; written by mcall (owner) and newproc1/execute (new g)
+  uintptr_t pc;  // resume pc, informational
+  g* gp;         // the g this gobuf belongs to; constant after malg
+};
+
+struct stack {
+  uintptr_t lo;  // lowest usable byte (the guard page is just below)
+  uintptr_t hi;  // one past the highest byte
+};
+
+// g status. A status is an ownership contract:
+enum gstatus : uint32_t {
+  // _Gidle: just allocated (malg), not yet initialised. Owned by the allocating P.
+  Gidle = 0,
+  // _Grunnable: on a run queue (a P's runq/runnext or the global queue). Not executing user
+  // code; the stack (if any) is not owned by anyone but the g's record.
+  Grunnable = 1,
+  // _Grunning: executing on an M (m->curg == g) that holds a P. The M owns the g and its stack.
+  Grunning = 2,
+  // _Gsyscall: in a blocking system call on its M, which may have lost its P (later issues).
+  Gsyscall = 3,
+  // _Gwaiting: parked by gopark. Whoever will goready it owns it (a wait queue, a timer...).
+  // Its context is fully saved before the wait queue's lock is released (see gopark).
+  Gwaiting = 4,
+  // _Gdead: exited or never used; on a gFree list. No stack is bound.
+  Gdead = 6,
+};
+
+// Why a g is parked: printed by goroutine dumps (issue 3) as Go prints waitReason.
+enum waitreason : uint8_t {
+  waitReasonZero = 0,
+  waitReasonSemacquire,
+  waitReasonCount
+};
+const char* waitreason_string(waitreason r);
+
+// Saved per-thread C state that follows a goroutine across Ms (see tls.cc, "C state that
+// follows the goroutine"). Saved by the switch-out paths on g0, restored by execute.
+struct cstate {
+  int err;              // errno
+  void* cxa_caught;     // __cxa_eh_globals.caughtExceptions
+  uintptr_t cxa_uncaught;  // __cxa_eh_globals.uncaughtExceptions (+ padding)
+};
+
+struct g {
+  gobuf sched;  // offset 0: asm (gogo/mcall) depends on it
+  m* m_;        // offset 24: the M running this g, or null. Written by execute/the switch-out
+                // paths on that M; asm (mcall) reads it.
+  stack stk;    // bound by execute when the g first runs, unbound by goexit0 (owner only)
+  std::atomic<uint32_t> atomicstatus;  // gstatus; changed with casgstatus only
+  waitreason waitreason_;              // set by gopark before the status change (owner)
+  int64_t goid;                        // set by newproc (owner), constant while alive
+  void (*startfn)(void*);              // what gostart calls; set by newproc
+  void* startarg;
+  uintptr_t gopc;                      // pc of the newproc caller ("created by")
+  cstate cstate_;                      // errno and C++ exception state while switched out
+  uintptr_t param;                     // passed from goready's caller to the parked g (sema)
+  g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
+  size_t stacksize;                    // wanted size; 0 = default (stack.cc)
+};
+
+// ---- m ---------------------------------------------------------------------------------------
+
+struct m {
+  g* g0;        // offset 0: asm (mcall) depends on it. Scheduler stack, constant.
+  g* curg;      // the user g running, or null on g0. Written by this M only.
+  p* p_;        // attached P; non-null implies exclusive ownership. Written by this M only
+                // (acquirep/releasep) except for the hand-off in startm before it runs.
+  p* nextp;     // P to attach when woken; written by startm under sched.lock while this M is
+                // idle (on sched.midle), read by this M after its park note is woken.
+  bool spinning;  // looking for work while holding a P; counted in sched.nmspinning. This M.
+  int64_t id;     // constant
+  std::atomic<int32_t> procid;  // OS thread id; written once by the new thread (or by clone's
+                                // CLONE_PARENT_SETTID for raw Ms)
+  note park;      // stopm sleeps here; startm wakes it
+  m* schedlink;   // sched.midle link (sched.lock)
+  m* alllink;     // allm list link; constant once published
+  void* tcb;      // raw-clone Ms: the TCB from _dl_allocate_tls; null for pthread Ms
+  stack g0stack;  // g0's stack (raw clone: ours; pthread Ms: the pthread's, approximate)
+  void (*mstartfn)();  // run once on this M before schedule (sysmon); set by newm
+  p* oldp;             // the P this M held when it entered a syscall (this M only)
+  uint64_t fastrand;   // per-M random state for steal order (this M only)
+  uint64_t sigmask[16];  // signal mask the new thread restores (sigset_t; set by newosproc)
+
+  // Cached per-thread C state locations (tls.cc); computed on this M's own thread.
+  int* errnop;
+  void** cxa_globals;
+
+  // gopark's arguments, stashed for park_m on g0 (this M only).
+  bool (*waitunlockf)(g*, void*);
+  void* waitlock;
+};
+
+// ---- p ---------------------------------------------------------------------------------------
+
+enum pstatus : uint32_t {
+  // _Pidle: not running user code; on sched.pidle (sched.lock) or being handed over.
+  Pidle = 0,
+  // _Prunning: owned by an M (m->p == p) that is running user code or the scheduler.
+  Prunning = 1,
+  // _Psyscall: its M is in a system call; sysmon may retake it (later issues).
+  Psyscall = 2,
+  // _Pgcstop: halted for stop-the-world; owned by the M that stopped the world.
+  Pgcstop = 3,
+  // _Pdead: no longer used (gomaxprocs shrank); keeps its record for reuse.
+  Pdead = 4,
+};
+
+constexpr uint32_t runqsize = 256;
+constexpr int gfreemax = 64;        // local gFree above this moves half to the global list
+constexpr int stackcachemax = 32;   // local stack cache above this moves half to the pool
+
+struct gqueue {  // a singly linked list of gs through schedlink, with a count
+  g* head = nullptr;
+  g* tail = nullptr;
+  int64_t n = 0;
+  void push_back(g* gp) {
+    gp->schedlink = nullptr;
+    if (tail) tail->schedlink = gp; else head = gp;
+    tail = gp;
+    n++;
+  }
+  g* pop() {
+    g* gp = head;
+    if (gp) {
+      head = gp->schedlink;
+      if (!head) tail = nullptr;
+      n--;
+    }
+    return gp;
+  }
+};
+
+struct sysmontick {  // sysmon's last observation of a P (sysmon only)
+  uint32_t syscalltick;
+  int64_t syscallwhen;
+};
+
+struct p {
+  int32_t id;
+  std::atomic<uint32_t> status;  // pstatus; changed by the owner or under sched.lock (idle)
+  p* link;                       // sched.pidle link (sched.lock)
+  std::atomic<uint32_t> schedtick;    // bumped by the owner per new time slice; sysmon reads
+  std::atomic<uint32_t> syscalltick;  // bumped when a P leaves Psyscall; sysmon reads
+  m* m_;                         // back-link to the owning M, null when idle (owner)
+
+  // The local run queue: Go's lock-free ring. Only the owner writes runqtail and the slots
+  // it publishes; the owner and thieves advance runqhead with CAS. Slots are atomics so a
+  // thief may read one that the owner is about to reuse (its CAS then fails).
+  std::atomic<uint32_t> runqhead;
+  std::atomic<uint32_t> runqtail;
+  std::atomic<g*> runq[runqsize];
+  // runnext: a g readied by the running g, run next inheriting the time slice. Other Ps may
+  // CAS it to null (steal); only the owner CASes it to a valid g.
+  std::atomic<g*> runnext;
+
+  // Dead gs with no stack, owner only; overflow goes to sched.gfree.
+  gqueue gfree;
+  // goids handed out locally: [goidcache, goidcacheend), refilled from sched.goidgen.
+  int64_t goidcache;
+  int64_t goidcacheend;
+  // g records allocated in a batch, owner only (allg.cc).
+  g* gbatch;
+  int32_t gbatchn;
+  // Stack cache of default-size stacks (stack.cc), owner only.
+  int32_t nstack;
+  uintptr_t stackcache[stackcachemax];
+
+  sysmontick sysmontick_;
+  // Goroutines created on and exited from this P (owner writes, anyone reads: gcount).
+  std::atomic<uint64_t> gcreated;
+  std::atomic<uint64_t> gexited;
+};
+
+// ---- sched ----------------------------------------------------------------------------------
+
+constexpr int maxgomaxprocs = 1024;
+
+struct schedt {
+  std::atomic<int64_t> goidgen;  // atomic; goids are handed out in batches of 16
+
+  mutex lock;
+
+  // Idle Ms waiting for work (sched.lock).
+  m* midle;
+  int32_t nmidle;
+  int64_t mnext;     // id of the next M (sched.lock)
+  std::atomic<int32_t> mcount;  // Ms created (sched.lock to write)
+
+  // Idle Ps (sched.lock to modify; npidle read atomically by wakep).
+  p* pidle;
+  std::atomic<int32_t> npidle;
+  // Ms spinning (holding a P, looking for work). See "Worker thread parking/unparking".
+  std::atomic<int32_t> nmspinning;
+
+  // The global run queue (sched.lock); runqsize_ is also read racily as a hint.
+  gqueue runq;
+  std::atomic<int64_t> runqsize_;
+
+  // Global list of dead gs (sched.lock).
+  gqueue gfree;
+
+  // Stop the world (sched.lock): see proc.cc, "Stopping the world".
+  std::atomic<bool> gcwaiting;
+  int32_t stopwait;
+  note stopnote;
+
+  // sysmon (sysmon.cc): sysmon sleeps on sysmonnote while the process is idle; whoever
+  // takes the first P out of idle (sched.lock held) wakes it.
+  bool sysmonwait;
+  note sysmonnote;
+
+  // Goroutines created by threads without a P (atomic); see gcount.
+  std::atomic<uint64_t> gcreatedNoP;
+};
+
+extern schedt sched;
+extern std::atomic<int32_t> gomaxprocs;  // written under stop-the-world only
+extern p* allp[maxgomaxprocs];           // allp[0..gomaxprocs) live; written under STW
+extern std::atomic<int32_t> nallp;       // Ps ever made (dead ones keep their counters)
+extern std::atomic<m*> allm;             // list through alllink; prepended under sched.lock
+extern m m0;
+extern g g0_m0;
+extern std::atomic<bool> mainStarted;    // goroutine 1 started: wakep may start Ms
+extern std::atomic<bool> runtimeStarted; // schedinit finished: the C ABI may be used
+
+// ---- getg -----------------------------------------------------------------------------------
+
+// The current g of this thread (g0 on the scheduler stack, null on a thread that is not an M).
+// The initial-exec TLS slot is read through asm so that no TLS address is cached across a park
+// point: see DESIGN.md, "no pointer into thread-local state survives a park point".
+extern "C" __thread g* gmp_tls_g __attribute__((tls_model("initial-exec")));
+
+inline g* getg() {
+  g* gp;
+  asm volatile("movq gmp_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(gp));
+  return gp;
+}
+inline void setg(g* gp) {
+  asm volatile("movq gmp_tls_g@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)"
+               :
+               : "r"(gp)
+               : "rax", "memory");
+}
+
+// ---- asm/amd64 -------------------------------------------------------------------------------
+
+extern "C" {
+// Save the current g's context on its stack, switch to g0's stack and call fn(g). fn never
+// returns (it ends in schedule() or gogo).
+void gmp_mcall(void (*fn)(g*));
+// Resume the g whose gobuf this is (sets the TLS g). Never returns.
+[[noreturn]] void gmp_gogo(gobuf* buf);
+// The first pc of every goroutine: calls startfn(startarg), then goexit. Never returns.
+void gmp_gostart();
+// Raw clone(2) with the child running fn(arg) on stack; returns the child's tid or -errno.
+long gmp_clone(unsigned long flags, void* stack, int* ptid, int* ctid, void* tls,
+               void (*fn)(void*), void* arg);
+}
+// Offsets the assembly hard-codes.
+static_assert(offsetof(g, sched) == 0);
+static_assert(offsetof(gobuf, sp) == 0);
+static_assert(offsetof(gobuf, pc) == 8);
+static_assert(offsetof(gobuf, gp) == 16);
+static_assert(offsetof(g, m_) == 24);
+static_assert(offsetof(m, g0) == 0);
+
+// The frame mcall pushes and gogo pops (asm/amd64/mcall.S), lowest address first.
+struct switchframe {
+  uint32_t mxcsr;
+  uint16_t fpucw;
+  uint16_t pad;
+  uintptr_t r15, r14, r13, r12, rbx, rbp;
+  uintptr_t ret;
+};
+static_assert(sizeof(switchframe) == 64);
+
+// ---- proc.cc ---------------------------------------------------------------------------------
+
+void schedinit();
+int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize);
+[[noreturn]] void mstart();
+[[noreturn]] void schedule();
+void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason);
+void goready(g* gp);
+void gosched();
+extern "C" [[noreturn]] void gmp_goexit1();
+void casgstatus(g* gp, uint32_t oldval, uint32_t newval);
+uint32_t readgstatus(g* gp);
+void wakep();
+void handoffp(p* pp);
+p* pidleget();                    // sched.lock held
+void entersyscall();              // the g's M may block in the kernel; its P may be retaken
+void exitsyscall();
+int64_t gcount();
+int procresize_world(int32_t n);  // stop the world, procresize(n), start it; returns old n
+[[noreturn]] void mstart_on_thread(m* mp);  // every M's thread starts here (os_linux.cc)
+[[noreturn]] void mstart();       // M0 enters the scheduler
+// rt0_newmain: create goroutine 1, which starts sysmon and then runs fn(argc, argv, envp).
+void rt0_newmain(int (*fn)(int, char**, char**), int argc, char** argv, char** envp);
+
+// ---- runq.cc ---------------------------------------------------------------------------------
+
+void runqput(p* pp, g* gp, bool next);
+g* runqget(p* pp, bool* inheritTime);
+g* runqsteal(p* pp, p* p2, bool stealRunNextG);
+bool runqempty(p* pp);
+void runqdrain(p* pp, gqueue* out);  // owner, world stopped: take everything
+void globrunqput(g* gp);           // sched.lock held
+void globrunqputbatch(gqueue* q);  // sched.lock held
+g* globrunqget(p* pp, int32_t max);  // sched.lock held
+
+// ---- allg.cc ---------------------------------------------------------------------------------
+
+void allginit();     // reserve the g arena (schedinit)
+g* malg(p* pp);      // a fresh zeroed g record (Gidle), or null when out of memory
+
+// ---- stack.cc --------------------------------------------------------------------------------
+
+extern size_t stackdefault;  // GMPSTACK or 64 KiB, page-rounded; set in schedinit
+void stackinit();
+bool stackalloc(p* pp, size_t size, stack* out);  // false: out of memory
+void stackfree(p* pp, stack s);
+void stackcache_drain(p* pp);  // P being destroyed: give its cache to the pool
+size_t stackpool_bound();      // stacks the global pool keeps committed (tests)
+size_t mainstacksize();        // goroutine 1's stack: RLIMIT_STACK
+
+// ---- os_linux.cc -----------------------------------------------------------------------------
+
+extern int32_t ncpu;
+extern size_t physpagesize;
+void osinit();
+int64_t nanotime();
+void usleep_ns(int64_t ns);
+int gettid_();
+bool newosproc(m* mp);  // start the OS thread for mp; false on failure
+void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns);  // ns < 0: forever
+void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt);
+void osyield();
+void procyield(int n);
+void* sysAlloc(size_t n);  // mmap NORESERVE rw; null on failure
+void sysFree(void* v, size_t n);
+
+// ---- tls.cc ----------------------------------------------------------------------------------
+
+bool tcbprobe();          // check(): can raw-clone Ms have a glibc-compatible TCB here?
+bool tcbconfirm();        // on the first pthread (sysmon): the probed layout holds there too
+extern bool useRawClone;  // decided in schedinit: probe passed and not GMPDEBUG=mclone=pthread
+void* tcballoc();         // a TCB for a new raw M (null on failure); see tls.cc
+int* tcbtid(void* tcb);   // where clone stores the tid in that TCB
+void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locations
+void savecstate(m* mp, g* gp);
+void restorecstate(m* mp, g* gp);
+
+// ---- sysmon.cc -------------------------------------------------------------------------------
+
+void sysmon();               // sysmon's M runs this; never returns
+void sysmonstarted_wait();   // goroutine 1: wait until sysmon settled useRawClone
+
+// ---- env.cc ----------------------------------------------------------------------------------
+
+struct debugvars {
+  bool set;            // GMPDEBUG is set at all: say once what the runtime decided
+  int32_t schedtrace;  // ms between SCHED lines; 0: off
+  bool mclonePthread;  // GMPDEBUG=mclone=pthread
+  int32_t maxprocs;    // GMPMAXPROCS; 0: unset
+  size_t stacksize;    // GMPSTACK; 0: unset
+};
+extern debugvars debug;
+void parsedebugvars();
+
+// ---- panic.cc --------------------------------------------------------------------------------
+
+[[noreturn]] void fatal(const char* msg);  // "gmp: fatal error: msg", dump, exit 2
+void printerr(const char* s);              // write(2) without malloc
+void printerrf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// ---- sema.cc ---------------------------------------------------------------------------------
+
+// Go's runtime semaphore: semacquire blocks (parks) until *addr > 0, then decrements it;
+// semrelease increments it and readies one waiter. Any thread may release; only goroutines
+// may acquire.
+void semacquire(std::atomic<uint32_t>* addr);
+void semrelease(std::atomic<uint32_t>* addr);
+
+}  // namespace gmp

@@ -1,0 +1,195 @@
+// stack.cc — goroutine stacks.
+//
+// A stack is [lo, hi) with a guard page just below lo. Stacks are mmap(MAP_NORESERVE) memory,
+// committed page by page by the kernel as the goroutine touches it. The guard is installed
+// with madvise(MADV_GUARD_INSTALL) (Linux >= 6.13: a page-table marker, no extra VMA, so a
+// million stacks stay far below vm.max_map_count); on older kernels with mprotect(PROT_NONE),
+// which splits VMAs, so only the first mprotectGuardCap stacks get one (documented limit).
+//
+// Default-size stacks (stackdefault: GMPSTACK or 64 KiB) are recycled:
+//   per-P cache (owner only, LIFO: the stack just freed is the hottest)
+//     -> global pool (pool.lock): up to poolHotMax committed ("hot") stacks, the rest
+//        MADV_DONTNEED'ed ("cold": address space only), so RSS follows live goroutines.
+// Other sizes (goroutine 1, later per-call sizes) are mapped and unmapped one by one.
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13 uapi
+#endif
+
+namespace gmp {
+
+size_t stackdefault = 64 << 10;
+
+namespace {
+constexpr int stackBatch = 16;             // default stacks mapped per mmap
+constexpr size_t poolHotMax = 256;         // committed stacks the pool keeps (16 MiB at 64 KiB)
+constexpr int64_t mprotectGuardCap = 16384;  // guards by mprotect (2 VMAs each) at most
+
+size_t guardsize;
+std::atomic<bool> guardInstall{true};  // MADV_GUARD_INSTALL works here (cleared once)
+std::atomic<int64_t> nmprotectGuards{0};
+
+// A growable array of stack lo addresses (pool.lock).
+struct stackvec {
+  uintptr_t* v = nullptr;
+  size_t n = 0, cap = 0;
+  bool push(uintptr_t lo) {
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 256;
+      auto* nv = static_cast<uintptr_t*>(realloc(v, nc * sizeof(uintptr_t)));
+      if (!nv) return false;
+      v = nv;
+      cap = nc;
+    }
+    v[n++] = lo;
+    return true;
+  }
+};
+
+struct {
+  mutex lock;
+  stackvec hot;   // committed, ready to use
+  stackvec cold;  // MADV_DONTNEED'ed: first touch faults fresh zero pages
+} pool;
+
+size_t roundpage(size_t n) { return (n + physpagesize - 1) & ~(physpagesize - 1); }
+
+// setguard makes [base, base+guardsize) fault on access. False only on a real error.
+bool setguard(uintptr_t base) {
+  void* v = reinterpret_cast<void*>(base);
+  if (guardInstall.load(std::memory_order_relaxed)) {
+    if (madvise(v, guardsize, MADV_GUARD_INSTALL) == 0) return true;
+    if (errno != EINVAL) return false;
+    guardInstall.store(false, std::memory_order_relaxed);  // kernel < 6.13
+  }
+  if (nmprotectGuards.fetch_add(1, std::memory_order_relaxed) >= mprotectGuardCap) return true;
+  return mprotect(v, guardsize, PROT_NONE) == 0;
+}
+
+// mapstacks maps n stacks of size bytes (each with its guard) and stores their lo in out.
+bool mapstacks(size_t size, int n, uintptr_t* out) {
+  size_t one = size + guardsize;
+  void* v = sysAlloc(one * size_t(n));
+  if (!v) return false;
+  auto base = reinterpret_cast<uintptr_t>(v);
+  for (int i = 0; i < n; i++) {
+    if (!setguard(base + one * size_t(i))) {
+      sysFree(v, one * size_t(n));
+      return false;
+    }
+    out[i] = base + one * size_t(i) + guardsize;
+  }
+  return true;
+}
+
+// poolget moves up to n default stacks from the pool into out; returns how many.
+int poolget(uintptr_t* out, int n) {
+  int got = 0;
+  pool.lock.lock();
+  while (got < n && pool.hot.n > 0) out[got++] = pool.hot.v[--pool.hot.n];
+  while (got < n && pool.cold.n > 0) out[got++] = pool.cold.v[--pool.cold.n];
+  pool.lock.unlock();
+  return got;
+}
+
+// poolput gives n default stacks to the pool; those beyond poolHotMax are decommitted first
+// (before they are published: a stack on the cold list may be taken at once).
+void poolput(const uintptr_t* in, int n) {
+  int i = 0;
+  pool.lock.lock();
+  while (i < n && pool.hot.n < poolHotMax && pool.hot.push(in[i])) i++;
+  pool.lock.unlock();
+  for (int k = i; k < n; k++) madvise(reinterpret_cast<void*>(in[k]), stackdefault, MADV_DONTNEED);
+  if (i == n) return;
+  pool.lock.lock();
+  for (; i < n; i++) {
+    if (!pool.cold.push(in[i])) sysFree(reinterpret_cast<void*>(in[i] - guardsize),
+                                        stackdefault + guardsize);
+  }
+  pool.lock.unlock();
+}
+}  // namespace
+
+void stackinit() {
+  guardsize = physpagesize;
+  if (debug.stacksize) {
+    size_t s = roundpage(debug.stacksize);
+    stackdefault = s < (16 << 10) ? (16 << 10) : s;
+  }
+}
+
+size_t stackpool_bound() { return poolHotMax; }
+
+// mainstacksize: goroutine 1 gets what the main thread would have had (RLIMIT_STACK; 1 GiB
+// of address space when unlimited).
+size_t mainstacksize() {
+  rlimit rl{};
+  size_t s = 8 << 20;
+  if (getrlimit(RLIMIT_STACK, &rl) == 0) {
+    s = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (size_t(1) << 30) ? size_t(1) << 30
+                                                                          : size_t(rl.rlim_cur);
+  }
+  if (s < stackdefault) s = stackdefault;
+  return roundpage(s);
+}
+
+// stackalloc binds a stack of size bytes into *out. pp: the caller's P (owner) or null.
+bool stackalloc(p* pp, size_t size, stack* out) {
+  size = roundpage(size);
+  uintptr_t lo;
+  if (size != stackdefault) {
+    if (!mapstacks(size, 1, &lo)) return false;
+  } else if (pp) {
+    if (pp->nstack == 0) {
+      pp->nstack = poolget(pp->stackcache, stackcachemax / 2);
+      if (pp->nstack == 0) {
+        if (!mapstacks(size, stackBatch, pp->stackcache)) return false;
+        pp->nstack = stackBatch;
+      }
+    }
+    lo = pp->stackcache[--pp->nstack];
+  } else if (poolget(&lo, 1) == 0) {
+    uintptr_t batch[stackBatch];
+    if (!mapstacks(size, stackBatch, batch)) return false;
+    lo = batch[0];
+    poolput(batch + 1, stackBatch - 1);
+  }
+  out->lo = lo;
+  out->hi = lo + size;
+  return true;
+}
+
+// stackfree takes back a stack that nothing runs on any more. pp: the caller's P or null.
+void stackfree(p* pp, stack s) {
+  size_t size = s.hi - s.lo;
+  if (size != stackdefault) {
+    sysFree(reinterpret_cast<void*>(s.lo - guardsize), size + guardsize);
+    return;
+  }
+  if (!pp) {
+    poolput(&s.lo, 1);
+    return;
+  }
+  if (pp->nstack == stackcachemax) {
+    constexpr int half = stackcachemax / 2;
+    poolput(pp->stackcache, half);  // give away the older half: the newest are hot
+    memmove(pp->stackcache, pp->stackcache + half, half * sizeof(uintptr_t));
+    pp->nstack = half;
+  }
+  pp->stackcache[pp->nstack++] = s.lo;
+}
+
+void stackcache_drain(p* pp) {
+  poolput(pp->stackcache, pp->nstack);
+  pp->nstack = 0;
+}
+
+}  // namespace gmp

@@ -1,0 +1,133 @@
+// sysmon.cc — the system monitor: an M without a P that watches the scheduler.
+//
+// It sleeps 20 us, doubling after 50 quiet rounds up to 10 ms, and on each round:
+//   - retakes Ps stuck in system calls (Psyscall for a sysmon round or more) and hands them
+//     to other Ms (retake → handoffp), so a goroutine blocked in the kernel does not hold up
+//     the runnable ones;
+//   - prints the SCHED line every GMPDEBUG=schedtrace=N ms.
+// When every P is idle (or the world is stopped) there is nothing to watch: it sleeps on
+// sched.sysmonnote until a P turns busy (pidleget, entersyscall, start-the-world wake it),
+// so an idle process uses no CPU.
+// Preemption of goroutines that run too long belongs here too (a later issue).
+#include <cstdio>
+
+#include "runtime.h"
+
+namespace gmp {
+
+namespace {
+constexpr int64_t sysmonMinDelay = 20 * 1000;        // ns
+constexpr int64_t sysmonMaxDelay = 10 * 1000 * 1000;  // ns
+constexpr int64_t syscallRetakeIdle = 10 * 1000 * 1000;  // leave an idle syscall P this long
+
+note started;         // sysmon has settled useRawClone (wakes goroutine 1)
+int64_t starttime;    // nanotime at sysmon start, for the SCHED line
+
+// retake hands off Ps that sit in Psyscall since the previous round. Returns how many.
+int32_t retake(int64_t now) {
+  int32_t n = 0;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs; i++) {
+    p* pp = allp[i];
+    if (pp->status.load(std::memory_order_relaxed) != Psyscall) continue;
+    sysmontick* pd = &pp->sysmontick_;
+    uint32_t t = pp->syscalltick.load(std::memory_order_relaxed);
+    if (pd->syscalltick != t || pd->syscallwhen == 0) {  // a new syscall: start the clock
+      pd->syscalltick = t;
+      pd->syscallwhen = now;
+      continue;
+    }
+    // Nothing else to run and others already looking: let the syscall keep its P a while.
+    if (runqempty(pp) &&
+        sched.nmspinning.load(std::memory_order_relaxed) +
+                sched.npidle.load(std::memory_order_relaxed) > 0 &&
+        pd->syscallwhen + syscallRetakeIdle > now) {
+      continue;
+    }
+    uint32_t s = Psyscall;
+    if (pp->status.compare_exchange_strong(s, Pidle, std::memory_order_acq_rel)) {
+      pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
+      pd->syscallwhen = 0;
+      n++;
+      handoffp(pp);
+    }
+  }
+  return n;
+}
+
+// schedtrace prints Go's SCHED line.
+void schedtrace(int64_t now) {
+  char queues[4096];
+  size_t k = 0;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs && k + 16 < sizeof queues; i++) {
+    p* pp = allp[i];
+    uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
+    uint32_t t = pp->runqtail.load(std::memory_order_relaxed);
+    k += size_t(snprintf(queues + k, sizeof queues - k, "%s%u", i ? " " : "", t - h));
+  }
+  queues[k] = 0;
+  printerrf("SCHED %ldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
+            "idlethreads=%d runqueue=%ld [%s]\n",
+            long((now - starttime) / 1000000), procs,
+            sched.npidle.load(std::memory_order_relaxed),
+            sched.mcount.load(std::memory_order_relaxed),
+            sched.nmspinning.load(std::memory_order_relaxed), sched.nmidle,
+            long(sched.runqsize_.load(std::memory_order_relaxed)), queues);
+}
+}  // namespace
+
+void sysmonstarted_wait() { notesleep(&started); }
+
+void sysmon() {
+  starttime = nanotime();
+  // This is the first thread made by the real pthread_create: glibc is now multi-threaded,
+  // and the TCB layout probed on M0 can be confirmed on a second thread.
+  bool rawok = tcbconfirm();
+  useRawClone = rawok && !debug.mclonePthread;
+  if (!rawok && debug.set) {
+    printerr("gmp: raw-clone Ms unavailable (TCB layout probe failed); using pthread Ms\n");
+  }
+  notewakeup(&started);
+
+  int64_t delay = sysmonMinDelay;
+  int32_t idle = 0;
+  int64_t lasttrace = starttime;
+  for (;;) {
+    if (idle == 0) {
+      delay = sysmonMinDelay;
+    } else if (idle > 50) {
+      delay *= 2;
+    }
+    if (delay > sysmonMaxDelay) delay = sysmonMaxDelay;
+    usleep_ns(delay);
+    if (debug.schedtrace <= 0 &&
+        (sched.gcwaiting.load(std::memory_order_relaxed) ||
+         sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed))) {
+      sched.lock.lock();
+      if (sched.gcwaiting.load(std::memory_order_relaxed) ||
+          sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed)) {
+        sched.sysmonwait = true;
+        sched.lock.unlock();
+        notesleep(&sched.sysmonnote);
+        sched.lock.lock();
+        noteclear(&sched.sysmonnote);  // the waker cleared sysmonwait under sched.lock
+        idle = 0;
+        delay = sysmonMinDelay;
+      }
+      sched.lock.unlock();
+    }
+    int64_t now = nanotime();
+    if (retake(now) != 0) {
+      idle = 0;
+    } else {
+      idle++;
+    }
+    if (debug.schedtrace > 0 && now - lasttrace >= int64_t(debug.schedtrace) * 1000000) {
+      lasttrace = now;
+      schedtrace(now);
+    }
+  }
+}
+
+}  // namespace gmp

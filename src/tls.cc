@@ -1,0 +1,151 @@
+// tls.cc — thread control blocks for raw-clone Ms, and the C state that follows a goroutine.
+//
+// A glibc-compatible TCB (DESIGN.md, "Machine threads"). Our Ms run C code (malloc, stdio,
+// C++ exceptions), which reads its thread's struct pthread through %fs. We get one from
+// ld.so's _dl_allocate_tls(NULL) — it copies every module's TLS image and zeroes the struct —
+// and fill in what glibc's pthread_create would have (x86-64 glibc 2.36 offsets):
+//   0x00 tcb, 0x10 self          point at the TCB itself
+//   0x18 multiple_threads = 1    glibc takes its locks (SINGLE_THREAD_P reads this)
+//   0x28 stack_guard             copied from M0: goroutines migrate between Ms and check
+//   0x30 pointer_guard           their canaries / mangled pointers on other Ms than M0
+//   tid (probed; 0x2d0 here)     set by CLONE_PARENT_SETTID, cleared on exit by the kernel
+//   list (tid - 16; 0x2c0 here)  self-linked (fork's reclaim_stacks unlinks the forking
+//                                thread's node; a zeroed node would crash there). Not 0xc0:
+//                                on x86-64 tcbhead_t outgrows the 192-byte header union
+//                                (rtld_savespace_sse), and struct pthread puts list_t just
+//                                before tid.
+//   rseq area (__rseq_offset)    registered by the new thread itself (sched_getcpu reads it)
+// check() probes these on M0 (tcbprobe) and again on the first real pthread (tcbconfirm);
+// any mismatch sends us to pthread-backed Ms.
+//
+// C state that follows the goroutine: errno and the C++ exception globals
+// (__cxa_get_globals(): the caught-exceptions stack and the uncaught count) are per thread
+// in libc/libstdc++, so a goroutine that parks on one M and resumes on another would see the
+// other M's values. The switch-out paths save them into the g (savecstate) and execute
+// restores them into the new M (restorecstate); each M always holds its current g's state.
+// The M caches where the two live (minit_tls) so the switch does no TLS look-ups.
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime.h"
+
+namespace gmp {
+
+bool useRawClone = false;
+
+namespace {
+constexpr size_t offTcb = 0x00;
+constexpr size_t offSelf = 0x10;
+constexpr size_t offMultipleThreads = 0x18;
+constexpr size_t offStackGuard = 0x28;
+constexpr size_t offPointerGuard = 0x30;
+constexpr size_t tidScanLo = 0x100, tidScanHi = 0x1000;  // where struct pthread keeps tid
+constexpr uint32_t rseqSig = 0x53053053;                 // RSEQ_SIG on x86
+constexpr int32_t rseqCpuIdRegistrationFailed = -1;
+
+using dl_allocate_tls_t = void* (*)(void*);
+dl_allocate_tls_t dl_allocate_tls;
+size_t offTid;
+size_t offList;  // offTid - sizeof(list_t)
+uintptr_t m0tcb;
+const ptrdiff_t* rseq_offset;  // glibc 2.35+: __rseq_offset, __rseq_size
+const unsigned int* rseq_size;
+
+uintptr_t threadpointer() {
+  uintptr_t tp;
+  asm volatile("movq %%fs:0, %0" : "=r"(tp));
+  return tp;
+}
+template <typename T> T& at(uintptr_t tcb, size_t off) {
+  return *reinterpret_cast<T*>(tcb + off);
+}
+}  // namespace
+
+// tcbprobe: M0's TCB has the layout we fill in (m0tcb is set only when it has).
+bool tcbprobe() {
+  uintptr_t tp = threadpointer();
+  if (at<uintptr_t>(tp, offTcb) != tp || at<uintptr_t>(tp, offSelf) != tp) return false;
+  int tid = gettid_();
+  for (size_t off = tidScanLo; off < tidScanHi; off += 4) {
+    if (at<int>(tp, off) == tid) {
+      offTid = off;
+      break;
+    }
+  }
+  if (!offTid) return false;
+  // list, just before tid: a node of ld.so's doubly linked thread list (M0 is on it from
+  // the start), so both neighbours must point back at it.
+  offList = offTid - 2 * sizeof(uintptr_t);
+  uintptr_t node = tp + offList;
+  uintptr_t next = at<uintptr_t>(tp, offList), prev = at<uintptr_t>(tp, offList + 8);
+  if (!next || !prev) return false;
+  if (at<uintptr_t>(next, 8) != node || at<uintptr_t>(prev, 0) != node) return false;
+  dl_allocate_tls = reinterpret_cast<dl_allocate_tls_t>(
+      dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE"));
+  if (!dl_allocate_tls) return false;
+  rseq_offset = static_cast<const ptrdiff_t*>(dlsym(RTLD_DEFAULT, "__rseq_offset"));
+  rseq_size = static_cast<const unsigned int*>(dlsym(RTLD_DEFAULT, "__rseq_size"));
+  m0tcb = tp;
+  return true;
+}
+
+// tcbconfirm runs on the first thread made by the real pthread_create (sysmon's): the probed
+// tid offset must hold there too, and glibc must now run in multi-threaded mode.
+bool tcbconfirm() {
+  if (!m0tcb) return false;  // the probe on M0 failed
+  uintptr_t tp = threadpointer();
+  uintptr_t node = tp + offList;
+  return at<int>(tp, offTid) == gettid_() && at<int>(tp, offMultipleThreads) == 1 &&
+         at<uintptr_t>(at<uintptr_t>(tp, offList), 8) == node &&
+         at<int>(m0tcb, offMultipleThreads) == 1 &&
+         at<uintptr_t>(tp, offStackGuard) == at<uintptr_t>(m0tcb, offStackGuard);
+}
+
+void* tcballoc() {
+  void* v = dl_allocate_tls(nullptr);
+  if (!v) return nullptr;
+  auto tcb = reinterpret_cast<uintptr_t>(v);
+  at<uintptr_t>(tcb, offTcb) = tcb;
+  at<uintptr_t>(tcb, offSelf) = tcb;
+  at<int>(tcb, offMultipleThreads) = 1;
+  at<uintptr_t>(tcb, offStackGuard) = at<uintptr_t>(m0tcb, offStackGuard);
+  at<uintptr_t>(tcb, offPointerGuard) = at<uintptr_t>(m0tcb, offPointerGuard);
+  at<uintptr_t>(tcb, offList) = tcb + offList;
+  at<uintptr_t>(tcb, offList + 8) = tcb + offList;
+  if (rseq_offset) {  // until the thread registers: "registration failed", use the syscall
+    at<int32_t>(tcb, size_t(*rseq_offset) + 4) = rseqCpuIdRegistrationFailed;
+  }
+  return v;
+}
+
+int* tcbtid(void* tcb) { return &at<int>(reinterpret_cast<uintptr_t>(tcb), offTid); }
+
+// minit_tls: per-thread set-up on mp's own thread.
+void minit_tls(m* mp) {
+  if (mp->tcb && rseq_offset && rseq_size && *rseq_size >= 32) {
+    // glibc registered rseq for its own threads; do the same for ours (or leave the
+    // "registration failed" marker, and sched_getcpu falls back to the syscall).
+    syscall(SYS_rseq, reinterpret_cast<char*>(mp->tcb) + *rseq_offset, *rseq_size, 0, rseqSig);
+  }
+  mp->errnop = &errno;
+  mp->cxa_globals = reinterpret_cast<void**>(abi::__cxa_get_globals());
+}
+
+void savecstate(m* mp, g* gp) {
+  gp->cstate_.err = *mp->errnop;
+  gp->cstate_.cxa_caught = mp->cxa_globals[0];
+  gp->cstate_.cxa_uncaught = reinterpret_cast<uintptr_t>(mp->cxa_globals[1]);
+}
+
+void restorecstate(m* mp, g* gp) {
+  *mp->errnop = gp->cstate_.err;
+  mp->cxa_globals[0] = gp->cstate_.cxa_caught;
+  mp->cxa_globals[1] = reinterpret_cast<void*>(gp->cstate_.cxa_uncaught);
+}
+
+}  // namespace gmp
