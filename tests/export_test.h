@@ -1,0 +1,49 @@
+// export_test.h — what the unit tests need from the runtime's internals (Go's
+// export_test.go). Tests link the runtime's objects directly (gmp_internal).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "gmp/gmp.h"
+#include "runtime.h"
+
+namespace gmptest {
+
+// A one-shot WaitGroup on the runtime semaphore: add before spawning, done in each
+// goroutine, wait parks the caller (a goroutine) until the count reaches zero.
+struct WaitGroup {
+  std::atomic<int64_t> n{0};
+  std::atomic<uint32_t> sema{0};
+  explicit WaitGroup(int64_t count) : n(count) {}
+  void done() {
+    if (n.fetch_sub(1, std::memory_order_acq_rel) == 1) gmp::semrelease(&sema);
+  }
+  void wait() {
+    if (n.load(std::memory_order_acquire) != 0) gmp::semacquire(&sema);
+  }
+};
+
+// Sets GMPMAXPROCS for the scope of a test and restores it.
+struct ScopedMaxprocs {
+  int old;
+  explicit ScopedMaxprocs(int n) : old(gmp_maxprocs(n)) {}
+  ~ScopedMaxprocs() { gmp_maxprocs(old); }
+};
+
+inline gmp::m* curm() { return gmp::getg()->m_; }
+inline gmp::p* curp() { return gmp::getg()->m_->p_; }
+inline gmp::g* curg() { return gmp::getg(); }
+
+// Starts a goroutine running a lambda (copied to the heap).
+template <typename F> int64_t go(F f) {
+  auto* heap = new F(std::move(f));
+  return gmp_go(
+      [](void* a) {
+        auto* fn = static_cast<F*>(a);
+        (*fn)();
+        delete fn;
+      },
+      heap);
+}
+
+}  // namespace gmptest

@@ -1,0 +1,212 @@
+// machine_test.cc — Ms and the switch: the TCB of raw-clone Ms, C state that follows a
+// goroutine across Ms (errno, C++ exceptions, FP control), callee-saved registers.
+#include <fenv.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "export_test.h"
+
+using namespace gmp;
+using namespace gmptest;
+
+extern "C" void sentinel_yield(uint64_t out[6]);
+
+namespace {
+thread_local int tlsInit = 42;  // every M's TLS block starts from the image
+
+// Read errno through a call the compiler cannot fold: the errno location must be computed
+// on the M we run on now (see DESIGN.md on TLS addresses cached across park points).
+__attribute__((noinline)) int currentErrno() { return errno; }
+__attribute__((noinline)) void setErrno(int v) { errno = v; }
+
+void sleepInKernel(int64_t ms) {
+  timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000};
+  syscall(SYS_nanosleep, &ts, nullptr);
+}
+
+bool wantPthreadMs() {
+  const char* d = getenv("GMPDEBUG");
+  return d && strstr(d, "mclone=pthread");
+}
+
+// migrate parks the calling goroutine in a syscall long enough for sysmon to hand its P to
+// another M, with `busy` queued behind it: at one P it must resume on a different M.
+// Returns the M it resumed on.
+template <typename Busy> m* migrate(Busy busy) {
+  std::atomic<bool> done{false};
+  WaitGroup wg(1);
+  go([&] {
+    while (!done.load()) busy();
+    wg.done();
+  });
+  entersyscall();
+  sleepInKernel(100);
+  exitsyscall();
+  m* now = curm();
+  done = true;
+  wg.wait();
+  return now;
+}
+}  // namespace
+
+TEST(Machine, CreationPathFollowsGmpdebug) {
+  EXPECT_EQ(useRawClone, !wantPthreadMs());
+}
+
+// Every M's thread pointer is a TCB glibc accepts: pthread_self, tid, TLS images, malloc,
+// stdio, failing syscalls with errno.
+TEST(Machine, EveryMHasAGlibcCompatibleTcb) {
+  constexpr int n = 64;
+  std::atomic<int> bad{0};
+  std::set<int64_t> ms;
+  mutex msLock;
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&] {
+      uintptr_t tp;
+      asm volatile("movq %%fs:0, %0" : "=r"(tp));
+      if (pthread_self() != pthread_t(tp)) bad++;
+      if (tlsInit != 42) bad++;
+      if (curm()->tcb && *tcbtid(curm()->tcb) != int(syscall(SYS_gettid))) bad++;
+      if (curm() != &m0 && (curm()->tcb != nullptr) != useRawClone) bad++;  // M0: glibc's
+      for (int k = 0; k < 1000; k++) {
+        void* v = malloc(size_t(16 + k * 7));
+        memset(v, 1, size_t(16 + k * 7));
+        free(v);
+      }
+      char buf[64];
+      snprintf(buf, sizeof buf, "%d-%s", 7, "x");
+      if (strcmp(buf, "7-x") != 0) bad++;
+      if (close(-1) != -1 || errno != EBADF) bad++;
+      msLock.lock();
+      ms.insert(curm()->id);
+      msLock.unlock();
+      sleepInKernel(1);  // hold the M briefly so others get spread out
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GE(ms.size(), 1u);
+}
+
+// errno and a caught exception follow a goroutine that parks inside a catch block on one M
+// and resumes on another, where a different goroutine left its own errno.
+TEST(Machine, ErrnoAndCaughtExceptionFollowGoroutineAcrossMs) {
+  ScopedMaxprocs procs(1);
+  WaitGroup wg(1);
+  m* before = nullptr;
+  m* after = nullptr;
+  int errAfter = 0;
+  std::string rethrown;
+  int uncaughtInCatch = -1;
+  go([&] {
+    try {
+      throw std::runtime_error("parked in catch");
+    } catch (...) {
+      setErrno(4321);
+      before = curm();
+      after = migrate([] {
+        setErrno(999);  // the other goroutine's errno on the M we will land on
+        gmp_yield();
+      });
+      errAfter = currentErrno();
+      uncaughtInCatch = std::uncaught_exceptions();
+      try {
+        throw;  // rethrow the exception caught on the other M
+      } catch (const std::runtime_error& e) {
+        rethrown = e.what();
+      }
+    }
+    wg.done();
+  });
+  wg.wait();
+  EXPECT_NE(before, after) << "the goroutine did not change M: nothing was tested";
+  EXPECT_EQ(errAfter, 4321);
+  EXPECT_EQ(uncaughtInCatch, 0);
+  EXPECT_EQ(rethrown, "parked in catch");
+}
+
+// A goroutine migrating with an exception in flight in a destructor sees its own
+// uncaught count, not the M's.
+TEST(Machine, UncaughtExceptionCountFollowsGoroutine) {
+  ScopedMaxprocs procs(1);
+  WaitGroup wg(1);
+  int seen = -1;
+  m *before = nullptr, *after = nullptr;
+  go([&] {
+    struct probe {
+      int* out;
+      m** before;
+      m** after;
+      ~probe() {
+        *before = curm();
+        *after = migrate([] { gmp_yield(); });
+        *out = std::uncaught_exceptions();
+      }
+    };
+    try {
+      probe pr{&seen, &before, &after};
+      throw 1;
+    } catch (int) {
+    }
+    wg.done();
+  });
+  wg.wait();
+  EXPECT_NE(before, after);
+  EXPECT_EQ(seen, 1);
+}
+
+TEST(Machine, SwitchPreservesCalleeSavedRegisters) {
+  constexpr int n = 4;
+  std::atomic<int> bad{0};
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&] {
+      for (int r = 0; r < 1000; r++) {
+        uint64_t out[6];
+        sentinel_yield(out);
+        for (int k = 0; k < 6; k++) {
+          if (out[k] != 0x1111111111111111ull * uint64_t(k + 1)) bad++;
+        }
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// Rounding mode (MXCSR and the x87 control word) is per goroutine, like other registers.
+TEST(Machine, SwitchPreservesFloatingPointControl) {
+  ScopedMaxprocs procs(1);
+  std::atomic<int> bad{0};
+  WaitGroup wg(2);
+  const int modes[2] = {FE_UPWARD, FE_DOWNWARD};
+  for (int i = 0; i < 2; i++) {
+    go([&, i] {
+      fesetround(modes[i]);
+      for (int r = 0; r < 1000; r++) {
+        gmp_yield();
+        if (fegetround() != modes[i]) bad++;
+        volatile long double x = 1.0L, three = 3.0L;
+        volatile long double q = x / three;  // x87 rounding follows the control word
+        (void)q;
+      }
+      fesetround(FE_TONEAREST);
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(bad.load(), 0);
+}

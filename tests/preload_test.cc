@@ -1,0 +1,88 @@
+// preload_test.cc — LD_PRELOAD=libgmp.so on programs that know nothing of it must behave
+// exactly as without it. This harness is itself a plain program (no runtime); it runs each
+// command twice and compares exit status and output.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <string>
+
+namespace {
+struct result {
+  int status;
+  std::string out;
+};
+
+std::string env(const char* name) {
+  const char* v = getenv(name);
+  return v ? v : "";
+}
+
+result run(const std::string& cmd, bool preload) {
+  std::string full = preload ? "env LD_PRELOAD=" + env("GMP_SO") + " " + cmd : cmd;
+  full += " 2>&1";
+  FILE* f = popen(full.c_str(), "r");
+  result r{-1, ""};
+  if (!f) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+void expectSame(const std::string& cmd) {
+  result plain = run(cmd, false), pre = run(cmd, true);
+  EXPECT_EQ(pre.status, plain.status) << cmd << "\n" << pre.out;
+  EXPECT_EQ(pre.out, plain.out) << cmd;
+}
+
+std::string app(const char* name) { return env("GMP_APPS") + "/" + name; }
+}  // namespace
+
+TEST(Preload, Environment) {
+  ASSERT_FALSE(env("GMP_SO").empty()) << "GMP_SO must name build/libgmp.so";
+  ASSERT_FALSE(env("GMP_APPS").empty());
+}
+
+TEST(Preload, PlainCProgramKeepsItsContract) {
+  std::string cmd = app("plain") + " 42 two 'three four'";
+  result plain = run(cmd, false), pre = run(cmd, true);
+  EXPECT_EQ(plain.status, 42);
+  EXPECT_EQ(pre.status, 42) << pre.out;
+  // Identical but for where main's stack is.
+  std::string expect = plain.out;
+  size_t at = expect.find("main on thread stack: yes");
+  ASSERT_NE(at, std::string::npos) << plain.out;
+  expect.replace(at, strlen("main on thread stack: yes"), "main on thread stack: no");
+  EXPECT_EQ(pre.out, expect);
+  EXPECT_NE(pre.out.find("unflushed tail without newlineatexit handler ran"), std::string::npos)
+      << "atexit handlers or the final stdio flush did not run: " << pre.out;
+}
+
+TEST(Preload, CxxProgramThrowsAndCatches) {
+  expectSame(app("throws"));
+  EXPECT_EQ(run(app("throws"), true).out, "caught 1000\nstatic destructor ran\n");
+}
+
+TEST(Preload, SystemProgramsBehaveTheSame) {
+  expectSame("/bin/true");
+  expectSame("/bin/false");
+  expectSame("ls -la /");
+  expectSame("sh -c 'echo a; exit 3'");
+  expectSame("sh -c 'for i in 1 2 3; do /bin/echo $i; done | sort -r'");
+}
+
+TEST(Preload, PythonBehavesTheSame) {
+  if (run("python3 -c 'pass'", false).status != 0) GTEST_SKIP() << "no python3 on this machine";
+  expectSame("python3 -c 'import sys, threading; print(sys.argv, sum(range(10**6)))' x y");
+}
+
+TEST(Preload, PthreadMsPathToo) {
+  std::string cmd = "env GMPDEBUG=mclone=pthread " + app("throws");
+  EXPECT_EQ(run(cmd, true).out, "caught 1000\nstatic destructor ran\n");
+}
