@@ -73,6 +73,7 @@ int32_t cgroupcpus() {
 
 void clonestart(void* arg) {
   auto* mp = static_cast<m*>(arg);
+  minit_tls(mp);  // first: C code below needs the thread's libc state
   mp->procid.store(gettid_(), std::memory_order_relaxed);
   pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(mp->sigmask), nullptr);
   char name[16];

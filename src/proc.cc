@@ -37,8 +37,8 @@
 // sleeper is still spinning.
 //
 // Where we differ from Go, on purpose:
-//   - gosched puts the g at the tail of the local run queue, not on the global queue: same
-//     fairness within a P, no lock; the global queue is still polled every 61 ticks.
+//   - gosched puts the g on the global queue only when that queue has work, else at the
+//     tail of the local one: no lock when goroutines of one P take turns.
 //   - A g gets its stack when it first runs (execute), not in newproc, and gives it back in
 //     goexit0: a million queued goroutines cost a million small records, and a storm of
 //     short goroutines reuses a few hot stacks.
@@ -95,14 +95,18 @@ const char* waitreason_string(waitreason r) {
 uint32_t readgstatus(g* gp) { return gp->atomicstatus.load(std::memory_order_acquire); }
 
 // casgstatus moves gp from oldval to newval; any other current status is a runtime bug.
-// acq_rel: the new owner of the g sees everything the old owner wrote.
+// Every transition is made by the g's current owner (see gstatus): the status is handed
+// over with the g itself, through a run queue, a wait queue or sched.lock, whose own
+// release/acquire orders it. So a checked store suffices where Go, whose GC changes
+// statuses concurrently, needs a CAS; the store is a release for readers such as dumps.
 void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
-  uint32_t cur = oldval;
-  if (!gp->atomicstatus.compare_exchange_strong(cur, newval, std::memory_order_acq_rel)) {
+  uint32_t cur = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (cur != oldval) {
     printerrf("casgstatus: goroutine %ld from %u to %u, but status is %u\n", long(gp->goid),
               oldval, newval, cur);
     fatal("casgstatus: bad incoming values");
   }
+  gp->atomicstatus.store(newval, std::memory_order_release);
 }
 
 // ---- Ms and Ps -------------------------------------------------------------------------------
@@ -594,13 +598,21 @@ void park_m(g* gp) {
   schedule();
 }
 
-// gosched_m: gosched's second half, on g0: gp goes to the tail of the local run queue.
+// gosched_m: gosched's second half, on g0: gp goes behind the other runnable goroutines —
+// to the global queue when it has work (as in Go, so a yielder cannot starve it), else to
+// the tail of the local queue (no lock: the common case of goroutines taking turns).
 void gosched_m(g* gp) {
   m* mp = getm();
   savecstate(mp, gp);
   casgstatus(gp, Grunning, Grunnable);
   dropg(mp, gp);
-  runqput(mp->p_, gp, false);
+  if (sched.runqsize_.load(std::memory_order_relaxed) != 0) {
+    sched.lock.lock();
+    globrunqput(gp);
+    sched.lock.unlock();
+  } else {
+    runqput(mp->p_, gp, false);
+  }
   schedule();
 }
 
@@ -890,7 +902,8 @@ void schedinit() {
   sched.lock.unlock();
 }
 
-// mstart_on_thread: every M begins here, on its own thread and g0 stack. g0 restarts from
+// mstart_on_thread: every M begins here, on its own thread and g0 stack, with its C state
+// set up (minit_tls). g0 restarts from
 // this point every time mcall switches to it, so the frame below is reused freely.
 [[noreturn]] void mstart_on_thread(m* mp) {
   setg(mp->g0);
@@ -899,7 +912,10 @@ void schedinit() {
   // mcall lands here: below our own frame, 16-byte aligned (SysV call alignment).
   mp->g0->sched.sp = (sp - 256) & ~uintptr_t(15);
   mp->g0->stk = mp->g0stack;
-  minit_tls(mp);
+  uint32_t mxcsr;
+  uint16_t fpucw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fpucw));
+  mp->fpctl = uint64_t(mxcsr) | uint64_t(fpucw) << 32;  // FP1
   if (mp->mstartfn) mp->mstartfn();  // sysmon never returns
   if (mp->nextp) {
     acquirep(mp->nextp);
@@ -909,7 +925,10 @@ void schedinit() {
 }
 
 // mstart: M0 enters the scheduler. Never returns.
-[[noreturn]] void mstart() { mstart_on_thread(&m0); }
+[[noreturn]] void mstart() {
+  minit_tls(&m0);
+  mstart_on_thread(&m0);
+}
 
 namespace {
 

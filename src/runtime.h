@@ -93,6 +93,11 @@ struct g {
 
 struct m {
   g* g0;        // offset 0: asm (mcall) depends on it. Scheduler stack, constant.
+  // offset 8: the thread's current MXCSR (low 32 bits) and x87 control word (bits 32-47).
+  // Invariant FP1: on g0, fpctl equals the thread's real FP control state. mcall stores it,
+  // gogo loads a g's saved words into the FPU only when they differ from it (asm only, this
+  // M's thread only; set at mstart).
+  uint64_t fpctl;
   g* curg;      // the user g running, or null on g0. Written by this M only.
   p* p_;        // attached P; non-null implies exclusive ownership. Written by this M only
                 // (acquirep/releasep) except for the hand-off in startm before it runs.
@@ -294,6 +299,7 @@ static_assert(offsetof(gobuf, pc) == 8);
 static_assert(offsetof(gobuf, gp) == 16);
 static_assert(offsetof(g, m_) == 24);
 static_assert(offsetof(m, g0) == 0);
+static_assert(offsetof(m, fpctl) == 8);
 
 // The frame mcall pushes and gogo pops (asm/amd64/mcall.S), lowest address first.
 struct switchframe {

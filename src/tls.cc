@@ -14,7 +14,13 @@
 //                                on x86-64 tcbhead_t outgrows the 192-byte header union
 //                                (rtld_savespace_sse), and struct pthread puts list_t just
 //                                before tid.
+//   robust_prev, robust_head     (tid + 8, tid + 0x10) self-linked, futex_offset copied;
+//                                the new thread registers it (set_robust_list), as glibc's
+//                                start_thread does, so robust mutexes work on our Ms
 //   rseq area (__rseq_offset)    registered by the new thread itself (sched_getcpu reads it)
+// and on the new thread, before any C code: __ctype_init() (GLIBC_PRIVATE), which start_thread
+// also calls: it points the thread's ctype tables (TLS) at the locale; without it toupper(),
+// isalpha() and printf("%f") dereference null.
 // check() probes these on M0 (tcbprobe) and again on the first real pthread (tcbconfirm);
 // any mismatch sends us to pthread-backed Ms.
 //
@@ -51,7 +57,10 @@ constexpr int32_t rseqCpuIdRegistrationFailed = -1;
 using dl_allocate_tls_t = void* (*)(void*);
 dl_allocate_tls_t dl_allocate_tls;
 size_t offTid;
-size_t offList;  // offTid - sizeof(list_t)
+size_t offList;    // offTid - sizeof(list_t)
+size_t offRobust;  // offTid + 0x10: struct robust_list_head (robust_prev just before it)
+constexpr size_t robustHeadSize = 24;  // sizeof(struct robust_list_head)
+void (*ctype_init)();
 uintptr_t m0tcb;
 const ptrdiff_t* rseq_offset;  // glibc 2.35+: __rseq_offset, __rseq_size
 const unsigned int* rseq_size;
@@ -85,6 +94,14 @@ bool tcbprobe() {
   uintptr_t next = at<uintptr_t>(tp, offList), prev = at<uintptr_t>(tp, offList + 8);
   if (!next || !prev) return false;
   if (at<uintptr_t>(next, 8) != node || at<uintptr_t>(prev, 0) != node) return false;
+  // robust_head after tid: its list is empty (points at itself), and so does robust_prev.
+  offRobust = offTid + 0x10;
+  if (at<uintptr_t>(tp, offRobust) != tp + offRobust ||
+      at<uintptr_t>(tp, offRobust - 8) != tp + offRobust) {
+    return false;
+  }
+  ctype_init = reinterpret_cast<void (*)()>(dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE"));
+  if (!ctype_init) return false;
   dl_allocate_tls = reinterpret_cast<dl_allocate_tls_t>(
       dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE"));
   if (!dl_allocate_tls) return false;
@@ -117,6 +134,9 @@ void* tcballoc() {
   at<uintptr_t>(tcb, offPointerGuard) = at<uintptr_t>(m0tcb, offPointerGuard);
   at<uintptr_t>(tcb, offList) = tcb + offList;
   at<uintptr_t>(tcb, offList + 8) = tcb + offList;
+  at<uintptr_t>(tcb, offRobust - 8) = tcb + offRobust;  // robust_prev
+  at<uintptr_t>(tcb, offRobust) = tcb + offRobust;      // robust_head.list: empty
+  at<intptr_t>(tcb, offRobust + 8) = at<intptr_t>(m0tcb, offRobust + 8);  // futex_offset
   if (rseq_offset) {  // until the thread registers: "registration failed", use the syscall
     at<int32_t>(tcb, size_t(*rseq_offset) + 4) = rseqCpuIdRegistrationFailed;
   }
@@ -127,10 +147,14 @@ int* tcbtid(void* tcb) { return &at<int>(reinterpret_cast<uintptr_t>(tcb), offTi
 
 // minit_tls: per-thread set-up on mp's own thread.
 void minit_tls(m* mp) {
-  if (mp->tcb && rseq_offset && rseq_size && *rseq_size >= 32) {
-    // glibc registered rseq for its own threads; do the same for ours (or leave the
-    // "registration failed" marker, and sched_getcpu falls back to the syscall).
-    syscall(SYS_rseq, reinterpret_cast<char*>(mp->tcb) + *rseq_offset, *rseq_size, 0, rseqSig);
+  if (mp->tcb) {  // what glibc's start_thread does for its own threads
+    ctype_init();
+    syscall(SYS_set_robust_list, static_cast<char*>(mp->tcb) + offRobust, robustHeadSize);
+    if (rseq_offset && rseq_size && *rseq_size >= 32) {
+      // Register rseq, or leave the "registration failed" marker and sched_getcpu falls
+      // back to the syscall.
+      syscall(SYS_rseq, static_cast<char*>(mp->tcb) + *rseq_offset, *rseq_size, 0, rseqSig);
+    }
   }
   mp->errnop = &errno;
   mp->cxa_globals = reinterpret_cast<void**>(abi::__cxa_get_globals());

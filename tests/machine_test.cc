@@ -1,6 +1,8 @@
 // machine_test.cc — Ms and the switch: the TCB of raw-clone Ms, C state that follows a
 // goroutine across Ms (errno, C++ exceptions, FP control), callee-saved registers.
+#include <ctype.h>
 #include <fenv.h>
+#include <sched.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -85,8 +87,17 @@ TEST(Machine, EveryMHasAGlibcCompatibleTcb) {
         free(v);
       }
       char buf[64];
-      snprintf(buf, sizeof buf, "%d-%s", 7, "x");
-      if (strcmp(buf, "7-x") != 0) bad++;
+      snprintf(buf, sizeof buf, "%d-%s-%.1f", 7, "x", 2.5);  // %f reads the ctype tables
+      if (strcmp(buf, "7-x-2.5") != 0) bad++;
+      if (toupper('q') != 'Q' || !isalpha('z') || isdigit('z')) bad++;
+      if (sched_getcpu() < 0) bad++;
+      pthread_mutexattr_t ma;
+      pthread_mutexattr_init(&ma);
+      pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+      pthread_mutex_t rm;
+      pthread_mutex_init(&rm, &ma);
+      if (pthread_mutex_lock(&rm) != 0 || pthread_mutex_unlock(&rm) != 0) bad++;
+      pthread_mutex_destroy(&rm);
       if (close(-1) != -1 || errno != EBADF) bad++;
       msLock.lock();
       ms.insert(curm()->id);

@@ -15,7 +15,7 @@
  *            +0x08 | r15                                              |
  *            +0x00 | mxcsr (4) | x87 cw (2) | pad (2)                 |  <- buf->sp
  *
- * Offsets: buf->sp 0, buf->g 16.
+ * Offsets: buf->sp 0, buf->g 16, g->m 24, m->fpctl 8.
  */
         .text
         .globl  gmp_gogo
@@ -37,8 +37,19 @@ gmp_gogo:
         .cfi_offset r13, -40
         .cfi_offset r14, -48
         .cfi_offset r15, -56
+        /* Load the FP control words only when they differ from the M's current ones
+         * (m->fpctl, FP1): ldmxcsr and fldcw are slow serialising loads, and almost every
+         * goroutine runs with the defaults. */
+        movq    24(%rax), %rcx              /* rcx = g->m */
+        movq    (%rsp), %rdx                /* saved: mxcsr | cw << 32 | pad << 48 */
+        shlq    $16, %rdx                   /* drop the pad bytes */
+        shrq    $16, %rdx
+        cmpq    %rdx, 8(%rcx)               /* == m->fpctl? */
+        je      1f
+        movq    %rdx, 8(%rcx)               /* m->fpctl = saved (FP1) */
         ldmxcsr (%rsp)                      /* restore MXCSR */
         fldcw   4(%rsp)                     /* restore x87 control word */
+1:
         addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
         popq    %r15                        /* restore R15 */
@@ -59,7 +70,12 @@ gmp_gogo:
         popq    %rbp                        /* restore RBP */
         .cfi_adjust_cfa_offset -8
         .cfi_restore rbp
-        ret                                 /* jump to the resume pc */
+        popq    %rcx                        /* the resume pc ... */
+        .cfi_adjust_cfa_offset -8
+        .cfi_register rip, rcx
+        jmp     *%rcx                       /* ... jumped to, not returned to: the return
+                                             * stack buffer never saw this call, so a ret
+                                             * would always mispredict */
         .cfi_endproc
         .size   gmp_gogo, .-gmp_gogo
 

@@ -18,7 +18,8 @@
  *
  * Then: TLS g = m->g0, %rsp = g0->sched.sp (fixed since mstart: g0 always restarts from
  * the top of its stack), %rbp = 0, call fn(g).
- * Offsets: g->sched.sp 0, g->sched.pc 8, g->m 24, m->g0 0.
+ * It also records the FP control words in m->fpctl (invariant FP1, see gogo.S).
+ * Offsets: g->sched.sp 0, g->sched.pc 8, g->m 24, m->g0 0, m->fpctl 8.
  */
         .text
         .globl  gmp_mcall
@@ -58,6 +59,11 @@ gmp_mcall:
         movq    0x38(%rsp), %rdx            /* our return address ... */
         movq    %rdx, 8(%rax)               /* ... to g->sched.pc */
         movq    24(%rax), %rdx              /* rdx = g->m */
+        movl    (%rsp), %r8d                /* MXCSR, read back at the size stored ... */
+        movzwl  4(%rsp), %r9d               /* ... so store forwarding works */
+        shlq    $32, %r9
+        orq     %r9, %r8
+        movq    %r8, 8(%rdx)                /* m->fpctl: the thread's FP control (FP1) */
         movq    0(%rdx), %rdx               /* rdx = m->g0 */
         movq    %rdx, %fs:(%rcx)            /* setg(g0) */
         movq    0(%rdx), %rsp               /* switch to g0's stack */
