@@ -94,19 +94,10 @@ const char* waitreason_string(waitreason r) {
 
 uint32_t readgstatus(g* gp) { return gp->atomicstatus.load(std::memory_order_acquire); }
 
-// casgstatus moves gp from oldval to newval; any other current status is a runtime bug.
-// Every transition is made by the g's current owner (see gstatus): the status is handed
-// over with the g itself, through a run queue, a wait queue or sched.lock, whose own
-// release/acquire orders it. So a checked store suffices where Go, whose GC changes
-// statuses concurrently, needs a CAS; the store is a release for readers such as dumps.
-void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
-  uint32_t cur = gp->atomicstatus.load(std::memory_order_relaxed);
-  if (cur != oldval) {
-    printerrf("casgstatus: goroutine %ld from %u to %u, but status is %u\n", long(gp->goid),
-              oldval, newval, cur);
-    fatal("casgstatus: bad incoming values");
-  }
-  gp->atomicstatus.store(newval, std::memory_order_release);
+[[noreturn]] void badgstatus(g* gp, uint32_t oldval, uint32_t newval, uint32_t cur) {
+  printerrf("casgstatus: goroutine %ld from %u to %u, but status is %u\n", long(gp->goid),
+            oldval, newval, cur);
+  fatal("casgstatus: bad incoming values");
 }
 
 // ---- Ms and Ps -------------------------------------------------------------------------------

@@ -321,7 +321,17 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason);
 void goready(g* gp);
 void gosched();
 extern "C" [[noreturn]] void gmp_goexit1();
-void casgstatus(g* gp, uint32_t oldval, uint32_t newval);
+// casgstatus moves gp from oldval to newval; any other current status is a runtime bug.
+// Every transition is made by the g's current owner (see gstatus): the status is handed
+// over with the g itself, through a run queue, a wait queue or sched.lock, whose own
+// release/acquire orders it. So a checked store suffices where Go, whose GC changes
+// statuses concurrently, needs a CAS; the store is a release for readers such as dumps.
+[[noreturn]] void badgstatus(g* gp, uint32_t oldval, uint32_t newval, uint32_t cur);
+inline void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
+  uint32_t cur = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (__builtin_expect(cur != oldval, 0)) badgstatus(gp, oldval, newval, cur);
+  gp->atomicstatus.store(newval, std::memory_order_release);
+}
 uint32_t readgstatus(g* gp);
 void wakep();
 void handoffp(p* pp);
@@ -385,8 +395,18 @@ extern bool useRawClone;  // decided in schedinit: probe passed and not GMPDEBUG
 void* tcballoc();         // a TCB for a new raw M (null on failure); see tls.cc
 int* tcbtid(void* tcb);   // where clone stores the tid in that TCB
 void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locations
-void savecstate(m* mp, g* gp);
-void restorecstate(m* mp, g* gp);
+// savecstate / restorecstate: the switch-out paths save the C state that follows a
+// goroutine (errno, C++ exception globals) into it; execute restores it on the new M.
+inline void savecstate(m* mp, g* gp) {
+  gp->cstate_.err = *mp->errnop;
+  gp->cstate_.cxa_caught = mp->cxa_globals[0];
+  gp->cstate_.cxa_uncaught = reinterpret_cast<uintptr_t>(mp->cxa_globals[1]);
+}
+inline void restorecstate(m* mp, g* gp) {
+  *mp->errnop = gp->cstate_.err;
+  mp->cxa_globals[0] = gp->cstate_.cxa_caught;
+  mp->cxa_globals[1] = reinterpret_cast<void*>(gp->cstate_.cxa_uncaught);
+}
 
 // ---- sysmon.cc -------------------------------------------------------------------------------
 

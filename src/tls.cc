@@ -160,16 +160,4 @@ void minit_tls(m* mp) {
   mp->cxa_globals = reinterpret_cast<void**>(abi::__cxa_get_globals());
 }
 
-void savecstate(m* mp, g* gp) {
-  gp->cstate_.err = *mp->errnop;
-  gp->cstate_.cxa_caught = mp->cxa_globals[0];
-  gp->cstate_.cxa_uncaught = reinterpret_cast<uintptr_t>(mp->cxa_globals[1]);
-}
-
-void restorecstate(m* mp, g* gp) {
-  *mp->errnop = gp->cstate_.err;
-  mp->cxa_globals[0] = gp->cstate_.cxa_caught;
-  mp->cxa_globals[1] = reinterpret_cast<void*>(gp->cstate_.cxa_uncaught);
-}
-
 }  // namespace gmp
