@@ -4,6 +4,7 @@
 // it asks for transparent huge pages, so a million new records cost ~100 page faults rather
 // than ~50,000.
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <new>
 
@@ -12,7 +13,7 @@
 namespace gmp {
 
 namespace {
-constexpr size_t allgReserve = size_t(16) << 30;  // address space: ~89 M records
+size_t allgReserve = size_t(16) << 30;  // address space (~89 M records); set by allginit
 constexpr size_t allgGrow = size_t(32) << 20;     // committed per step
 constexpr int32_t gBatch = 64;                    // records a P takes at a time
 }  // namespace
@@ -46,8 +47,19 @@ bool grow(size_t need) {
 }  // namespace
 
 void allginit() {
-  void* v = mmap(nullptr, allgReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  // The reservation counts against RLIMIT_AS (ulimit -v): take at most a quarter of it, and
+  // less if the kernel refuses.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur / 4 < allgReserve) {
+    allgReserve = (rl.rlim_cur / 4) & ~(allgGrow - 1);
+  }
+  void* v = MAP_FAILED;
+  for (; allgReserve >= allgGrow; allgReserve /= 2) {
+    v = mmap(nullptr, allgReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+             0);
+    if (v != MAP_FAILED) break;
+  }
   if (v == MAP_FAILED) fatal("allginit: cannot reserve the g arena");
   madvise(v, allgReserve, MADV_HUGEPAGE);  // a hint; fine if THP is off
   gmp_allgs = static_cast<g*>(v);

@@ -1,8 +1,10 @@
 // os_linux.cc — the OS layer: CPUs, time, futexes, memory, and starting an M's thread.
 //
 // Contract: functions here return false/null or a negative errno on failure and never print;
-// the caller decides whether a failure is fatal. Blocking calls are made as raw syscalls, so
-// that libc hooks (preload/) never see the runtime's own sleeps.
+// the caller decides whether a failure is fatal. Futexes, sleeps and yields are raw syscall
+// instructions (rawsyscall): libc hooks (preload/) never see the runtime's own sleeps, and
+// errno is never touched — runtime locks are taken on user goroutines, between a libc call
+// and the caller's look at errno.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -29,6 +31,20 @@ size_t physpagesize = 4096;
 
 namespace {
 constexpr size_t g0StackSize = 256 << 10;
+
+// rawsyscall: the syscall instruction; returns the result or -errno, leaves errno alone.
+long rawsyscall(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
+                long a6 = 0) {
+  long ret;
+  register long r10 asm("r10") = a4;
+  register long r8 asm("r8") = a5;
+  register long r9 asm("r9") = a6;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
 
 using pthread_create_t = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 pthread_create_t real_pthread_create;
@@ -116,10 +132,10 @@ int64_t nanotime() {
 
 void usleep_ns(int64_t ns) {
   timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
-  syscall(SYS_nanosleep, &ts, nullptr);
+  rawsyscall(SYS_nanosleep, long(&ts), 0);
 }
 
-int gettid_() { return int(syscall(SYS_gettid)); }
+int gettid_() { return int(rawsyscall(SYS_gettid)); }
 
 void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) {
   timespec ts{}, *tsp = nullptr;
@@ -129,15 +145,14 @@ void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) {
     tsp = &ts;
   }
   // Returns on wake-up, timeout, EINTR or EAGAIN (*addr != val): callers re-check.
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, val, tsp, nullptr, 0);
+  rawsyscall(SYS_futex, long(addr), FUTEX_WAIT_PRIVATE, long(val), long(tsp));
 }
 
 void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, cnt, nullptr,
-          nullptr, 0);
+  rawsyscall(SYS_futex, long(addr), FUTEX_WAKE_PRIVATE, long(cnt));
 }
 
-void osyield() { syscall(SYS_sched_yield); }
+void osyield() { rawsyscall(SYS_sched_yield); }
 
 void procyield(int n) {
   for (int i = 0; i < n; i++) __builtin_ia32_pause();

@@ -417,8 +417,13 @@ namespace {
   mp->curg = gp;
   gp->m_ = mp;
   casgstatus(gp, Grunnable, Grunning);
-  if (!inheritTime) pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
-                                        std::memory_order_relaxed);
+  if (inheritTime) {
+    pp->runnextstreak++;
+  } else {
+    pp->runnextstreak = 0;
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+  }
   if (gp->stk.lo == 0) {
     if (!stackalloc(pp, gp->stacksize ? gp->stacksize : stackdefault, &gp->stk)) {
       fatal("out of memory allocating a goroutine stack");
@@ -491,6 +496,15 @@ top:
     sched.lock.unlock();
     if (gp) return gp;
   }
+  // Two goroutines that keep readying each other through runnext inherit one time slice
+  // for ever (schedtick stands still) and would starve the rest of the P; Go's sysmon
+  // preempts them after 10 ms. Until we preempt, end the streak after runnextStreakMax.
+  if (pp->runnextstreak >= runnextStreakMax) {
+    pp->runnextstreak = 0;
+    if (g* nx = pp->runnext.exchange(nullptr, std::memory_order_acquire)) runqput(pp, nx, false);
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+  }
   if (g* gp = runqget(pp, inheritTime)) return gp;
   if (sched.runqsize_.load(std::memory_order_relaxed) > 0) {
     sched.lock.lock();
@@ -535,6 +549,20 @@ top:
     if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
       fatal("findRunnable: negative nmspinning");
     }
+    // The global queue too: a thread without a P (a foreign gmp_go or goready, exitsyscall0)
+    // may have queued work and seen us spinning (Go issue 43997).
+    sched.lock.lock();
+    if (sched.runq.n != 0) {
+      if (p* p2 = pidleget()) {
+        acquirep(p2);
+        mp->spinning = true;
+        sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+        g* gp = globrunqget(p2, 0);
+        sched.lock.unlock();
+        return gp;
+      }
+    }
+    sched.lock.unlock();
     int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
     for (int32_t i = 0; i < procs; i++) {
       if (!runqempty(allp[i])) {

@@ -144,6 +144,7 @@ enum pstatus : uint32_t {
 constexpr uint32_t runqsize = 256;
 constexpr int gfreemax = 64;        // local gFree above this moves half to the global list
 constexpr int stackcachemax = 32;   // local stack cache above this moves half to the pool
+constexpr uint32_t runnextStreakMax = 64;  // runnext hand-offs before the P looks elsewhere
 
 struct gqueue {  // a singly linked list of gs through schedlink, with a count
   g* head = nullptr;
@@ -177,6 +178,7 @@ struct p {
   p* link;                       // sched.pidle link (sched.lock)
   std::atomic<uint32_t> schedtick;    // bumped by the owner per new time slice; sysmon reads
   std::atomic<uint32_t> syscalltick;  // bumped when a P leaves Psyscall; sysmon reads
+  uint32_t runnextstreak;             // gs run in a row from runnext (owner; findRunnable)
   m* m_;                         // back-link to the owning M, null when idle (owner)
 
   // The local run queue: Go's lock-free ring. Only the owner writes runqtail and the slots

@@ -137,6 +137,10 @@ size_t mainstacksize() {
     s = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (size_t(1) << 30) ? size_t(1) << 30
                                                                           : size_t(rl.rlim_cur);
   }
+  // Address space counts against RLIMIT_AS (ulimit -v): stay within an eighth of it.
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && s > rl.rlim_cur / 8) {
+    s = size_t(rl.rlim_cur / 8);
+  }
   if (s < stackdefault) s = stackdefault;
   return roundpage(s);
 }

@@ -9,6 +9,9 @@
 // sched.sysmonnote until a P turns busy (pidleget, entersyscall, start-the-world wake it),
 // so an idle process uses no CPU.
 // Preemption of goroutines that run too long belongs here too (a later issue).
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 
 #include "runtime.h"
@@ -80,6 +83,11 @@ void schedtrace(int64_t now) {
 void sysmonstarted_wait() { notesleep(&started); }
 
 void sysmon() {
+  // sysmon never handles a signal: leave process-directed ones to the program's threads
+  // (a program that blocks a signal in main and sigwaits for it must still get it).
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   starttime = nanotime();
   // This is the first thread made by the real pthread_create: glibc is now multi-threaded,
   // and the TCB layout probed on M0 can be confirmed on a second thread.

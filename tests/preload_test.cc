@@ -86,3 +86,13 @@ TEST(Preload, PthreadMsPathToo) {
   std::string cmd = "env GMPDEBUG=mclone=pthread " + app("throws");
   EXPECT_EQ(run(cmd, true).out, "caught 1000\nstatic destructor ran\n");
 }
+
+TEST(Preload, SignalsBlockedByTheProgramStayBlocked) {
+  expectSame(app("sigwait"));
+  EXPECT_EQ(run(app("sigwait"), true).out, "got SIGUSR1 20 times\n");
+}
+
+TEST(Preload, StartsUnderAnAddressSpaceLimit) {
+  expectSame("sh -c 'ulimit -v 1000000; exec " + app("throws") + "'");
+  expectSame("sh -c 'ulimit -v 1000000; exec " + app("plain") + " 3 x' | grep -v 'thread stack'");
+}

@@ -280,3 +280,54 @@ TEST(Sched, IdleProcessUsesNoCpu) {
   // A spinning M or a ticking sysmon would cost hundreds of ms over the 500 ms window.
   EXPECT_LT(cpuMs, 50.0) << "CPU used while idle: " << cpuMs << " ms";
 }
+
+// Two goroutines that ready each other through runnext must not starve the rest of their P:
+// here goroutine 1, queued on the ring behind them, is the only one that can stop them.
+TEST(Sched, RunnextPingPongDoesNotStarveOthers) {
+  ScopedMaxprocs procs(1);
+  std::atomic<uint32_t> a{0}, b{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> rounds{0};
+  WaitGroup wg(2);
+  go([&] {
+    while (!stop.load()) {
+      semrelease(&b);
+      semacquire(&a);
+      rounds++;
+    }
+    semrelease(&b);
+    wg.done();
+  });
+  go([&] {
+    while (!stop.load()) {
+      semacquire(&b);
+      semrelease(&a);
+    }
+    semrelease(&a);
+    wg.done();
+  });
+  while (rounds.load() < 10000) gmp_yield();  // hangs here if the pair starves the ring
+  stop = true;
+  wg.wait();
+  EXPECT_GE(rounds.load(), 10000);
+}
+
+// A goroutine queued by a thread without a P while every M is idle still runs: the last
+// spinning M re-checks the global queue before it sleeps.
+TEST(Sched, GlobalQueueWorkFromForeignThreadIsNotLost) {
+  constexpr int rounds = 2000;
+  static std::atomic<int> ran;
+  static std::atomic<uint32_t> each;
+  ran = 0;
+  each = 0;
+  std::thread t([] {
+    for (int i = 0; i < rounds; i++) {
+      gmp_go([](void*) { ran.fetch_add(1); }, nullptr);
+      while (ran.load() <= i) sched_yield();  // hangs here if the goroutine was lost
+    }
+    semrelease(&each);
+  });
+  semacquire(&each);  // goroutine 1 parks: Ps go idle between rounds
+  t.join();
+  EXPECT_EQ(ran.load(), rounds);
+}
