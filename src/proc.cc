@@ -83,13 +83,6 @@ uint32_t fastrandn(m* mp, uint32_t n) {
 }
 }  // namespace
 
-const char* waitreason_string(waitreason r) {
-  switch (r) {
-    case waitReasonSemacquire: return "semacquire";
-    default: return "";
-  }
-}
-
 // ---- g status --------------------------------------------------------------------------------
 
 uint32_t readgstatus(g* gp) { return gp->atomicstatus.load(std::memory_order_acquire); }

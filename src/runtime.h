@@ -62,7 +62,6 @@ enum waitreason : uint8_t {
   waitReasonSemacquire,
   waitReasonCount
 };
-const char* waitreason_string(waitreason r);
 
 // Saved per-thread C state that follows a goroutine across Ms (see tls.cc, "C state that
 // follows the goroutine"). Saved by the switch-out paths on g0, restored by execute.
@@ -84,7 +83,6 @@ struct g {
   void* startarg;
   uintptr_t gopc;                      // pc of the newproc caller ("created by")
   cstate cstate_;                      // errno and C++ exception state while switched out
-  uintptr_t param;                     // passed from goready's caller to the parked g (sema)
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
 };
