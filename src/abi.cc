@@ -27,7 +27,8 @@ int64_t gmp_go(void (*fn)(void*), void* arg) {
 }
 
 void gmp_yield(void) {
-  if (started() && curgoroutine()) {
+  // No started() check: before start (and off an M) the TLS g is null.
+  if (curgoroutine()) {
     gosched();
   } else {
     sched_yield();

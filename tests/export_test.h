@@ -3,6 +3,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gmp/gmp.h"
 #include "runtime.h"
@@ -29,6 +32,12 @@ struct ScopedMaxprocs {
   explicit ScopedMaxprocs(int n) : old(gmp_maxprocs(n)) {}
   ~ScopedMaxprocs() { gmp_maxprocs(old); }
 };
+
+// A blocking call the runtime does not hook: the M sleeps in the kernel.
+inline void sleepInKernel(int64_t ms) {
+  timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000};
+  syscall(SYS_nanosleep, &ts, nullptr);
+}
 
 inline gmp::m* curm() { return gmp::getg()->m_; }
 inline gmp::p* curp() { return gmp::getg()->m_->p_; }

@@ -31,11 +31,6 @@ thread_local int tlsInit = 42;  // every M's TLS block starts from the image
 __attribute__((noinline)) int currentErrno() { return errno; }
 __attribute__((noinline)) void setErrno(int v) { errno = v; }
 
-void sleepInKernel(int64_t ms) {
-  timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000};
-  syscall(SYS_nanosleep, &ts, nullptr);
-}
-
 bool wantPthreadMs() {
   const char* d = getenv("GMPDEBUG");
   return d && strstr(d, "mclone=pthread");
@@ -70,8 +65,6 @@ TEST(Machine, CreationPathFollowsGmpdebug) {
 TEST(Machine, EveryMHasAGlibcCompatibleTcb) {
   constexpr int n = 64;
   std::atomic<int> bad{0};
-  std::set<int64_t> ms;
-  mutex msLock;
   WaitGroup wg(n);
   for (int i = 0; i < n; i++) {
     go([&] {
@@ -99,16 +92,12 @@ TEST(Machine, EveryMHasAGlibcCompatibleTcb) {
       if (pthread_mutex_lock(&rm) != 0 || pthread_mutex_unlock(&rm) != 0) bad++;
       pthread_mutex_destroy(&rm);
       if (close(-1) != -1 || errno != EBADF) bad++;
-      msLock.lock();
-      ms.insert(curm()->id);
-      msLock.unlock();
       sleepInKernel(1);  // hold the M briefly so others get spread out
       wg.done();
     });
   }
   wg.wait();
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_GE(ms.size(), 1u);
 }
 
 // errno and a caught exception follow a goroutine that parks inside a catch block on one M

@@ -13,13 +13,6 @@
 using namespace gmp;
 using namespace gmptest;
 
-namespace {
-void sleepInKernel(int64_t ms) {  // a blocking call the runtime does not hook
-  timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000};
-  syscall(SYS_nanosleep, &ts, nullptr);
-}
-}  // namespace
-
 TEST(Sched, MainRunsAsGoroutineOne) {
   EXPECT_EQ(gmp_goid(), 1);
   EXPECT_NE(curm(), nullptr);
