@@ -402,11 +402,10 @@ int64_t gcount() {
 
 namespace {
 
-// execute runs gp on the current M. Binds a stack on first run. Never returns.
+// runon makes gp the M's current g: everything execute does short of the jump, shared with
+// gosched's fast path. On the M (g0, or the yielding g), holding a P.
 // inheritTime: gp takes over the current time slice (it came from runnext).
-[[noreturn]] void execute(g* gp, bool inheritTime) {
-  m* mp = getm();
-  p* pp = mp->p_;
+inline void runon(m* mp, p* pp, g* gp, bool inheritTime) {
   mp->curg = gp;
   gp->m_ = mp;
   casgstatus(gp, Grunnable, Grunning);
@@ -424,6 +423,12 @@ namespace {
     gostackinit(gp);
   }
   restorecstate(mp, gp);
+}
+
+// execute runs gp on the current M. Binds a stack on first run. Never returns.
+[[noreturn]] void execute(g* gp, bool inheritTime) {
+  m* mp = getm();
+  runon(mp, mp->p_, gp, inheritTime);
   gmp_gogo(&gp->sched);
 }
 
@@ -692,8 +697,47 @@ void goready(g* gp) {
   wakep();
 }
 
+// Yielding without g0.
+//
+// A yield that finds another goroutine on its own P's local queue switches to it directly
+// (gmp_switchto) instead of going through g0 and schedule(): one stack switch instead of two
+// and none of findRunnable's checks, which is most of what a yield costs. The yielding g can
+// only be queued once its context is saved, or a thief could resume a half-saved g; so it is
+// queued by gosched_put, which switchto calls on the next g's stack after the save. The
+// result is what gosched_m + schedule would do: the yielder goes to the local tail and the
+// head (runnext first) runs. Everything that needs schedule's judgement takes the slow path:
+// a stop-the-world pending, work on the global queue (the yielder must go there, so that a
+// yield loop cannot starve it), a runnext streak at its cap, or an empty local queue (the
+// yielder alone: schedule() looks further, at the network poller among others).
+namespace {
+void gosched_put(g* gp) {
+  // On the next g's stack, its M current: gp's context is complete.
+  runqput(getm()->p_, gp, false);
+}
+}  // namespace
+
 // gosched: yield the processor; the current goroutine stays runnable.
-void gosched() { gmp_mcall(gosched_m); }
+void gosched() {
+  m* mp = getm();
+  p* pp = mp->p_;
+  bool inheritTime;
+  g* next = nullptr;
+  if (!sched.gcwaiting.load(std::memory_order_relaxed) &&
+      sched.runqsize_.load(std::memory_order_relaxed) == 0 &&
+      pp->runnextstreak < runnextStreakMax) {
+    next = runqget(pp, &inheritTime);
+  }
+  if (!next) {
+    gmp_mcall(gosched_m);
+    return;
+  }
+  g* gp = mp->curg;
+  savecstate(mp, gp);
+  casgstatus(gp, Grunning, Grunnable);
+  gp->m_ = nullptr;
+  runon(mp, pp, next, inheritTime);
+  gmp_switchto(gp, &next->sched, gosched_put);
+}
 
 extern "C" [[noreturn]] void gmp_goexit1() {
   gmp_mcall(goexit0);

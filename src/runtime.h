@@ -25,7 +25,7 @@ struct p;
 // ---- g ---------------------------------------------------------------------------------------
 
 // gobuf: where a g that is not running resumes. The callee-saved registers, MXCSR and the x87
-// control word are not here: mcall pushes them on the g's own stack (see asm/amd64/mcall.S),
+// control word are not here: mcall pushes them on the g's own stack (asm/amd64/switchframe.inc),
 // so sp alone resumes the g; pc is a copy of the resume address for tracebacks.
 struct gobuf {
   uintptr_t sp;  // saved stack pointer; written by mcall (owner) and newproc1/execute (new g)
@@ -286,6 +286,10 @@ extern "C" {
 void gmp_mcall(void (*fn)(g*));
 // Resume the g whose gobuf this is (sets the TLS g). Never returns.
 [[noreturn]] void gmp_gogo(gobuf* buf);
+// Save the running g `old` as mcall does, switch to `to` without g0, call after(old) on
+// to's stack, then resume to as gogo does. Returns when old is resumed (proc.cc, "Yielding
+// without g0").
+void gmp_switchto(g* old, gobuf* to, void (*after)(g*));
 // The first pc of every goroutine: calls startfn(startarg), then goexit. Never returns.
 void gmp_gostart();
 // Raw clone(2) with the child running fn(arg) on stack; returns the child's tid or -errno.
@@ -301,7 +305,8 @@ static_assert(offsetof(g, m_) == 24);
 static_assert(offsetof(m, g0) == 0);
 static_assert(offsetof(m, fpctl) == 8);
 
-// The frame mcall pushes and gogo pops (asm/amd64/mcall.S), lowest address first.
+// The frame mcall and switchto push and gogo and switchto pop (asm/amd64/switchframe.inc),
+// lowest address first.
 struct switchframe {
   uint32_t mxcsr;
   uint16_t fpucw;

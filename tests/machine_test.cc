@@ -167,6 +167,26 @@ TEST(Machine, UncaughtExceptionCountFollowsGoroutine) {
   EXPECT_EQ(seen, 1);
 }
 
+// Goroutines taking turns on one M (gosched's direct switch) each keep their own errno.
+TEST(Machine, ErrnoIsPerGoroutineOnOneM) {
+  ScopedMaxprocs procs(1);
+  std::atomic<int> bad{0};
+  constexpr int n = 3;
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      for (int r = 0; r < 1000; r++) {
+        setErrno(100 * (i + 1) + r);
+        gmp_yield();
+        if (currentErrno() != 100 * (i + 1) + r) bad++;
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(bad.load(), 0);
+}
+
 TEST(Machine, SwitchPreservesCalleeSavedRegisters) {
   constexpr int n = 4;
   std::atomic<int> bad{0};

@@ -7,20 +7,15 @@
  * then points at the lowest word, which is all gogo needs to resume (struct switchframe in
  * src/runtime.h asserts the same layout):
  *
- *   g->sched.sp + 0x38 | return address into mcall's caller |  (g->sched.pc: a copy)
- *                +0x30 | rbp                                |
- *                +0x28 | rbx                                |
- *                +0x20 | r12                                |
- *                +0x18 | r13                                |
- *                +0x10 | r14                                |
- *                +0x08 | r15                                |
- *                +0x00 | mxcsr (4) | x87 cw (2) | pad (2)   |  <- g->sched.sp
+ *   (the frame: see switchframe.inc)
  *
  * Then: TLS g = m->g0, %rsp = g0->sched.sp (fixed since mstart: g0 always restarts from
  * the top of its stack), %rbp = 0, call fn(g).
  * It also records the FP control words in m->fpctl (invariant FP1, see gogo.S).
  * Offsets: g->sched.sp 0, g->sched.pc 8, g->m 24, m->g0 0, m->fpctl 8.
  */
+#include "switchframe.inc"
+
         .text
         .globl  gmp_mcall
         .hidden gmp_mcall
@@ -29,28 +24,7 @@
 gmp_mcall:
         .cfi_startproc
         endbr64
-        pushq   %rbp                        /* save RBP */
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset rbp, 0
-        pushq   %rbx                        /* save RBX */
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset rbx, 0
-        pushq   %r12                        /* save R12 */
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r12, 0
-        pushq   %r13                        /* save R13 */
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r13, 0
-        pushq   %r14                        /* save R14 */
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r14, 0
-        pushq   %r15                        /* save R15 */
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset r15, 0
-        subq    $8, %rsp                    /* room for the FP control words */
-        .cfi_adjust_cfa_offset 8
-        stmxcsr (%rsp)                      /* save MXCSR */
-        fnstcw  4(%rsp)                     /* save x87 control word */
+        PUSH_SWITCHFRAME
 
         movq    %rdi, %r11                  /* r11 = fn */
         movq    gmp_tls_g@gottpoff(%rip), %rcx  /* rcx = TLS offset of the g slot */
