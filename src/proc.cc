@@ -236,10 +236,7 @@ p* pidleget() {
   if (pp) {
     sched.pidle = pp->link;
     sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
-    if (sched.sysmonwait) {  // the process stops being idle: sysmon resumes watching
-      sched.sysmonwait = false;
-      notewakeup(&sched.sysmonnote);
-    }
+    if (sched.sysmonwait) sysmonwake();  // the process stops being idle
   }
   return pp;
 }
@@ -678,6 +675,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
   gp->waitreason_ = reason;
+  gp->waitsince = sched.coarsenow.load(std::memory_order_relaxed);
   gmp_mcall(park_m);
 }
 
@@ -769,10 +767,7 @@ void entersyscall() {
     }
   }
   sched.lock.lock();
-  if (sched.sysmonwait) {  // sysmon must watch this syscall
-    sched.sysmonwait = false;
-    notewakeup(&sched.sysmonnote);
-  }
+  if (sched.sysmonwait) sysmonwake();  // sysmon must watch this syscall
   sched.lock.unlock();
 }
 
@@ -917,10 +912,7 @@ int procresize_world(int32_t n) {
   sched.lock.lock();
   p* runnable = procresize(n);
   sched.gcwaiting.store(false, std::memory_order_seq_cst);
-  if (sched.sysmonwait) {
-    sched.sysmonwait = false;
-    notewakeup(&sched.sysmonnote);
-  }
+  if (sched.sysmonwait) sysmonwake();
   sched.lock.unlock();
   while (p* pp = runnable) {
     runnable = pp->link;
@@ -942,6 +934,7 @@ int procresize_world(int32_t n) {
 // Runs on the main thread before any goroutine exists.
 void schedinit() {
   parsedebugvars();
+  sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
   allginit();
   stackinit();
   m0.g0 = &g0_m0;

@@ -56,12 +56,14 @@ enum gstatus : uint32_t {
   Gdead = 6,
 };
 
-// Why a g is parked: printed by goroutine dumps (issue 3) as Go prints waitReason.
+// Why a g is parked: printed by goroutine dumps as Go prints waitReason; the text of each is
+// waitReasonStrings[reason] (traceback.cc), which the gdb script reads too.
 enum waitreason : uint8_t {
   waitReasonZero = 0,
   waitReasonSemacquire,
   waitReasonCount
 };
+extern const char* const waitReasonStrings[waitReasonCount];
 
 // Saved per-thread C state that follows a goroutine across Ms (see tls.cc, "C state that
 // follows the goroutine"). Saved by the switch-out paths on g0, restored by execute.
@@ -78,6 +80,7 @@ struct g {
   stack stk;    // bound by execute when the g first runs, unbound by goexit0 (owner only)
   std::atomic<uint32_t> atomicstatus;  // gstatus; changed with casgstatus only
   waitreason waitreason_;              // set by gopark before the status change (owner)
+  int64_t waitsince;                   // when parked (sched.coarsenow), for dumps (gopark)
   int64_t goid;                        // set by newproc (owner), constant while alive
   void (*startfn)(void*);              // what gostart calls; set by newproc
   void* startarg;
@@ -244,6 +247,10 @@ struct schedt {
   // takes the first P out of idle (sched.lock held) wakes it.
   bool sysmonwait;
   note sysmonnote;
+  // nanotime as of sysmon's last round (at most 10 ms old while any P runs; refreshed by
+  // sysmonwake when the process stops being idle). gopark stamps g.waitsince with it: a
+  // dump needs minutes, and a load is cheaper than a clock read on every park. Relaxed.
+  std::atomic<int64_t> coarsenow;
 
   // Goroutines created by threads without a P (atomic); see gcount.
   std::atomic<uint64_t> gcreatedNoP;
@@ -417,6 +424,7 @@ inline void restorecstate(m* mp, g* gp) {
 
 void sysmon();               // sysmon's M runs this; never returns
 void sysmonstarted_wait();   // goroutine 1: wait until sysmon settled useRawClone
+void sysmonwake();           // sched.lock held, sched.sysmonwait: the process is busy again
 
 // ---- env.cc ----------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 //   - retakes Ps stuck in system calls (Psyscall for a sysmon round or more) and hands them
 //     to other Ms (retake → handoffp), so a goroutine blocked in the kernel does not hold up
 //     the runnable ones;
-//   - prints the SCHED line every GMPDEBUG=schedtrace=N ms.
+//   - prints the SCHED line every GMPDEBUG=schedtrace=N ms;
+//   - keeps sched.coarsenow, the clock gopark stamps waitsince with.
 // When every P is idle (or the world is stopped) there is nothing to watch: it sleeps on
 // sched.sysmonnote until a P turns busy (pidleget, entersyscall, start-the-world wake it),
 // so an idle process uses no CPU.
@@ -82,6 +83,14 @@ void schedtrace(int64_t now) {
 
 void sysmonstarted_wait() { notesleep(&started); }
 
+void sysmonwake() {
+  sched.sysmonwait = false;
+  // sysmon slept through the idle time and will update coarsenow only after it wakes; a
+  // goroutine parking before that must not see the time the process went idle.
+  sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
+  notewakeup(&sched.sysmonnote);
+}
+
 void sysmon() {
   // sysmon never handles a signal: leave process-directed ones to the program's threads
   // (a program that blocks a signal in main and sigwaits for it must still get it).
@@ -126,6 +135,7 @@ void sysmon() {
       sched.lock.unlock();
     }
     int64_t now = nanotime();
+    sched.coarsenow.store(now, std::memory_order_relaxed);
     if (retake(now) != 0) {
       idle = 0;
     } else {
