@@ -1,4 +1,5 @@
 // abi.cc — the C ABI (include/gmp/gmp.h): argument checks and error codes, then the runtime.
+#include <fcntl.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -48,5 +49,12 @@ int gmp_maxprocs(int n) {
 }
 
 int64_t gmp_num_goroutine(void) { return started() ? gcount() : 0; }
+
+int gmp_dump(int fd) {
+  if (!started()) return -EAGAIN;
+  if (fd < 0 || fcntl(fd, F_GETFD) < 0) return -EBADF;
+  dumpgoroutines(fd, curgoroutine(), nullptr, false, tracebackAll);
+  return 0;
+}
 
 }  // extern "C"

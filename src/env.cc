@@ -2,7 +2,11 @@
 // GOMAXPROCS). Read once in schedinit. Malformed values are reported and ignored.
 //
 //   GMPDEBUG=schedtrace=N      print the SCHED line every N ms (sysmon)
+//   GMPDEBUG=scheddetail=1     with schedtrace: a line per P, M and G too
 //   GMPDEBUG=mclone=pthread    make Ms with pthread_create instead of raw clone
+//   GMPTRACEBACK=none|single|all|crash   what a fatal error prints (GOTRACEBACK): no
+//                              goroutines, the failing one, all (default), all and then die
+//                              of the signal (SIGABRT otherwise) so that a core is written
 //   GMPMAXPROCS=N              number of Ps (default: usable CPUs)
 //   GMPSTACK=N[k|m]            default goroutine stack size in bytes (min 16k; default 64k)
 #include <cstdlib>
@@ -54,6 +58,8 @@ void parsedebugvars() {
       const char* val = eq + 1;
       if (strcmp(kv, "schedtrace") == 0) {
         debug.schedtrace = atoi(val);
+      } else if (strcmp(kv, "scheddetail") == 0) {
+        debug.scheddetail = atoi(val) != 0;
       } else if (strcmp(kv, "mclone") == 0) {
         if (strcmp(val, "pthread") == 0) {
           debug.mclonePthread = true;
@@ -70,6 +76,18 @@ void parsedebugvars() {
       debug.maxprocs = int32_t(n > maxgomaxprocs ? maxgomaxprocs : n);
     } else {
       badvalue("GMPMAXPROCS", s);
+    }
+  }
+  if (const char* s = getenv("GMPTRACEBACK")) {
+    static const char* const names[] = {"none", "single", "all", "crash"};
+    int32_t level = -1;
+    for (int32_t i = 0; i < 4; i++) {
+      if (strcmp(s, names[i]) == 0) level = i;
+    }
+    if (level >= 0) {
+      debug.traceback = level;
+    } else {
+      badvalue("GMPTRACEBACK", s);
     }
   }
   if (const char* s = getenv("GMPSTACK")) {

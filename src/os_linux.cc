@@ -154,6 +154,42 @@ void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt) {
 
 void osyield() { rawsyscall(SYS_sched_yield); }
 
+int tgkill_(int tid, int sig) { return int(rawsyscall(SYS_tgkill, getpid(), tid, sig)); }
+
+namespace {
+// The watchdog thread: a raw clone sharing everything but a TLS of its own; it runs only
+// raw system calls (it has no TCB, %fs is its creator's), so it works whatever state libc
+// and the runtime are in.
+struct watchdogargs {
+  int64_t ns;
+  const char* msg;
+};
+watchdogargs wdargs;
+alignas(16) char wdstack[16 << 10];
+std::atomic<bool> wdstarted{false};
+
+void watchdogmain(void* arg) {
+  auto* a = static_cast<watchdogargs*>(arg);
+  timespec ts{time_t(a->ns / 1000000000), long(a->ns % 1000000000)};
+  while (rawsyscall(SYS_nanosleep, long(&ts), long(&ts)) == -EINTR) {
+  }
+  rawsyscall(SYS_write, 2, long(a->msg), long(strlen(a->msg)));
+  rawsyscall(SYS_exit_group, 2);
+}
+}  // namespace
+
+void startwatchdog(int64_t ns, const char* msg) {
+  if (wdstarted.exchange(true)) return;
+  wdargs = watchdogargs{ns, msg};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // the child starts with every signal blocked
+  constexpr unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+                                  CLONE_THREAD | CLONE_SYSVSEM;
+  gmp_clone(flags, wdstack + sizeof wdstack, nullptr, nullptr, nullptr, watchdogmain, &wdargs);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
 void procyield(int n) {
   for (int i = 0; i < n; i++) __builtin_ia32_pause();
 }
@@ -165,6 +201,18 @@ void* sysAlloc(size_t n) {
 }
 
 void sysFree(void* v, size_t n) { munmap(v, n); }
+
+namespace {
+// newmsigmask: the mask mp's thread will run with: its creator's (a program that blocks a
+// signal to sigwait for it keeps it blocked on new Ms), but never the runtime's own signals
+// (sysmon, which creates Ms too, blocks everything): a blocked SIGSEGV would kill the
+// process without a report, a blocked SIGURG would keep the M out of goroutine dumps.
+void newmsigmask(m* mp, const sigset_t* creator) {
+  sigset_t set = *creator;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGURG}) sigdelset(&set, sig);
+  memcpy(mp->sigmask, &set, sizeof set);
+}
+}  // namespace
 
 // newosproc starts mp's thread: raw clone on a TCB of ours (useRawClone) or a pthread. All
 // signals are blocked across the creation so the thread starts with none until it restores
@@ -182,7 +230,7 @@ bool newosproc(m* mp) {
                                     CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
                                     CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    memcpy(mp->sigmask, &old, sizeof old);
+    newmsigmask(mp, &old);
     long r = gmp_clone(flags, reinterpret_cast<void*>(mp->g0stack.hi), tcbtid(tcb), tcbtid(tcb),
                        tcb, clonestart, mp);
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -193,7 +241,7 @@ bool newosproc(m* mp) {
   pthread_attr_setstacksize(&attr, g0StackSize);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  memcpy(mp->sigmask, &old, sizeof old);
+  newmsigmask(mp, &old);
   pthread_t t;
   int r = real_pthread_create(&t, &attr, pthreadstart, mp);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);

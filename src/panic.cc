@@ -1,5 +1,6 @@
 // panic.cc — fatal errors and printing that works anywhere (no malloc, no stdio locks):
 // on g0, in a signal handler, with the heap corrupted.
+#include <errno.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -10,39 +11,51 @@
 
 namespace gmp {
 
-void printerr(const char* s) {
-  size_t n = strlen(s);
+void writeall(int fd, const char* s, size_t n) {
+  int saved = errno;  // callers include signal handlers and hooked libc calls
   while (n > 0) {
-    ssize_t w = write(2, s, n);
-    if (w <= 0) return;
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
     s += w;
     n -= size_t(w);
   }
+  errno = saved;
+}
+
+void printerr(const char* s) { writeall(2, s, strlen(s)); }
+
+namespace {
+void vfdprintf(int fd, const char* fmt, va_list ap) {
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  if (n < 0) return;
+  writeall(fd, buf, size_t(n) < sizeof buf ? size_t(n) : sizeof buf - 1);
+}
+}  // namespace
+
+void fdprintf(int fd, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfdprintf(fd, fmt, ap);
+  va_end(ap);
 }
 
 void printerrf(const char* fmt, ...) {
-  char buf[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vfdprintf(2, fmt, ap);
   va_end(ap);
-  printerr(buf);
 }
 
-// fatal: Go's throw. The goroutine dump proper comes with issue 3 (traceback.cc); until then
-// the current goroutine and M are named.
+// fatal: Go's throw. Prints the message and the goroutine dump (as GMPTRACEBACK says), then
+// ends the process with status 2.
 [[noreturn]] void fatal(const char* msg) {
   printerrf("gmp: fatal error: %s\n", msg);
   g* gp = getg();
-  if (gp && gp->m_) {
-    m* mp = gp->m_;
-    if (g* cur = mp->curg) {
-      printerrf("\ngoroutine %ld [running]: on m%ld\n", long(cur->goid), long(mp->id));
-    } else {
-      printerrf("\n[on the scheduler stack of m%ld]\n", long(mp->id));
-    }
-  }
-  _exit(2);
+  g* cur = gp && gp->m_ ? gp->m_->curg : nullptr;
+  dumpgoroutines(2, cur, nullptr, true, tracebacklevel(debug.traceback));
+  crash(0);
 }
 
 }  // namespace gmp

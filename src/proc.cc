@@ -363,6 +363,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->startfn = fn;
   newg->startarg = arg;
   newg->gopc = callerpc;
+  newg->parentgoid = mp && mp->curg == me ? me->goid : 0;  // not on g0 or a foreign thread
   newg->stacksize = stacksize;
   newg->cstate_ = cstate{};
   int64_t goid = newgoid(pp);
@@ -934,6 +935,7 @@ int procresize_world(int32_t n) {
 // Runs on the main thread before any goroutine exists.
 void schedinit() {
   parsedebugvars();
+  initsig();
   sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
   allginit();
   stackinit();
@@ -956,6 +958,7 @@ void schedinit() {
 // this point every time mcall switches to it, so the frame below is reused freely.
 [[noreturn]] void mstart_on_thread(m* mp) {
   setg(mp->g0);
+  minitsig(mp);
   uintptr_t sp;
   asm volatile("movq %%rsp, %0" : "=r"(sp));
   // mcall lands here: below our own frame, 16-byte aligned (SysV call alignment).
@@ -976,6 +979,7 @@ void schedinit() {
 // mstart: M0 enters the scheduler. Never returns.
 [[noreturn]] void mstart() {
   minit_tls(&m0);
+  m0.procid.store(gettid_(), std::memory_order_relaxed);
   mstart_on_thread(&m0);
 }
 

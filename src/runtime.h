@@ -85,6 +85,7 @@ struct g {
   void (*startfn)(void*);              // what gostart calls; set by newproc
   void* startarg;
   uintptr_t gopc;                      // pc of the newproc caller ("created by")
+  int64_t parentgoid;                  // goid of the creating goroutine, 0 if none
   cstate cstate_;                      // errno and C++ exception state while switched out
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
@@ -125,6 +126,15 @@ struct m {
   // gopark's arguments, stashed for park_m on g0 (this M only).
   bool (*waitunlockf)(g*, void*);
   void* waitlock;
+
+  // Signals (signal_unix.cc). sigstk: this M's sigaltstack, set by minitsig on its thread.
+  // dumpreq: the goroutine-dump hand-shake with a dumping thread ("Dumping running
+  // goroutines" in signal_unix.cc): the dumper CASes it idle->asked, this M's SIGURG
+  // handler asked->printing->done, the dumper done/asked->idle. dumpg: the g the dumper
+  // saw on this M (written by the dumper before it asks).
+  stack sigstk;
+  std::atomic<uint32_t> dumpreq;
+  g* dumpg;
 };
 
 // ---- p ---------------------------------------------------------------------------------------
@@ -370,6 +380,10 @@ g* globrunqget(p* pp, int32_t max);  // sched.lock held
 
 // ---- allg.cc ---------------------------------------------------------------------------------
 
+// The g arena: gmp_allgs[0, gmp_allglen) is every g ever made (dumps and the gdb script walk
+// it; records past a P's batch position are zeroed Gidle ones).
+extern "C" g* gmp_allgs;
+extern "C" std::atomic<int64_t> gmp_allglen;
 void allginit();     // reserve the g arena (schedinit)
 g* malg(p* pp);      // a fresh zeroed g record (Gidle), or null when out of memory
 
@@ -390,6 +404,10 @@ extern size_t physpagesize;
 void osinit();
 int64_t nanotime();
 void usleep_ns(int64_t ns);
+int tgkill_(int tid, int sig);  // signal one of our threads; 0 or -errno
+// startwatchdog: from now on, the process ends (msg, exit 2) in ns, whatever else happens;
+// a raw thread that needs nothing from libc or the runtime. Once per process.
+void startwatchdog(int64_t ns, const char* msg);
 int gettid_();
 bool newosproc(m* mp);  // start the OS thread for mp; false on failure
 void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns);  // ns < 0: forever
@@ -432,6 +450,8 @@ struct debugvars {
   bool set;            // GMPDEBUG is set at all: say once what the runtime decided
   int32_t schedtrace;  // ms between SCHED lines; 0: off
   bool mclonePthread;  // GMPDEBUG=mclone=pthread
+  bool scheddetail;    // GMPDEBUG=scheddetail=1: the SCHED line lists every P, M and G
+  int32_t traceback = 2;  // GMPTRACEBACK (a tracebacklevel); default tracebackAll
   int32_t maxprocs;    // GMPMAXPROCS; 0: unset
   size_t stacksize;    // GMPSTACK; 0: unset
 };
@@ -443,6 +463,37 @@ void parsedebugvars();
 [[noreturn]] void fatal(const char* msg);  // "gmp: fatal error: msg", dump, exit 2
 void printerr(const char* s);              // write(2) without malloc
 void printerrf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void fdprintf(int fd, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void writeall(int fd, const char* s, size_t n);  // retries partial writes and EINTR
+
+// ---- traceback.cc ----------------------------------------------------------------------------
+
+// goroutineheader prints "goroutine N [status, M minutes]:".
+void goroutineheader(int fd, g* gp);
+// tracebackcontext prints the frames of the stack that ctx (a ucontext_t* from a signal, or
+// from getcontext) describes, down to the goroutine root, leaving out the first skip; then
+// "created by" if gp is known.
+void tracebackcontext(int fd, void* ctx, bool signalframe, g* gp, int skip);
+// tracebackhere prints the calling thread's stack from its caller's caller on (the dump
+// function's caller), then "created by" for gp.
+void tracebackhere(int fd, g* gp);
+// tracebacksaved prints the frames of a g that is switched out (its switchframe), or its
+// start function if it never ran; then "created by".
+void tracebacksaved(int fd, g* gp);
+
+// ---- signal_unix.cc --------------------------------------------------------------------------
+
+void initsig();          // schedinit: install the runtime's handlers where the program has none
+void minitsig(m* mp);    // on mp's thread: its sigaltstack
+enum tracebacklevel : int32_t { tracebackNone, tracebackSingle, tracebackAll, tracebackCrash };
+// dumpgoroutines prints every goroutine to fd as a goroutine dump does: cur (the caller's,
+// from ctx when it is a signal context) first, then the others; running ones on other Ms
+// are asked to print their own stack. exiting: the process is about to die (freeze the
+// scheduler). Returns when done. Any thread.
+void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level);
+// crash: the end of a fatal error: exit 2, or under GMPTRACEBACK=crash die of the signal
+// (SIGABRT when there is none) so the kernel writes a core.
+[[noreturn]] void crash(int sig);
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@
 #ifndef GMP_GMP_H
 #define GMP_GMP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -64,6 +65,34 @@ GMP_API int gmp_maxprocs(int n);
 
 /* gmp_num_goroutine returns the number of live goroutines (0 before the runtime starts). */
 GMP_API int64_t gmp_num_goroutine(void);
+
+/*
+ * gmp_dump writes a dump of every goroutine to fd, as SIGQUIT does but without exiting:
+ * the caller's goroutine first, then the others, each as
+ *
+ *     goroutine 7 [semacquire, 3 minutes]:
+ *     worker(void*)+0x1d
+ *     	/path/to/module+0x11e2
+ *     created by main+0x4c in goroutine 1
+ *     	/path/to/module+0x1234
+ *
+ * (status or wait reason, and the wait time once it exceeds a minute; then each frame's
+ * demangled function and offset, and the module with the pc's address in it, which
+ * `addr2line -f -e module address` takes). Goroutines running on other threads are
+ * asked to print their own stack (a SIGURG to their thread); one that does not answer
+ * within a second is listed with "stack unavailable". Other goroutines keep running while
+ * the dump is written, so it is a snapshot only per goroutine.
+ *
+ * Environment: GMPTRACEBACK=none|single|all|crash sets what a fatal error (a fatal signal
+ * on a goroutine, SIGQUIT, a runtime failure) prints before the process exits with status
+ * 2: nothing, the failing goroutine only, all goroutines (the default), or all and then
+ * the default action of the signal (SIGABRT where there is none), so that a core is written.
+ *
+ * Returns 0, or:
+ *   -EBADF   fd is not an open file descriptor
+ *   -EAGAIN  the runtime has not started
+ */
+GMP_API int gmp_dump(int fd);
 
 #ifdef __cplusplus
 }

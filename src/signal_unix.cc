@@ -1,0 +1,276 @@
+// signal_unix.cc — the runtime's signals (Go's signal_unix.go): fatal signals and SIGQUIT
+// print a goroutine dump and exit 2; SIGURG asks a running M for its own stack.
+//
+// Whose handler. initsig (schedinit, before main) installs the runtime's handler for
+// SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT and SIGQUIT only where the disposition is still
+// SIG_DFL: a handler installed before us (a sanitizer, an ELF constructor) stays, an ignored
+// SIGQUIT stays ignored, and a handler the program installs later simply replaces ours. So
+// the runtime reports only what would otherwise kill the process silently. SIGURG (default:
+// ignore) carries dump requests; a SIGURG that is not one is ignored, as it would have been.
+//
+// Stacks. Every M gets a sigaltstack (minitsig) and every handler runs on it (SA_ONSTACK):
+// a goroutine that overflows into its guard page has no stack left to run a handler on.
+//
+// Dumping running goroutines. A dump walks allgs. A goroutine that is switched out is
+// unwound from its saved frame by the dumper. One that is running on another M can only be
+// unwound from that M's registers, so the dumper asks that M to print it itself (DUMP1-3):
+//   DUMP1: the dumper owns the dump (dumping = its tid) and writes m.dumpg and dumpfd, then
+//          CASes m.dumpreq idle->asked (release) and sends the M's thread SIGURG.
+//   DUMP2: the M's SIGURG handler CASes asked->printing (acquire), prints m.dumpg's header
+//          and frames from the signal's ucontext to dumpfd, stores done (release), wakes.
+//   DUMP3: the dumper waits for done, up to dumpAskTimeout; if the M never answered (the
+//          program blocked SIGURG, or replaced our handler) it CASes asked->idle and prints
+//          "stack unavailable" instead; a CAS that fails means printing began: wait for done.
+// Output stays in allgs order: one M prints at a time, while the dumper waits.
+// A dump for a dying process first freezes the scheduler (Go's freezetheworld: gcwaiting
+// set, so every M stops at its next schedule()) so switched-out stacks stop changing, and
+// starts a watchdog thread that ends the process if the dump itself stalls.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+namespace gmp {
+
+namespace {
+constexpr size_t sigstackSize = 64 << 10;  // libunwind and the demangler need room
+constexpr int64_t dumpAskTimeout = 1000 * 1000 * 1000;  // ns an M has to print its stack
+constexpr int64_t dumpWatchdog = int64_t(20) * 1000 * 1000 * 1000;
+constexpr int fatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
+enum : uint32_t { dumpIdle = 0, dumpAsked = 1, dumpPrinting = 2, dumpDone = 3 };
+
+bool handling[NSIG];           // the runtime's handler is installed (initsig, then constant)
+std::atomic<int> dumping{0};   // tid of the thread printing a dump; 0: none
+int dumpfd = 2;                // the dump's fd, for Ms printing their own stack (DUMP1)
+
+const char* signame(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGQUIT: return "SIGQUIT";
+    default: return "signal";
+  }
+}
+
+// lockdump makes this thread the dump's owner. False if it already is (a fault inside a dump).
+bool lockdump() {
+  int me = gettid_();
+  for (;;) {
+    int cur = 0;
+    if (dumping.compare_exchange_strong(cur, me, std::memory_order_acquire)) return true;
+    if (cur == me) return false;
+    usleep_ns(1000 * 1000);  // another thread dumps; a dying one never lets go
+  }
+}
+
+void unlockdump() { dumping.store(0, std::memory_order_release); }
+
+// freezetheworld stops the scheduler for good without taking a lock (the failing thread
+// may hold any): Ms stop at their next schedule() (gcstopm), which never returns to them.
+void freezetheworld() {
+  sched.stopwait = 0x7fffffff;  // gcstopm's count never reaches 0: nobody is woken
+  sched.gcwaiting.store(true, std::memory_order_seq_cst);
+}
+
+// askm has mp print gp, which was running on it (DUMP1, DUMP3). Dumper only.
+void askm(m* mp, g* gp, int fd) {
+  int tid = mp->procid.load(std::memory_order_relaxed);
+  if (tid != 0 && handling[SIGURG]) {
+    mp->dumpg = gp;
+    dumpfd = fd;
+    uint32_t idle = dumpIdle;
+    // DUMP1: the release publishes dumpg and dumpfd. Only a dumper moves it from idle.
+    if (mp->dumpreq.compare_exchange_strong(idle, dumpAsked, std::memory_order_release) &&
+        tgkill_(tid, SIGURG) == 0) {
+      int64_t deadline = nanotime() + dumpAskTimeout;
+      for (;;) {
+        uint32_t st = mp->dumpreq.load(std::memory_order_acquire);
+        if (st == dumpDone) {
+          mp->dumpreq.store(dumpIdle, std::memory_order_relaxed);
+          return;
+        }
+        if (st == dumpAsked && nanotime() > deadline) {
+          uint32_t asked = dumpAsked;
+          if (mp->dumpreq.compare_exchange_strong(asked, dumpIdle, std::memory_order_acquire)) {
+            break;  // DUMP3: it never answered
+          }
+          continue;  // it began printing: wait for done (the watchdog bounds a stall)
+        }
+        futexsleep(&mp->dumpreq, st, 10 * 1000 * 1000);
+      }
+    } else {
+      mp->dumpreq.store(dumpIdle, std::memory_order_relaxed);
+    }
+  }
+  goroutineheader(fd, gp);
+  fdprintf(fd, "\tgoroutine running on other thread; stack unavailable\n");
+}
+
+// dumpself answers a dump request on this M's thread (DUMP2). In the SIGURG handler.
+void dumpself(m* mp, void* ctx) {
+  uint32_t asked = dumpAsked;
+  if (!mp->dumpreq.compare_exchange_strong(asked, dumpPrinting, std::memory_order_acquire)) {
+    return;  // not a dump request (or one the dumper gave up on)
+  }
+  g* gp = mp->dumpg;
+  int fd = dumpfd;
+  goroutineheader(fd, gp);
+  if (mp->curg == gp) {
+    tracebackcontext(fd, ctx, true, gp, 0);
+  } else {  // it switched out between the dumper's look and our signal
+    tracebacksaved(fd, gp);
+  }
+  mp->dumpreq.store(dumpDone, std::memory_order_release);
+  futexwakeup(&mp->dumpreq, 1);
+}
+
+// stackoverflow: is the fault at addr (sp at the time) gp running off its stack's bottom?
+bool stackoverflow(g* gp, uintptr_t addr, uintptr_t sp) {
+  if (!gp || gp->stk.lo == 0) return false;
+  uintptr_t lo = gp->stk.lo;
+  return (addr < lo && addr >= lo - physpagesize) || (sp < lo && sp >= lo - physpagesize);
+}
+
+void sighandler(int sig, siginfo_t* info, void* ctx) {
+  int savederrno = errno;
+  g* gp = getg();
+  m* mp = gp ? gp->m_ : nullptr;
+  if (sig == SIGURG) {
+    if (mp) dumpself(mp, ctx);
+    errno = savederrno;
+    return;
+  }
+  if (!lockdump()) {
+    printerr("gmp: fatal error: signal during the goroutine dump\n");
+    _exit(2);
+  }
+  auto* uc = static_cast<ucontext_t*>(ctx);
+  uintptr_t pc = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
+  uintptr_t sp = uintptr_t(uc->uc_mcontext.gregs[REG_RSP]);
+  g* cur = mp ? mp->curg : nullptr;
+  if (sig == SIGQUIT) {
+    fdprintf(2, "SIGQUIT: quit\nPC=%#lx m=%ld sigcode=%d\n\n", pc, mp ? long(mp->id) : -1L,
+             info->si_code);
+  } else if (stackoverflow(cur, uintptr_t(info->si_addr), sp)) {
+    fdprintf(2, "gmp: fatal error: goroutine %ld stack overflow (%lu-byte stack)\n\n",
+             long(cur->goid), cur->stk.hi - cur->stk.lo);
+  } else {
+    fdprintf(2, "gmp: fatal error: unexpected signal %s: addr=%p pc=%#lx\n\n", signame(sig),
+             info->si_addr, pc);
+  }
+  // The failing goroutine is printed from this signal's context; with no goroutine (g0, a
+  // thread of the program's own) the thread's stack is.
+  dumpgoroutines(2, cur, ctx, true, tracebacklevel(debug.traceback));
+  if (debug.traceback == tracebackCrash && sig != SIGQUIT && sig != SIGABRT) {
+    // Let the fault happen again with the default action: the core shows the faulting
+    // instruction itself.
+    signal(sig, SIG_DFL);
+    errno = savederrno;
+    return;
+  }
+  crash(sig == SIGQUIT ? 0 : sig);
+}
+}  // namespace
+
+void initsig() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = sighandler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigfillset(&sa.sa_mask);  // nothing interrupts a report but a fault in it (SA_NODEFER)
+  sigdelset(&sa.sa_mask, SIGURG);  // a dumping M answers dump requests
+  for (int sig : fatalSignals) sigdelset(&sa.sa_mask, sig);
+  auto install = [&](int sig, int extraflags, bool alsoIgnored) {
+    struct sigaction old;
+    if (sigaction(sig, nullptr, &old) != 0) return;
+    bool dfl = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+    bool ign = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
+    if (!dfl && !(alsoIgnored && ign)) return;
+    struct sigaction mine = sa;
+    mine.sa_flags |= extraflags;
+    if (sigaction(sig, &mine, nullptr) == 0) handling[sig] = true;
+  };
+  for (int sig : fatalSignals) install(sig, SA_NODEFER, false);
+  install(SIGQUIT, 0, false);
+  // SIGURG: ignored by default and when ignored, so ours (which ignores all but dump
+  // requests) changes nothing for the program. Its handler must not block the others.
+  sigemptyset(&sa.sa_mask);
+  install(SIGURG, 0, true);
+}
+
+void minitsig(m* mp) {
+  if (mp->sigstk.lo == 0) {
+    void* v = sysAlloc(sigstackSize);
+    if (!v) fatal("minitsig: cannot allocate a signal stack");
+    mp->sigstk = stack{uintptr_t(v), uintptr_t(v) + sigstackSize};
+  }
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void*>(mp->sigstk.lo);
+  ss.ss_size = sigstackSize;
+  if (sigaltstack(&ss, nullptr) != 0) fatal("minitsig: sigaltstack failed");
+}
+
+void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level) {
+  if (level == tracebackNone) return;
+  bool owner = lockdump() || exiting;  // a fatal error inside a dump: print what we can
+  if (exiting) {
+    freezetheworld();
+    startwatchdog(dumpWatchdog, "gmp: fatal error: the goroutine dump stalled; exiting\n");
+  }
+  m* me = getg() ? getg()->m_ : nullptr;
+  // The current goroutine (or thread) first, from the signal's context or from here.
+  if (cur) {
+    goroutineheader(fd, cur);
+  } else {
+    if (me) {
+      fdprintf(fd, "goroutine 0 [scheduler, m%ld]:\n", long(me->id));
+    } else {
+      fdprintf(fd, "thread %d [not a goroutine]:\n", gettid_());
+    }
+  }
+  if (ctx) {
+    tracebackcontext(fd, ctx, true, cur, 0);
+  } else {
+    tracebackhere(fd, cur);
+  }
+  if (level >= tracebackAll) {
+    int64_t n = gmp_allglen.load(std::memory_order_acquire);
+    for (int64_t i = 0; i < n; i++) {
+      g* gp = &gmp_allgs[i];
+      uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
+      if (gp == cur || st == Gidle || st == Gdead) continue;
+      fdprintf(fd, "\n");
+      m* mp = gp->m_;
+      if ((st == Grunning || st == Gsyscall) && mp && mp != me) {
+        askm(mp, gp, fd);
+      } else {
+        goroutineheader(fd, gp);
+        tracebacksaved(fd, gp);
+      }
+    }
+  }
+  if (owner && !exiting) unlockdump();
+}
+
+[[noreturn]] void crash(int sig) {
+  if (debug.traceback == tracebackCrash) {
+    int s = sig ? sig : SIGABRT;
+    signal(s, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, s);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    tgkill_(gettid_(), s);
+  }
+  _exit(2);
+}
+
+}  // namespace gmp
