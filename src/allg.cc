@@ -42,7 +42,10 @@ bool grow(size_t need) {
     if (to > allgReserve) to = allgReserve;
     char* base = reinterpret_cast<char*>(gmp_allgs);
     ok = mprotect(base + committed, to - committed, PROT_READ | PROT_WRITE) == 0;
-    if (ok) committed = to;
+    if (ok) {
+      madvise(base + committed, to - committed, MADV_DODUMP);  // see allginit
+      committed = to;
+    }
   }
   size_t pop = populated.load(std::memory_order_relaxed);
   if (ok && pop < need) {
@@ -78,6 +81,9 @@ void allginit() {
     if (v != MAP_FAILED) break;
   }
   if (v == MAP_FAILED) fatal("allginit: cannot reserve the g arena");
+  // Leave the reservation out of core dumps (gcore writes PROT_NONE ranges too: 16 GiB of
+  // zeros); grow puts each committed part back in.
+  madvise(v, allgReserve, MADV_DONTDUMP);
   gmp_allgs = static_cast<g*>(v);
 }
 

@@ -157,14 +157,14 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   uintptr_t sp = uintptr_t(uc->uc_mcontext.gregs[REG_RSP]);
   g* cur = mp ? mp->curg : nullptr;
   if (sig == SIGQUIT) {
-    fdprintf(2, "SIGQUIT: quit\nPC=%#lx m=%ld sigcode=%d\n\n", pc, mp ? long(mp->id) : -1L,
+    fdprintf(2, "SIGQUIT: quit\nPC=0x%lx m=%ld sigcode=%d\n\n", pc, mp ? long(mp->id) : -1L,
              info->si_code);
   } else if (stackoverflow(cur, uintptr_t(info->si_addr), sp)) {
     fdprintf(2, "gmp: fatal error: goroutine %ld stack overflow (%lu-byte stack)\n\n",
              long(cur->goid), cur->stk.hi - cur->stk.lo);
   } else {
-    fdprintf(2, "gmp: fatal error: unexpected signal %s: addr=%p pc=%#lx\n\n", signame(sig),
-             info->si_addr, pc);
+    fdprintf(2, "gmp: fatal error: unexpected signal %s: addr=0x%lx pc=0x%lx\n\n", signame(sig),
+             uintptr_t(info->si_addr), pc);
   }
   // The failing goroutine is printed from this signal's context; with no goroutine (g0, a
   // thread of the program's own) the thread's stack is.

@@ -4,6 +4,7 @@
 //   - retakes Ps stuck in system calls (Psyscall for a sysmon round or more) and hands them
 //     to other Ms (retake → handoffp), so a goroutine blocked in the kernel does not hold up
 //     the runnable ones;
+//   - wakes a spinning M when goroutines wait on a P's queue while other Ps idle (stuckwork);
 //   - prints the SCHED line every GMPDEBUG=schedtrace=N ms;
 //   - keeps sched.coarsenow, the clock gopark stamps waitsince with.
 // When every P is idle (or the world is stopped) there is nothing to watch: it sleeps on
@@ -57,6 +58,24 @@ int32_t retake(int64_t now) {
     }
   }
   return n;
+}
+
+// stuckwork: a P has goroutines queued while other Ps idle and no M is looking for work.
+// That happens when the goroutine running on that P never reaches a scheduling point (no
+// preemption yet) after work was queued without a wakep (a yield queues the yielder on its
+// own P): the queued ones would wait for ever although a P is free. sysmon then wakes a
+// spinning M, which steals them.
+bool stuckwork() {
+  if (sched.npidle.load(std::memory_order_relaxed) == 0 ||
+      sched.nmspinning.load(std::memory_order_relaxed) != 0) {
+    return false;
+  }
+  if (sched.runqsize_.load(std::memory_order_relaxed) != 0) return true;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs; i++) {
+    if (!runqempty(allp[i])) return true;
+  }
+  return false;
 }
 
 // schedtrace prints Go's SCHED line.
@@ -136,7 +155,9 @@ void sysmon() {
     }
     int64_t now = nanotime();
     sched.coarsenow.store(now, std::memory_order_relaxed);
-    if (retake(now) != 0) {
+    bool stuck = stuckwork();
+    if (stuck) wakep();
+    if (retake(now) != 0 || stuck) {
       idle = 0;
     } else {
       idle++;

@@ -70,7 +70,7 @@ void printpc(int fd, const char* prefix, uintptr_t pc, const char* name, uintptr
     char* dem = name[0] == '_' && name[1] == 'Z'
                     ? abi::__cxa_demangle(name, nullptr, nullptr, &status)
                     : nullptr;
-    fdprintf(fd, "%s%s+%#lx%s\n", prefix, status == 0 ? dem : name, off, suffix);
+    fdprintf(fd, "%s%s+0x%lx%s\n", prefix, status == 0 ? dem : name, off, suffix);
     free(dem);
   } else {
     fdprintf(fd, "%s?%s\n", prefix, suffix);
@@ -81,7 +81,7 @@ void printpc(int fd, const char* prefix, uintptr_t pc, const char* name, uintptr
   link_map* lm = nullptr;
   if (dladdr1(reinterpret_cast<void*>(pc), &info, reinterpret_cast<void**>(&lm),
               RTLD_DL_LINKMAP) == 0 || !lm) {
-    fdprintf(fd, "\t?:%#lx\n", pc);
+    fdprintf(fd, "\t?+0x%lx\n", pc);
     return;
   }
   char exe[512];
@@ -91,7 +91,7 @@ void printpc(int fd, const char* prefix, uintptr_t pc, const char* name, uintptr
     exe[n > 0 ? n : 0] = 0;
     path = exe;
   }
-  fdprintf(fd, "\t%s+%#lx\n", path, pc - lm->l_addr);
+  fdprintf(fd, "\t%s+0x%lx\n", path, pc - lm->l_addr);
 }
 
 // printcursor prints the frame the cursor is at.

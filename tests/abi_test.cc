@@ -11,7 +11,7 @@ namespace {
 // What the C ABI answered from an ELF constructor, before rt0 ran.
 struct {
   int64_t go, goid, num;
-  int maxprocs;
+  int maxprocs, dump;
 } early;
 
 __attribute__((constructor)) void callBeforeStart() {
@@ -19,6 +19,7 @@ __attribute__((constructor)) void callBeforeStart() {
   early.goid = gmp_goid();
   early.num = gmp_num_goroutine();
   early.maxprocs = gmp_maxprocs(0);
+  early.dump = gmp_dump(2);
   gmp_yield();  // must not crash either
 }
 }  // namespace
@@ -28,6 +29,7 @@ TEST(Abi, BeforeStartEveryEntryDegradesGracefully) {
   EXPECT_EQ(early.goid, 0);
   EXPECT_EQ(early.num, 0);
   EXPECT_EQ(early.maxprocs, -EAGAIN);
+  EXPECT_EQ(early.dump, -EAGAIN);
 }
 
 TEST(Abi, GoRejectsNullFunction) { EXPECT_EQ(gmp_go(nullptr, nullptr), -EINVAL); }

@@ -2,19 +2,15 @@
 // exactly as without it. This harness is itself a plain program (no runtime); it runs each
 // command twice and compares exit status and output.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <string>
 
+#include "child.h"
+
 namespace {
-struct result {
-  int status;
-  std::string out;
-};
+using result = gmptest::childresult;
 
 std::string env(const char* name) {
   const char* v = getenv(name);
@@ -23,16 +19,7 @@ std::string env(const char* name) {
 
 result run(const std::string& cmd, bool preload) {
   std::string full = preload ? "env LD_PRELOAD=" + env("GMP_SO") + " " + cmd : cmd;
-  full += " 2>&1";
-  FILE* f = popen(full.c_str(), "r");
-  result r{-1, ""};
-  if (!f) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
+  return gmptest::runshell(full + " 2>&1");
 }
 
 void expectSame(const std::string& cmd) {

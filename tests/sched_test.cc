@@ -324,3 +324,29 @@ TEST(Sched, GlobalQueueWorkFromForeignThreadIsNotLost) {
   t.join();
   EXPECT_EQ(ran.load(), rounds);
 }
+
+// A goroutine that never yields must not strand the work queued behind it on its P while
+// another P is idle: here goroutine 1 yields to a spinner (its runnext) and is left on the
+// spinner's queue; sysmon sees the stuck queue and wakes an M, which steals goroutine 1.
+TEST(Sched, WorkQueuedBehindABusyGoroutineGetsAnIdleP) {
+  ScopedMaxprocs procs(2);
+  for (int round = 0; round < 20; round++) {
+    std::atomic<bool> started{false}, release{false}, stranded{false};
+    WaitGroup wg(1);
+    go([&] {
+      started = true;
+      int64_t deadline = gmp::nanotime() + int64_t(5) * 1000 * 1000 * 1000;
+      while (!release.load()) {
+        if (gmp::nanotime() > deadline) {  // goroutine 1 never ran again: fail, not hang
+          stranded = true;
+          break;
+        }
+      }
+      wg.done();
+    });
+    while (!started.load()) gmp_yield();  // runs the spinner on this P, then us elsewhere
+    release = true;
+    wg.wait();
+    ASSERT_FALSE(stranded.load()) << "round " << round;
+  }
+}

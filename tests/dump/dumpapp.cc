@@ -7,6 +7,7 @@
 //   abort     a goroutine calls abort()
 //   handler   installs its own SIGSEGV handler, then segv: the handler exits 42
 //   badfd     prints gmp_dump(-1) and gmp_dump(12345)
+//   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
 // Goroutines in place: one parked in semacquire (parked_in_semacquire), one spinning on
 // another P (spin_forever), a few that never ran (never_ran).
 #include <gmp/gmp.h>
@@ -73,6 +74,14 @@ int main(int argc, char** argv) {
   while (!parked.load() || (gmp_maxprocs(0) > 1 && !spinning.load())) gmp_yield();
   usleep(20 * 1000);  // let the parked goroutine settle in gopark
   for (int i = 0; i < 3; i++) gmp_go(never_ran, nullptr);  // queued behind main: never run
+  if (strcmp(mode, "minutes") == 0) {
+    // Backdate the parked goroutine's wait (g.waitsince) by 3 minutes and 5 seconds.
+    for (int64_t i = 0; i < gmp::gmp_allglen.load(); i++) {
+      gmp::g* gp = &gmp::gmp_allgs[i];
+      if (gp->startfn == parked_in_semacquire) gp->waitsince -= int64_t(185) * 1000000000;
+    }
+    mode = "dump";
+  }
   if (strcmp(mode, "dump") == 0) {
     fflush(stdout);
     int r = gmp_dump(1);

@@ -1,0 +1,246 @@
+// dump_test.cc — what goroutine dumps, fatal signals and stack overflows print, read from
+// dumpapp's output (the app's goroutines sit in known functions; see dumpapp.cc). This
+// harness is a plain program: it runs dumpapp as a child with a given environment.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../child.h"
+
+namespace {
+
+using result = gmptest::childresult;
+
+// run runs `env ... dumpapp mode` with cores off and returns what it printed (both streams).
+result run(const std::string& mode, const std::string& envs) {
+  const char* app = getenv("DUMPAPP");
+  return gmptest::runshell("ulimit -c 0; env " + envs + " " + (app ? app : "dumpapp") + " " +
+                           mode + " 2>&1");
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+// A goroutine's block: its header line and the lines up to the next blank one.
+struct block {
+  std::string header;
+  std::vector<std::string> body;
+};
+
+std::vector<block> goroutines(const std::string& out) {
+  std::vector<block> bs;
+  bool in = false;
+  for (const auto& l : lines(out)) {
+    if (l.rfind("goroutine ", 0) == 0) {
+      bs.push_back({l, {}});
+      in = true;
+    } else if (l.empty()) {
+      in = false;
+    } else if (in) {
+      bs.back().body.push_back(l);
+    }
+  }
+  return bs;
+}
+
+const block* find(const std::vector<block>& bs, const std::string& fn) {
+  for (const auto& b : bs) {
+    for (const auto& l : b.body) {
+      if (l.rfind(fn, 0) == 0) return &b;
+    }
+  }
+  return nullptr;
+}
+
+// frames: the function lines of a block (every other line; the module lines start with a tab).
+std::vector<std::string> frames(const block& b) {
+  std::vector<std::string> f;
+  for (const auto& l : b.body) {
+    if (!l.empty() && l[0] != '\t') f.push_back(l);
+  }
+  return f;
+}
+
+bool startswith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+const char* const procsConfigs[] = {"GMPMAXPROCS=1", "GMPMAXPROCS=2",
+                                    "GMPMAXPROCS=2 GMPDEBUG=mclone=pthread"};
+
+class Dump : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Dump, ListsEveryGoroutineWithFramesAndCreator) {
+  result r = run("dump", GetParam());
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_FALSE(bs.empty()) << r.out;
+  // The caller first, from its own stack.
+  EXPECT_EQ(bs[0].header, "goroutine 1 [running]:") << r.out;
+  ASSERT_FALSE(frames(bs[0]).empty());
+  EXPECT_TRUE(startswith(frames(bs[0])[0], "gmp_dump+0x")) << r.out;
+  EXPECT_TRUE(startswith(frames(bs[0])[1], "main+0x")) << r.out;
+  EXPECT_TRUE(startswith(frames(bs[0]).back(), "gmp_gostart+0x")) << r.out;
+
+  // The parked goroutine: wait reason, its function below the runtime's, the root, creator.
+  const block* parked = find(bs, "parked_in_semacquire+0x");
+  ASSERT_NE(parked, nullptr) << r.out;
+  EXPECT_EQ(parked->header, "goroutine 2 [semacquire]:");
+  auto pf = frames(*parked);
+  EXPECT_TRUE(startswith(pf[0], "gmp::semacquire(std::atomic<unsigned int>*)+0x")) << pf[0];
+  EXPECT_TRUE(startswith(pf[pf.size() - 2], "gmp_gostart+0x")) << r.out;
+  EXPECT_TRUE(std::regex_match(pf.back(), std::regex(R"(created by main\+0x[0-9a-f]+ in goroutine 1)")))
+      << pf.back();
+
+  // Goroutines that never ran: runnable, shown by their function.
+  int neverRan = 0;
+  for (const auto& b : bs) {
+    auto f = frames(b);
+    if (!f.empty() && f[0] == "never_ran+0x0") {
+      EXPECT_TRUE(std::regex_match(b.header, std::regex(R"(goroutine \d+ \[runnable\]:)"))) << b.header;
+      neverRan++;
+    }
+  }
+  EXPECT_EQ(neverRan, 3) << r.out;
+
+  // With two Ps a goroutine spins on the other M: that M printed it from its signal context.
+  if (std::string(GetParam()).find("GMPMAXPROCS=2") != std::string::npos) {
+    const block* spin = find(bs, "spin_forever+0x");
+    ASSERT_NE(spin, nullptr) << r.out;
+    EXPECT_TRUE(std::regex_match(spin->header, std::regex(R"(goroutine \d+ \[running\]:)")));
+    EXPECT_TRUE(startswith(frames(*spin)[1], "gmp_gostart+0x")) << r.out;
+  }
+  EXPECT_NE(r.out.find("gmp_dump returned 0"), std::string::npos);
+}
+
+// Each frame's module line is `\t<path>+0x<offset>`, and addr2line maps it back to the
+// function the frame line names.
+TEST_P(Dump, ModuleOffsetsResolveWithAddr2line) {
+  result r = run("dump", GetParam());
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto bs = goroutines(r.out);
+  const block* parked = find(bs, "parked_in_semacquire+0x");
+  ASSERT_NE(parked, nullptr) << r.out;
+  std::smatch m;
+  std::string where;
+  for (size_t i = 0; i + 1 < parked->body.size(); i++) {
+    if (startswith(parked->body[i], "parked_in_semacquire+0x")) where = parked->body[i + 1];
+  }
+  ASSERT_TRUE(std::regex_match(where, m, std::regex(R"(\t(/.+)\+(0x[0-9a-f]+))"))) << where;
+  // A return address: the call is the instruction before it.
+  unsigned long off = std::stoul(m[2].str(), nullptr, 16) - 1;
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "addr2line -f -e '%s' 0x%lx", m[1].str().c_str(), off);
+  FILE* f = popen(cmd, "r");
+  ASSERT_NE(f, nullptr);
+  char fn[256] = {};
+  ASSERT_NE(fgets(fn, sizeof fn, f), nullptr) << cmd;
+  pclose(f);
+  EXPECT_STREQ(fn, "parked_in_semacquire\n") << cmd;
+}
+
+TEST_P(Dump, WaitTimeShownOnceOverAMinute) {
+  result r = run("minutes", GetParam());
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto bs = goroutines(r.out);
+  const block* parked = find(bs, "parked_in_semacquire+0x");
+  ASSERT_NE(parked, nullptr) << r.out;
+  EXPECT_EQ(parked->header, "goroutine 2 [semacquire, 3 minutes]:");
+}
+
+TEST_P(Dump, SigquitDumpsAndExits2) {
+  result r = run("quit", GetParam());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(startswith(r.out, "SIGQUIT: quit\nPC=0x")) << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_FALSE(bs.empty()) << r.out;
+  EXPECT_EQ(bs[0].header, "goroutine 1 [running]:");
+  ASSERT_NE(find(bs, "parked_in_semacquire+0x"), nullptr) << r.out;
+}
+
+TEST_P(Dump, SegvReportsFaultingGoroutineFirst) {
+  result r = run("segv", GetParam());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(^gmp: fatal error: unexpected signal SIGSEGV: addr=0x0 pc=0x[0-9a-f]+\n)")))
+      << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_GE(bs.size(), 3u) << r.out;
+  EXPECT_TRUE(std::regex_match(bs[0].header, std::regex(R"(goroutine \d+ \[running\]:)")));
+  EXPECT_TRUE(startswith(frames(bs[0])[0], "(anonymous namespace)::write_null(void*)+0x"))
+      << r.out;
+  EXPECT_NE(find(bs, "parked_in_semacquire+0x"), nullptr) << "the others follow\n" << r.out;
+}
+
+TEST_P(Dump, AbortIsReported) {
+  result r = run("abort", GetParam());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(startswith(r.out, "gmp: fatal error: unexpected signal SIGABRT:")) << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_FALSE(bs.empty());
+  EXPECT_NE(find({bs[0]}, "(anonymous namespace)::doabort(void*)+0x"), nullptr) << r.out;
+}
+
+TEST_P(Dump, StackOverflowIsReportedNeverSilent) {
+  result r = run("overflow", GetParam());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(^gmp: fatal error: goroutine \d+ stack overflow \(65536-byte stack\)\n)")))
+      << r.out.substr(0, 2000);
+  auto bs = goroutines(r.out);
+  ASSERT_FALSE(bs.empty());
+  EXPECT_TRUE(startswith(frames(bs[0])[0], "(anonymous namespace)::recurse(int)"));
+}
+
+TEST_P(Dump, ProgramsOwnHandlerWins) {
+  result r = run("handler", GetParam());
+  EXPECT_EQ(r.status, 42) << r.out;
+  EXPECT_EQ(r.out.find("gmp: fatal error"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Procs, Dump, ::testing::ValuesIn(procsConfigs));
+
+TEST(Traceback, SingleShowsOnlyTheFailingGoroutine) {
+  result r = run("segv", "GMPMAXPROCS=2 GMPTRACEBACK=single");
+  EXPECT_EQ(r.status, 2) << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_EQ(bs.size(), 1u) << r.out;
+  EXPECT_TRUE(startswith(frames(bs[0])[0], "(anonymous namespace)::write_null(void*)+0x"));
+}
+
+TEST(Traceback, NoneShowsOnlyTheMessage) {
+  result r = run("segv", "GMPMAXPROCS=2 GMPTRACEBACK=none");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(startswith(r.out, "gmp: fatal error: unexpected signal SIGSEGV:")) << r.out;
+  EXPECT_TRUE(goroutines(r.out).empty()) << r.out;
+}
+
+TEST(Traceback, CrashDiesOfTheSignal) {
+  result segv = run("segv", "GMPMAXPROCS=2 GMPTRACEBACK=crash");
+  EXPECT_EQ(segv.status, 128 + SIGSEGV) << segv.out;
+  EXPECT_FALSE(goroutines(segv.out).empty()) << "the dump comes first\n" << segv.out;
+  result quit = run("quit", "GMPMAXPROCS=2 GMPTRACEBACK=crash");
+  EXPECT_EQ(quit.status, 128 + SIGABRT) << quit.out;
+}
+
+TEST(Traceback, MalformedValueIsReportedAndIgnored) {
+  result r = run("segv", "GMPMAXPROCS=2 GMPTRACEBACK=loud");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("gmp: ignoring malformed GMPTRACEBACK=loud"), std::string::npos) << r.out;
+  EXPECT_GE(goroutines(r.out).size(), 3u) << "the default is all\n" << r.out;
+}
+
+TEST(DumpAbi, BadFdIsRejected) {
+  result r = run("badfd", "GMPMAXPROCS=1");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "-9 -9\n");  // -EBADF twice
+}
+
+}  // namespace
