@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "gmp/gmp.h"
 #include "runtime.h"
@@ -54,6 +55,15 @@ int gmp_dump(int fd) {
   if (!started()) return -EAGAIN;
   if (fd < 0 || fcntl(fd, F_GETFD) < 0) return -EBADF;
   dumpgoroutines(fd, curgoroutine(), nullptr, false, tracebackAll);
+  return 0;
+}
+
+int gmp_stats(struct gmp_stats* out, size_t size) {
+  if (!out || size == 0) return -EINVAL;
+  if (!started()) return -EAGAIN;
+  struct gmp_stats st;
+  schedstats(&st);
+  memcpy(out, &st, size < sizeof st ? size : sizeof st);
   return 0;
 }
 

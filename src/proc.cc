@@ -47,6 +47,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "gmp/gmp.h"
+#include "probes.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -179,6 +181,7 @@ void stopm() {
   m* mp = getm();
   if (mp->p_) fatal("stopm holding p");
   if (mp->spinning) fatal("stopm spinning");
+  GMP_PROBE(m__park, mp->id);
   sched.lock.lock();
   mput(mp);
   sched.lock.unlock();
@@ -368,6 +371,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->cstate_ = cstate{};
   int64_t goid = newgoid(pp);
   newg->goid = goid;  // read goid before publishing: newg may run and die at once
+  GMP_PROBE(goroutine__create, goid, fn, newg->parentgoid);
   uint32_t st = readgstatus(newg);
   if (st != Gidle && st != Gdead) fatal("newproc: newg is not dead");
   casgstatus(newg, st, Grunnable);
@@ -383,6 +387,27 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   }
   if (mainStarted.load(std::memory_order_relaxed)) wakep();
   return goid;
+}
+
+// schedstats: the C ABI's counters (gmp_stats), read racily. Any thread.
+void schedstats(struct ::gmp_stats* st) {
+  *st = {};
+  st->goroutines = gcount();
+  st->goroutines_created = sched.gcreatedNoP.load(std::memory_order_relaxed);
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {  // dead Ps keep their counts
+    p* pp = allp[i];
+    st->goroutines_created += pp->gcreated.load(std::memory_order_relaxed);
+    st->context_switches += pp->nswitch.load(std::memory_order_relaxed);
+    st->steals += pp->nsteal.load(std::memory_order_relaxed);
+    st->parks += pp->npark.load(std::memory_order_relaxed);
+  }
+  st->ms = sched.mcount.load(std::memory_order_relaxed);
+  sched.lock.lock();
+  st->ms_idle = sched.nmidle;
+  sched.lock.unlock();
+  st->ps = gomaxprocs.load(std::memory_order_relaxed);
+  st->ps_idle = sched.npidle.load(std::memory_order_relaxed);
 }
 
 // gcount: live goroutines. Racy while goroutines come and go; exact when quiescent.
@@ -407,6 +432,8 @@ inline void runon(m* mp, p* pp, g* gp, bool inheritTime) {
   mp->curg = gp;
   gp->m_ = mp;
   casgstatus(gp, Grunnable, Grunning);
+  pp->nswitch.store(pp->nswitch.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  GMP_PROBE(goroutine__start, gp->goid, mp->id);
   if (inheritTime) {
     pp->runnextstreak++;
   } else {
@@ -598,9 +625,12 @@ namespace {
 // its status is Gwaiting and unlockf has released the wait queue, a waker may run it.
 void park_m(g* gp) {
   m* mp = getm();
+  p* pp = mp->p_;
   savecstate(mp, gp);
   casgstatus(gp, Grunning, Gwaiting);
   dropg(mp, gp);
+  pp->npark.store(pp->npark.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  GMP_PROBE(goroutine__park, gp->goid, int(gp->waitreason_), waitReasonStrings[gp->waitreason_]);
   if (auto fn = mp->waitunlockf) {
     bool ok = fn(gp, mp->waitlock);
     mp->waitunlockf = nullptr;
@@ -637,6 +667,7 @@ void goexit0(g* gp) {
   p* pp = mp->p_;
   casgstatus(gp, Grunning, Gdead);
   dropg(mp, gp);
+  GMP_PROBE(goroutine__exit, gp->goid);
   pp->gexited.store(pp->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   stackfree(pp, gp->stk);
   gp->stk = stack{};
@@ -685,6 +716,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
 void goready(g* gp) {
   casgstatus(gp, Gwaiting, Grunnable);
   g* me = getg();
+  GMP_PROBE(goroutine__ready, gp->goid, me && me->m_->curg == me ? me->goid : 0);
   p* pp = me ? me->m_->p_ : nullptr;
   if (pp) {
     runqput(pp, gp, true);
@@ -959,6 +991,7 @@ void schedinit() {
 [[noreturn]] void mstart_on_thread(m* mp) {
   setg(mp->g0);
   minitsig(mp);
+  GMP_PROBE(m__start, mp->id, mp->procid.load(std::memory_order_relaxed));
   uintptr_t sp;
   asm volatile("movq %%rsp, %0" : "=r"(sp));
   // mcall lands here: below our own frame, 16-byte aligned (SysV call alignment).

@@ -10,6 +10,7 @@
 //        slots may be reused; the owner load-acquires runqhead before it reuses them.
 //   RQ3: 0 <= runqtail - runqhead <= 256 whenever observed consistently.
 //   RN1: runnext is CASed to a g only by the owner; anyone may CAS it to null to take it.
+#include "probes.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -124,6 +125,8 @@ g* runqsteal(p* pp, p* p2, bool stealRunNextG) {
   uint32_t t = pp->runqtail.load(relaxed);  // RQ1: we own pp
   uint32_t n = runqgrab(p2, pp->runq, t, stealRunNextG);
   if (n == 0) return nullptr;
+  pp->nsteal.store(pp->nsteal.load(relaxed) + 1, relaxed);
+  GMP_PROBE(steal, pp->id, p2->id, n);
   n--;
   g* gp = pp->runq[(t + n) % runqsize].load(relaxed);
   if (n == 0) return gp;

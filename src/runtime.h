@@ -16,6 +16,8 @@
 
 #include "lock.h"
 
+struct gmp_stats;  // include/gmp/gmp.h
+
 namespace gmp {
 
 struct g;
@@ -215,9 +217,14 @@ struct p {
   uintptr_t stackcache[stackcachemax];
 
   sysmontick sysmontick_;
-  // Goroutines created on and exited from this P (owner writes, anyone reads: gcount).
+  // Counters, written by the owner only (relaxed load + store), read by anyone (gcount,
+  // gmp_stats): goroutines created on and exited from this P, goroutines started running
+  // (context switches), steals that took work, parks.
   std::atomic<uint64_t> gcreated;
   std::atomic<uint64_t> gexited;
+  std::atomic<uint64_t> nswitch;
+  std::atomic<uint64_t> nsteal;
+  std::atomic<uint64_t> npark;
 };
 
 // ---- sched ----------------------------------------------------------------------------------
@@ -361,6 +368,7 @@ p* pidleget();                    // sched.lock held
 void entersyscall();              // the g's M may block in the kernel; its P may be retaken
 void exitsyscall();
 int64_t gcount();
+void schedstats(struct ::gmp_stats* st);  // the counters behind the C ABI's gmp_stats
 int procresize_world(int32_t n);  // stop the world, procresize(n), start it; returns old n
 [[noreturn]] void mstart_on_thread(m* mp);  // every M's thread starts here (os_linux.cc)
 [[noreturn]] void mstart();       // M0 enters the scheduler

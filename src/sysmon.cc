@@ -78,25 +78,70 @@ bool stuckwork() {
   return false;
 }
 
-// schedtrace prints Go's SCHED line.
+// schedtrace prints Go's SCHED line; with scheddetail, Go's per-P, per-M and per-G lines
+// instead of the queue lengths (read under sched.lock, as Go does; the rest racily).
 void schedtrace(int64_t now) {
-  char queues[4096];
-  size_t k = 0;
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
-  for (int32_t i = 0; i < procs && k + 16 < sizeof queues; i++) {
-    p* pp = allp[i];
-    uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
-    uint32_t t = pp->runqtail.load(std::memory_order_relaxed);
-    k += size_t(snprintf(queues + k, sizeof queues - k, "%s%u", i ? " " : "", t - h));
+  long ms = long((now - starttime) / 1000000);
+  if (!debug.scheddetail) {
+    char queues[4096];
+    size_t k = 0;
+    for (int32_t i = 0; i < procs && k + 16 < sizeof queues; i++) {
+      p* pp = allp[i];
+      uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
+      uint32_t t = pp->runqtail.load(std::memory_order_relaxed);
+      k += size_t(snprintf(queues + k, sizeof queues - k, "%s%u", i ? " " : "", t - h));
+    }
+    queues[k] = 0;
+    printerrf("SCHED %ldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
+              "idlethreads=%d runqueue=%ld [%s]\n",
+              ms, procs, sched.npidle.load(std::memory_order_relaxed),
+              sched.mcount.load(std::memory_order_relaxed),
+              sched.nmspinning.load(std::memory_order_relaxed), sched.nmidle,
+              long(sched.runqsize_.load(std::memory_order_relaxed)), queues);
+    return;
   }
-  queues[k] = 0;
+  sched.lock.lock();
   printerrf("SCHED %ldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
-            "idlethreads=%d runqueue=%ld [%s]\n",
-            long((now - starttime) / 1000000), procs,
-            sched.npidle.load(std::memory_order_relaxed),
+            "idlethreads=%d runqueue=%ld gcwaiting=%d stopwait=%d sysmonwait=%d\n",
+            ms, procs, sched.npidle.load(std::memory_order_relaxed),
             sched.mcount.load(std::memory_order_relaxed),
             sched.nmspinning.load(std::memory_order_relaxed), sched.nmidle,
-            long(sched.runqsize_.load(std::memory_order_relaxed)), queues);
+            long(sched.runqsize_.load(std::memory_order_relaxed)),
+            int(sched.gcwaiting.load(std::memory_order_relaxed)), sched.stopwait,
+            int(sched.sysmonwait));
+  for (int32_t i = 0; i < procs; i++) {
+    p* pp = allp[i];
+    m* mp = pp->m_;
+    uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
+    uint32_t t = pp->runqtail.load(std::memory_order_relaxed);
+    printerrf("  P%d: status=%u schedtick=%u syscalltick=%u m=%ld runqsize=%u gfreecnt=%ld\n",
+              pp->id, pp->status.load(std::memory_order_relaxed),
+              pp->schedtick.load(std::memory_order_relaxed),
+              pp->syscalltick.load(std::memory_order_relaxed), mp ? long(mp->id) : -1L, t - h,
+              long(pp->gfree.n));
+  }
+  for (m* mp = allm.load(std::memory_order_acquire); mp; mp = mp->alllink) {
+    bool blocked = false;  // parked on sched.midle
+    for (m* idle = sched.midle; idle; idle = idle->schedlink) blocked |= idle == mp;
+    p* pp = mp->p_;
+    g* cur = mp->curg;
+    printerrf("  M%ld: p=%d curg=%ld spinning=%s blocked=%s\n", long(mp->id), pp ? pp->id : -1,
+              cur ? long(cur->goid) : -1L, mp->spinning ? "true" : "false",
+              blocked ? "true" : "false");
+  }
+  int64_t n = gmp_allglen.load(std::memory_order_acquire);
+  for (int64_t i = 0; i < n; i++) {
+    g* gp = &gmp_allgs[i];
+    uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
+    if (st == Gidle || st == Gdead) continue;
+    m* mp = gp->m_;
+    uint8_t r = gp->waitreason_;
+    printerrf("  G%ld: status=%u(%s) m=%ld\n", long(gp->goid), st,
+              st == Gwaiting && r < waitReasonCount ? waitReasonStrings[r] : "",
+              mp ? long(mp->id) : -1L);
+  }
+  sched.lock.unlock();
 }
 }  // namespace
 

@@ -1,6 +1,8 @@
 // abi_test.cc — the C ABI's contract: argument checks, error codes, calls before the runtime
 // starts (ELF constructors) and from threads that are not goroutines.
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <thread>
 
 #include "export_test.h"
@@ -11,7 +13,7 @@ namespace {
 // What the C ABI answered from an ELF constructor, before rt0 ran.
 struct {
   int64_t go, goid, num;
-  int maxprocs, dump;
+  int maxprocs, dump, stats;
 } early;
 
 __attribute__((constructor)) void callBeforeStart() {
@@ -20,6 +22,8 @@ __attribute__((constructor)) void callBeforeStart() {
   early.num = gmp_num_goroutine();
   early.maxprocs = gmp_maxprocs(0);
   early.dump = gmp_dump(2);
+  struct gmp_stats st;
+  early.stats = gmp_stats(&st, sizeof st);
   gmp_yield();  // must not crash either
 }
 }  // namespace
@@ -66,4 +70,53 @@ TEST(Abi, GoidOfNewGoroutineMatchesReturnValue) {
   });
   wg.wait();
   EXPECT_EQ(inside, id);
+}
+
+TEST(Abi, StatsRejectsBadArguments) {
+  struct gmp_stats st;
+  EXPECT_EQ(gmp_stats(nullptr, sizeof st), -EINVAL);
+  EXPECT_EQ(gmp_stats(&st, 0), -EINVAL);
+  EXPECT_EQ(early.stats, -EAGAIN);
+}
+
+// An older caller's smaller struct: only its bytes are written.
+TEST(Abi, StatsFillsOnlyTheCallersSize) {
+  struct gmp_stats st;
+  memset(&st, 0xab, sizeof st);
+  ASSERT_EQ(gmp_stats(&st, offsetof(struct gmp_stats, ms)), 0);
+  EXPECT_GE(st.goroutines, 1);
+  EXPECT_GE(st.goroutines_created, 1u);
+  EXPECT_EQ(st.ms, int32_t(0xabababab));
+  EXPECT_EQ(st.netpoll_waits, 0xababababababababull);
+}
+
+// The counters move by what the program did: 100 goroutines created, each parked once.
+TEST(Abi, StatsCountWhatHappened) {
+  struct gmp_stats before, after;
+  ASSERT_EQ(gmp_stats(&before, sizeof before), 0);
+  constexpr int n = 100;
+  std::atomic<uint32_t> sema{0};
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&] {
+      gmp::semacquire(&sema);
+      wg.done();
+    });
+  }
+  while (gmp_stats(&after, sizeof after) == 0 && after.parks - before.parks < n) gmp_yield();
+  for (int i = 0; i < n; i++) gmp::semrelease(&sema);
+  wg.wait();
+  while (gmp_num_goroutine() != before.goroutines) gmp_yield();
+  ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
+  EXPECT_EQ(after.goroutines_created - before.goroutines_created, uint64_t(n));
+  EXPECT_EQ(after.goroutines, before.goroutines);
+  EXPECT_GE(after.parks - before.parks, uint64_t(n + 1));  // and goroutine 1 in wg.wait
+  EXPECT_GE(after.context_switches - before.context_switches, uint64_t(2 * n));
+  EXPECT_EQ(after.ps, gmp_maxprocs(0));
+  EXPECT_GE(after.ps_idle, 0);
+  EXPECT_LT(after.ps_idle, after.ps);  // this goroutine's P is busy
+  EXPECT_GE(after.ms, 2);              // M0 and sysmon at least
+  EXPECT_GE(after.ms_idle, 0);
+  EXPECT_LT(after.ms_idle, after.ms);
+  EXPECT_EQ(after.netpoll_waits, 0u);
 }

@@ -61,6 +61,8 @@ TEST(Sched, GoroutineIdsAreUniqueAndPositive) {
 // CPU-bound goroutines started on one P must spread over both: the other P steals them.
 TEST(Sched, StealingSpreadsCpuBoundGoroutinesOverPs) {
   ScopedMaxprocs procs(2);
+  struct gmp_stats before, after;
+  ASSERT_EQ(gmp_stats(&before, sizeof before), 0);
   constexpr int n = 8;
   std::atomic<uint32_t> psSeen{0};
   std::atomic<int> running{0};
@@ -81,6 +83,8 @@ TEST(Sched, StealingSpreadsCpuBoundGoroutinesOverPs) {
   }
   wg.wait();
   EXPECT_EQ(psSeen.load(), 3u) << "goroutines ran on P set mask " << psSeen.load();
+  ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
+  EXPECT_GE(after.steals, before.steals + 1) << "gmp_stats counts the steals";
 }
 
 // Pairs of goroutines hand a token back and forth through semaphores (park/ready).

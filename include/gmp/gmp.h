@@ -94,6 +94,36 @@ GMP_API int64_t gmp_num_goroutine(void);
  */
 GMP_API int gmp_dump(int fd);
 
+/*
+ * Runtime counters, for monitoring (Go's runtime/metrics, in small). Counts since the
+ * runtime started unless said; each is read without stopping anything, so the values are
+ * not one consistent snapshot.
+ *
+ * The struct only grows at its end: pass sizeof(struct gmp_stats) as your header knows it,
+ * and the runtime fills that many bytes (older callers keep working with a newer library).
+ * As with stat(2), the function shares the struct's name: C++ too must say `struct gmp_stats`.
+ */
+struct gmp_stats {
+  int64_t goroutines;          /* live goroutines now (as gmp_num_goroutine) */
+  uint64_t goroutines_created; /* goroutines created */
+  int32_t ms;                  /* OS threads the runtime made (Ms), sysmon's included */
+  int32_t ms_idle;             /* of those, parked waiting for work now */
+  int32_t ps;                  /* Ps (GMPMAXPROCS) now */
+  int32_t ps_idle;             /* of those, idle now */
+  uint64_t context_switches;   /* times a goroutine was started or resumed on an M */
+  uint64_t steals;             /* steals from another P's run queue that took work */
+  uint64_t parks;              /* times a goroutine blocked (parked) */
+  uint64_t netpoll_waits;      /* waits in the network poller (always 0 until libgmp has one) */
+};
+
+/*
+ * gmp_stats fills *out with the runtime's counters: min(size, sizeof(struct gmp_stats))
+ * bytes of it. Returns 0, or:
+ *   -EINVAL  out is NULL or size is 0
+ *   -EAGAIN  the runtime has not started
+ */
+GMP_API int gmp_stats(struct gmp_stats *out, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

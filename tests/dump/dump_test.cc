@@ -237,6 +237,40 @@ TEST(Traceback, MalformedValueIsReportedAndIgnored) {
   EXPECT_GE(goroutines(r.out).size(), 3u) << "the default is all\n" << r.out;
 }
 
+TEST(Schedtrace, PrintsGosLineEveryNMilliseconds) {
+  result r = run("linger", "GMPMAXPROCS=2 GMPDEBUG=schedtrace=10");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::regex line(R"(SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ spinningthreads=\d+ )"
+                  R"(idlethreads=\d+ runqueue=\d+ \[\d+ \d+\])");
+  int n = 0;
+  for (const auto& l : lines(r.out)) {
+    if (startswith(l, "SCHED ")) {
+      EXPECT_TRUE(std::regex_match(l, line)) << l;
+      n++;
+    }
+  }
+  EXPECT_GE(n, 3) << "100 ms at one line per 10 ms\n" << r.out;
+}
+
+TEST(Schedtrace, DetailListsEveryPMAndG) {
+  result r = run("linger", "GMPMAXPROCS=2 GMPDEBUG=schedtrace=10,scheddetail=1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto ls = lines(r.out);
+  size_t first = 0;
+  while (first < ls.size() && !startswith(ls[first], "SCHED ")) first++;
+  ASSERT_LT(first, ls.size()) << r.out;
+  EXPECT_TRUE(std::regex_match(ls[first], std::regex(
+      R"(SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ spinningthreads=\d+ idlethreads=\d+ )"
+      R"(runqueue=\d+ gcwaiting=0 stopwait=0 sysmonwait=0)"))) << ls[first];
+  std::string block;
+  for (size_t i = first + 1; i < ls.size() && startswith(ls[i], "  "); i++) block += ls[i] + "\n";
+  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  P0: status=\d schedtick=\d+ syscalltick=\d+ m=-?\d+ runqsize=\d+ gfreecnt=\d+\n)"))) << block;
+  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  P1: status=)"))) << block;
+  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  M0: p=-?\d+ curg=-?\d+ spinning=(true|false) blocked=(true|false)\n)"))) << block;
+  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  G1: status=\d\(\) m=-?\d+\n)"))) << block;
+  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  G2: status=4\(semacquire\) m=-1\n)"))) << block;
+}
+
 TEST(DumpAbi, BadFdIsRejected) {
   result r = run("badfd", "GMPMAXPROCS=1");
   EXPECT_EQ(r.status, 0);

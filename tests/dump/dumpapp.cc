@@ -8,6 +8,7 @@
 //   handler   installs its own SIGSEGV handler, then segv: the handler exits 42
 //   badfd     prints gmp_dump(-1) and gmp_dump(12345)
 //   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
+//   linger    sleeps 100 ms, then exit 0 (for GMPDEBUG=schedtrace)
 // Goroutines in place: one parked in semacquire (parked_in_semacquire), one spinning on
 // another P (spin_forever), a few that never ran (never_ran).
 #include <gmp/gmp.h>
@@ -81,6 +82,10 @@ int main(int argc, char** argv) {
       if (gp->startfn == parked_in_semacquire) gp->waitsince -= int64_t(185) * 1000000000;
     }
     mode = "dump";
+  }
+  if (strcmp(mode, "linger") == 0) {
+    usleep(100 * 1000);
+    return 0;
   }
   if (strcmp(mode, "dump") == 0) {
     fflush(stdout);
