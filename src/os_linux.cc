@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "annotate.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -100,12 +101,15 @@ void clonestart(void* arg) {
 
 void* pthreadstart(void* arg) {
   auto* mp = static_cast<m*>(arg);
-  uintptr_t sp;
-  asm volatile("movq %%rsp, %0" : "=r"(sp));
-  // The pthread's stack: we know its size, not its exact top; this is close enough for
-  // the record (nothing relies on g0stack of a pthread M beyond reporting).
-  mp->g0stack.hi = (sp + physpagesize) & ~(physpagesize - 1);
-  mp->g0stack.lo = mp->g0stack.hi - g0StackSize;
+  if constexpr (stackAnnotations) {
+    g0bounds(mp);  // ASan must know g0's exact bounds
+  } else {
+    // We know the pthread's stack size, not its exact top; close enough for the record.
+    uintptr_t sp;
+    asm volatile("movq %%rsp, %0" : "=r"(sp));
+    mp->g0stack.hi = (sp + physpagesize) & ~(physpagesize - 1);
+    mp->g0stack.lo = mp->g0stack.hi - g0StackSize;
+  }
   clonestart(mp);
   return nullptr;
 }
@@ -120,7 +124,10 @@ void osinit() {
   int32_t q = cgroupcpus();
   if (q > 0 && q < ncpu) ncpu = q;
   // The real pthread_create: preload/ may interpose the name in later versions.
-  real_pthread_create = reinterpret_cast<pthread_create_t>(dlsym(RTLD_NEXT, "pthread_create"));
+  // Under ASan, the interposed pthread_create (ASan's), which registers the thread with it.
+  real_pthread_create =
+      asanBuild ? pthread_create
+                : reinterpret_cast<pthread_create_t>(dlsym(RTLD_NEXT, "pthread_create"));
   if (!real_pthread_create) real_pthread_create = pthread_create;
 }
 
@@ -153,6 +160,17 @@ void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt) {
 }
 
 void osyield() { rawsyscall(SYS_sched_yield); }
+
+void g0bounds(m* mp) {
+  pthread_attr_t attr;
+  void* addr;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) fatal("g0bounds: pthread_getattr_np");
+  pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  mp->g0stack.lo = reinterpret_cast<uintptr_t>(addr);
+  mp->g0stack.hi = mp->g0stack.lo + size;
+}
 
 int tgkill_(int tid, int sig) { return int(rawsyscall(SYS_tgkill, getpid(), tid, sig)); }
 

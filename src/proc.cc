@@ -47,6 +47,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "annotate.h"
 #include "gmp/gmp.h"
 #include "probes.h"
 #include "runtime.h"
@@ -335,6 +336,14 @@ int64_t newgoid(p* pp) {
   return pp->goidcache++;
 }
 
+// gostartannotated: a new goroutine's first C++ code in stack_annotations builds (gostackinit
+// starts it here instead of in startfn): it has arrived on its own stack.
+void gostartannotated(void* arg) {
+  g* gp = static_cast<g*>(arg);
+  fiberarrive(nullptr);
+  gp->startfn(gp->startarg);
+}
+
 // gostackinit lays out gp's fresh stack so that gogo starts it in gmp_gostart (see
 // asm/amd64/gostart.S): a switchframe returning into gostart, with startfn in r12 and
 // startarg in r13, default MXCSR and x87 control word.
@@ -343,8 +352,13 @@ void gostackinit(g* gp) {
   *f = switchframe{};
   f->mxcsr = 0x1f80;  // all exceptions masked, round to nearest
   f->fpucw = 0x037f;  // x87 default: extended precision, all exceptions masked
-  f->r12 = reinterpret_cast<uintptr_t>(gp->startfn);
-  f->r13 = reinterpret_cast<uintptr_t>(gp->startarg);
+  if constexpr (stackAnnotations) {
+    f->r12 = reinterpret_cast<uintptr_t>(&gostartannotated);
+    f->r13 = reinterpret_cast<uintptr_t>(gp);
+  } else {
+    f->r12 = reinterpret_cast<uintptr_t>(gp->startfn);
+    f->r13 = reinterpret_cast<uintptr_t>(gp->startarg);
+  }
   f->ret = reinterpret_cast<uintptr_t>(&gmp_gostart);
   gp->sched.sp = reinterpret_cast<uintptr_t>(f);
   gp->sched.pc = f->ret;
@@ -454,6 +468,7 @@ inline void runon(m* mp, p* pp, g* gp, bool inheritTime) {
 [[noreturn]] void execute(g* gp, bool inheritTime) {
   m* mp = getm();
   runon(mp, mp->p_, gp, inheritTime);
+  fiberleave(nullptr, gp->stk.lo, gp->stk.hi);  // g0's frames are abandoned
   gmp_gogo(&gp->sched);
 }
 
@@ -698,6 +713,32 @@ void exitsyscall0(g* gp) {
 
 }  // namespace
 
+namespace {
+// mcallannotated: what gmp_mcall calls on g0 in stack_annotations builds.
+void mcallannotated(g* gp) {
+  fiberarrive(nullptr);
+  getm()->mcallfn(gp);
+}
+
+// mcall: gmp_mcall, and in stack_annotations builds the switch's annotations around it (see
+// annotate.h). dying: the g never comes back (goexit). Current goroutine.
+inline void mcall(void (*fn)(g*), bool dying = false) {
+  if constexpr (stackAnnotations) {
+    m* mp = getm();
+    g* gp = mp->curg;
+    mp->mcallfn = fn;
+    fiberleave(dying ? nullptr : &gp->fiberfake, mp->g0->stk.lo, mp->g0->stk.hi);
+    gmp_mcall(mcallannotated);
+    fiberarrive(getg()->fiberfake);  // resumed, perhaps on another M
+  } else {
+    gmp_mcall(fn);
+    // Not a tail call: the caller's frame (gopark, say) stays on the parked g's stack, so
+    // dumps and debuggers show it, as Go's show gopark.
+    asm volatile("");
+  }
+}
+}  // namespace
+
 // gopark: park the current goroutine; unlockf(gp, lock) runs on g0 after the g is Gwaiting
 // and may return false to cancel the park. Current goroutine only.
 void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
@@ -708,7 +749,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
   mp->waitunlockf = unlockf;
   gp->waitreason_ = reason;
   gp->waitsince = sched.coarsenow.load(std::memory_order_relaxed);
-  gmp_mcall(park_m);
+  mcall(park_m);
 }
 
 // goready: make a parked gp runnable, next on the current P (or the global queue when the
@@ -739,7 +780,8 @@ void goready(g* gp) {
 // head (runnext first) runs. Everything that needs schedule's judgement takes the slow path:
 // a stop-the-world pending, work on the global queue (the yielder must go there, so that a
 // yield loop cannot starve it), a runnext streak at its cap, or an empty local queue (the
-// yielder alone: schedule() looks further, at the network poller among others).
+// yielder alone: schedule() looks further, at the network poller among others), and
+// stack_annotations builds, whose switches must all be announced (annotate.h).
 namespace {
 void gosched_put(g* gp) {
   // On the next g's stack, its M current: gp's context is complete.
@@ -753,13 +795,13 @@ void gosched() {
   p* pp = mp->p_;
   bool inheritTime;
   g* next = nullptr;
-  if (!sched.gcwaiting.load(std::memory_order_relaxed) &&
+  if (!stackAnnotations && !sched.gcwaiting.load(std::memory_order_relaxed) &&
       sched.runqsize_.load(std::memory_order_relaxed) == 0 &&
       pp->runnextstreak < runnextStreakMax) {
     next = runqget(pp, &inheritTime);
   }
   if (!next) {
-    gmp_mcall(gosched_m);
+    mcall(gosched_m);
     return;
   }
   g* gp = mp->curg;
@@ -771,7 +813,7 @@ void gosched() {
 }
 
 extern "C" [[noreturn]] void gmp_goexit1() {
-  gmp_mcall(goexit0);
+  mcall(goexit0, true);
   __builtin_unreachable();
 }
 
@@ -828,7 +870,7 @@ void exitsyscall() {
       return;
     }
   }
-  gmp_mcall(exitsyscall0);
+  mcall(exitsyscall0);
 }
 
 // ---- start-up ---------------------------------------------------------------------------------
@@ -1012,6 +1054,7 @@ void schedinit() {
 // mstart: M0 enters the scheduler. Never returns.
 [[noreturn]] void mstart() {
   minit_tls(&m0);
+  if constexpr (stackAnnotations) g0bounds(&m0);
   m0.procid.store(gettid_(), std::memory_order_relaxed);
   mstart_on_thread(&m0);
 }

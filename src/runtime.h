@@ -38,6 +38,9 @@ struct gobuf {
 struct stack {
   uintptr_t lo;  // lowest usable byte (the guard page is just below)
   uintptr_t hi;  // one past the highest byte
+#if GMP_STACK_ANNOTATIONS
+  unsigned vgid;  // Valgrind's id for it while bound (stackalloc/stackfree)
+#endif
 };
 
 // g status. A status is an ownership contract:
@@ -91,6 +94,7 @@ struct g {
   cstate cstate_;                      // errno and C++ exception state while switched out
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
+  void* fiberfake;  // stack_annotations: ASan's fake frames while switched out (annotate.h)
 };
 
 // ---- m ---------------------------------------------------------------------------------------
@@ -128,6 +132,7 @@ struct m {
   // gopark's arguments, stashed for park_m on g0 (this M only).
   bool (*waitunlockf)(g*, void*);
   void* waitlock;
+  void (*mcallfn)(g*);  // stack_annotations: what mcall runs on g0 (proc.cc, mcall)
 
   // Signals (signal_unix.cc). sigstk: this M's sigaltstack, set by minitsig on its thread.
   // dumpreq: the goroutine-dump hand-shake with a dumping thread ("Dumping running
@@ -418,6 +423,7 @@ int tgkill_(int tid, int sig);  // signal one of our threads; 0 or -errno
 void startwatchdog(int64_t ns, const char* msg);
 int gettid_();
 bool newosproc(m* mp);  // start the OS thread for mp; false on failure
+void g0bounds(m* mp);   // on mp's (pthread) thread: g0's stack is exactly the thread's
 void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns);  // ns < 0: forever
 void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt);
 void osyield();

@@ -210,7 +210,8 @@ void minitsig(m* mp) {
   if (mp->sigstk.lo == 0) {
     void* v = sysAlloc(sigstackSize);
     if (!v) fatal("minitsig: cannot allocate a signal stack");
-    mp->sigstk = stack{uintptr_t(v), uintptr_t(v) + sigstackSize};
+    mp->sigstk.lo = uintptr_t(v);
+    mp->sigstk.hi = uintptr_t(v) + sigstackSize;
   }
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(mp->sigstk.lo);

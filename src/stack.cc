@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "annotate.h"
 #include "runtime.h"
 
 #ifndef MADV_GUARD_INSTALL
@@ -168,12 +169,19 @@ bool stackalloc(p* pp, size_t size, stack* out) {
   }
   out->lo = lo;
   out->hi = lo + size;
+#if GMP_STACK_ANNOTATIONS
+  out->vgid = stackregister(out->lo, out->hi);
+#endif
+  stackunpoison(out->lo, out->hi);
   return true;
 }
 
 // stackfree takes back a stack that nothing runs on any more. pp: the caller's P or null.
 void stackfree(p* pp, stack s) {
   size_t size = s.hi - s.lo;
+#if GMP_STACK_ANNOTATIONS
+  stackderegister(s.vgid);
+#endif
   if (size != stackdefault) {
     sysFree(reinterpret_cast<void*>(s.lo - guardsize), size + guardsize);
     return;

@@ -16,6 +16,7 @@
 
 #include <cstdio>
 
+#include "annotate.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -165,8 +166,8 @@ void sysmon() {
   // This is the first thread made by the real pthread_create: glibc is now multi-threaded,
   // and the TCB layout probed on M0 can be confirmed on a second thread.
   bool rawok = tcbconfirm();
-  useRawClone = rawok && !debug.mclonePthread;
-  if (!rawok && debug.set) {
+  useRawClone = rawok && !debug.mclonePthread && !asanBuild;
+  if (!rawok && debug.set && !debug.mclonePthread && !asanBuild) {
     printerr("gmp: raw-clone Ms unavailable (TCB layout probe failed); using pthread Ms\n");
   }
   notewakeup(&started);

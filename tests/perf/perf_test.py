@@ -5,7 +5,7 @@ Usage: perf_test.py SPIN    (SPIN: the tests/perf/spin program; output is TAP)
 
 Records SPIN (CPU-bound goroutines running spin_outer → spin_middle → spin_inner, yielding
 between slices) twice, with `perf record -e cpu-clock -g` (the kernel walks frame pointers)
-and `perf record -e cpu-clock --call-graph dwarf` (perf copies 8 KiB of user stack per
+and `perf record -e cpu-clock --call-graph dwarf` (perf copies 32 KiB of user stack per
 sample and unwinds it afterwards from .eh_frame), and checks, for the samples in spin_inner:
 
   - the chain reads spin_inner, spin_middle, spin_outer, then the goroutine root
@@ -45,7 +45,8 @@ SPINNERS = '2'                          # with 2 Ps: often on M0 and on a gmp-m<
 
 MODES = [
     ('fp', ['-g']),
-    ('dwarf', ['--call-graph', 'dwarf']),
+    # 32 KiB of stack per sample: spin's three frames fit even in an ASan build's big frames.
+    ('dwarf', ['--call-graph', 'dwarf,32768']),
 ]
 
 
