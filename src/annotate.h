@@ -44,10 +44,18 @@ inline void stackunpoison(uintptr_t, uintptr_t) {}
 
 #if GMP_STACK_ANNOTATIONS
 constexpr bool stackAnnotations = true;
-inline void fiberleave(void** save, uintptr_t lo, uintptr_t hi) {
+// The fiber calls exist only when ASan's runtime is linked in.
+inline void fiberleave([[maybe_unused]] void** save, [[maybe_unused]] uintptr_t lo,
+                       [[maybe_unused]] uintptr_t hi) {
+#if defined(__SANITIZE_ADDRESS__)
   __sanitizer_start_switch_fiber(save, reinterpret_cast<void*>(lo), hi - lo);
+#endif
 }
-inline void fiberarrive(void* save) { __sanitizer_finish_switch_fiber(save, nullptr, nullptr); }
+inline void fiberarrive([[maybe_unused]] void* save) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_finish_switch_fiber(save, nullptr, nullptr);
+#endif
+}
 inline unsigned stackregister(uintptr_t lo, uintptr_t hi) {
   return VALGRIND_STACK_REGISTER(lo, hi);
 }
