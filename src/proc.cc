@@ -442,7 +442,7 @@ namespace {
 // runon makes gp the M's current g: everything execute does short of the jump, shared with
 // gosched's fast path. On the M (g0, or the yielding g), holding a P.
 // inheritTime: gp takes over the current time slice (it came from runnext).
-inline void runon(m* mp, p* pp, g* gp, bool inheritTime) {
+[[gnu::always_inline]] inline void runon(m* mp, p* pp, g* gp, bool inheritTime) {
   mp->curg = gp;
   gp->m_ = mp;
   casgstatus(gp, Grunnable, Grunning);

@@ -190,7 +190,9 @@ struct sysmontick {  // sysmon's last observation of a P (sysmon only)
   int64_t syscallwhen;
 };
 
-struct p {
+// Cache-line aligned (and so padded): every P is written on each switch by its own M
+// (schedtick, nswitch, runq), and adjacent Ps in memory would make those writes contend.
+struct alignas(64) p {
   int32_t id;
   std::atomic<uint32_t> status;  // pstatus; changed by the owner or under sched.lock (idle)
   p* link;                       // sched.pidle link (sched.lock)
