@@ -51,10 +51,10 @@ bool grow(size_t need) {
   if (ok && pop < need) {
     // Fault the next pages in with one call rather than one trap per page (several times
     // cheaper; a THP hint was faster still but, with THP defrag=madvise, a fault may stall
-    // for compaction: spawn at 1 P swung 80-480 ns). Go a quarter past the need so RSS
-    // stays within 25% of the records handed out. A failure (a kernel before 5.14: EINVAL)
-    // only means the pages fault in one by one later.
-    size_t to = need + need / 4;
+    // for compaction: spawn at 1 P swung 80-480 ns). Go an eighth past the need so RSS
+    // stays within 12.5% of the records handed out. A failure (a kernel before 5.14:
+    // EINVAL) only means the pages fault in one by one later.
+    size_t to = need + need / 8;
     if (to < populateMin) to = populateMin;
     to = (to + physpagesize - 1) & ~(physpagesize - 1);
     if (to > committed) to = committed;

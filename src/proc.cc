@@ -714,28 +714,31 @@ void exitsyscall0(g* gp) {
 }  // namespace
 
 namespace {
+#if GMP_STACK_ANNOTATIONS
 // mcallannotated: what gmp_mcall calls on g0 in stack_annotations builds.
 void mcallannotated(g* gp) {
   fiberarrive(nullptr);
   getm()->mcallfn(gp);
 }
+#endif
 
 // mcall: gmp_mcall, and in stack_annotations builds the switch's annotations around it (see
 // annotate.h). dying: the g never comes back (goexit). Current goroutine.
 inline void mcall(void (*fn)(g*), bool dying = false) {
-  if constexpr (stackAnnotations) {
-    m* mp = getm();
-    g* gp = mp->curg;
-    mp->mcallfn = fn;
-    fiberleave(dying ? nullptr : &gp->fiberfake, mp->g0->stk.lo, mp->g0->stk.hi);
-    gmp_mcall(mcallannotated);
-    fiberarrive(getg()->fiberfake);  // resumed, perhaps on another M
-  } else {
-    gmp_mcall(fn);
-    // Not a tail call: the caller's frame (gopark, say) stays on the parked g's stack, so
-    // dumps and debuggers show it, as Go's show gopark.
-    asm volatile("");
-  }
+#if GMP_STACK_ANNOTATIONS
+  m* mp = getm();
+  g* gp = mp->curg;
+  mp->mcallfn = fn;
+  fiberleave(dying ? nullptr : &gp->fiberfake, mp->g0->stk.lo, mp->g0->stk.hi);
+  gmp_mcall(mcallannotated);
+  fiberarrive(getg()->fiberfake);  // resumed, perhaps on another M
+#else
+  (void)dying;
+  gmp_mcall(fn);
+  // Not a tail call: the caller's frame (gopark, say) stays on the parked g's stack, so
+  // dumps and debuggers show it, as Go's show gopark.
+  asm volatile("");
+#endif
 }
 }  // namespace
 

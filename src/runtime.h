@@ -94,7 +94,9 @@ struct g {
   cstate cstate_;                      // errno and C++ exception state while switched out
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
-  void* fiberfake;  // stack_annotations: ASan's fake frames while switched out (annotate.h)
+#if GMP_STACK_ANNOTATIONS
+  void* fiberfake;  // ASan's fake frames while switched out (annotate.h); owner
+#endif
 };
 
 // ---- m ---------------------------------------------------------------------------------------
@@ -132,7 +134,9 @@ struct m {
   // gopark's arguments, stashed for park_m on g0 (this M only).
   bool (*waitunlockf)(g*, void*);
   void* waitlock;
-  void (*mcallfn)(g*);  // stack_annotations: what mcall runs on g0 (proc.cc, mcall)
+#if GMP_STACK_ANNOTATIONS
+  void (*mcallfn)(g*);  // what mcall runs on g0 (proc.cc, mcall); this M only
+#endif
 
   // Signals (signal_unix.cc). sigstk: this M's sigaltstack, set by minitsig on its thread.
   // dumpreq: the goroutine-dump hand-shake with a dumping thread ("Dumping running
