@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "chan.h"
 #include "gmp/gmp.h"
 #include "runtime.h"
 
@@ -65,6 +66,53 @@ int gmp_stats(struct gmp_stats* out, size_t size) {
   schedstats(&st);
   memcpy(out, &st, size < sizeof st ? size : sizeof st);
   return 0;
+}
+
+gmp_chan_t* gmp_chan_make(size_t elem_size, size_t cap) {
+  int err = 0;
+  hchan* c = chanmake(elem_size, cap, &err);
+  if (!c) errno = err;
+  return c;
+}
+
+int gmp_chan_send(gmp_chan_t* ch, const void* elem) {
+  if (!ch || (!elem && ch->elemsize)) return -EINVAL;
+  int r = chansend(ch, elem, true);
+  return r < 0 ? r : 0;
+}
+
+int gmp_chan_recv(gmp_chan_t* ch, void* elem_out) {
+  if (!ch) return -EINVAL;
+  return chanrecv(ch, elem_out, true) == 1 ? 1 : 0;
+}
+
+int gmp_chan_close(gmp_chan_t* ch) { return ch ? chanclose(ch) : -EINVAL; }
+
+size_t gmp_chan_len(gmp_chan_t* ch) {
+  return ch ? ch->qcount.load(std::memory_order_relaxed) : 0;
+}
+
+size_t gmp_chan_cap(gmp_chan_t* ch) { return ch ? ch->dataqsiz : 0; }
+
+gmp_chan_t* gmp_chan_retain(gmp_chan_t* ch) {
+  if (ch) ch->refs.fetch_add(1, std::memory_order_relaxed);
+  return ch;
+}
+
+void gmp_chan_release(gmp_chan_t* ch) {
+  if (ch) chanrelease(ch);
+}
+
+int gmp_select(gmp_select_case* cases, size_t n, int64_t timeout_ns) {
+  if (!cases && n > 0) return -EINVAL;
+  if (n > UINT32_MAX) return -EINVAL;
+  for (size_t i = 0; i < n; i++) {
+    gmp_select_case* cs = &cases[i];
+    if (cs->dir != GMP_SEND && cs->dir != GMP_RECV) return -EINVAL;
+    if (cs->chan && cs->dir == GMP_SEND && !cs->elem && cs->chan->elemsize) return -EINVAL;
+  }
+  if (timeout_ns > 0) return -ENOTSUP;
+  return selectgo(cases, n, timeout_ns < 0);
 }
 
 }  // extern "C"

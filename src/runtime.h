@@ -66,6 +66,10 @@ enum gstatus : uint32_t {
 enum waitreason : uint8_t {
   waitReasonZero = 0,
   waitReasonSemacquire,
+  waitReasonChanReceive,
+  waitReasonChanSend,
+  waitReasonSelect,
+  waitReasonSelectNoCases,
   waitReasonCount
 };
 extern const char* const waitReasonStrings[waitReasonCount];

@@ -38,8 +38,12 @@ namespace gmp {
 // The text of each wait reason, as a dump prints it (Go's waitReasonStrings). The gdb
 // script (gdb/libgmp-gdb.py) reads this array from the process.
 const char* const waitReasonStrings[waitReasonCount] = {
-    "",            // waitReasonZero
-    "semacquire",  // waitReasonSemacquire
+    "",                       // waitReasonZero
+    "semacquire",             // waitReasonSemacquire
+    "chan receive",           // waitReasonChanReceive
+    "chan send",              // waitReasonChanSend
+    "select",                 // waitReasonSelect
+    "select (no cases)",      // waitReasonSelectNoCases
 };
 
 namespace {

@@ -15,6 +15,7 @@
 #ifndef GMP_GMP_H
 #define GMP_GMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -123,6 +124,84 @@ struct gmp_stats {
  *   -EAGAIN  the runtime has not started
  */
 GMP_API int gmp_stats(struct gmp_stats *out, size_t size);
+
+/*
+ * Channels — Go's chan, for values of a fixed size (elem_size bytes, copied in and out).
+ *
+ * Any thread may use a channel: a goroutine that blocks parks (its OS thread runs other
+ * goroutines); a thread that is not a goroutine (one the program made before the runtime
+ * started, or a foreign thread calling into a library built on libgmp) blocks on a futex.
+ * Unbuffered channels hand a value straight from sender to receiver; buffered ones are
+ * rings. Blocked senders and receivers are served first come, first served.
+ *
+ * C has no garbage collector: a channel carries a reference count. gmp_chan_make returns it
+ * with one reference; gmp_chan_retain adds one, gmp_chan_release drops one and frees the
+ * channel at zero. Every party that may still call it must hold a reference: releasing the
+ * last one while a call on it is in progress is a use after free.
+ */
+typedef struct gmp_chan gmp_chan_t;
+
+/*
+ * gmp_chan_make returns a channel of elements of elem_size bytes (0 allowed: a channel of
+ * signals) with room for cap buffered values (0: unbuffered), or NULL with errno set:
+ * EINVAL (elem_size >= 65536, or the buffer would not fit in memory), ENOMEM.
+ */
+GMP_API gmp_chan_t *gmp_chan_make(size_t elem_size, size_t cap);
+
+/*
+ * gmp_chan_send sends the elem_size bytes at elem (elem may be NULL when elem_size is 0),
+ * blocking until a receiver takes them or there is room in the buffer. Returns 0, or:
+ *   -EPIPE   the channel is closed (before the call, or while the caller waited)
+ *   -EINVAL  ch is NULL, or elem is NULL and elem_size is not 0
+ */
+GMP_API int gmp_chan_send(gmp_chan_t *ch, const void *elem);
+
+/*
+ * gmp_chan_recv receives a value into elem_out (NULL: discard it), blocking until there is
+ * one. Returns 1 with a value, 0 once the channel is closed and drained (elem_out zeroed, as
+ * Go's `v, ok := <-c` gives the zero value and false), or -EINVAL (ch is NULL).
+ */
+GMP_API int gmp_chan_recv(gmp_chan_t *ch, void *elem_out);
+
+/*
+ * gmp_chan_close closes the channel: blocked receivers get 0 (closed), blocked senders
+ * -EPIPE; buffered values can still be received. Returns 0, or -EPIPE (already closed),
+ * -EINVAL (NULL).
+ */
+GMP_API int gmp_chan_close(gmp_chan_t *ch);
+
+/* The number of buffered values and the capacity (0 for NULL). */
+GMP_API size_t gmp_chan_len(gmp_chan_t *ch);
+GMP_API size_t gmp_chan_cap(gmp_chan_t *ch);
+
+/* Reference counting (see above). retain returns ch; both ignore NULL. */
+GMP_API gmp_chan_t *gmp_chan_retain(gmp_chan_t *ch);
+GMP_API void gmp_chan_release(gmp_chan_t *ch);
+
+/* Select. */
+enum { GMP_SEND = 1, GMP_RECV = 2 };
+typedef struct gmp_select_case {
+  gmp_chan_t *chan; /* NULL: the case never fires (Go's nil channel) */
+  int dir;          /* GMP_SEND or GMP_RECV */
+  void *elem;       /* the value to send, or where to receive (NULL: discard) */
+  bool ok;          /* receives: set to true with a value, false when closed and drained */
+} gmp_select_case;
+
+/*
+ * gmp_select waits until one of the n cases can proceed, performs it and returns its index.
+ * When several are ready, one is chosen at random. timeout_ns < 0 waits for ever; 0 does
+ * not wait (Go's `default`).
+ * Errors:
+ *   -EAGAIN   timeout_ns is 0 and no case is ready
+ *   -ENOTSUP  timeout_ns > 0: timeouts need the runtime's timers, which are not there yet
+ *   -EPIPE    the chosen case is a send on a closed channel
+ *   -EINVAL   cases is NULL with n > 0, a dir is neither GMP_SEND nor GMP_RECV, or a send
+ *             case has a NULL elem on a channel whose elem_size is not 0
+ *   -ENOMEM   more than 16 cases and no memory for their records
+ * With no case to wait on (n == 0, or every chan NULL) and timeout_ns < 0, the caller blocks
+ * for ever, as Go's `select {}`.
+ */
+GMP_API int gmp_select(gmp_select_case *cases, size_t n, int64_t timeout_ns);
 
 #ifdef __cplusplus
 }

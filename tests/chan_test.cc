@@ -1,0 +1,348 @@
+// chan_test.cc — channels and select: Go's semantics through the C ABI, exact counts under
+// contention, close with waiters on both sides, FIFO service, threads that are not goroutines.
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "chan.h"
+#include "export_test.h"
+
+using namespace gmptest;
+
+namespace {
+// A channel reference released at scope exit.
+struct Chan {
+  gmp_chan_t* c;
+  Chan(size_t elem, size_t cap) : c(gmp_chan_make(elem, cap)) {}
+  ~Chan() { gmp_chan_release(c); }
+  operator gmp_chan_t*() const { return c; }
+};
+
+int64_t recvInt(gmp_chan_t* c, int* ok = nullptr) {
+  int64_t v = -1;
+  int r = gmp_chan_recv(c, &v);
+  if (ok) *ok = r;
+  return v;
+}
+}  // namespace
+
+TEST(Chan, BadArgumentsAreRejected) {
+  EXPECT_EQ(gmp_chan_make(1 << 16, 1), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(gmp_chan_make(1 << 10, SIZE_MAX / 4), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  int64_t v = 0;
+  EXPECT_EQ(gmp_chan_send(nullptr, &v), -EINVAL);
+  EXPECT_EQ(gmp_chan_recv(nullptr, &v), -EINVAL);
+  EXPECT_EQ(gmp_chan_close(nullptr), -EINVAL);
+  EXPECT_EQ(gmp_chan_len(nullptr), 0u);
+  EXPECT_EQ(gmp_chan_cap(nullptr), 0u);
+  Chan c(sizeof v, 1);
+  EXPECT_EQ(gmp_chan_send(c, nullptr), -EINVAL) << "a value is needed when elem_size > 0";
+  gmp_chan_release(nullptr);
+  EXPECT_EQ(gmp_chan_retain(nullptr), nullptr);
+}
+
+TEST(Chan, BufferedIsFifoWithLenAndCap) {
+  Chan c(sizeof(int64_t), 8);
+  EXPECT_EQ(gmp_chan_cap(c), 8u);
+  for (int64_t i = 0; i < 8; i++) ASSERT_EQ(gmp_chan_send(c, &i), 0);
+  EXPECT_EQ(gmp_chan_len(c), 8u);
+  for (int64_t i = 0; i < 8; i++) EXPECT_EQ(recvInt(c), i);
+  EXPECT_EQ(gmp_chan_len(c), 0u);
+}
+
+TEST(Chan, UnbufferedPingPongExactCounts) {
+  constexpr int64_t n = 20000;
+  Chan ping(sizeof(int64_t), 0), pong(sizeof(int64_t), 0);
+  WaitGroup wg(1);
+  go([&] {
+    for (int64_t v; gmp_chan_recv(ping, &v) == 1;) gmp_chan_send(pong, &(++v));
+    wg.done();
+  });
+  int64_t sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    ASSERT_EQ(gmp_chan_send(ping, &i), 0);
+    sum += recvInt(pong);
+  }
+  gmp_chan_close(ping);
+  wg.wait();
+  EXPECT_EQ(sum, n * (n - 1) / 2 + n);
+}
+
+// Many senders and receivers, buffered and not: every value arrives exactly once.
+TEST(Chan, ManyProducersAndConsumersExactlyOnce) {
+  for (size_t cap : {size_t(0), size_t(1), size_t(16)}) {
+    constexpr int producers = 4, consumers = 4;
+    constexpr int64_t each = 5000;
+    Chan c(sizeof(int64_t), cap);
+    std::atomic<int64_t> sum{0}, count{0};
+    WaitGroup sent(producers), got(consumers);
+    for (int p = 0; p < producers; p++) {
+      go([&, p] {
+        for (int64_t i = 0; i < each; i++) {
+          int64_t v = p * each + i;
+          gmp_chan_send(c, &v);
+        }
+        sent.done();
+      });
+    }
+    for (int k = 0; k < consumers; k++) {
+      go([&] {
+        for (int64_t v; gmp_chan_recv(c, &v) == 1;) {
+          sum += v;
+          count++;
+        }
+        got.done();
+      });
+    }
+    sent.wait();
+    gmp_chan_close(c);
+    got.wait();
+    constexpr int64_t total = producers * each;
+    EXPECT_EQ(count.load(), total) << "cap " << cap;
+    EXPECT_EQ(sum.load(), total * (total - 1) / 2) << "cap " << cap;
+  }
+}
+
+TEST(Chan, CloseDrainsBufferThenReportsClosedWithZero) {
+  Chan c(sizeof(int64_t), 4);
+  int64_t v = 7;
+  gmp_chan_send(c, &v);
+  EXPECT_EQ(gmp_chan_close(c), 0);
+  EXPECT_EQ(gmp_chan_close(c), -EPIPE);
+  EXPECT_EQ(gmp_chan_send(c, &v), -EPIPE);
+  int ok = -1;
+  EXPECT_EQ(recvInt(c, &ok), 7);
+  EXPECT_EQ(ok, 1);
+  v = 99;
+  EXPECT_EQ(gmp_chan_recv(c, &v), 0);
+  EXPECT_EQ(v, 0) << "the zero value, as Go's";
+}
+
+TEST(Chan, CloseWakesEveryWaitingReceiverAndSender) {
+  constexpr int n = 8;
+  Chan r(sizeof(int64_t), 0), s(sizeof(int64_t), 0);
+  std::atomic<int> closedRecv{0}, closedSend{0}, parked{0};
+  WaitGroup wg(2 * n);
+  for (int i = 0; i < n; i++) {
+    go([&] {
+      parked++;
+      int64_t v = 5;
+      if (gmp_chan_recv(r, &v) == 0 && v == 0) closedRecv++;
+      wg.done();
+    });
+    go([&] {
+      parked++;
+      int64_t v = 5;
+      if (gmp_chan_send(s, &v) == -EPIPE) closedSend++;
+      wg.done();
+    });
+  }
+  while (parked.load() < 2 * n) gmp_yield();
+  for (int i = 0; i < 100; i++) gmp_yield();  // let them reach the channel and park
+  gmp_chan_close(r);
+  gmp_chan_close(s);
+  wg.wait();
+  EXPECT_EQ(closedRecv.load(), n);
+  EXPECT_EQ(closedSend.load(), n);
+}
+
+// Blocked receivers are served in the order they blocked.
+TEST(Chan, WaitingReceiversAreServedFirstComeFirstServed) {
+  ScopedMaxprocs procs(1);  // each goroutine runs until it blocks before the next starts
+  constexpr int n = 16;
+  Chan c(sizeof(int64_t), 0);
+  int64_t got[n];
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      got[i] = recvInt(c);
+      wg.done();
+    });
+    gmp_yield();  // it runs now and blocks in recv
+  }
+  for (int64_t v = 0; v < n; v++) gmp_chan_send(c, &v);
+  wg.wait();
+  for (int i = 0; i < n; i++) EXPECT_EQ(got[i], i);
+}
+
+TEST(Chan, ZeroSizeElementsAreSignals) {
+  Chan c(0, 2);
+  EXPECT_EQ(gmp_chan_send(c, nullptr), 0);
+  EXPECT_EQ(gmp_chan_send(c, nullptr), 0);
+  EXPECT_EQ(gmp_chan_len(c), 2u);
+  EXPECT_EQ(gmp_chan_recv(c, nullptr), 1);
+  EXPECT_EQ(gmp_chan_recv(c, nullptr), 1);
+}
+
+// A thread that is not a goroutine blocks on a futex, both as sender and as receiver.
+TEST(Chan, ThreadsThatAreNotGoroutinesBlockAndWake) {
+  constexpr int64_t n = 2000;
+  Chan in(sizeof(int64_t), 0), out(sizeof(int64_t), 0);
+  std::thread t([&] {
+    for (int64_t v; gmp_chan_recv(in, &v) == 1;) gmp_chan_send(out, &(v = v * 2));
+    gmp_chan_close(out);
+  });
+  int64_t sum = 0;
+  go([&] {
+    for (int64_t i = 0; i < n; i++) gmp_chan_send(in, &i);
+    gmp_chan_close(in);
+  });
+  for (int64_t v; gmp_chan_recv(out, &v) == 1;) sum += v;
+  t.join();
+  EXPECT_EQ(sum, n * (n - 1));
+}
+
+// ---- select -------------------------------------------------------------------------------------
+
+TEST(Select, DefaultWhenNothingIsReady) {
+  Chan a(sizeof(int64_t), 1);
+  int64_t v;
+  gmp_select_case cs[] = {{a.c, GMP_RECV, &v, false}, {nullptr, GMP_SEND, &v, false}};
+  EXPECT_EQ(gmp_select(cs, 2, 0), -EAGAIN);
+  EXPECT_EQ(gmp_select(nullptr, 0, 0), -EAGAIN);
+}
+
+TEST(Select, BadArgumentsAreRejected) {
+  Chan a(sizeof(int64_t), 1);
+  int64_t v;
+  gmp_select_case bad[] = {{a.c, 3, &v, false}};
+  EXPECT_EQ(gmp_select(bad, 1, 0), -EINVAL);
+  gmp_select_case noval[] = {{a.c, GMP_SEND, nullptr, false}};
+  EXPECT_EQ(gmp_select(noval, 1, 0), -EINVAL);
+  EXPECT_EQ(gmp_select(nullptr, 1, -1), -EINVAL);
+  gmp_select_case ok[] = {{a.c, GMP_RECV, &v, false}};
+  EXPECT_EQ(gmp_select(ok, 1, 1000000), -ENOTSUP);
+}
+
+TEST(Select, ReadyCasesArePickedAtRandom) {
+  constexpr int rounds = 10000;
+  Chan a(0, rounds), b(0, rounds);
+  for (int i = 0; i < rounds; i++) {
+    gmp_chan_send(a, nullptr);
+    gmp_chan_send(b, nullptr);
+  }
+  int hits[2] = {0, 0};
+  for (int i = 0; i < rounds; i++) {
+    gmp_select_case cs[] = {{a.c, GMP_RECV, nullptr, false}, {b.c, GMP_RECV, nullptr, false}};
+    int r = gmp_select(cs, 2, -1);
+    ASSERT_TRUE(r == 0 || r == 1) << r;
+    hits[r]++;
+  }
+  // Binomial(10000, 1/2): sd 50, so 4000..6000 is 20 sd away from failing by chance.
+  EXPECT_GT(hits[0], 4000) << hits[0] << " vs " << hits[1];
+  EXPECT_GT(hits[1], 4000) << hits[0] << " vs " << hits[1];
+}
+
+TEST(Select, BlocksUntilACaseFiresAndReportsIt) {
+  Chan a(sizeof(int64_t), 0), b(sizeof(int64_t), 0);
+  go([&] {
+    for (int i = 0; i < 50; i++) gmp_yield();
+    int64_t v = 42;
+    gmp_chan_send(b, &v);
+  });
+  int64_t va = -1, vb = -1;
+  gmp_select_case cs[] = {{a.c, GMP_RECV, &va, false}, {b.c, GMP_RECV, &vb, false},
+                          {nullptr, GMP_RECV, &va, false}};
+  EXPECT_EQ(gmp_select(cs, 3, -1), 1);
+  EXPECT_EQ(vb, 42);
+  EXPECT_TRUE(cs[1].ok);
+  EXPECT_EQ(va, -1);
+}
+
+TEST(Select, SendCaseHandsToAWaitingReceiver) {
+  Chan a(sizeof(int64_t), 0);
+  std::atomic<int64_t> got{0};
+  WaitGroup wg(1);
+  go([&] {
+    got = recvInt(a);
+    wg.done();
+  });
+  int64_t v = 9;
+  gmp_select_case cs[] = {{a.c, GMP_SEND, &v, false}};
+  EXPECT_EQ(gmp_select(cs, 1, -1), 0);
+  wg.wait();
+  EXPECT_EQ(got.load(), 9);
+}
+
+TEST(Select, ClosedChannelFiresWithOkFalse) {
+  Chan a(sizeof(int64_t), 0), never(sizeof(int64_t), 0);
+  go([&] {
+    for (int i = 0; i < 20; i++) gmp_yield();
+    gmp_chan_close(a);
+  });
+  int64_t v = 3;
+  gmp_select_case cs[] = {{never.c, GMP_RECV, &v, false}, {a.c, GMP_RECV, &v, true}};
+  EXPECT_EQ(gmp_select(cs, 2, -1), 1);
+  EXPECT_FALSE(cs[1].ok);
+  EXPECT_EQ(v, 0);
+  gmp_select_case send[] = {{a.c, GMP_SEND, &v, false}};
+  EXPECT_EQ(gmp_select(send, 1, -1), -EPIPE);
+}
+
+// Selecting goroutines compete for values from several channels while producers send:
+// every value is taken exactly once, and every select's leftover sudogs come off the queues.
+TEST(Select, ContendedSelectsTakeEveryValueOnce) {
+  constexpr int chans = 3, selectors = 4;
+  constexpr int64_t each = 3000;
+  std::vector<gmp_chan_t*> cs;
+  for (int i = 0; i < chans; i++) cs.push_back(gmp_chan_make(sizeof(int64_t), i == 0 ? 0 : 2));
+  gmp_chan_t* done = gmp_chan_make(0, 0);
+  std::atomic<int64_t> sum{0}, count{0};
+  WaitGroup producers(chans), consumers(selectors);
+  for (int i = 0; i < chans; i++) {
+    go([&, i] {
+      for (int64_t k = 0; k < each; k++) {
+        int64_t v = i * each + k;
+        gmp_chan_send(cs[i], &v);
+      }
+      producers.done();
+    });
+  }
+  for (int s = 0; s < selectors; s++) {
+    go([&] {
+      for (;;) {
+        int64_t v[chans];
+        gmp_select_case sc[chans + 1];
+        for (int i = 0; i < chans; i++) sc[i] = {cs[i], GMP_RECV, &v[i], false};
+        sc[chans] = {done, GMP_RECV, nullptr, false};
+        int r = gmp_select(sc, chans + 1, -1);
+        if (r == chans) break;
+        sum += v[r];
+        count++;
+      }
+      consumers.done();
+    });
+  }
+  producers.wait();
+  while (count.load() < chans * each) gmp_yield();
+  gmp_chan_close(done);
+  consumers.wait();
+  constexpr int64_t total = chans * each;
+  EXPECT_EQ(count.load(), total);
+  EXPECT_EQ(sum.load(), total * (total - 1) / 2);
+  for (auto* c : cs) {
+    EXPECT_EQ(c->recvq.first, nullptr) << "a select left a sudog behind";
+    gmp_chan_release(c);
+  }
+  gmp_chan_release(done);
+}
+
+// A select in a thread that is not a goroutine blocks on a futex.
+TEST(Select, ThreadThatIsNotAGoroutineSelects) {
+  Chan a(sizeof(int64_t), 0), b(sizeof(int64_t), 0);
+  int r = -1;
+  int64_t va = 0, vb = 0;
+  std::thread t([&] {
+    gmp_select_case cs[] = {{a.c, GMP_RECV, &va, false}, {b.c, GMP_RECV, &vb, false}};
+    r = gmp_select(cs, 2, -1);
+  });
+  for (int i = 0; i < 50; i++) gmp_yield();
+  int64_t v = 5;
+  gmp_chan_send(a, &v);
+  t.join();
+  EXPECT_EQ(r, 0);
+  EXPECT_EQ(va, 5);
+}
