@@ -152,6 +152,24 @@ void recvfrom(hchan* c, sudog* sg, void* elem) {
 
 // ---- operations ---------------------------------------------------------------------------------
 
+namespace {
+// chanblock: the operation cannot complete now (c.lock held). Without block, give up: 0.
+// Else wait on q (the lock released once parked): 1 when a partner completed it, -1 when
+// close woke us. elem: the value to send or where to receive.
+int chanblock(hchan* c, waitq* q, void* elem, bool block, waitreason reason) {
+  if (!block) {
+    c->lock.unlock();
+    return 0;
+  }
+  waiter w;
+  w.gp = curgoroutine();
+  sudog s{&w, c, elem, false, false, nullptr, nullptr};
+  q->enqueue(&s);
+  waiterpark(&w, unlockchan, c, reason);
+  return s.success ? 1 : -1;
+}
+}  // namespace
+
 int chansend(hchan* c, const void* elem, bool block) {
   // Fast path without the lock (as Go's, for buffered channels, whose count is atomic): a
   // non-blocking send on a full, open channel fails.
@@ -175,16 +193,8 @@ int chansend(hchan* c, const void* elem, bool block) {
     c->lock.unlock();
     return 1;
   }
-  if (!block) {
-    c->lock.unlock();
-    return 0;
-  }
-  waiter w;
-  w.gp = curgoroutine();
-  sudog s{&w, c, const_cast<void*>(elem), false, false, nullptr, nullptr};
-  c->sendq.enqueue(&s);
-  waiterpark(&w, unlockchan, c, waitReasonChanSend);
-  return s.success ? 1 : -EPIPE;  // woken by close: CH2
+  int r = chanblock(c, &c->sendq, const_cast<void*>(elem), block, waitReasonChanSend);
+  return r < 0 ? -EPIPE : r;  // woken by close: CH2
 }
 
 int chanrecv(hchan* c, void* elem, bool block) {
@@ -210,16 +220,8 @@ int chanrecv(hchan* c, void* elem, bool block) {
     c->lock.unlock();
     return 1;
   }
-  if (!block) {
-    c->lock.unlock();
-    return 0;
-  }
-  waiter w;
-  w.gp = curgoroutine();
-  sudog s{&w, c, elem, false, false, nullptr, nullptr};
-  c->recvq.enqueue(&s);
-  waiterpark(&w, unlockchan, c, waitReasonChanReceive);
-  return s.success ? 1 : 2;  // woken by close: the closer zeroed elem (CH2)
+  int r = chanblock(c, &c->recvq, elem, block, waitReasonChanReceive);
+  return r < 0 ? 2 : r;  // woken by close: the closer zeroed elem (CH2)
 }
 
 hchan* chanmake(size_t elemsize, size_t cap, int* err) {
