@@ -111,8 +111,11 @@ int gmp_select(gmp_select_case* cases, size_t n, int64_t timeout_ns) {
     if (cs->dir != GMP_SEND && cs->dir != GMP_RECV) return -EINVAL;
     if (cs->chan && cs->dir == GMP_SEND && !cs->elem && cs->chan->elemsize) return -EINVAL;
   }
-  if (timeout_ns > 0) return -ENOTSUP;
-  return selectgo(cases, n, timeout_ns < 0);
+  return selectgo(cases, n, timeout_ns);
 }
+
+void gmp_sleep(int64_t ns) { timesleep(ns); }
+
+int64_t gmp_nanotime(void) { return nanotime(); }
 
 }  // extern "C"

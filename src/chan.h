@@ -111,7 +111,7 @@ void chanrelease(hchan* c);                              // drop a reference; fr
 
 struct gmp_select_case;
 namespace gmp {
-// selectgo: a select over cases[0, n) (select.cc); block false: -EAGAIN if none is ready.
-int selectgo(gmp_select_case* cases, size_t n, bool block);
+// selectgo: a select over cases[0, n) (select.cc); timeout as gmp_select's.
+int selectgo(gmp_select_case* cases, size_t n, int64_t timeout);
 
 }  // namespace gmp

@@ -490,6 +490,13 @@ g* stealWork(p* pp) {
       if (sched.gcwaiting.load(std::memory_order_relaxed)) return nullptr;
       p* p2 = allp[(start + k) % n];
       if (p2 == pp) continue;
+      // Its expired timers too (Go's stealTimers): its M may be busy in a goroutine that
+      // does not yield, or it may be idle. They ready their goroutines onto our P.
+      if (stealRunNextG && p2->timer0when.load(std::memory_order_relaxed) != 0) {
+        checktimers(p2, 0);
+        bool inheritTime;
+        if (g* gp = runqget(pp, &inheritTime)) return gp;
+      }
       if (g* gp = runqsteal(pp, p2, stealRunNextG)) return gp;
     }
   }
@@ -525,6 +532,7 @@ top:
     gcstopm();
     goto top;
   }
+  checktimers(pp, 0);  // may ready goroutines onto this P
   // Fairness: look at the global queue once in a while, or two goroutines that keep
   // readying each other through runnext could starve it.
   if (pp->schedtick.load(std::memory_order_relaxed) % 61 == 0 &&
@@ -615,6 +623,21 @@ top:
         }
         break;
       }
+    }
+  }
+  // "Sleeping until a timer" (time.cc): one idle M waits for the earliest timer, then takes
+  // a P and looks for work as a spinning M would, its own and other Ps' timers included.
+  if (nexttimer() != 0 && !sched.timersleeper.exchange(true, std::memory_order_acq_rel)) {
+    if (int64_t until = nexttimer()) timersleep(until);
+    sched.timersleeper.store(false, std::memory_order_release);
+    sched.lock.lock();
+    p* p2 = pidleget();
+    sched.lock.unlock();
+    if (p2) {
+      acquirep(p2);
+      mp->spinning = true;
+      sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+      goto top;
     }
   }
   stopm();
@@ -782,7 +805,8 @@ void goready(g* gp) {
 // result is what gosched_m + schedule would do: the yielder goes to the local tail and the
 // head (runnext first) runs. Everything that needs schedule's judgement takes the slow path:
 // a stop-the-world pending, work on the global queue (the yielder must go there, so that a
-// yield loop cannot starve it), a runnext streak at its cap, or an empty local queue (the
+// yield loop cannot starve it), a runnext streak at its cap, this P's timers every 61st
+// slice when it has any (findRunnable runs them), or an empty local queue (the
 // yielder alone: schedule() looks further, at the network poller among others), and
 // stack_annotations builds, whose switches must all be announced (annotate.h).
 namespace {
@@ -800,7 +824,9 @@ void gosched() {
   g* next = nullptr;
   if (!stackAnnotations && !sched.gcwaiting.load(std::memory_order_relaxed) &&
       sched.runqsize_.load(std::memory_order_relaxed) == 0 &&
-      pp->runnextstreak < runnextStreakMax) {
+      pp->runnextstreak < runnextStreakMax &&
+      (pp->timer0when.load(std::memory_order_relaxed) == 0 ||
+       pp->schedtick.load(std::memory_order_relaxed) % 61 != 0)) {
     next = runqget(pp, &inheritTime);
   }
   if (!next) {
@@ -906,6 +932,7 @@ p* procresize(int32_t n) {
     globrunqputbatch(&q);
     while (g* gp = pp->gfree.pop()) sched.gfree.push_back(gp);
     stackcache_drain(pp);
+    movetimers(pp, allp[0]);
     pp->status.store(Pdead, std::memory_order_relaxed);
   }
   m* mp = getm();

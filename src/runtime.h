@@ -70,6 +70,7 @@ enum waitreason : uint8_t {
   waitReasonChanSend,
   waitReasonSelect,
   waitReasonSelectNoCases,
+  waitReasonSleep,
   waitReasonCount
 };
 extern const char* const waitReasonStrings[waitReasonCount];
@@ -198,6 +199,18 @@ struct sysmontick {  // sysmon's last observation of a P (sysmon only)
   int64_t syscallwhen;
 };
 
+// A timer (time.cc): t.f(t.arg, now) runs on some M holding a P once nanotime() >= when,
+// under the timerslock of the P whose heap held it; period > 0 repeats it.
+struct timer {
+  int64_t when;      // nanotime deadline (the heap's key; the owner sets it before addtimer)
+  int64_t period;    // > 0: re-armed every period ns
+  void (*f)(void* arg, int64_t now);
+  void* arg;
+  std::atomic<p*> pp;         // the P whose heap holds it, or null (that P's timerslock)
+  std::atomic<p*> runningon;  // the P that last popped it to run f (deltimer waits on it)
+  int32_t idx;                // position in pp's heap (pp's timerslock)
+};
+
 // Cache-line aligned (and so padded): every P is written on each switch by its own M
 // (schedtick, nswitch, runq), and adjacent Ps in memory would make those writes contend.
 struct alignas(64) p {
@@ -230,6 +243,14 @@ struct alignas(64) p {
   // Stack cache of default-size stacks (stack.cc), owner only.
   int32_t nstack;
   uintptr_t stackcache[stackcachemax];
+
+  // Timers (time.cc): a 4-ary heap on when, under timerslock; timer0when is the earliest
+  // when (0: none), readable without the lock.
+  mutex timerslock;
+  timer** timers;
+  int32_t ntimers;
+  int32_t timerscap;
+  std::atomic<int64_t> timer0when;
 
   sysmontick sysmontick_;
   // Counters, written by the owner only (relaxed load + store), read by anyone (gcount,
@@ -283,6 +304,12 @@ struct schedt {
   // sysmonwake when the process stops being idle). gopark stamps g.waitsince with it: a
   // dump needs minutes, and a load is cheaper than a clock read on every park. Relaxed.
   std::atomic<int64_t> coarsenow;
+
+  // The timer sleeper (time.cc, "Sleeping until a timer"): its deadline, 0 when none sleeps
+  // or a waker has claimed it (TW1, TW2).
+  std::atomic<int64_t> timerwhen;
+  note timernote;
+  std::atomic<bool> timersleeper;  // an M is (about to be) the timer sleeper
 
   // Goroutines created by threads without a P (atomic); see gcount.
   std::atomic<uint64_t> gcreatedNoP;
@@ -518,6 +545,17 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
 // crash: the end of a fatal error: exit 2, or under GMPTRACEBACK=crash die of the signal
 // (SIGABRT when there is none) so the kernel writes a core.
 [[noreturn]] void crash(int sig);
+
+// ---- time.cc ---------------------------------------------------------------------------------
+
+void addtimer(timer* t);               // on the caller's P (it must hold one)
+bool deltimer(timer* t);               // false if it was not in a heap; t.f is not running after
+int64_t checktimers(p* pp, int64_t now);  // run pp's expired timers (now 0: read the clock
+                                          // if needed); returns its next when (0: none)
+int64_t nexttimer();                   // the earliest when over all Ps (0: none)
+void timersleep(int64_t until);        // the idle M waits for a timer (see time.cc)
+void movetimers(p* from, p* to);       // procresize, world stopped
+void timesleep(int64_t ns);            // gmp_sleep: park the goroutine (or sleep the thread)
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 

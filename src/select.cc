@@ -11,6 +11,8 @@
 //    its case through that case's sudog and records it in waiter.fired. Pass 3, all locks
 //    held again: take the other sudogs off their queues (some may already be off: a waker
 //    that lost the claim removed it and moved on), and report the fired case.
+// 5. A timeout is one more party that can claim the waiter: a timer (goroutines) whose f
+//    claims it with fired = null, or (threads) the sleeper itself once its timed sleep ends.
 // Cases with a null channel never fire (Go's nil channel). A send case on a closed channel
 // is an error (-EPIPE), as it is a panic in Go.
 #include <algorithm>
@@ -110,6 +112,55 @@ int pass1(selstate* s, const uint32_t* pollorder) {
   return -1;
 }
 
+// The timeout's claim on a goroutine's select (a timer's f, under its P's timerslock).
+void selecttimeout(void* arg, int64_t) {
+  auto* w = static_cast<waiter*>(arg);
+  uint32_t zero = 0;
+  if (w->selectdone.compare_exchange_strong(zero, 1, std::memory_order_acq_rel)) {
+    w->fired = nullptr;
+    goready(w->gp);
+  }
+}
+
+// Park commit with a timeout: the channels unlocked and the timer armed once the goroutine
+// is parked, so that the timer cannot ready it first.
+struct selcommit {
+  selstate* s;
+  timer* t;
+};
+void selunlockarm(void* arg) {
+  auto* sc = static_cast<selcommit*>(arg);
+  selunlock(sc->s);
+  addtimer(sc->t);
+}
+
+// selwait parks the caller (all channel locks held, sudogs queued) until a case fires or
+// the timeout (ns; < 0: none) passes; then w->fired is the fired case's sudog, or null.
+void selwait(waiter* w, selstate* s, int64_t timeout) {
+  if (timeout < 0) {
+    waiterpark(w, selunlock, s, waitReasonSelect);
+    return;
+  }
+  if (w->gp) {
+    timer t{};
+    t.when = nanotime() + timeout;
+    t.f = selecttimeout;
+    t.arg = w;
+    selcommit sc{s, &t};
+    waiterpark(w, selunlockarm, &sc, waitReasonSelect);
+    deltimer(&t);  // a case fired first; after this the timer's f is not running
+    return;
+  }
+  selunlock(s);
+  if (notetsleep(&w->n, timeout)) return;  // a waker claimed us and woke us
+  uint32_t zero = 0;
+  if (w->selectdone.compare_exchange_strong(zero, 1, std::memory_order_acq_rel)) {
+    w->fired = nullptr;  // the timeout won
+    return;
+  }
+  notesleep(&w->n);  // a waker won the claim: wait for its wake-up (CH3)
+}
+
 // blockforever: a select with no channel to wait on (Go's `select {}`).
 [[noreturn]] void blockforever(g* gp) {
   for (;;) {
@@ -123,10 +174,12 @@ int pass1(selstate* s, const uint32_t* pollorder) {
 }
 }  // namespace
 
-// selectgo runs a select (block: wait for a case; else -EAGAIN when none is ready). Cases
-// are validated by the caller. Returns the index of the case that fired, or -EPIPE (a send
-// case on a closed channel), -EAGAIN, -ENOMEM.
-int selectgo(gmp_select_case* cases, size_t n, bool block) {
+// selectgo runs a select: timeout 0 does not wait (-EAGAIN when no case is ready), < 0
+// waits for ever, > 0 up to that many ns (-ETIMEDOUT). Cases are validated by the caller.
+// Returns the index of the case that fired, or -EPIPE (a send case on a closed channel),
+// -EAGAIN, -ETIMEDOUT, -ENOMEM.
+int selectgo(gmp_select_case* cases, size_t n, int64_t timeout) {
+  bool block = timeout != 0;
   g* gp = getg();
   if (gp && !(gp->m_ && gp->m_->curg == gp)) gp = nullptr;  // g0: not a goroutine
   uint32_t small[2 * stackCases];
@@ -151,6 +204,10 @@ int selectgo(gmp_select_case* cases, size_t n, bool block) {
   if (nn == 0) {
     free(heap);
     if (!block) return -EAGAIN;
+    if (timeout > 0) {
+      timesleep(timeout);
+      return -ETIMEDOUT;
+    }
     blockforever(gp);
   }
   std::sort(lockorder, lockorder + nn, [&](uint32_t a, uint32_t b) {
@@ -187,9 +244,10 @@ int selectgo(gmp_select_case* cases, size_t n, bool block) {
     *sg = sudog{&w, cs->chan, cs->elem, true, false, nullptr, nullptr};
     if (cs->dir == GMP_RECV) cs->chan->recvq.enqueue(sg); else cs->chan->sendq.enqueue(sg);
   }
-  waiterpark(&w, selunlock, &s, waitReasonSelect);
+  selwait(&w, &s, timeout);
 
-  // Pass 3: woken through w.fired; take the other sudogs off their queues.
+  // Pass 3: woken through w.fired (null: the timeout); take the other sudogs off their
+  // queues.
   sellock(&s);
   int casi = -1;
   for (size_t k = 0; k < nn; k++) {
@@ -202,8 +260,13 @@ int selectgo(gmp_select_case* cases, size_t n, bool block) {
     if (cs->dir == GMP_RECV) cs->chan->recvq.remove(sg); else cs->chan->sendq.remove(sg);
   }
   selunlock(&s);
-  if (casi < 0) fatal("selectgo: woken without a fired case");
   sudog* fired = w.fired;
+  if (!fired) {
+    if (sgs != smallsg) free(sgs);
+    free(heap);
+    return -ETIMEDOUT;
+  }
+  if (casi < 0) fatal("selectgo: woken without a fired case");
   gmp_select_case* cs = &cases[casi];
   if (cs->dir == GMP_RECV) {
     cs->ok = fired->success;  // false: closed, and the closer zeroed elem

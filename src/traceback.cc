@@ -44,6 +44,7 @@ const char* const waitReasonStrings[waitReasonCount] = {
     "chan send",              // waitReasonChanSend
     "select",                 // waitReasonSelect
     "select (no cases)",      // waitReasonSelectNoCases
+    "sleep",                  // waitReasonSleep
 };
 
 namespace {

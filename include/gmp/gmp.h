@@ -190,18 +190,26 @@ typedef struct gmp_select_case {
 /*
  * gmp_select waits until one of the n cases can proceed, performs it and returns its index.
  * When several are ready, one is chosen at random. timeout_ns < 0 waits for ever; 0 does
- * not wait (Go's `default`).
+ * not wait (Go's `default`); > 0 waits at most that long.
  * Errors:
- *   -EAGAIN   timeout_ns is 0 and no case is ready
- *   -ENOTSUP  timeout_ns > 0: timeouts need the runtime's timers, which are not there yet
- *   -EPIPE    the chosen case is a send on a closed channel
- *   -EINVAL   cases is NULL with n > 0, a dir is neither GMP_SEND nor GMP_RECV, or a send
- *             case has a NULL elem on a channel whose elem_size is not 0
- *   -ENOMEM   more than 16 cases and no memory for their records
+ *   -EAGAIN     timeout_ns is 0 and no case is ready
+ *   -ETIMEDOUT  timeout_ns > 0 passed with no case ready
+ *   -EPIPE      the chosen case is a send on a closed channel
+ *   -EINVAL     cases is NULL with n > 0, a dir is neither GMP_SEND nor GMP_RECV, or a
+ *               send case has a NULL elem on a channel whose elem_size is not 0
+ *   -ENOMEM     more than 16 cases and no memory for their records
  * With no case to wait on (n == 0, or every chan NULL) and timeout_ns < 0, the caller blocks
  * for ever, as Go's `select {}`.
  */
 GMP_API int gmp_select(gmp_select_case *cases, size_t n, int64_t timeout_ns);
+
+/*
+ * Time. gmp_nanotime is a monotonic clock in ns (CLOCK_MONOTONIC). gmp_sleep pauses the
+ * caller for at least ns (<= 0: returns at once): a goroutine parks on a timer (its OS
+ * thread runs other goroutines meanwhile); a thread that is not a goroutine sleeps.
+ */
+GMP_API int64_t gmp_nanotime(void);
+GMP_API void gmp_sleep(int64_t ns);
 
 #ifdef __cplusplus
 }

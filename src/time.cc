@@ -1,0 +1,231 @@
+// time.cc — timers (Go's time.go, simplified): a 4-ary heap of timers per P, run by the
+// scheduler (checktimers in findRunnable, and on other Ps when stealing), and an idle M that
+// sleeps until the earliest timer when nothing else is runnable.
+//
+// Ownership. A timer is in at most one P's heap (t.pp, under that P's timerslock). addtimer
+// puts it on the caller's P; checktimers pops expired ones and runs t.f under the same lock,
+// so deltimer, which takes the lock, returns only once t.f is not running: the caller may
+// then free the timer (most live on a goroutine's stack). t.f must be short and must not
+// touch timers: it readies a goroutine, claims a select, sends on a channel without blocking.
+// Lock order: a P's timerslock, then anything t.f takes (sched.lock, a channel's lock).
+//
+// "Sleeping until a timer". When findRunnable finds nothing to run it looks at the earliest
+// timer of all Ps (timer0when). If there is one and no other M waits for timers, this M
+// becomes the timer sleeper: it publishes its deadline in sched.timerwhen and sleeps on
+// sched.timernote until then (Go's netpoll(delay) with no I/O). addtimer with an earlier
+// deadline claims the sleeper by CASing timerwhen to 0 and wakes it (TW1); one claim per
+// sleep, so one notewakeup per noteclear. The sleeper takes timerwhen back with an exchange;
+// finding it 0 means a waker claimed it, and it waits for that wake-up before going on (TW2),
+// so a late notewakeup never lands in its next sleep.
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "runtime.h"
+
+namespace gmp {
+
+namespace {
+constexpr int heapArity = 4;
+
+// Heap order on when; idx kept current. pp->timerslock held for all three.
+void siftup(p* pp, int32_t i) {
+  timer** h = pp->timers;
+  timer* t = h[i];
+  while (i > 0) {
+    int32_t parent = (i - 1) / heapArity;
+    if (h[parent]->when <= t->when) break;
+    h[i] = h[parent];
+    h[i]->idx = i;
+    i = parent;
+  }
+  h[i] = t;
+  t->idx = i;
+}
+
+void siftdown(p* pp, int32_t i) {
+  timer** h = pp->timers;
+  int32_t n = pp->ntimers;
+  timer* t = h[i];
+  for (;;) {
+    int32_t c = i * heapArity + 1;
+    if (c >= n) break;
+    int32_t best = c;
+    for (int32_t k = c + 1; k < c + heapArity && k < n; k++) {
+      if (h[k]->when < h[best]->when) best = k;
+    }
+    if (t->when <= h[best]->when) break;
+    h[i] = h[best];
+    h[i]->idx = i;
+    i = best;
+  }
+  h[i] = t;
+  t->idx = i;
+}
+
+void settimer0(p* pp) {
+  pp->timer0when.store(pp->ntimers ? pp->timers[0]->when : 0, std::memory_order_release);
+}
+
+bool heappush(p* pp, timer* t) {
+  if (pp->ntimers == pp->timerscap) {
+    int32_t cap = pp->timerscap ? 2 * pp->timerscap : 16;
+    auto* h = static_cast<timer**>(realloc(pp->timers, size_t(cap) * sizeof(timer*)));
+    if (!h) return false;
+    pp->timers = h;
+    pp->timerscap = cap;
+  }
+  t->pp.store(pp, std::memory_order_relaxed);
+  pp->timers[pp->ntimers] = t;
+  siftup(pp, pp->ntimers++);
+  settimer0(pp);
+  return true;
+}
+
+void heapremove(p* pp, timer* t) {
+  int32_t i = t->idx;
+  int32_t last = --pp->ntimers;
+  if (i != last) {
+    pp->timers[i] = pp->timers[last];
+    pp->timers[i]->idx = i;
+    siftdown(pp, i);
+    siftup(pp, pp->timers[i]->idx);
+  }
+  t->pp.store(nullptr, std::memory_order_release);  // after runningon (checktimers)
+  settimer0(pp);
+}
+
+// wakeTimerSleeper: a timer at when was added; if the timer sleeper sleeps past it, claim
+// and wake it (TW1).
+void wakeTimerSleeper(int64_t when) {
+  int64_t w = sched.timerwhen.load(std::memory_order_seq_cst);
+  while (w != 0 && when < w) {
+    if (sched.timerwhen.compare_exchange_weak(w, 0, std::memory_order_seq_cst)) {
+      notewakeup(&sched.timernote);
+      return;
+    }
+  }
+}
+}  // namespace
+
+void addtimer(timer* t) {
+  p* pp = getg()->m_->p_;
+  if (!pp) fatal("addtimer: no P");
+  pp->timerslock.lock();
+  bool ok = heappush(pp, t);
+  pp->timerslock.unlock();
+  if (!ok) fatal("addtimer: out of memory for the timer heap");
+  wakeTimerSleeper(t->when);
+}
+
+bool deltimer(timer* t) {
+  for (;;) {
+    p* pp = t->pp.load(std::memory_order_acquire);
+    if (!pp) {
+      // Not in a heap; t.f may still be running under the lock of the P that popped it
+      // (runningon): taking that lock waits it out. A ticker is back in a heap before its
+      // t.f runs, so look at t.pp again after.
+      if (p* r = t->runningon.load(std::memory_order_acquire)) {
+        r->timerslock.lock();
+        r->timerslock.unlock();
+      }
+      if (t->pp.load(std::memory_order_acquire)) continue;
+      return false;
+    }
+    pp->timerslock.lock();
+    if (t->pp.load(std::memory_order_relaxed) == pp) {
+      heapremove(pp, t);
+      pp->timerslock.unlock();
+      return true;
+    }
+    pp->timerslock.unlock();  // it moved (ran, or procresize): look again
+  }
+}
+
+int64_t checktimers(p* pp, int64_t now) {
+  int64_t next = pp->timer0when.load(std::memory_order_acquire);
+  if (next == 0) return 0;
+  if (now == 0) now = nanotime();  // read the clock only when there are timers
+  if (next > now) return next;
+  pp->timerslock.lock();
+  while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
+    timer* t = pp->timers[0];
+    t->runningon.store(pp, std::memory_order_relaxed);  // published by heapremove's release
+    heapremove(pp, t);
+    if (t->period > 0) {  // a ticker: the next tick, skipping the ones already missed
+      t->when += t->period * ((now - t->when) / t->period + 1);
+      heappush(pp, t);
+    }
+    t->f(t->arg, now);  // the last touch of t: its owner may free it once f has run
+  }
+  next = pp->timer0when.load(std::memory_order_relaxed);
+  pp->timerslock.unlock();
+  return next;
+}
+
+int64_t nexttimer() {
+  int64_t next = 0;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs; i++) {
+    int64_t w = allp[i]->timer0when.load(std::memory_order_acquire);
+    if (w != 0 && (next == 0 || w < next)) next = w;
+  }
+  return next;
+}
+
+void timersleep(int64_t until) {
+  noteclear(&sched.timernote);
+  sched.timerwhen.store(until, std::memory_order_seq_cst);
+  // A timer added before the store above was missed by its adder: look once more.
+  int64_t again = nexttimer();
+  int64_t now = nanotime();
+  if (again != 0 && again < until) until = again;
+  if (until > now) notetsleep(&sched.timernote, until - now);
+  if (sched.timerwhen.exchange(0, std::memory_order_seq_cst) == 0) {
+    notesleep(&sched.timernote);  // TW2: a waker claimed us; take its wake-up now
+  }
+}
+
+void movetimers(p* from, p* to) {
+  from->timerslock.lock();
+  to->timerslock.lock();
+  while (from->ntimers > 0) {
+    timer* t = from->timers[from->ntimers - 1];
+    heapremove(from, t);
+    if (!heappush(to, t)) fatal("movetimers: out of memory for the timer heap");
+  }
+  to->timerslock.unlock();
+  from->timerslock.unlock();
+}
+
+// ---- sleeping -----------------------------------------------------------------------------------
+
+namespace {
+void goreadyf(void* arg, int64_t) { goready(static_cast<g*>(arg)); }
+
+// Park commit for sleep: the timer goes in only once the goroutine is parked, so its
+// goready cannot come first.
+bool sleepcommit(g*, void* t) {
+  addtimer(static_cast<timer*>(t));
+  return true;
+}
+}  // namespace
+
+void timesleep(int64_t ns) {
+  if (ns <= 0) return;
+  g* gp = getg();
+  if (!gp || !gp->m_ || gp->m_->curg != gp) {  // not a goroutine: the thread sleeps
+    timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return;
+  }
+  timer t{};
+  t.when = nanotime() + ns;
+  t.f = goreadyf;
+  t.arg = gp;
+  gopark(sleepcommit, &t, waitReasonSleep);
+}
+
+}  // namespace gmp
