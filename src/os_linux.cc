@@ -32,6 +32,7 @@ size_t physpagesize = 4096;
 
 namespace {
 constexpr size_t g0StackSize = 256 << 10;
+sigset_t initsigmask;  // the main thread's signal mask at start-up (osinit), Go's initSigmask
 
 // rawsyscall: the syscall instruction; returns the result or -errno, leaves errno alone.
 long rawsyscall(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
@@ -116,6 +117,7 @@ void* pthreadstart(void* arg) {
 }  // namespace
 
 void osinit() {
+  pthread_sigmask(SIG_SETMASK, nullptr, &initsigmask);
   long ps = long(getauxval(AT_PAGESZ));
   if (ps > 0) physpagesize = size_t(ps);
   cpu_set_t set;
@@ -186,7 +188,8 @@ watchdogargs wdargs;
 alignas(16) char wdstack[16 << 10];
 std::atomic<bool> wdstarted{false};
 
-void watchdogmain(void* arg) {
+// Instrumentation would touch the creator's sanitizer state (this thread has its TLS).
+__attribute__((no_sanitize("address", "undefined"))) void watchdogmain(void* arg) {
   auto* a = static_cast<watchdogargs*>(arg);
   timespec ts{time_t(a->ns / 1000000000), long(a->ns % 1000000000)};
   while (rawsyscall(SYS_nanosleep, long(&ts), long(&ts)) == -EINTR) {
@@ -199,13 +202,16 @@ void watchdogmain(void* arg) {
 void startwatchdog(int64_t ns, const char* msg) {
   if (wdstarted.exchange(true)) return;
   wdargs = watchdogargs{ns, msg};
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);  // the child starts with every signal blocked
+  // The child starts with every signal blocked, glibc's internal ones too (pthread_sigmask
+  // would leave those open, and their handlers need a TCB of its own): the raw call.
+  uint64_t all = ~uint64_t(0), old = 0;
+  rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&all), long(&old), sizeof all);
   constexpr unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
                                   CLONE_THREAD | CLONE_SYSVSEM;
-  gmp_clone(flags, wdstack + sizeof wdstack, nullptr, nullptr, nullptr, watchdogmain, &wdargs);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  long r = gmp_clone(flags, wdstack + sizeof wdstack, nullptr, nullptr, nullptr, watchdogmain,
+                     &wdargs);
+  rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&old), 0, sizeof old);
+  if (r < 0) alarm(unsigned((ns + 999999999) / 1000000000));  // no thread: SIGALRM ends it
 }
 
 void procyield(int n) {
@@ -226,7 +232,10 @@ namespace {
 // (sysmon, which creates Ms too, blocks everything): a blocked SIGSEGV would kill the
 // process without a report, a blocked SIGURG would keep the M out of goroutine dumps.
 void newmsigmask(m* mp, const sigset_t* creator) {
-  sigset_t set = *creator;
+  // sysmon blocks everything: an M it starts gets the program's mask from start-up instead.
+  g* gp = getg();
+  bool fromsysmon = gp && gp->m_ && gp->m_->mstartfn == sysmon;
+  sigset_t set = fromsysmon ? initsigmask : *creator;
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGURG}) sigdelset(&set, sig);
   memcpy(mp->sigmask, &set, sizeof set);
 }

@@ -106,6 +106,8 @@ struct g {
 
 // ---- m ---------------------------------------------------------------------------------------
 
+constexpr int maxFrames = 100;  // frames a traceback prints at most (Go's tracebackMaxFrames)
+
 struct m {
   g* g0;        // offset 0: asm (mcall) depends on it. Scheduler stack, constant.
   // offset 8: the thread's current MXCSR (low 32 bits) and x87 control word (bits 32-47).
@@ -151,6 +153,8 @@ struct m {
   stack sigstk;
   std::atomic<uint32_t> dumpreq;
   g* dumpg;
+  int32_t ndumppcs;             // this M's answer: pcs of dumpg's stack, -1 if dumpg had
+  uintptr_t dumppcs[maxFrames]; // left the M (written by this M, read after done)
 };
 
 // ---- p ---------------------------------------------------------------------------------------
@@ -525,6 +529,11 @@ void goroutineheader(int fd, g* gp);
 // from getcontext) describes, down to the goroutine root, leaving out the first skip; then
 // "created by" if gp is known.
 void tracebackcontext(int fd, void* ctx, bool signalframe, g* gp, int skip);
+// collectpcs walks the stack a signal context describes and stores up to max pcs, without
+// looking anything up (no malloc: it runs in a signal handler); returns how many.
+int collectpcs(void* ctx, uintptr_t* pcs, int max);
+// printpcs prints pcs (from collectpcs) as frames, then "created by" for gp.
+void printpcs(int fd, const uintptr_t* pcs, int n, g* gp);
 // tracebackhere prints the calling thread's stack from its caller's caller on (the dump
 // function's caller), then "created by" for gp.
 void tracebackhere(int fd, g* gp);

@@ -14,20 +14,26 @@
 // Dumping running goroutines. A dump walks allgs. A goroutine that is switched out is
 // unwound from its saved frame by the dumper. One that is running on another M can only be
 // unwound from that M's registers, so the dumper asks that M to print it itself (DUMP1-3):
-//   DUMP1: the dumper owns the dump (dumping = its tid) and writes m.dumpg and dumpfd, then
+//   DUMP1: the dumper owns the dump (dumping = its tid) and writes m.dumpg, then
 //          CASes m.dumpreq idle->asked (release) and sends the M's thread SIGURG.
-//   DUMP2: the M's SIGURG handler CASes asked->printing (acquire), prints m.dumpg's header
-//          and frames from the signal's ucontext to dumpfd, stores done (release), wakes.
+//   DUMP2: the M's SIGURG handler CASes asked->printing (acquire), walks its stack from the
+//          signal's ucontext into m.dumppcs (pcs only: no lookups, no malloc in a signal
+//          handler that may have interrupted malloc), stores done (release), wakes.
 //   DUMP3: the dumper waits for done, up to dumpAskTimeout; if the M never answered (the
 //          program blocked SIGURG, or replaced our handler) it CASes asked->idle and prints
 //          "stack unavailable" instead; a CAS that fails means printing began: wait for done.
-// Output stays in allgs order: one M prints at a time, while the dumper waits.
+// The dumper prints that goroutine from m.dumppcs, so output stays in allgs order.
+// gmp_dump does not stop the world (without preemption it could wait for ever): a parked
+// goroutine may resume while its stack is read. A fault while reading one is caught
+// (dumprecover) and that goroutine reported as changing, instead of killing the process.
 // A dump for a dying process first freezes the scheduler (Go's freezetheworld: gcwaiting
 // set, so every M stops at its next schedule()) so switched-out stacks stop changing, and
 // starts a watchdog thread that ends the process if the dump itself stalls.
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -38,7 +44,7 @@ namespace gmp {
 
 namespace {
 constexpr size_t sigstackSize = 64 << 10;  // libunwind and the demangler need room
-constexpr int64_t dumpAskTimeout = 1000 * 1000 * 1000;  // ns an M has to print its stack
+constexpr int64_t dumpAskTimeout = 1000 * 1000 * 1000;  // ns an M has to answer
 constexpr int64_t dumpWatchdog = int64_t(20) * 1000 * 1000 * 1000;
 constexpr int fatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
@@ -46,7 +52,12 @@ enum : uint32_t { dumpIdle = 0, dumpAsked = 1, dumpPrinting = 2, dumpDone = 3 };
 
 bool handling[NSIG];           // the runtime's handler is installed (initsig, then constant)
 std::atomic<int> dumping{0};   // tid of the thread printing a dump; 0: none
-int dumpfd = 2;                // the dump's fd, for Ms printing their own stack (DUMP1)
+// The process is dying after a dump: an exit() elsewhere must not end it first (dyingwait).
+std::atomic<bool> dying{false};
+// dumprecover: the dumper's way back from a fault while reading a goroutine's stack in a
+// gmp_dump (dumping owner only; armed while dumprecoverok).
+sigjmp_buf dumprecover;
+std::atomic<bool> dumprecoverok{false};
 
 const char* signame(int sig) {
   switch (sig) {
@@ -80,21 +91,27 @@ void freezetheworld() {
   sched.gcwaiting.store(true, std::memory_order_seq_cst);
 }
 
-// askm has mp print gp, which was running on it (DUMP1, DUMP3). Dumper only.
+// askm prints gp, which was running on mp, from mp's own registers (DUMP1-DUMP3). Dumper.
 void askm(m* mp, g* gp, int fd) {
   int tid = mp->procid.load(std::memory_order_relaxed);
+  goroutineheader(fd, gp);
   if (tid != 0 && handling[SIGURG]) {
     mp->dumpg = gp;
-    dumpfd = fd;
     uint32_t idle = dumpIdle;
-    // DUMP1: the release publishes dumpg and dumpfd. Only a dumper moves it from idle.
+    // DUMP1: the release publishes dumpg. Only a dumper moves it from idle.
     if (mp->dumpreq.compare_exchange_strong(idle, dumpAsked, std::memory_order_release) &&
         tgkill_(tid, SIGURG) == 0) {
       int64_t deadline = nanotime() + dumpAskTimeout;
       for (;;) {
         uint32_t st = mp->dumpreq.load(std::memory_order_acquire);
         if (st == dumpDone) {
+          int32_t n = mp->ndumppcs;
           mp->dumpreq.store(dumpIdle, std::memory_order_relaxed);
+          if (n >= 0) {
+            printpcs(fd, mp->dumppcs, n, gp);
+          } else {  // it switched out between our look and the signal
+            tracebacksaved(fd, gp);
+          }
           return;
         }
         if (st == dumpAsked && nanotime() > deadline) {
@@ -102,34 +119,45 @@ void askm(m* mp, g* gp, int fd) {
           if (mp->dumpreq.compare_exchange_strong(asked, dumpIdle, std::memory_order_acquire)) {
             break;  // DUMP3: it never answered
           }
-          continue;  // it began printing: wait for done (the watchdog bounds a stall)
+          continue;  // it is walking its stack (bounded work): wait for done
         }
         futexsleep(&mp->dumpreq, st, 10 * 1000 * 1000);
       }
-    } else {
+    } else if (idle == dumpIdle) {
       mp->dumpreq.store(dumpIdle, std::memory_order_relaxed);
     }
   }
-  goroutineheader(fd, gp);
   fdprintf(fd, "\tgoroutine running on other thread; stack unavailable\n");
 }
 
-// dumpself answers a dump request on this M's thread (DUMP2). In the SIGURG handler.
+// dumpself answers a dump request on this M's thread (DUMP2). In the SIGURG handler: only
+// stack walking, no lookups.
 void dumpself(m* mp, void* ctx) {
   uint32_t asked = dumpAsked;
   if (!mp->dumpreq.compare_exchange_strong(asked, dumpPrinting, std::memory_order_acquire)) {
     return;  // not a dump request (or one the dumper gave up on)
   }
-  g* gp = mp->dumpg;
-  int fd = dumpfd;
-  goroutineheader(fd, gp);
-  if (mp->curg == gp) {
-    tracebackcontext(fd, ctx, true, gp, 0);
-  } else {  // it switched out between the dumper's look and our signal
-    tracebacksaved(fd, gp);
-  }
+  mp->ndumppcs = mp->curg == mp->dumpg ? collectpcs(ctx, mp->dumppcs, maxFrames) : -1;
   mp->dumpreq.store(dumpDone, std::memory_order_release);
   futexwakeup(&mp->dumpreq, 1);
+}
+
+// tracebacksafely prints a switched-out goroutine; a fault while reading its stack (it
+// resumed meanwhile) comes back here through dumprecover. Non-exiting dumps only.
+__attribute__((noinline)) void tracebacksafely(int fd, g* gp) {
+  if (sigsetjmp(dumprecover, 1) == 0) {
+    dumprecoverok.store(true, std::memory_order_release);
+    tracebacksaved(fd, gp);
+  } else {
+    fdprintf(fd, "\t(the stack changed while it was read)\n");
+  }
+  dumprecoverok.store(false, std::memory_order_release);
+}
+
+// dyingwait: an atexit handler. A goroutine that calls exit() while a dying process prints
+// its dump waits here, so the dump finishes and the status is the dump's.
+void dyingwait() {
+  while (dying.load(std::memory_order_acquire)) usleep_ns(int64_t(1000) * 1000 * 1000);
 }
 
 // stackoverflow: is the fault at addr (sp at the time) gp running off its stack's bottom?
@@ -148,6 +176,12 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
     errno = savederrno;
     return;
   }
+  if (dumping.load(std::memory_order_acquire) == gettid_() &&
+      dumprecoverok.load(std::memory_order_acquire) && sig != SIGQUIT) {
+    siglongjmp(dumprecover, 1);  // a gmp_dump read a stack that changed under it
+  }
+  // From here the process is dying: bound it, even if another thread's dump holds the lock.
+  startwatchdog(dumpWatchdog, "gmp: fatal error: the goroutine dump stalled; exiting\n");
   if (!lockdump()) {
     printerr("gmp: fatal error: signal during the goroutine dump\n");
     _exit(2);
@@ -169,9 +203,11 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   // The failing goroutine is printed from this signal's context; with no goroutine (g0, a
   // thread of the program's own) the thread's stack is.
   dumpgoroutines(2, cur, ctx, true, tracebacklevel(debug.traceback));
-  if (debug.traceback == tracebackCrash && sig != SIGQUIT && sig != SIGABRT) {
-    // Let the fault happen again with the default action: the core shows the faulting
-    // instruction itself.
+  if (debug.traceback == tracebackCrash && sig != SIGQUIT && sig != SIGABRT &&
+      info->si_code > 0) {
+    // A fault the kernel raised: let it happen again with the default action, so the core
+    // shows the faulting instruction itself. (One sent by kill or tgkill would not recur:
+    // crash raises those.)
     signal(sig, SIG_DFL);
     errno = savederrno;
     return;
@@ -181,6 +217,7 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
 }  // namespace
 
 void initsig() {
+  atexit(dyingwait);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = sighandler;
@@ -223,6 +260,7 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
   if (level == tracebackNone) return;
   bool owner = lockdump() || exiting;  // a fatal error inside a dump: print what we can
   if (exiting) {
+    dying.store(true, std::memory_order_release);
     freezetheworld();
     startwatchdog(dumpWatchdog, "gmp: fatal error: the goroutine dump stalled; exiting\n");
   }
@@ -254,7 +292,11 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
         askm(mp, gp, fd);
       } else {
         goroutineheader(fd, gp);
-        tracebacksaved(fd, gp);
+        if (exiting) {
+          tracebacksaved(fd, gp);  // the scheduler is frozen
+        } else {
+          tracebacksafely(fd, gp);
+        }
       }
     }
   }

@@ -170,7 +170,7 @@ bool stackalloc(p* pp, size_t size, stack* out) {
   out->lo = lo;
   out->hi = lo + size;
 #if GMP_STACK_ANNOTATIONS
-  out->vgid = stackregister(out->lo, out->hi);
+  out->vgid = stackregister(out->lo, out->hi - 1);  // Valgrind wants the last byte
 #endif
   stackunpoison(out->lo, out->hi);
   return true;

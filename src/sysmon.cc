@@ -80,7 +80,7 @@ bool stuckwork() {
 }
 
 // schedtrace prints Go's SCHED line; with scheddetail, Go's per-P, per-M and per-G lines
-// instead of the queue lengths (read under sched.lock, as Go does; the rest racily).
+// instead of the queue lengths (the P and M lines under sched.lock, the G lines racily).
 void schedtrace(int64_t now) {
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
   long ms = long((now - starttime) / 1000000);
@@ -131,6 +131,7 @@ void schedtrace(int64_t now) {
               cur ? long(cur->goid) : -1L, mp->spinning ? "true" : "false",
               blocked ? "true" : "false");
   }
+  sched.lock.unlock();  // the G lines need no lock, and there may be millions of them
   int64_t n = gmp_allglen.load(std::memory_order_acquire);
   for (int64_t i = 0; i < n; i++) {
     g* gp = &gmp_allgs[i];
@@ -142,7 +143,6 @@ void schedtrace(int64_t now) {
               st == Gwaiting && r < waitReasonCount ? waitReasonStrings[r] : "",
               mp ? long(mp->id) : -1L);
   }
-  sched.lock.unlock();
 }
 }  // namespace
 

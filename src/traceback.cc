@@ -48,7 +48,6 @@ const char* const waitReasonStrings[waitReasonCount] = {
 };
 
 namespace {
-constexpr int maxFrames = 100;  // Go's tracebackMaxFrames
 constexpr int64_t minuteNs = int64_t(60) * 1000 * 1000 * 1000;
 
 const char* statusstring(g* gp, uint32_t st) {
@@ -165,6 +164,30 @@ void tracebackcontext(int fd, void* ctx, bool signalframe, g* gp, int skip) {
   } else {
     walk(fd, &c, skip);
   }
+  createdby(fd, gp);
+}
+
+int collectpcs(void* ctx, uintptr_t* pcs, int max) {
+  unw_cursor_t c;
+  if (unw_init_local2(&c, static_cast<unw_context_t*>(ctx), UNW_INIT_SIGNAL_FRAME) != 0) return 0;
+  int n = 0;
+  while (n < max) {
+    unw_word_t ip = 0;
+    unw_get_reg(&c, UNW_REG_IP, &ip);
+    if (ip == 0) break;
+    pcs[n++] = uintptr_t(ip);
+    if (unw_step(&c) <= 0) break;
+  }
+  return n;
+}
+
+void printpcs(int fd, const uintptr_t* pcs, int n, g* gp) {
+  for (int i = 0; i < n; i++) {
+    // The first is where the signal interrupted the thread (an exact pc); the others are
+    // return addresses, looked up at pc - 1.
+    printpcname(fd, "", pcs[i], i == 0, "");
+  }
+  if (n == maxFrames) fdprintf(fd, "...additional frames elided...\n");
   createdby(fd, gp);
 }
 

@@ -8,7 +8,7 @@
 //   handler   installs its own SIGSEGV handler, then segv: the handler exits 42
 //   badfd     prints gmp_dump(-1) and gmp_dump(12345)
 //   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
-//   linger    sleeps 100 ms, then exit 0 (for GMPDEBUG=schedtrace)
+//   linger    sleeps 300 ms, then exit 0 (for GMPDEBUG=schedtrace and signals from outside)
 // Goroutines in place: one parked in semacquire (parked_in_semacquire), one spinning on
 // another P (spin_forever), a few that never ran (never_ran).
 #include <gmp/gmp.h>
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     mode = "dump";
   }
   if (strcmp(mode, "linger") == 0) {
-    usleep(100 * 1000);
+    usleep(300 * 1000);
     return 0;
   }
   if (strcmp(mode, "dump") == 0) {
