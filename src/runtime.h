@@ -71,6 +71,11 @@ enum waitreason : uint8_t {
   waitReasonSelect,
   waitReasonSelectNoCases,
   waitReasonSleep,
+  waitReasonSyncMutexLock,
+  waitReasonSyncRWMutexRLock,
+  waitReasonSyncRWMutexLock,
+  waitReasonSyncCondWait,
+  waitReasonSyncWaitGroupWait,
   waitReasonCount
 };
 extern const char* const waitReasonStrings[waitReasonCount];
@@ -568,10 +573,12 @@ void timesleep(int64_t ns);            // gmp_sleep: park the goroutine (or slee
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 
-// Go's runtime semaphore: semacquire blocks (parks) until *addr > 0, then decrements it;
-// semrelease increments it and readies one waiter. Any thread may release; only goroutines
-// may acquire.
+// Go's runtime semaphore: semacquire blocks until *addr > 0, then decrements it (a
+// goroutine parks, another thread sleeps); semrelease increments it and wakes one waiter.
+// lifo: queue at the front; handoff: give the count to the first waiter and yield to it.
+void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason);
 void semacquire(std::atomic<uint32_t>* addr);
+void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
 
 }  // namespace gmp

@@ -1,29 +1,36 @@
-// sema.cc — the runtime semaphore (Go's sema.go, simplified): parks goroutines, not Ms.
-//
-// Waiters queue on one of semTabSize roots chosen by the semaphore's address; each waiter's
-// record lives on its own (parked) stack. Invariants:
+// sema.cc — the runtime semaphore (Go's sema.go, simplified): the one place sync primitives
+// wait. semacquire blocks until *addr > 0 and decrements it; semrelease increments it and
+// wakes a waiter. Waiters queue on one of semTabSize roots chosen by the address; each
+// waiter's record lives on its own stack. A waiter is a goroutine (it parks) or a thread that
+// is not one (it sleeps on a note), so the sync primitives work from any thread.
+// Invariants:
 //   SEM1: a waiter increments root.nwait before it re-checks *addr (both seq_cst); a
 //         releaser increments *addr before it reads root.nwait. So either the waiter sees
 //         the new count, or the releaser sees the waiter and wakes it — never neither.
-//   SEM2: the queue and nwait change only under root.lock; a waiter is enqueued and parks
+//   SEM2: the queue and nwait change only under root.lock; a goroutine is enqueued and parks
 //         with the lock released by gopark's unlockf, after its context is saved.
-// A woken waiter re-tries the decrement (another goroutine may take the count first).
+//   SEM3: handoff: the releaser takes the count back for the first waiter (ticket = 1) and
+//         yields to it, so a barging acquirer cannot take it first (sync.Mutex's
+//         starvation mode). Without handoff a woken waiter re-tries the decrement.
+// lifo queues a waiter at the head (a mutex waiter that has waited before, as Go's).
 #include "runtime.h"
 
 namespace gmp {
 
 namespace {
-struct sudog {  // a waiter, on its own stack
-  g* gp;
+struct semwaiter {  // on its own stack
+  g* gp;            // the goroutine, or null: a thread sleeping on n
+  note n;
   std::atomic<uint32_t>* addr;
-  sudog* next;
+  semwaiter* next;
+  uint32_t ticket;  // SEM3: the releaser handed the count over
 };
 
 struct semaroot {
   mutex lock;
   std::atomic<uint32_t> nwait{0};  // waiters (SEM1)
-  sudog* head = nullptr;           // FIFO (root.lock)
-  sudog* tail = nullptr;
+  semwaiter* head = nullptr;       // FIFO, or LIFO insertions at the head (root.lock)
+  semwaiter* tail = nullptr;
 };
 
 constexpr size_t semTabSize = 251;
@@ -48,11 +55,17 @@ bool semunlock(g*, void* root) {
   static_cast<semaroot*>(root)->lock.unlock();
   return true;
 }
+
+g* curgoroutine() {
+  g* gp = getg();
+  return gp && gp->m_ && gp->m_->curg == gp ? gp : nullptr;
+}
 }  // namespace
 
-void semacquire(std::atomic<uint32_t>* addr) {
+void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason) {
   if (cansemacquire(addr)) return;
   semaroot* root = semroot(addr);
+  g* gp = curgoroutine();
   for (;;) {
     root->lock.lock();
     root->nwait.fetch_add(1, std::memory_order_seq_cst);  // SEM1
@@ -61,21 +74,33 @@ void semacquire(std::atomic<uint32_t>* addr) {
       root->lock.unlock();
       return;
     }
-    sudog s{getg(), addr, nullptr};
-    if (root->tail) root->tail->next = &s; else root->head = &s;
-    root->tail = &s;
-    gopark(semunlock, root, waitReasonSemacquire);  // SEM2
-    if (cansemacquire(addr)) return;
+    semwaiter s{gp, {}, addr, nullptr, 0};
+    if (lifo && root->head) {
+      s.next = root->head;
+      root->head = &s;
+    } else {
+      if (root->tail) root->tail->next = &s; else root->head = &s;
+      root->tail = &s;
+    }
+    if (gp) {
+      gopark(semunlock, root, reason);  // SEM2
+    } else {
+      root->lock.unlock();
+      notesleep(&s.n);
+    }
+    if (s.ticket != 0 || cansemacquire(addr)) return;  // SEM3
   }
 }
 
-void semrelease(std::atomic<uint32_t>* addr) {
+void semacquire(std::atomic<uint32_t>* addr) { semacquire(addr, false, waitReasonSemacquire); }
+
+void semrelease(std::atomic<uint32_t>* addr, bool handoff) {
   semaroot* root = semroot(addr);
-  addr->fetch_add(1, std::memory_order_seq_cst);           // SEM1
+  addr->fetch_add(1, std::memory_order_seq_cst);  // SEM1
   if (root->nwait.load(std::memory_order_seq_cst) == 0) return;
   root->lock.lock();
-  sudog* s = nullptr;
-  for (sudog **pp = &root->head, *prev = nullptr; *pp; prev = *pp, pp = &(*pp)->next) {
+  semwaiter* s = nullptr;
+  for (semwaiter **pp = &root->head, *prev = nullptr; *pp; prev = *pp, pp = &(*pp)->next) {
     if ((*pp)->addr == addr) {
       s = *pp;
       *pp = s->next;
@@ -85,7 +110,18 @@ void semrelease(std::atomic<uint32_t>* addr) {
     }
   }
   root->lock.unlock();
-  if (s) goready(s->gp);
+  if (!s) return;
+  if (handoff && cansemacquire(addr)) s->ticket = 1;  // SEM3
+  g* wgp = s->gp;
+  // Nothing of s may be touched once its owner can run (it lives on the owner's stack).
+  if (wgp) {
+    goready(wgp);
+  } else {
+    notewakeup(&s->n);
+  }
+  if (handoff && wgp && curgoroutine()) gosched();  // let the handed-to goroutine run now
 }
+
+void semrelease(std::atomic<uint32_t>* addr) { semrelease(addr, false); }
 
 }  // namespace gmp

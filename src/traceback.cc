@@ -45,6 +45,11 @@ const char* const waitReasonStrings[waitReasonCount] = {
     "select",                 // waitReasonSelect
     "select (no cases)",      // waitReasonSelectNoCases
     "sleep",                  // waitReasonSleep
+    "sync.Mutex.Lock",        // waitReasonSyncMutexLock
+    "sync.RWMutex.RLock",     // waitReasonSyncRWMutexRLock
+    "sync.RWMutex.Lock",      // waitReasonSyncRWMutexLock
+    "sync.Cond.Wait",         // waitReasonSyncCondWait
+    "sync.WaitGroup.Wait",    // waitReasonSyncWaitGroupWait
 };
 
 namespace {

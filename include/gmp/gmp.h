@@ -211,6 +211,70 @@ GMP_API int gmp_select(gmp_select_case *cases, size_t n, int64_t timeout_ns);
 GMP_API int64_t gmp_nanotime(void);
 GMP_API void gmp_sleep(int64_t ns);
 
+/*
+ * Synchronization — Go's sync package. Every type is a plain struct that its _INIT macro
+ * (or zeroing) initializes; none needs destroying. Waiting goroutines park (their OS thread
+ * runs other goroutines); threads that are not goroutines sleep on a futex. All functions
+ * return 0, or -EINVAL for a NULL argument, plus the errors listed.
+ *
+ * gmp_mutex_t: sync.Mutex. Spins briefly while the holder runs on another CPU, then parks;
+ * a waiter kept waiting over 1 ms switches it to starvation mode (strict FIFO hand-off).
+ * gmp_mutex_trylock: -EBUSY when locked. gmp_mutex_unlock: -EPERM when not locked (nothing
+ * changes). Not recursive; any thread may unlock a mutex another locked (as Go's).
+ */
+typedef struct gmp_mutex { int32_t state; uint32_t sema; } gmp_mutex_t;
+#define GMP_MUTEX_INIT {0, 0}
+GMP_API int gmp_mutex_lock(gmp_mutex_t *m);
+GMP_API int gmp_mutex_trylock(gmp_mutex_t *m);
+GMP_API int gmp_mutex_unlock(gmp_mutex_t *m);
+
+/*
+ * gmp_rwmutex_t: sync.RWMutex. Many readers or one writer; a waiting writer keeps new
+ * readers out. runlock/unlock: -EPERM when not read-/write-locked.
+ */
+typedef struct gmp_rwmutex {
+  gmp_mutex_t w;
+  uint32_t writer_sem, reader_sem;
+  int32_t reader_count, reader_wait;
+} gmp_rwmutex_t;
+#define GMP_RWMUTEX_INIT {GMP_MUTEX_INIT, 0, 0, 0, 0}
+GMP_API int gmp_rwmutex_rlock(gmp_rwmutex_t *rw);
+GMP_API int gmp_rwmutex_runlock(gmp_rwmutex_t *rw);
+GMP_API int gmp_rwmutex_lock(gmp_rwmutex_t *rw);
+GMP_API int gmp_rwmutex_unlock(gmp_rwmutex_t *rw);
+
+/*
+ * gmp_waitgroup_t: sync.WaitGroup. add(delta) (done is add(-1)): -EINVAL if the counter
+ * would go negative (it is left unchanged). wait blocks until the counter is 0.
+ */
+typedef struct gmp_waitgroup { uint64_t state; uint32_t sema; } gmp_waitgroup_t;
+#define GMP_WAITGROUP_INIT {0, 0}
+GMP_API int gmp_waitgroup_add(gmp_waitgroup_t *wg, int64_t delta);
+GMP_API int gmp_waitgroup_done(gmp_waitgroup_t *wg);
+GMP_API int gmp_waitgroup_wait(gmp_waitgroup_t *wg);
+
+/* gmp_once_t: sync.Once. gmp_once runs fn(arg) the first time; later calls wait for it. */
+typedef struct gmp_once { uint32_t done; gmp_mutex_t m; } gmp_once_t;
+#define GMP_ONCE_INIT {0, GMP_MUTEX_INIT}
+GMP_API int gmp_once(gmp_once_t *o, void (*fn)(void *), void *arg);
+
+/*
+ * gmp_cond_t: sync.Cond. wait unlocks m, waits for signal or broadcast, relocks m (-EPERM if
+ * m is not locked). Wake-ups are not spurious but, as with any condition, re-check it.
+ */
+typedef struct gmp_cond { uint32_t wait, notify, lock; void *head, *tail; } gmp_cond_t;
+#define GMP_COND_INIT {0, 0, 0, 0, 0}
+GMP_API int gmp_cond_wait(gmp_cond_t *c, gmp_mutex_t *m);
+GMP_API int gmp_cond_signal(gmp_cond_t *c);
+GMP_API int gmp_cond_broadcast(gmp_cond_t *c);
+
+/* gmp_sem_t: a counting semaphore. tryacquire: -EAGAIN when the count is 0. */
+typedef struct gmp_sem { uint32_t count; } gmp_sem_t;
+#define GMP_SEM_INIT(n) {(n)}
+GMP_API int gmp_sem_acquire(gmp_sem_t *s);
+GMP_API int gmp_sem_tryacquire(gmp_sem_t *s);
+GMP_API int gmp_sem_release(gmp_sem_t *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -95,7 +95,7 @@ TEST_P(Dump, ListsEveryGoroutineWithFramesAndCreator) {
   EXPECT_EQ(parked->header, "goroutine 2 [semacquire]:");
   auto pf = frames(*parked);
   EXPECT_TRUE(startswith(pf[0], "gmp::gopark(")) << pf[0];
-  EXPECT_TRUE(startswith(pf[1], "gmp::semacquire(std::atomic<unsigned int>*)+0x")) << pf[1];
+  EXPECT_TRUE(startswith(pf[1], "gmp::semacquire(std::atomic<unsigned int>*")) << pf[1];
   EXPECT_TRUE(startswith(pf[pf.size() - 2], "gmp_gostart+0x")) << r.out;
   EXPECT_TRUE(std::regex_match(pf.back(), std::regex(R"(created by main\+0x[0-9a-f]+ in goroutine 1)")))
       << pf.back();

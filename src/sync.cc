@@ -1,0 +1,365 @@
+// sync.cc — Go's sync package for C: Mutex (spinning, then parking; starvation mode),
+// RWMutex, WaitGroup, Once, Cond and a counting semaphore. All wait in the runtime
+// semaphore (sema.cc), so goroutines park and other threads sleep on a futex.
+//
+// The algorithms are Go's (sync/mutex.go, rwmutex.go, waitgroup.go, once.go, cond.go and
+// runtime/sema.go's notifyList); the states live in the public structs of <gmp/gmp.h>, as
+// plain integers a static initializer can zero, accessed here through std::atomic_ref.
+#include <atomic>
+#include <cerrno>
+
+#include "gmp/gmp.h"
+#include "runtime.h"
+
+namespace gmp {
+
+namespace {
+template <typename T> std::atomic_ref<T> at(T& v) { return std::atomic_ref<T>(v); }
+std::atomic<uint32_t>* semaaddr(uint32_t* v) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  return reinterpret_cast<std::atomic<uint32_t>*>(v);
+}
+
+// ---- Mutex ------------------------------------------------------------------------------------
+
+// state: locked bit, woken bit (a spinner or a woken waiter is about to take it: unlock
+// need not wake another), starving bit, and the number of waiters above them.
+constexpr int32_t mutexLocked = 1;
+constexpr int32_t mutexWoken = 2;
+constexpr int32_t mutexStarving = 4;
+constexpr int32_t mutexWaiterShift = 3;
+// A waiter that has waited this long switches the mutex to starvation mode: unlock hands
+// it over to the first waiter directly, and newcomers queue instead of barging.
+constexpr int64_t starvationThresholdNs = 1000 * 1000;
+
+// canspin: Go's sync_runtime_canSpin. Spin only a few times, on a goroutine (a P), when
+// another P is running (the holder may release soon) and nothing waits on our run queue.
+bool canspin(int iter) {
+  if (iter >= 4 || ncpu <= 1) return false;
+  g* gp = getg();
+  p* pp = gp && gp->m_ && gp->m_->curg == gp ? gp->m_->p_ : nullptr;
+  if (!pp) return false;
+  if (gomaxprocs.load(std::memory_order_relaxed) <=
+      sched.npidle.load(std::memory_order_relaxed) +
+          sched.nmspinning.load(std::memory_order_relaxed) + 1) {
+    return false;
+  }
+  return runqempty(pp);
+}
+
+void mutexlockslow(gmp_mutex_t* m) {
+  auto state = at(m->state);
+  int64_t waitstart = 0;
+  bool starving = false, awoke = false;
+  int iter = 0;
+  int32_t old = state.load();
+  for (;;) {
+    // Spin while locked in normal mode, telling unlock (woken) not to wake anyone.
+    if ((old & (mutexLocked | mutexStarving)) == mutexLocked && canspin(iter)) {
+      if (!awoke && !(old & mutexWoken) && (old >> mutexWaiterShift) != 0 &&
+          state.compare_exchange_strong(old, old | mutexWoken)) {
+        awoke = true;
+      }
+      procyield(30);
+      iter++;
+      old = state.load();
+      continue;
+    }
+    int32_t next = old;
+    if (!(old & mutexStarving)) next |= mutexLocked;  // starving: the owner hands it over
+    if (old & (mutexLocked | mutexStarving)) next += 1 << mutexWaiterShift;
+    if (starving && (old & mutexLocked)) next |= mutexStarving;
+    if (awoke) {
+      if (!(next & mutexWoken)) fatal("sync: inconsistent mutex state");
+      next &= ~mutexWoken;
+    }
+    if (state.compare_exchange_strong(old, next)) {
+      if (!(old & (mutexLocked | mutexStarving))) return;  // took it
+      bool lifo = waitstart != 0;  // waited before: back to the front of the queue
+      if (waitstart == 0) waitstart = nanotime();
+      semacquire(semaaddr(&m->sema), lifo, waitReasonSyncMutexLock);
+      starving = starving || nanotime() - waitstart > starvationThresholdNs;
+      old = state.load();
+      if (old & mutexStarving) {
+        // Handed over to us (SEM3): the mutex is ours; fix the state.
+        if ((old & (mutexLocked | mutexWoken)) || (old >> mutexWaiterShift) == 0) {
+          fatal("sync: inconsistent mutex state");
+        }
+        int32_t delta = mutexLocked - (1 << mutexWaiterShift);
+        if (!starving || (old >> mutexWaiterShift) == 1) delta -= mutexStarving;  // leave it
+        state.fetch_add(delta);
+        return;
+      }
+      awoke = true;
+      iter = 0;
+    }
+    // else: the CAS reloaded old
+  }
+}
+}  // namespace
+
+}  // namespace gmp
+
+using namespace gmp;
+
+extern "C" {
+
+int gmp_mutex_lock(gmp_mutex_t* m) {
+  if (!m) return -EINVAL;
+  int32_t zero = 0;
+  if (at(m->state).compare_exchange_strong(zero, mutexLocked, std::memory_order_acquire)) return 0;
+  mutexlockslow(m);
+  return 0;
+}
+
+int gmp_mutex_trylock(gmp_mutex_t* m) {
+  if (!m) return -EINVAL;
+  int32_t old = at(m->state).load(std::memory_order_relaxed);
+  if (old & (mutexLocked | mutexStarving)) return -EBUSY;
+  return at(m->state).compare_exchange_strong(old, old | mutexLocked, std::memory_order_acquire)
+             ? 0
+             : -EBUSY;
+}
+
+int gmp_mutex_unlock(gmp_mutex_t* m) {
+  if (!m) return -EINVAL;
+  auto state = at(m->state);
+  if (!(state.load(std::memory_order_relaxed) & mutexLocked)) return -EPERM;
+  int32_t next = state.fetch_sub(mutexLocked, std::memory_order_release) - mutexLocked;
+  if (next == 0) return 0;
+  if (next & mutexStarving) {
+    semrelease(semaaddr(&m->sema), true);  // hand it to the first waiter (SEM3)
+    return 0;
+  }
+  int32_t old = next;
+  for (;;) {
+    // Nobody to wake, or someone already woken/locking: done.
+    if ((old >> mutexWaiterShift) == 0 || (old & (mutexLocked | mutexWoken | mutexStarving))) {
+      return 0;
+    }
+    if (state.compare_exchange_strong(old, (old - (1 << mutexWaiterShift)) | mutexWoken)) {
+      semrelease(semaaddr(&m->sema), false);
+      return 0;
+    }
+  }
+}
+
+// ---- RWMutex ------------------------------------------------------------------------------------
+
+// reader_count goes negative by rwmutexMaxReaders while a writer holds or waits for the
+// lock; reader_wait counts the readers the writer still waits for.
+constexpr int32_t rwmutexMaxReaders = 1 << 30;
+
+int gmp_rwmutex_rlock(gmp_rwmutex_t* rw) {
+  if (!rw) return -EINVAL;
+  if (at(rw->reader_count).fetch_add(1) + 1 < 0) {
+    semacquire(semaaddr(&rw->reader_sem), false, waitReasonSyncRWMutexRLock);  // a writer
+  }
+  return 0;
+}
+
+int gmp_rwmutex_runlock(gmp_rwmutex_t* rw) {
+  if (!rw) return -EINVAL;
+  int32_t r = at(rw->reader_count).fetch_sub(1) - 1;
+  if (r < 0) {
+    if (r + 1 == 0 || r + 1 == -rwmutexMaxReaders) {
+      at(rw->reader_count).fetch_add(1);  // undo: it was not read-locked
+      return -EPERM;
+    }
+    if (at(rw->reader_wait).fetch_sub(1) - 1 == 0) semrelease(semaaddr(&rw->writer_sem));
+  }
+  return 0;
+}
+
+int gmp_rwmutex_lock(gmp_rwmutex_t* rw) {
+  if (!rw) return -EINVAL;
+  gmp_mutex_lock(&rw->w);  // first, exclude other writers
+  // The old count: the readers active when we announced ourselves.
+  int32_t r = at(rw->reader_count).fetch_sub(rwmutexMaxReaders);
+  if (r != 0 && at(rw->reader_wait).fetch_add(r) + r != 0) {
+    semacquire(semaaddr(&rw->writer_sem), false, waitReasonSyncRWMutexLock);
+  }
+  return 0;
+}
+
+int gmp_rwmutex_unlock(gmp_rwmutex_t* rw) {
+  if (!rw) return -EINVAL;
+  if (at(rw->reader_count).load() >= 0) return -EPERM;  // not write-locked
+  int32_t r = at(rw->reader_count).fetch_add(rwmutexMaxReaders) + rwmutexMaxReaders;
+  for (int32_t i = 0; i < r; i++) semrelease(semaaddr(&rw->reader_sem));  // queued readers
+  return gmp_mutex_unlock(&rw->w);
+}
+
+// ---- WaitGroup ------------------------------------------------------------------------------------
+
+// state: the counter in the high 32 bits, the number of waiters in the low 32.
+int gmp_waitgroup_add(gmp_waitgroup_t* wg, int64_t delta) {
+  if (!wg || delta > INT32_MAX || delta < INT32_MIN) return -EINVAL;
+  auto state = at(wg->state);
+  uint64_t st = state.fetch_add(uint64_t(delta) << 32) + (uint64_t(delta) << 32);
+  int32_t v = int32_t(st >> 32);
+  uint32_t w = uint32_t(st);
+  if (v < 0) {
+    state.fetch_sub(uint64_t(delta) << 32);  // loses nothing: undo, report
+    return -EINVAL;
+  }
+  if (v > 0 || w == 0) return 0;
+  // The counter reached 0 with waiters: reset and wake them all.
+  state.store(0);
+  for (uint32_t i = 0; i < w; i++) semrelease(semaaddr(&wg->sema));
+  return 0;
+}
+
+int gmp_waitgroup_done(gmp_waitgroup_t* wg) { return gmp_waitgroup_add(wg, -1); }
+
+int gmp_waitgroup_wait(gmp_waitgroup_t* wg) {
+  if (!wg) return -EINVAL;
+  auto state = at(wg->state);
+  uint64_t st = state.load();
+  for (;;) {
+    if ((st >> 32) == 0) return 0;
+    if (state.compare_exchange_weak(st, st + 1)) {  // one more waiter
+      semacquire(semaaddr(&wg->sema), false, waitReasonSyncWaitGroupWait);
+      return 0;
+    }
+  }
+}
+
+// ---- Once -----------------------------------------------------------------------------------------
+
+int gmp_once(gmp_once_t* o, void (*fn)(void*), void* arg) {
+  if (!o || !fn) return -EINVAL;
+  if (at(o->done).load(std::memory_order_acquire)) return 0;
+  gmp_mutex_lock(&o->m);
+  if (!at(o->done).load(std::memory_order_relaxed)) {
+    fn(arg);
+    at(o->done).store(1, std::memory_order_release);
+  }
+  gmp_mutex_unlock(&o->m);
+  return 0;
+}
+
+// ---- Cond (Go's notifyList) --------------------------------------------------------------------
+
+// A waiter takes a ticket (wait++) before it unlocks the caller's mutex, and sleeps unless
+// its ticket is already below notify; signal wakes the holder of ticket notify and bumps it,
+// broadcast wakes everyone and sets notify = wait. So a signal between the unlock and the
+// sleep is never lost.
+}  // extern "C"
+
+namespace {
+struct notifywaiter {  // on its own stack
+  g* gp;               // or null: a thread sleeping on n
+  note n;
+  uint32_t ticket;
+  notifywaiter* next;
+};
+gmp::mutex* condlock(gmp_cond_t* c) {
+  static_assert(sizeof(gmp::mutex) == sizeof(c->lock));
+  return reinterpret_cast<gmp::mutex*>(&c->lock);
+}
+bool ticketless(uint32_t a, uint32_t b) { return int32_t(a - b) < 0; }
+bool condunlock(g*, void* c) {
+  condlock(static_cast<gmp_cond_t*>(c))->unlock();
+  return true;
+}
+void notifywake(notifywaiter* s) {
+  g* gp = s->gp;  // s may vanish once its owner runs
+  if (gp) goready(gp); else notewakeup(&s->n);
+}
+}  // namespace
+
+extern "C" {
+
+int gmp_cond_wait(gmp_cond_t* c, gmp_mutex_t* m) {
+  if (!c || !m) return -EINVAL;
+  if (!(at(m->state).load(std::memory_order_relaxed) & mutexLocked)) return -EPERM;
+  uint32_t t = at(c->wait).fetch_add(1);
+  gmp_mutex_unlock(m);
+  condlock(c)->lock();
+  if (ticketless(t, at(c->notify).load())) {
+    condlock(c)->unlock();  // already signalled
+  } else {
+    g* gp = getg();
+    if (gp && !(gp->m_ && gp->m_->curg == gp)) gp = nullptr;
+    notifywaiter s{gp, {}, t, nullptr};
+    auto** tail = reinterpret_cast<notifywaiter**>(&c->tail);
+    if (*tail) (*tail)->next = &s; else c->head = &s;
+    *tail = &s;
+    if (gp) {
+      gopark(condunlock, c, waitReasonSyncCondWait);
+    } else {
+      condlock(c)->unlock();
+      notesleep(&s.n);
+    }
+  }
+  gmp_mutex_lock(m);
+  return 0;
+}
+
+int gmp_cond_signal(gmp_cond_t* c) {
+  if (!c) return -EINVAL;
+  if (at(c->wait).load() == at(c->notify).load()) return 0;  // nobody waits
+  condlock(c)->lock();
+  uint32_t t = at(c->notify).load();
+  if (t == at(c->wait).load()) {
+    condlock(c)->unlock();
+    return 0;
+  }
+  at(c->notify).store(t + 1);
+  notifywaiter* found = nullptr;
+  for (auto *prev = static_cast<notifywaiter*>(nullptr), *s = static_cast<notifywaiter*>(c->head);
+       s; prev = s, s = s->next) {
+    if (s->ticket == t) {
+      if (prev) prev->next = s->next; else c->head = s->next;
+      if (c->tail == s) c->tail = prev;
+      found = s;
+      break;
+    }
+  }
+  condlock(c)->unlock();
+  if (found) notifywake(found);  // else: it has not queued yet and will see notify
+  return 0;
+}
+
+int gmp_cond_broadcast(gmp_cond_t* c) {
+  if (!c) return -EINVAL;
+  if (at(c->wait).load() == at(c->notify).load()) return 0;
+  condlock(c)->lock();
+  auto* s = static_cast<notifywaiter*>(c->head);
+  c->head = c->tail = nullptr;
+  at(c->notify).store(at(c->wait).load());
+  condlock(c)->unlock();
+  while (s) {
+    notifywaiter* next = s->next;  // read before the wake-up
+    notifywake(s);
+    s = next;
+  }
+  return 0;
+}
+
+// ---- counting semaphore ----------------------------------------------------------------------
+
+int gmp_sem_acquire(gmp_sem_t* s) {
+  if (!s) return -EINVAL;
+  semacquire(semaaddr(&s->count), false, waitReasonSemacquire);
+  return 0;
+}
+
+int gmp_sem_tryacquire(gmp_sem_t* s) {
+  if (!s) return -EINVAL;
+  auto c = at(s->count);
+  uint32_t v = c.load();
+  while (v > 0) {
+    if (c.compare_exchange_weak(v, v - 1)) return 0;
+  }
+  return -EAGAIN;
+}
+
+int gmp_sem_release(gmp_sem_t* s) {
+  if (!s) return -EINVAL;
+  semrelease(semaaddr(&s->count));
+  return 0;
+}
+
+}  // extern "C"
