@@ -43,6 +43,8 @@
 //     goexit0: a million queued goroutines cost a million small records, and a storm of
 //     short goroutines reuses a few hot stacks.
 //   - No preemption yet: a goroutine runs until it yields, parks, exits or enters a syscall.
+#include <dirent.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <new>
@@ -177,6 +179,35 @@ void newm(void (*fn)(), p* pp, bool spinning) {
   if (!newosproc(mp)) fatal("newm: cannot create an OS thread");
 }
 
+// otherthreads: the process has threads the runtime did not make (the program's own, a
+// foreign library's): they may ready a goroutine at any time.
+bool otherthreads() {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return true;  // cannot tell: assume so
+  int32_t n = 0;
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n > sched.mcount.load(std::memory_order_relaxed);
+}
+
+// checkdead: Go's deadlock report. Called with sched.lock held when an M goes idle. When
+// every M but sysmon is idle, no goroutine is runnable, no timer is pending and no other
+// thread could ready anyone, the parked goroutines wait for each other: report it as Go
+// does. (An M in a system call or sleeping until a timer is not idle.)
+void checkdead() {
+  if (sched.mcount.load(std::memory_order_relaxed) - sched.nmidle - 1 > 0) return;
+  if (sched.gcwaiting.load(std::memory_order_relaxed) || !mainStarted.load()) return;
+  if (sched.runq.n != 0 || nexttimer() != 0 || gcount() == 0) return;
+  for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
+    if (!runqempty(allp[i])) return;
+  }
+  if (otherthreads()) return;
+  sched.lock.unlock();  // the dump reads the scheduler's lists
+  printerr("gmp: fatal error: all goroutines are asleep - deadlock!\n\n");
+  dumpgoroutines(2, nullptr, nullptr, true, tracebacklevel(debug.traceback), false);
+  crash(0);
+}
+
 // stopm: park the current M (no P) until startm hands it one. This M only.
 void stopm() {
   m* mp = getm();
@@ -185,6 +216,7 @@ void stopm() {
   GMP_PROBE(m__park, mp->id);
   sched.lock.lock();
   mput(mp);
+  checkdead();
   sched.lock.unlock();
   notesleep(&mp->park);
   noteclear(&mp->park);

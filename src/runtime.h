@@ -553,9 +553,11 @@ void minitsig(m* mp);    // on mp's thread: its sigaltstack
 enum tracebacklevel : int32_t { tracebackNone, tracebackSingle, tracebackAll, tracebackCrash };
 // dumpgoroutines prints every goroutine to fd as a goroutine dump does: cur (the caller's,
 // from ctx when it is a signal context) first, then the others; running ones on other Ms
-// are asked to print their own stack. exiting: the process is about to die (freeze the
-// scheduler). Returns when done. Any thread.
-void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level);
+// are asked for their own stack. exiting: the process is about to die (freeze the
+// scheduler). self false: leave out the calling thread when it runs no goroutine (a
+// deadlock is found on g0, whose stack says nothing about it). Any thread.
+void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level,
+                    bool self = true);
 // crash: the end of a fatal error: exit 2, or under GMPTRACEBACK=crash die of the signal
 // (SIGABRT when there is none) so the kernel writes a core.
 [[noreturn]] void crash(int sig);

@@ -256,7 +256,7 @@ void minitsig(m* mp) {
   if (sigaltstack(&ss, nullptr) != 0) fatal("minitsig: sigaltstack failed");
 }
 
-void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level) {
+void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level, bool self) {
   if (level == tracebackNone) return;
   bool owner = lockdump() || exiting;  // a fatal error inside a dump: print what we can
   if (exiting) {
@@ -266,8 +266,11 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
   }
   m* me = getg() ? getg()->m_ : nullptr;
   // The current goroutine (or thread) first, from the signal's context or from here.
+  bool printed = true;  // a block is out: the next needs a blank line first
   if (cur) {
     goroutineheader(fd, cur);
+  } else if (!self) {
+    printed = false;
   } else {
     if (me) {
       fdprintf(fd, "goroutine 0 [scheduler, m%ld]:\n", long(me->id));
@@ -275,7 +278,9 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
       fdprintf(fd, "thread %d [not a goroutine]:\n", gettid_());
     }
   }
-  if (ctx) {
+  if (!printed) {
+    // nothing of this thread
+  } else if (ctx) {
     tracebackcontext(fd, ctx, true, cur, 0);
   } else {
     tracebackhere(fd, cur);
@@ -286,7 +291,8 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
       g* gp = &gmp_allgs[i];
       uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
       if (gp == cur || st == Gidle || st == Gdead) continue;
-      fdprintf(fd, "\n");
+      if (printed) fdprintf(fd, "\n");
+      printed = true;
       m* mp = gp->m_;
       if ((st == Grunning || st == Gsyscall) && mp && mp != me) {
         askm(mp, gp, fd);

@@ -263,6 +263,24 @@ TEST(Traceback, CrashRaisesASignalSentFromOutside) {
   EXPECT_EQ(r.out, "rc=139\n") << "killed by SIGSEGV, as the crash level asks";
 }
 
+TEST_P(Dump, DeadlockIsReportedAsGoDoes) {
+  result r = run("deadlock", GetParam());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(startswith(r.out, "gmp: fatal error: all goroutines are asleep - deadlock!\n"))
+      << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_EQ(bs.size(), 2u) << r.out;
+  int recv = 0;
+  for (const auto& b : bs) recv += b.header.find("[chan receive]") != std::string::npos;
+  EXPECT_EQ(recv, 2) << r.out;
+}
+
+TEST_P(Dump, PendingTimerIsNotADeadlock) {
+  result r = run("nodeadlock", GetParam());
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+}
+
 TEST(Schedtrace, PrintsGosLineEveryNMilliseconds) {
   result r = run("linger", "GMPMAXPROCS=2 GMPDEBUG=schedtrace=10");
   ASSERT_EQ(r.status, 0) << r.out;

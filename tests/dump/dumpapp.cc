@@ -9,6 +9,8 @@
 //   badfd     prints gmp_dump(-1) and gmp_dump(12345)
 //   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
 //   linger    sleeps 300 ms, then exit 0 (for GMPDEBUG=schedtrace and signals from outside)
+//   deadlock  main and another goroutine each wait on a channel nobody sends on
+//   nodeadlock as deadlock, but a goroutine sends after sleeping 50 ms: a timer is pending
 // Goroutines in place: one parked in semacquire (parked_in_semacquire), one spinning on
 // another P (spin_forever), a few that never ran (never_ran).
 #include <gmp/gmp.h>
@@ -67,6 +69,20 @@ void runon(void (*fn)(void*)) {
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   const char* mode = argv[1];
+  if (strcmp(mode, "deadlock") == 0 || strcmp(mode, "nodeadlock") == 0) {
+    static gmp_chan_t* a = gmp_chan_make(0, 0);
+    static gmp_chan_t* b = gmp_chan_make(0, 0);
+    gmp_go([](void*) { gmp_chan_recv(b, nullptr); }, nullptr);
+    if (strcmp(mode, "nodeadlock") == 0) {
+      gmp_go([](void*) {
+        gmp_sleep(50 * 1000 * 1000);
+        gmp_chan_send(b, nullptr);
+        gmp_chan_send(a, nullptr);
+      }, nullptr);
+    }
+    gmp_chan_recv(a, nullptr);
+    return 0;
+  }
   if (strcmp(mode, "badfd") == 0) {
     printf("%d %d\n", gmp_dump(-1), gmp_dump(12345));
     return 0;
