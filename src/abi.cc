@@ -68,11 +68,15 @@ int gmp_stats(struct gmp_stats* out, size_t size) {
   return 0;
 }
 
-gmp_chan_t* gmp_chan_make(size_t elem_size, size_t cap) {
+gmp_chan_t* gmp_chan_make_drop(size_t elem_size, size_t cap, void (*drop)(void*)) {
   int err = 0;
-  hchan* c = chanmake(elem_size, cap, &err);
+  hchan* c = chanmake(elem_size, cap, drop, &err);
   if (!c) errno = err;
   return c;
+}
+
+gmp_chan_t* gmp_chan_make(size_t elem_size, size_t cap) {
+  return gmp_chan_make_drop(elem_size, cap, nullptr);
 }
 
 int gmp_chan_send(gmp_chan_t* ch, const void* elem) {
@@ -115,6 +119,14 @@ int gmp_select(gmp_select_case* cases, size_t n, int64_t timeout_ns) {
 }
 
 void gmp_sleep(int64_t ns) { timesleep(ns); }
+
+void gmp_panic(const char* msg) {
+  printerrf("gmp: panic: %s\n\n", msg ? msg : "(null)");
+  g* gp = getg();
+  dumpgoroutines(2, gp && gp->m_ ? gp->m_->curg : nullptr, nullptr, true,
+                 tracebacklevel(debug.traceback));
+  crash(0);
+}
 
 int64_t gmp_nanotime(void) { return nanotime(); }
 

@@ -30,7 +30,7 @@ std::atomic<int64_t> gmp_allglen{0};
 namespace {
 size_t committed = 0;
 std::atomic<size_t> populated{0};
-mutex growlock;
+rtmutex growlock;
 
 // grow makes the arena read-write and faulted in up to at least `need` bytes. Any thread.
 bool grow(size_t need) {

@@ -224,7 +224,7 @@ int chanrecv(hchan* c, void* elem, bool block) {
   return r < 0 ? 2 : r;  // woken by close: the closer zeroed elem (CH2)
 }
 
-hchan* chanmake(size_t elemsize, size_t cap, int* err) {
+hchan* chanmake(size_t elemsize, size_t cap, void (*drop)(void*), int* err) {
   // Go's limits: an element under 64 KiB, and a buffer that fits the address space.
   if (elemsize >= (size_t(1) << 16) || (elemsize && cap > (SIZE_MAX / 2) / elemsize)) {
     *err = EINVAL;
@@ -241,6 +241,7 @@ hchan* chanmake(size_t elemsize, size_t cap, int* err) {
   c->elemsize = elemsize;
   c->dataqsiz = cap;
   c->buf = static_cast<unsigned char*>(mem) + sizeof(hchan);
+  c->drop = drop;
   return c;
 }
 
@@ -272,6 +273,12 @@ int chanclose(hchan* c) {
 
 void chanrelease(hchan* c) {
   if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (c->drop) {  // values nobody received
+      for (size_t n = c->qcount.load(std::memory_order_relaxed), i = c->recvx; n > 0; n--) {
+        c->drop(chanbuf(c, i));
+        if (++i == c->dataqsiz) i = 0;
+      }
+    }
     c->~hchan();
     free(c);
   }

@@ -65,7 +65,7 @@ struct waitq {
 // The channel record; the C ABI's opaque gmp_chan_t. Its buffer follows it in memory.
 struct gmp_chan {
   std::atomic<int64_t> refs;             // gmp_chan_retain/release; freed at 0
-  gmp::mutex lock;
+  gmp::rtmutex lock;
   size_t elemsize;                       // constant
   size_t dataqsiz;                       // capacity, constant
   std::atomic<size_t> qcount;            // buffered values (lock; racy reads: gmp_chan_len)
@@ -75,6 +75,7 @@ struct gmp_chan {
   gmp::waitq recvq;                      // blocked receivers (lock)
   gmp::waitq sendq;                      // blocked senders (lock)
   unsigned char* buf;                    // dataqsiz * elemsize bytes, just after the record
+  void (*drop)(void*);                   // called on buffered values when freed; constant
 };
 
 namespace gmp {
@@ -104,7 +105,8 @@ void bufput(hchan* c, const void* elem);
 void bufget(hchan* c, void* elem);
 
 // The rest of the C ABI's channel calls (abi.cc checks arguments first).
-hchan* chanmake(size_t elemsize, size_t cap, int* err);  // null: *err is EINVAL or ENOMEM
+hchan* chanmake(size_t elemsize, size_t cap, void (*drop)(void*),
+               int* err);  // null: *err is EINVAL or ENOMEM
 int chanclose(hchan* c);                                 // 0, or -EPIPE if already closed
 void chanrelease(hchan* c);                              // drop a reference; free at 0
 }  // namespace gmp

@@ -1,6 +1,7 @@
-// lock.h — the runtime's own locks: mutex (Go's lock_futex) and note (one-shot wake-up).
+// lock.h — the runtime's own locks: rtmutex (Go's runtime mutex, lock_futex) and note (one-shot
+// wake-up); rtmutex, because gmp::mutex is the C++ layer's sync.Mutex (gmp.hpp).
 // Neither parks a goroutine: they block the M. They are for runtime-internal state held for a
-// few instructions (mutex) or for an M with nothing to do (note).
+// few instructions (rtmutex) or for an M with nothing to do (note).
 #pragma once
 
 #include <atomic>
@@ -8,10 +9,10 @@
 
 namespace gmp {
 
-// mutex: a futex word with three states. Spins briefly (the holder runs on another CPU and
+// rtmutex: a futex word with three states. Spins briefly (the holder runs on another CPU and
 // releases within nanoseconds), then sleeps in the kernel.
 //   key: 0 unlocked, 1 locked, 2 locked with (possible) sleepers.
-struct mutex {
+struct rtmutex {
   std::atomic<uint32_t> key{0};
   void lock();
   void unlock();

@@ -16,7 +16,7 @@ constexpr int passiveSpin = 1;     // rounds of sched_yield before sleeping
 constexpr int64_t noteSpinNs = 30 * 1000;
 }  // namespace
 
-void mutex::lock() {
+void rtmutex::lock() {
   uint32_t v = key.exchange(mutexLocked, std::memory_order_acquire);
   if (v == mutexUnlocked) return;
   // v is locked or sleeping. If it was sleeping we must keep it so when we take the lock:
@@ -45,7 +45,7 @@ void mutex::lock() {
   }
 }
 
-void mutex::unlock() {
+void rtmutex::unlock() {
   uint32_t v = key.exchange(mutexUnlocked, std::memory_order_release);
   if (v == mutexUnlocked) fatal("unlock of unlocked lock");
   if (v == mutexSleeping) futexwakeup(&key, 1);

@@ -255,7 +255,7 @@ struct alignas(64) p {
 
   // Timers (time.cc): a 4-ary heap on when, under timerslock; timer0when is the earliest
   // when (0: none), readable without the lock.
-  mutex timerslock;
+  rtmutex timerslock;
   timer** timers;
   int32_t ntimers;
   int32_t timerscap;
@@ -279,7 +279,7 @@ constexpr int maxgomaxprocs = 1024;
 struct schedt {
   std::atomic<int64_t> goidgen;  // atomic; goids are handed out in batches of 16
 
-  mutex lock;
+  rtmutex lock;
 
   // Idle Ms waiting for work (sched.lock).
   m* midle;

@@ -27,7 +27,7 @@ struct semwaiter {  // on its own stack
 };
 
 struct semaroot {
-  mutex lock;
+  rtmutex lock;
   std::atomic<uint32_t> nwait{0};  // waiters (SEM1)
   semwaiter* head = nullptr;       // FIFO, or LIFO insertions at the head (root.lock)
   semwaiter* tail = nullptr;

@@ -56,7 +56,7 @@ struct stackvec {
 };
 
 struct {
-  mutex lock;
+  rtmutex lock;
   stackvec hot;   // committed, ready to use
   stackvec cold;  // MADV_DONTNEED'ed: first touch faults fresh zero pages
 } pool;

@@ -190,6 +190,27 @@ int gmp_rwmutex_unlock(gmp_rwmutex_t* rw) {
   return gmp_mutex_unlock(&rw->w);
 }
 
+int gmp_rwmutex_tryrlock(gmp_rwmutex_t* rw) {
+  if (!rw) return -EINVAL;
+  auto rc = at(rw->reader_count);
+  int32_t c = rc.load();
+  while (c >= 0) {  // no writer holds or waits
+    if (rc.compare_exchange_weak(c, c + 1, std::memory_order_acquire)) return 0;
+  }
+  return -EBUSY;
+}
+
+int gmp_rwmutex_trylock(gmp_rwmutex_t* rw) {
+  if (!rw) return -EINVAL;
+  if (gmp_mutex_trylock(&rw->w) != 0) return -EBUSY;
+  int32_t zero = 0;
+  if (!at(rw->reader_count).compare_exchange_strong(zero, -rwmutexMaxReaders)) {
+    gmp_mutex_unlock(&rw->w);  // readers inside
+    return -EBUSY;
+  }
+  return 0;
+}
+
 // ---- WaitGroup ------------------------------------------------------------------------------------
 
 // state: the counter in the high 32 bits, the number of waiters in the low 32.
@@ -254,9 +275,9 @@ struct notifywaiter {  // on its own stack
   uint32_t ticket;
   notifywaiter* next;
 };
-gmp::mutex* condlock(gmp_cond_t* c) {
-  static_assert(sizeof(gmp::mutex) == sizeof(c->lock));
-  return reinterpret_cast<gmp::mutex*>(&c->lock);
+gmp::rtmutex* condlock(gmp_cond_t* c) {
+  static_assert(sizeof(gmp::rtmutex) == sizeof(c->lock));
+  return reinterpret_cast<gmp::rtmutex*>(&c->lock);
 }
 bool ticketless(uint32_t a, uint32_t b) { return int32_t(a - b) < 0; }
 bool condunlock(g*, void* c) {

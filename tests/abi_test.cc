@@ -110,7 +110,7 @@ TEST(Abi, StatsCountWhatHappened) {
   ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
   EXPECT_EQ(after.goroutines_created - before.goroutines_created, uint64_t(n));
   EXPECT_EQ(after.goroutines, before.goroutines);
-  EXPECT_GE(after.parks - before.parks, uint64_t(n + 1));  // and goroutine 1 in wg.wait
+  EXPECT_GE(after.parks - before.parks, uint64_t(n));  // (goroutine 1 may park in wait too)
   EXPECT_GE(after.context_switches - before.context_switches, uint64_t(2 * n));
   EXPECT_EQ(after.ps, gmp_maxprocs(0));
   EXPECT_GE(after.ps_idle, 0);

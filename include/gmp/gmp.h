@@ -96,6 +96,13 @@ GMP_API int64_t gmp_num_goroutine(void);
 GMP_API int gmp_dump(int fd);
 
 /*
+ * gmp_panic ends the process as an unrecovered Go panic does: "gmp: panic: <msg>", the
+ * goroutine dump (as GMPTRACEBACK says), exit status 2. gmp.hpp's gmp::go calls it for an
+ * exception that escapes a goroutine. Never returns.
+ */
+GMP_API void gmp_panic(const char *msg) __attribute__((noreturn));
+
+/*
  * Runtime counters, for monitoring (Go's runtime/metrics, in small). Counts since the
  * runtime started unless said; each is read without stopping anything, so the values are
  * not one consistent snapshot.
@@ -147,6 +154,12 @@ typedef struct gmp_chan gmp_chan_t;
  * EINVAL (elem_size >= 65536, or the buffer would not fit in memory), ENOMEM.
  */
 GMP_API gmp_chan_t *gmp_chan_make(size_t elem_size, size_t cap);
+
+/*
+ * gmp_chan_make_drop is gmp_chan_make for elements that own something: drop(elem) is
+ * called on each value still buffered when the channel is freed (the last release).
+ */
+GMP_API gmp_chan_t *gmp_chan_make_drop(size_t elem_size, size_t cap, void (*drop)(void *elem));
 
 /*
  * gmp_chan_send sends the elem_size bytes at elem (elem may be NULL when elem_size is 0),
@@ -242,6 +255,9 @@ GMP_API int gmp_rwmutex_rlock(gmp_rwmutex_t *rw);
 GMP_API int gmp_rwmutex_runlock(gmp_rwmutex_t *rw);
 GMP_API int gmp_rwmutex_lock(gmp_rwmutex_t *rw);
 GMP_API int gmp_rwmutex_unlock(gmp_rwmutex_t *rw);
+/* Non-blocking: 0 when locked, -EBUSY otherwise (Go's TryRLock / TryLock). */
+GMP_API int gmp_rwmutex_tryrlock(gmp_rwmutex_t *rw);
+GMP_API int gmp_rwmutex_trylock(gmp_rwmutex_t *rw);
 
 /*
  * gmp_waitgroup_t: sync.WaitGroup. add(delta) (done is add(-1)): -EINVAL if the counter

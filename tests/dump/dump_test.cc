@@ -275,6 +275,16 @@ TEST_P(Dump, DeadlockIsReportedAsGoDoes) {
   EXPECT_EQ(recv, 2) << r.out;
 }
 
+TEST_P(Dump, EscapingExceptionIsAPanic) {
+  result r = run("panic", GetParam());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_TRUE(startswith(r.out, "gmp: panic: boom\n")) << r.out;
+  auto bs = goroutines(r.out);
+  ASSERT_FALSE(bs.empty()) << r.out;
+  EXPECT_TRUE(std::regex_match(bs[0].header, std::regex(R"(goroutine \d+ \[running\]:)")));
+  EXPECT_NE(find(bs, "gmp_panic+0x"), nullptr) << r.out;
+}
+
 TEST_P(Dump, PendingTimerIsNotADeadlock) {
   result r = run("nodeadlock", GetParam());
   EXPECT_EQ(r.status, 0) << r.out;

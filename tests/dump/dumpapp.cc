@@ -10,10 +10,12 @@
 //   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
 //   linger    sleeps 300 ms, then exit 0 (for GMPDEBUG=schedtrace and signals from outside)
 //   deadlock  main and another goroutine each wait on a channel nobody sends on
+//   panic     an exception escapes a goroutine started with gmp::go
 //   nodeadlock as deadlock, but a goroutine sends after sleeping 50 ms: a timer is pending
 // Goroutines in place: one parked in semacquire (parked_in_semacquire), one spinning on
 // another P (spin_forever), a few that never ran (never_ran).
 #include <gmp/gmp.h>
+#include <gmp/gmp.hpp>
 #include <signal.h>
 #include <unistd.h>
 
@@ -82,6 +84,10 @@ int main(int argc, char** argv) {
     }
     gmp_chan_recv(a, nullptr);
     return 0;
+  }
+  if (strcmp(mode, "panic") == 0) {
+    gmp::go([] { throw std::runtime_error("boom"); });
+    for (;;) gmp_yield();
   }
   if (strcmp(mode, "badfd") == 0) {
     printf("%d %d\n", gmp_dump(-1), gmp_dump(12345));

@@ -22,7 +22,9 @@ for argv in runs:
             n += 1
             print(f"ok {n} - {name}: {what} # SKIP valgrind is not installed")
         continue
-    p = subprocess.run([vg, "--error-exitcode=99", "--"] + argv, capture_output=True, text=True,
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libunwind.supp")
+    p = subprocess.run([vg, "--error-exitcode=99", f"--suppressions={supp}", "--"] + argv,
+                       capture_output=True, text=True,
                        env=dict(os.environ, GMPMAXPROCS="2"), timeout=300)
     log = p.stderr
     n += 1

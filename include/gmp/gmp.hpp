@@ -1,0 +1,312 @@
+// gmp.hpp — the C++ layer over <gmp/gmp.h>: goroutines from any callable, typed channels
+// for any movable type, select, Lockable mutexes, wait groups, std::chrono time.
+//
+//   gmp::go([&] { ... });                       // a goroutine; an escaping exception is a panic
+//   gmp::chan<std::string> c(8);                // buffered (0: unbuffered)
+//   c.send("hello");                            // throws gmp::closed_channel once closed
+//   std::optional<std::string> v = c.recv();    // empty once closed and drained
+//   gmp::select(gmp::on_recv(c, [](std::optional<std::string> v) { ... }),
+//               gmp::on_send(d, 42, [] { ... }),
+//               gmp::after(std::chrono::milliseconds(10), [] { ... }));
+//   gmp::mutex m; std::lock_guard lk(m);        // also shared_mutex, condition_variable_any
+//   gmp::wait_group wg; wg.add(2); ... wg.done(); wg.wait();
+//   gmp::this_goroutine::sleep_for(1ms); gmp::this_goroutine::id();
+#pragma once
+
+#include <gmp/gmp.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace gmp {
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+// Sending on (or closing twice) a closed channel: Go panics; we throw.
+struct closed_channel : std::logic_error {
+  closed_channel() : std::logic_error("gmp: send on closed channel") {}
+  explicit closed_channel(const char* what) : std::logic_error(what) {}
+};
+
+namespace detail {
+inline void check(int r, const char* what) {
+  if (r < 0) throw std::system_error(-r, std::generic_category(), what);
+}
+}  // namespace detail
+
+// ---- goroutines ----------------------------------------------------------------------------------
+
+// go runs f(args...) as a new goroutine (f and args are moved to the heap) and returns its
+// id. An exception escaping f is an unrecovered panic: "gmp: panic: <what()>", the goroutine
+// dump, exit 2. Throws std::system_error if the goroutine cannot be made.
+template <typename F, typename... Args> int64_t go(F&& f, Args&&... args) {
+  using task = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
+  auto* t = new task(std::forward<F>(f), std::forward<Args>(args)...);
+  int64_t id = gmp_go(
+      [](void* p) {
+        std::unique_ptr<task> own(static_cast<task*>(p));
+        try {
+          std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); },
+                     *own);
+        } catch (const std::exception& e) {
+          gmp_panic(e.what());
+        } catch (...) {
+          gmp_panic("exception of unknown type");
+        }
+      },
+      t);
+  if (id < 0) {
+    delete t;
+    detail::check(int(id), "gmp::go");
+  }
+  return id;
+}
+
+namespace this_goroutine {
+inline void yield() { gmp_yield(); }
+inline int64_t id() { return gmp_goid(); }
+template <typename Rep, typename Period>
+void sleep_for(const std::chrono::duration<Rep, Period>& d) {
+  gmp_sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+}  // namespace this_goroutine
+
+// ---- channels --------------------------------------------------------------------------------------
+
+// chan<T>: a reference-counted handle (copies share the channel). Trivially copyable T
+// travel by value in the channel; others travel as owning pointers, moved in on send and
+// out on receive (values never received are destroyed with the channel).
+template <typename T> class chan {
+  static_assert(std::is_move_constructible_v<T>, "gmp::chan<T> needs a movable T");
+  static constexpr bool direct = std::is_trivially_copyable_v<T>;
+  using slot = std::conditional_t<direct, T, T*>;
+
+ public:
+  explicit chan(size_t cap = 0)
+      : c_(direct ? gmp_chan_make(sizeof(slot), cap)
+                  : gmp_chan_make_drop(sizeof(slot), cap, [](void* s) { delete *static_cast<T**>(s); })) {
+    if (!c_) throw std::system_error(errno, std::generic_category(), "gmp::chan");
+  }
+  chan(const chan& o) : c_(gmp_chan_retain(o.c_)) {}
+  chan(chan&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  chan& operator=(chan o) noexcept {
+    std::swap(c_, o.c_);
+    return *this;
+  }
+  ~chan() { release(); }
+
+  // send blocks until the value is taken or buffered; throws closed_channel.
+  void send(T v) {
+    if constexpr (direct) {
+      if (gmp_chan_send(c_, &v) == -EPIPE) throw closed_channel();
+    } else {
+      T* p = new T(std::move(v));
+      if (gmp_chan_send(c_, &p) == -EPIPE) {
+        delete p;
+        throw closed_channel();
+      }
+    }
+  }
+  // recv blocks for a value; empty once the channel is closed and drained.
+  std::optional<T> recv() {
+    slot s;
+    if (gmp_chan_recv(c_, &s) != 1) return std::nullopt;
+    return take(s);
+  }
+  // close: receivers drain what is buffered, then get nothing; throws if already closed.
+  void close() {
+    if (gmp_chan_close(c_) == -EPIPE) throw closed_channel("gmp: close of closed channel");
+  }
+  size_t size() const { return gmp_chan_len(c_); }
+  size_t capacity() const { return gmp_chan_cap(c_); }
+  gmp_chan_t* native() const { return c_; }
+
+  static T take(slot& s) {
+    if constexpr (direct) {
+      return s;
+    } else {
+      std::unique_ptr<T> own(s);
+      return std::move(*own);
+    }
+  }
+  static void stage(slot& s, T& v) {  // the slot select sends from
+    if constexpr (direct) s = v; else s = new T(std::move(v));
+  }
+  static void unstage(slot& s) {  // a send that did not happen
+    if constexpr (!direct) delete s;
+  }
+
+ private:
+  void release() {
+    if (c_) gmp_chan_release(c_);  // the last one destroys unreceived values (drop)
+  }
+  gmp_chan_t* c_;
+};
+
+// ---- select -----------------------------------------------------------------------------------
+
+// Cases for gmp::select; each runs its handler when chosen.
+template <typename T, typename F> struct recv_case {
+  chan<T>& c;
+  F f;  // void(std::optional<T>)
+};
+template <typename T, typename F> struct send_case {
+  chan<T>& c;
+  T v;
+  F f;  // void()
+};
+template <typename F> struct timeout_case {
+  int64_t ns;  // 0: default (do not wait)
+  F f;
+};
+
+template <typename T, typename F> recv_case<T, F> on_recv(chan<T>& c, F f) {
+  return {c, std::move(f)};
+}
+template <typename T, typename U, typename F> send_case<T, F> on_send(chan<T>& c, U&& v, F f) {
+  return {c, T(std::forward<U>(v)), std::move(f)};
+}
+template <typename Rep, typename Period, typename F>
+timeout_case<F> after(const std::chrono::duration<Rep, Period>& d, F f) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  return {ns > 0 ? ns : 1, std::move(f)};
+}
+template <typename F> timeout_case<F> otherwise(F f) { return {0, std::move(f)}; }
+
+namespace detail {
+template <typename C> struct is_timeout : std::false_type {};
+template <typename F> struct is_timeout<timeout_case<F>> : std::true_type {};
+
+// Per-case storage for the value that travels.
+template <typename C> struct slot_of {
+  char unused;
+};
+template <typename T, typename F> struct slot_of<recv_case<T, F>> {
+  typename std::conditional_t<std::is_trivially_copyable_v<T>, T, T*> s;
+};
+template <typename T, typename F> struct slot_of<send_case<T, F>> {
+  typename std::conditional_t<std::is_trivially_copyable_v<T>, T, T*> s;
+};
+}  // namespace detail
+
+// select waits for the first case that can proceed (chosen at random among ready ones),
+// performs it and runs its handler; returns the index of the case run. With an after()
+// case it waits at most that long; with otherwise() it does not wait. Throws
+// closed_channel when the chosen case is a send on a closed channel.
+template <typename... Cases> size_t select(Cases&&... cases) {
+  constexpr size_t n = sizeof...(Cases);
+  std::tuple<Cases&...> cs(cases...);
+  std::tuple<detail::slot_of<std::decay_t<Cases>>...> slots;
+  gmp_select_case raw[n > 0 ? n : 1];
+  size_t caseof[n > 0 ? n : 1];  // raw index -> case index
+  size_t nraw = 0;
+  int64_t timeout = -1;
+  size_t timeoutIndex = n;
+  auto each = [&](auto&& fn) {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      (fn(std::integral_constant<size_t, I>{}), ...);
+    }(std::make_index_sequence<n>{});
+  };
+  each([&](auto I) {
+    auto& c = std::get<I>(cs);
+    using C = std::decay_t<decltype(c)>;
+    if constexpr (detail::is_timeout<C>::value) {
+      timeout = c.ns;
+      timeoutIndex = I;
+    } else if constexpr (requires { c.v; }) {
+      std::remove_reference_t<decltype(c.c)>::stage(std::get<I>(slots).s, c.v);
+      caseof[nraw] = I;
+      raw[nraw++] = {c.c.native(), GMP_SEND, &std::get<I>(slots).s, false};
+    } else {
+      caseof[nraw] = I;
+      raw[nraw++] = {c.c.native(), GMP_RECV, &std::get<I>(slots).s, false};
+    }
+  });
+  int r = gmp_select(raw, nraw, timeout);
+  size_t fired = r >= 0 ? caseof[r] : timeoutIndex;
+  each([&](auto I) {  // values staged for sends that did not happen
+    auto& c = std::get<I>(cs);
+    if constexpr (requires { c.v; }) {
+      if (I != fired) std::remove_reference_t<decltype(c.c)>::unstage(std::get<I>(slots).s);
+    }
+  });
+  if (r == -EPIPE) throw closed_channel();
+  if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT) detail::check(r, "gmp::select");
+  each([&](auto I) {
+    if (I != fired) return;
+    auto& c = std::get<I>(cs);
+    using C = std::decay_t<decltype(c)>;
+    if constexpr (detail::is_timeout<C>::value || requires { c.v; }) {
+      c.f();
+    } else {
+      using Ch = std::remove_reference_t<decltype(c.c)>;
+      if (raw[r].ok) {
+        c.f(std::optional(Ch::take(std::get<I>(slots).s)));
+      } else {
+        c.f(decltype(std::optional(Ch::take(std::get<I>(slots).s))){});
+      }
+    }
+  });
+  return fired;
+}
+
+// ---- sync ---------------------------------------------------------------------------------------
+
+// mutex: Lockable (std::lock_guard, std::unique_lock, std::scoped_lock,
+// std::condition_variable_any).
+class mutex {
+ public:
+  mutex() = default;
+  mutex(const mutex&) = delete;
+  mutex& operator=(const mutex&) = delete;
+  void lock() { gmp_mutex_lock(&m_); }
+  bool try_lock() { return gmp_mutex_trylock(&m_) == 0; }
+  void unlock() { gmp_mutex_unlock(&m_); }
+  gmp_mutex_t* native_handle() { return &m_; }
+
+ private:
+  gmp_mutex_t m_ = GMP_MUTEX_INIT;
+};
+
+// shared_mutex: SharedLockable (std::shared_lock) as well.
+class shared_mutex {
+ public:
+  shared_mutex() = default;
+  shared_mutex(const shared_mutex&) = delete;
+  shared_mutex& operator=(const shared_mutex&) = delete;
+  void lock() { gmp_rwmutex_lock(&m_); }
+  bool try_lock() { return gmp_rwmutex_trylock(&m_) == 0; }
+  void unlock() { gmp_rwmutex_unlock(&m_); }
+  void lock_shared() { gmp_rwmutex_rlock(&m_); }
+  bool try_lock_shared() { return gmp_rwmutex_tryrlock(&m_) == 0; }
+  void unlock_shared() { gmp_rwmutex_runlock(&m_); }
+
+ private:
+  gmp_rwmutex_t m_ = GMP_RWMUTEX_INIT;
+};
+
+class wait_group {
+ public:
+  wait_group() = default;
+  wait_group(const wait_group&) = delete;
+  wait_group& operator=(const wait_group&) = delete;
+  // add: throws std::system_error if the counter would go negative.
+  void add(int64_t n) { detail::check(gmp_waitgroup_add(&wg_, n), "gmp::wait_group::add"); }
+  void done() { add(-1); }
+  void wait() { gmp_waitgroup_wait(&wg_); }
+
+ private:
+  gmp_waitgroup_t wg_ = GMP_WAITGROUP_INIT;
+};
+
+}  // namespace gmp
