@@ -11,9 +11,11 @@
 //   gmp:steal               thief P id, victim P id, goroutines taken
 //   gmp:m__start            m id, OS thread id       an M's thread begins
 //   gmp:m__park             m id                     an M goes idle (stopm)
+//   gmp:netpoll__wait       ns until the next timer  the idle M blocks in the poller (Go's
+//                                                    netpoll(delay); for now it waits for
+//                                                    timers only: time.cc, timersleep)
 //
-// README.md ("Tracing") has the perf and bpftrace recipes. A netpoll wait probe comes with
-// the network poller.
+// README.md ("Seeing inside") has the perf and bpftrace recipes.
 #pragma once
 
 #define SDT_USE_VARIADIC 1

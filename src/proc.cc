@@ -448,6 +448,7 @@ void schedstats(struct ::gmp_stats* st) {
     st->steals += pp->nsteal.load(std::memory_order_relaxed);
     st->parks += pp->npark.load(std::memory_order_relaxed);
   }
+  st->netpoll_waits = sched.npollwait.load(std::memory_order_relaxed);
   st->ms = sched.mcount.load(std::memory_order_relaxed);
   sched.lock.lock();
   st->ms_idle = sched.nmidle;

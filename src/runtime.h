@@ -319,6 +319,7 @@ struct schedt {
   std::atomic<int64_t> timerwhen;
   note timernote;
   std::atomic<bool> timersleeper;  // an M is (about to be) the timer sleeper
+  std::atomic<uint64_t> npollwait;  // blocking netpoll waits (timersleep); gmp_stats
 
   // Goroutines created by threads without a P (atomic); see gcount.
   std::atomic<uint64_t> gcreatedNoP;

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "probes.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -175,6 +176,10 @@ int64_t nexttimer() {
 }
 
 void timersleep(int64_t until) {
+  // This is Go's blocking netpoll(delay) in findRunnable, with no I/O yet: the probe and
+  // the counter are the netpoll wait's (the io_uring poller will wait right here).
+  sched.npollwait.fetch_add(1, std::memory_order_relaxed);
+  GMP_PROBE(netpoll__wait, until - nanotime());
   noteclear(&sched.timernote);
   sched.timerwhen.store(until, std::memory_order_seq_cst);
   // A timer added before the store above was missed by its adder: look once more.

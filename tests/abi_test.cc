@@ -118,5 +118,13 @@ TEST(Abi, StatsCountWhatHappened) {
   EXPECT_GE(after.ms, 2);              // M0 and sysmon at least
   EXPECT_GE(after.ms_idle, 0);
   EXPECT_LT(after.ms_idle, after.ms);
-  EXPECT_EQ(after.netpoll_waits, 0u);
+}
+
+// The idle M waiting for a timer is a blocking netpoll wait (Go's netpoll(delay)).
+TEST(Abi, StatsCountNetpollWaits) {
+  struct gmp_stats before, after;
+  ASSERT_EQ(gmp_stats(&before, sizeof before), 0);
+  gmp_sleep(5 * 1000 * 1000);  // every P idles until the timer
+  ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
+  EXPECT_GE(after.netpoll_waits, before.netpoll_waits + 1);
 }

@@ -121,7 +121,8 @@ struct gmp_stats {
   uint64_t context_switches;   /* times a goroutine was started or resumed on an M */
   uint64_t steals;             /* steals from another P's run queue that took work */
   uint64_t parks;              /* times a goroutine blocked (parked) */
-  uint64_t netpoll_waits;      /* waits in the network poller (always 0 until libgmp has one) */
+  uint64_t netpoll_waits;      /* blocking waits of the idle M in the poller (Go's netpoll(delay):
+                                  for timers now, and I/O once io_uring is in) */
 };
 
 /*

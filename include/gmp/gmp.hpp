@@ -157,6 +157,7 @@ template <typename T> class chan {
 
 // Cases for gmp::select; each runs its handler when chosen.
 template <typename T, typename F> struct recv_case {
+  using value_type = T;
   chan<T>& c;
   F f;  // void(std::optional<T>)
 };
@@ -250,11 +251,8 @@ template <typename... Cases> size_t select(Cases&&... cases) {
       c.f();
     } else {
       using Ch = std::remove_reference_t<decltype(c.c)>;
-      if (raw[r].ok) {
-        c.f(std::optional(Ch::take(std::get<I>(slots).s)));
-      } else {
-        c.f(decltype(std::optional(Ch::take(std::get<I>(slots).s))){});
-      }
+      using V = typename C::value_type;
+      c.f(raw[r].ok ? std::optional<V>(Ch::take(std::get<I>(slots).s)) : std::optional<V>());
     }
   });
   return fired;

@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 PROBES = ["goroutine__create", "goroutine__start", "goroutine__park", "goroutine__ready",
-          "goroutine__exit", "steal", "m__start", "m__park"]
+          "goroutine__exit", "steal", "m__start", "m__park", "netpoll__wait"]
 N = 1000
 
 lib, spawn = sys.argv[1], sys.argv[2]
