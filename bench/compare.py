@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Run libgmp's benchmarks against the same workloads in Go and print a table.
 
-usage: bench/compare.py [BUILD_DIR] [--runs K] [--n N]
+usage: bench/compare.py [BUILD_DIR] [--runs K] [--n N] [--only WORKLOAD,...]
 
-BUILD_DIR (default `build`) is a meson build directory in which bench/bench_spawn and
-bench/bench_yield are already built; the Go programs are built into BUILD_DIR/bench-go/.
-Each (workload, P count) runs K fresh processes per side, alternating ours and Go so that
-machine noise hits both alike; the table shows the medians and the min-max of the K runs.
+BUILD_DIR (default `build`) is a meson build directory in which bench/bench_<workload> are
+already built; the Go programs are built into BUILD_DIR/bench-go/. Each (workload, P count)
+runs K fresh processes per side, alternating ours and Go so that machine noise hits both
+alike; the table shows the medians and the min-max of the K runs.
 """
 import argparse
 import json
@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 GO_DIR = Path(__file__).resolve().parent / "go"
-WORKLOADS = ("spawn", "yield")
+# In table order. Each program prints a line named after its workload, except those listed
+# in PRIMARY, whose main line has another name.
+WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked")
+PRIMARY = {"parked": "parked_bytes"}
 PROCS = (1, 2)
 TIMEOUT = 600  # seconds per run; a hung scheduler fails the comparison instead of stalling it
 
@@ -73,48 +76,60 @@ def main():
     ap.add_argument("build", nargs="?", default="build", help="meson build directory (default: build)")
     ap.add_argument("--runs", type=int, default=5, help="processes per side and configuration (default: 5)")
     ap.add_argument("--n", type=int, help="N passed to every benchmark (default: each program's own)")
+    ap.add_argument("--only", metavar="WORKLOAD,...",
+                    help=f"run only these workloads (of {','.join(WORKLOADS)})")
     args = ap.parse_args()
     if args.runs < 1 or (args.n is not None and args.n < 1):
         fail("--runs and --n must be positive")
+    workloads = WORKLOADS
+    if args.only is not None:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in WORKLOADS]
+        if not wanted or unknown:
+            fail(f"--only: unknown workload {', '.join(unknown) or '(none given)'}; "
+                 f"choose from {','.join(WORKLOADS)}")
+        workloads = tuple(w for w in WORKLOADS if w in wanted)
 
     build = Path(args.build).resolve()
-    ours = {w: build / "bench" / f"bench_{w}" for w in WORKLOADS}
+    ours = {w: build / "bench" / f"bench_{w}" for w in workloads}
     for path in ours.values():
         if not os.access(path, os.X_OK):
             fail(f"{path} is missing; build libgmp first (meson compile -C {args.build})")
     go_out = build / "bench-go"
     go_out.mkdir(parents=True, exist_ok=True)
-    b = subprocess.run(["go", "build", "-o", str(go_out) + "/", "./spawn", "./yield"],
+    b = subprocess.run(["go", "build", "-o", str(go_out) + "/"] + [f"./{w}" for w in workloads],
                        cwd=GO_DIR, capture_output=True, text=True)
     if b.returncode != 0:
         fail(f"go build failed\n{b.stdout}{b.stderr}")
-    go = {w: go_out / w for w in WORKLOADS}
+    go = {w: go_out / w for w in workloads}
 
     machine()
     print(f"libgmp:  {build_type(build)}")
-    print(f"runs:    {args.runs} per side, N={args.n or 'default'}")
+    print(f"runs:    {args.runs} per side, N={args.n or 'default'}, workloads={','.join(workloads)}")
     print()
 
     # metric -> P -> side -> [values]; every run of a side must report the same metrics.
     samples, units = {}, {}
-    for w in WORKLOADS:
+    for w in workloads:
         for p in PROCS:
             for _ in range(args.runs):
                 for side, cmd, var in (("ours", ours[w], "GMPMAXPROCS"), ("go", go[w], "GOMAXPROCS")):
                     out = run(cmd, var, p, args.n)
-                    if w not in out:
-                        fail(f"{cmd} printed no `{w}` line")
+                    if PRIMARY.get(w, w) not in out:
+                        fail(f"{cmd} printed no `{PRIMARY.get(w, w)}` line")
                     for name, (value, unit) in out.items():
                         samples.setdefault(name, {}).setdefault(p, {}).setdefault(side, []).append(value)
                         units[name] = unit
 
     def fmt(v, unit):
-        return f"{v:.0f}" if unit == "KiB" else f"{v:.1f}"
+        return f"{v:.0f}" if unit in ("KiB", "B") else f"{v:.1f}"
 
     header = ("workload", "ours", "go", "unit", "ours/go", "ours min-max", "go min-max")
     table = [header]
-    # The timings first (spawn 1P, spawn 2P, yield 1P, yield 2P), then extra metrics such as RSS.
-    for name in sorted(samples, key=lambda m: (m not in WORKLOADS, m)):
+    # Each workload's main line in WORKLOADS order (spawn 1P, spawn 2P, yield 1P, ...), then
+    # extra metrics such as spawn's peak RSS.
+    primary = [PRIMARY.get(w, w) for w in WORKLOADS]
+    for name in sorted(samples, key=lambda m: (primary.index(m) if m in primary else len(primary), m)):
         unit = units[name]
         for p in PROCS:
             o, g = samples[name].get(p, {}).get("ours", []), samples[name].get(p, {}).get("go", [])

@@ -10,6 +10,8 @@
 // bench/go/spawn/main.go is the same workload in Go.
 #include <gmp/gmp.h>
 
+#include "bench.h"
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -27,35 +29,12 @@ void work(void *arg) {
     done.fetch_add(1, std::memory_order_release);
 }
 
-uint64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
-// peak_rss_kib returns this process image's peak resident set size in KiB, or -1.
-long peak_rss_kib() {
-    long kib = -1;
-    if (FILE *f = std::fopen("/proc/self/status", "r")) {
-        char line[256];
-        while (std::fgets(line, sizeof line, f))
-            if (std::strncmp(line, "VmHWM:", 6) == 0) kib = std::strtol(line + 6, nullptr, 10);
-        std::fclose(f);
-    }
-    return kib;
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
-    char *end = nullptr;
-    const uint64_t n = argc > 1 ? std::strtoull(argv[1], &end, 10) : 1000000;
-    if (argc > 1 && (*end != '\0' || n == 0)) {
-        std::fprintf(stderr, "usage: %s [N>0]\n", argv[0]);
-        return 2;
-    }
+    const uint64_t n = bench::arg_n(argc, argv, 1000000);
 
-    const uint64_t t0 = now_ns();
+    const uint64_t t0 = bench::now_ns();
     for (uint64_t i = 0; i < n; i++) {
         const int64_t id = gmp_go(work, reinterpret_cast<void *>(uintptr_t(i)));
         if (id <= 0) {
@@ -65,7 +44,7 @@ int main(int argc, char **argv) {
         }
     }
     while (done.load(std::memory_order_acquire) < n) gmp_yield();
-    const uint64_t t1 = now_ns();
+    const uint64_t t1 = bench::now_ns();
 
     // The acquire load above saw every goroutine's release, so their relaxed adds are visible.
     const uint64_t want = n * (n - 1) / 2, got = sum.load(std::memory_order_relaxed);
@@ -75,7 +54,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    const long rss = peak_rss_kib();
+    const long rss = bench::status_kib("VmHWM:");
     if (rss < 0) {
         std::fprintf(stderr, "spawn: no VmHWM in /proc/self/status\n");
         return 1;

@@ -7,6 +7,8 @@
 // bench/go/yield/main.go is the same workload in Go.
 #include <gmp/gmp.h>
 
+#include "bench.h"
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -23,23 +25,12 @@ void work(void *arg) {
     done.fetch_add(1, std::memory_order_release);
 }
 
-uint64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
-    char *end = nullptr;
-    const uint64_t n = argc > 1 ? std::strtoull(argv[1], &end, 10) : 2000000;
-    if (argc > 1 && (*end != '\0' || n == 0)) {
-        std::fprintf(stderr, "usage: %s [N>0]\n", argv[0]);
-        return 2;
-    }
+    const uint64_t n = bench::arg_n(argc, argv, 2000000);
 
-    const uint64_t t0 = now_ns();
+    const uint64_t t0 = bench::now_ns();
     for (int g = 0; g < 2; g++) {
         const int64_t id = gmp_go(work, reinterpret_cast<void *>(uintptr_t(n)));
         if (id <= 0) {
@@ -52,7 +43,7 @@ int main(int argc, char **argv) {
         gmp_yield();
         main_yields++;
     }
-    const uint64_t t1 = now_ns();
+    const uint64_t t1 = bench::now_ns();
 
     std::printf("yield %.1f ns/switch\n", double(t1 - t0) / double(2 * n + main_yields));
     return 0;

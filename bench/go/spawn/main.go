@@ -4,10 +4,10 @@ package main
 
 import (
 	"fmt"
+	"gmpbench/internal/harness"
+	"math"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -20,32 +20,9 @@ func work(i uint64) {
 }
 
 // peakRSSKiB returns this process image's peak resident set size in KiB, or -1.
-func peakRSSKiB() int64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		// "VmHWM:	    2140 kB"
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			if kib, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-				return kib
-			}
-		}
-	}
-	return -1
-}
 
 func main() {
-	n := uint64(1000000)
-	if len(os.Args) > 1 {
-		v, err := strconv.ParseUint(os.Args[1], 10, 64)
-		if err != nil || v == 0 {
-			fmt.Fprintf(os.Stderr, "usage: %s [N>0]\n", os.Args[0])
-			os.Exit(2)
-		}
-		n = v
-	}
+	n := harness.ArgN(1000000, 1, math.MaxUint64)
 
 	t0 := time.Now() // monotonic reading, like CLOCK_MONOTONIC
 	for i := uint64(0); i < n; i++ {
@@ -61,7 +38,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	rss := peakRSSKiB()
+	rss := harness.StatusKiB("VmHWM:")
 	if rss < 0 {
 		fmt.Fprintln(os.Stderr, "spawn: no VmHWM in /proc/self/status")
 		os.Exit(1)

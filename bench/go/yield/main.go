@@ -4,9 +4,9 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"gmpbench/internal/harness"
+	"math"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -21,15 +21,7 @@ func work(n uint64) {
 }
 
 func main() {
-	n := uint64(2000000)
-	if len(os.Args) > 1 {
-		v, err := strconv.ParseUint(os.Args[1], 10, 64)
-		if err != nil || v == 0 {
-			fmt.Fprintf(os.Stderr, "usage: %s [N>0]\n", os.Args[0])
-			os.Exit(2)
-		}
-		n = v
-	}
+	n := harness.ArgN(2000000, 1, math.MaxUint64)
 
 	t0 := time.Now()
 	go work(n)

@@ -1,0 +1,41 @@
+// Package harness is what every Go benchmark shares with its C++ twin (bench/bench.h):
+// the N argument and a line of /proc/self/status.
+package harness
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ArgN returns os.Args[1] as N when it is a number in [lo, hi], def when there is none;
+// otherwise it prints the usage and exits 2.
+func ArgN(def, lo, hi uint64) uint64 {
+	if len(os.Args) < 2 {
+		return def
+	}
+	v, err := strconv.ParseUint(os.Args[1], 10, 64)
+	if err != nil || v < lo || v > hi {
+		fmt.Fprintf(os.Stderr, "usage: %s [N in %d..%d]\n", os.Args[0], lo, hi)
+		os.Exit(2)
+	}
+	return v
+}
+
+// StatusKiB returns the KiB value of a /proc/self/status field ("VmRSS:", "VmHWM:"), or -1.
+func StatusKiB(field string) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		// "VmHWM:	    2140 kB"
+		if f := strings.Fields(line); len(f) == 3 && f[0] == field {
+			if kib, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return kib
+			}
+		}
+	}
+	return -1
+}
