@@ -252,7 +252,11 @@ template <typename... Cases> size_t select(Cases&&... cases) {
     } else {
       using Ch = std::remove_reference_t<decltype(c.c)>;
       using V = typename C::value_type;
-      c.f(raw[r].ok ? std::optional<V>(Ch::take(std::get<I>(slots).s)) : std::optional<V>());
+      if (raw[r].ok) {
+        c.f(std::optional<V>(Ch::take(std::get<I>(slots).s)));
+      } else {
+        c.f(std::optional<V>());
+      }
     }
   });
   return fired;
