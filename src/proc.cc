@@ -714,6 +714,21 @@ void park_m(g* gp) {
   schedule();
 }
 
+// park_after: a direct park's second half (gopark), on the next g's stack once gp's frame
+// is saved: commit the park as park_m does. A park called off puts gp back to run next.
+void park_after(g* gp) {
+  m* mp = getm();
+  if (auto fn = mp->waitunlockf) {
+    bool ok = fn(gp, mp->waitlock);
+    mp->waitunlockf = nullptr;
+    mp->waitlock = nullptr;
+    if (!ok) {
+      casgstatus(gp, Gwaiting, Grunnable);
+      runqput(mp->p_, gp, true);
+    }
+  }
+}
+
 // gosched_m: gosched's second half, on g0: gp goes behind the other runnable goroutines —
 // to the global queue when it has work (as in Go, so a yielder cannot starve it), else to
 // the tail of the local queue (no lock: the common case of goroutines taking turns).
@@ -808,7 +823,34 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
   mp->waitunlockf = unlockf;
   gp->waitreason_ = reason;
   gp->waitsince = sched.coarsenow.load(std::memory_order_relaxed);
-  mcall(park_m);
+  // "Parking without g0": the goroutine this one readied last (runnext) runs next anyway;
+  // switch to it directly, as a yield does ("Yielding without g0"), and commit the park
+  // (unlockf) from its stack once our frame is saved: until unlockf releases the wait
+  // queue's lock, no waker can find us. The same exceptions as gosched's fast path: a
+  // stop-the-world pending, a runnext streak at its cap (findRunnable then looks at the
+  // global queue and the timers), annotated builds.
+  p* pp = mp->p_;
+  g* next = nullptr;
+  if (!stackAnnotations && !sched.gcwaiting.load(std::memory_order_relaxed) &&
+      pp->runnextstreak < runnextStreakMax) {
+    next = pp->runnext.load(std::memory_order_relaxed);
+    // RN1: a thief may take runnext concurrently.
+    if (next && !pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acquire,
+                                                     std::memory_order_relaxed)) {
+      next = nullptr;
+    }
+  }
+  if (!next) {
+    mcall(park_m);
+    return;
+  }
+  savecstate(mp, gp);
+  casgstatus(gp, Grunning, Gwaiting);
+  gp->m_ = nullptr;
+  pp->npark.store(pp->npark.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  GMP_PROBE(goroutine__park, gp->goid, int(reason), waitReasonStrings[reason]);
+  runon(mp, pp, next, true);
+  gmp_switchto(gp, &next->sched, park_after);
 }
 
 // goready: make a parked gp runnable, next on the current P (or the global queue when the
