@@ -20,8 +20,9 @@ from pathlib import Path
 GO_DIR = Path(__file__).resolve().parent / "go"
 # In table order. Each program prints a line named after its workload, except those listed
 # in PRIMARY, whose main line has another name.
-WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked")
-PRIMARY = {"parked": "parked_bytes"}
+WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked",
+             "sleepers")
+PRIMARY = {"parked": "parked_bytes", "sleepers": "sleepers_late_max"}
 PROCS = (1, 2)
 TIMEOUT = 600  # seconds per run; a hung scheduler fails the comparison instead of stalling it
 
