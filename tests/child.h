@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -15,8 +16,18 @@ struct childresult {
   std::string out;  // what it printed on the streams cmd sends to the pipe
 };
 
+// defaultsignals gives the children the dispositions a shell gives a foreground program.
+// A harness started in the background by a non-interactive shell (`cmd &`) inherits SIGINT
+// and SIGQUIT ignored and hands that down through exec, and the runtime, like the program
+// it runs in, respects an inherited SIG_IGN.
+inline void defaultsignals() {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGQUIT, SIG_DFL);
+}
+
 // runshell runs cmd with sh -c and returns its stdout (add 2>&1 for stderr too).
 inline childresult runshell(const std::string& cmd) {
+  defaultsignals();
   childresult r;
   FILE* f = popen(cmd.c_str(), "r");
   if (!f) return r;

@@ -17,10 +17,11 @@ namespace {
 using result = gmptest::childresult;
 
 // run runs `env ... dumpapp mode` with cores off and returns what it printed (both streams).
-result run(const std::string& mode, const std::string& envs) {
+// prefix: shell commands to run first.
+result run(const std::string& mode, const std::string& envs, const std::string& prefix = "") {
   const char* app = getenv("DUMPAPP");
-  return gmptest::runshell("ulimit -c 0; env " + envs + " " + (app ? app : "dumpapp") + " " +
-                           mode + " 2>&1");
+  return gmptest::runshell(prefix + "ulimit -c 0; env " + envs + " " + (app ? app : "dumpapp") +
+                           " " + mode + " 2>&1");
 }
 
 std::vector<std::string> lines(const std::string& s) {
@@ -204,6 +205,14 @@ TEST_P(Dump, ProgramsOwnHandlerWins) {
   result r = run("handler", GetParam());
   EXPECT_EQ(r.status, 42) << r.out;
   EXPECT_EQ(r.out.find("gmp: fatal error"), std::string::npos) << r.out;
+}
+
+// A program started with SIGQUIT ignored (nohup-style, or from a background job of a
+// non-interactive shell) keeps it ignored: the raise does nothing and main returns 3.
+TEST_P(Dump, InheritedIgnoredQuitStaysIgnored) {
+  result r = run("quit", GetParam(), "trap '' QUIT; ");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_EQ(r.out, "") << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, Dump, ::testing::ValuesIn(procsConfigs));
