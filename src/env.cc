@@ -4,6 +4,7 @@
 //   GMPDEBUG=schedtrace=N      print the SCHED line every N ms (sysmon)
 //   GMPDEBUG=scheddetail=1     with schedtrace: a line per P, M and G too
 //   GMPDEBUG=mclone=pthread    make Ms with pthread_create instead of raw clone
+//   GMPDEBUG=takeover=0        the libc hooks pass every call straight through
 //   GMPTRACEBACK=none|single|all|crash   what a fatal error prints (GOTRACEBACK): no
 //                              goroutines, the failing one, all (default), all and then die
 //                              of the signal (SIGABRT otherwise) so that a core is written
@@ -60,6 +61,8 @@ void parsedebugvars() {
         debug.schedtrace = atoi(val);
       } else if (strcmp(kv, "scheddetail") == 0) {
         debug.scheddetail = atoi(val) != 0;
+      } else if (strcmp(kv, "takeover") == 0) {
+        debug.notakeover = atoi(val) == 0;
       } else if (strcmp(kv, "mclone") == 0) {
         if (strcmp(val, "pthread") == 0) {
           debug.mclonePthread = true;

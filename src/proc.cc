@@ -52,6 +52,7 @@
 #include "annotate.h"
 #include "gmp/gmp.h"
 #include "probes.h"
+#include "netpoll.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -197,7 +198,7 @@ bool otherthreads() {
 void checkdead() {
   if (sched.mcount.load(std::memory_order_relaxed) - sched.nmidle - 1 > 0) return;
   if (sched.gcwaiting.load(std::memory_order_relaxed) || !mainStarted.load()) return;
-  if (sched.runq.n != 0 || nexttimer() != 0 || gcount() == 0) return;
+  if (sched.runq.n != 0 || nexttimer() != 0 || netpollinflight() != 0 || gcount() == 0) return;
   for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
     if (!runqempty(allp[i])) return;
   }
@@ -591,6 +592,16 @@ top:
     sched.lock.unlock();
     if (gp) return gp;
   }
+  // Finished I/O (netpoll_uring.cc): reaping reads shared memory, no system call. Every
+  // ring, not only this P's: a P busy running one goroutine does not reap its own.
+  if (netpollinflight() != 0) {
+    gqueue q;
+    if (netpollall(&q)) {
+      g* gp = q.pop();
+      injectglist(&q);
+      return gp;
+    }
+  }
   // Steal, unless enough Ms are already spinning: at most half of the busy Ps spin, so
   // spinning does not burn the CPU when parallelism is low.
   {
@@ -658,20 +669,30 @@ top:
       }
     }
   }
-  // "Sleeping until a timer" (time.cc): one idle M waits for the earliest timer, then takes
-  // a P and looks for work as a spinning M would, its own and other Ps' timers included.
-  if (nexttimer() != 0 && !sched.timersleeper.exchange(true, std::memory_order_acq_rel)) {
-    if (int64_t until = nexttimer()) timersleep(until);
+  // "Sleeping until a timer" (time.cc), which is also Go's blocking netpoll: one idle M
+  // waits for the earliest timer or a completion on any ring, then takes a P, runs what
+  // completed, or looks for work as a spinning M would, other Ps' timers included.
+  if ((nexttimer() != 0 || netpollinflight() != 0) &&
+      !sched.timersleeper.exchange(true, std::memory_order_acq_rel)) {
+    int64_t until = nexttimer();
+    if (until != 0 || netpollinflight() != 0) timersleep(until);
     sched.timersleeper.store(false, std::memory_order_release);
+    gqueue q;
+    netpollall(&q);
     sched.lock.lock();
     p* p2 = pidleget();
     sched.lock.unlock();
     if (p2) {
       acquirep(p2);
+      if (g* gp = q.pop()) {
+        injectglist(&q);
+        return gp;
+      }
       mp->spinning = true;
       sched.nmspinning.fetch_add(1, std::memory_order_seq_cst);
       goto top;
     }
+    injectglist(&q);  // no P: the global queue
   }
   stopm();
   goto top;
@@ -853,6 +874,22 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
   gmp_switchto(gp, &next->sched, park_after);
 }
 
+// injectglist: run the gs of q (runnable already, from netpoll): on this M's P when it has
+// one, else on the global queue; wake an idle P for them. Any M.
+void injectglist(gqueue* q) {
+  if (q->n == 0) return;
+  int64_t n = q->n;
+  m* mp = getm();
+  if (p* pp = mp ? mp->p_ : nullptr) {
+    while (g* gp = q->pop()) runqput(pp, gp, false);
+  } else {
+    sched.lock.lock();
+    globrunqputbatch(q);
+    sched.lock.unlock();
+  }
+  if (n > 0) wakep();
+}
+
 // goready: make a parked gp runnable, next on the current P (or the global queue when the
 // caller has no P). Any thread.
 void goready(g* gp) {
@@ -993,6 +1030,11 @@ p* procresize(int32_t n) {
       if (!pp) fatal("procresize: out of memory");
       pp->id = i;
       pp->status.store(Pgcstop, std::memory_order_relaxed);
+      // Without a ring (io_uring disabled by sysctl or seccomp) the hooks pass calls through
+      // and they block the M, as in a plain program.
+      if (!netpollinitp(pp) && i == 0 && debug.set) {
+        printerr("gmp: io_uring unavailable; blocking calls block their thread\n");
+      }
       allp[i] = pp;
       nallp.store(i + 1, std::memory_order_release);
     } else if (i >= old) {
@@ -1118,6 +1160,7 @@ void schedinit() {
   sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
   allginit();
   stackinit();
+  netpollinit();
   m0.g0 = &g0_m0;
   g0_m0.sched.gp = &g0_m0;
   g0_m0.m_ = &m0;

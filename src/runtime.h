@@ -23,6 +23,7 @@ namespace gmp {
 struct g;
 struct m;
 struct p;
+struct pollring;  // netpoll.h
 
 // ---- g ---------------------------------------------------------------------------------------
 
@@ -76,6 +77,7 @@ enum waitreason : uint8_t {
   waitReasonSyncRWMutexLock,
   waitReasonSyncCondWait,
   waitReasonSyncWaitGroupWait,
+  waitReasonIOWait,
   waitReasonCount
 };
 extern const char* const waitReasonStrings[waitReasonCount];
@@ -230,6 +232,7 @@ struct alignas(64) p {
   std::atomic<uint32_t> syscalltick;  // bumped when a P leaves Psyscall; sysmon reads
   uint32_t runnextstreak;             // gs run in a row from runnext (owner; findRunnable)
   m* m_;                         // back-link to the owning M, null when idle (owner)
+  pollring* ring;                // its io_uring (netpoll.h); set by procresize, then constant
 
   // The local run queue: Go's lock-free ring. Only the owner writes runqtail and the slots
   // it publishes; the owner and thieves advance runqhead with CAS. Slots are atomics so a
@@ -317,7 +320,6 @@ struct schedt {
   // The timer sleeper (time.cc, "Sleeping until a timer"): its deadline, 0 when none sleeps
   // or a waker has claimed it (TW1, TW2).
   std::atomic<int64_t> timerwhen;
-  note timernote;
   std::atomic<bool> timersleeper;  // an M is (about to be) the timer sleeper
   std::atomic<uint64_t> npollwait;  // blocking netpoll waits (timersleep); gmp_stats
 
@@ -415,6 +417,7 @@ inline void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
 }
 uint32_t readgstatus(g* gp);
 void wakep();
+void injectglist(gqueue* q);  // run q's runnable gs (netpoll); any M
 void handoffp(p* pp);
 p* pidleget();                    // sched.lock held
 void entersyscall();              // the g's M may block in the kernel; its P may be retaken
@@ -512,6 +515,7 @@ struct debugvars {
   int32_t schedtrace;  // ms between SCHED lines; 0: off
   bool mclonePthread;  // GMPDEBUG=mclone=pthread
   bool scheddetail;    // GMPDEBUG=scheddetail=1: the SCHED line lists every P, M and G
+  bool notakeover;     // GMPDEBUG=takeover=0: hooks pass through
   int32_t traceback = 2;  // GMPTRACEBACK (a tracebacklevel); default tracebackAll
   int32_t maxprocs;    // GMPMAXPROCS; 0: unset
   size_t stacksize;    // GMPSTACK; 0: unset
@@ -526,6 +530,10 @@ void printerr(const char* s);              // write(2) without malloc
 void printerrf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void fdprintf(int fd, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void writeall(int fd, const char* s, size_t n);  // retries partial writes and EINTR
+
+// dumpactive: a goroutine dump is being printed, or the process is dying after one: the
+// libc hooks pass calls through (the dumper's own reads and writes must not park).
+bool dumpactive();
 
 // ---- traceback.cc ----------------------------------------------------------------------------
 

@@ -216,6 +216,10 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
 }
 }  // namespace
 
+bool dumpactive() {
+  return dumping.load(std::memory_order_acquire) != 0 || dying.load(std::memory_order_acquire);
+}
+
 void initsig() {
   atexit(dyingwait);
   struct sigaction sa;

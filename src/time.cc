@@ -10,19 +10,21 @@
 // Lock order: a P's timerslock, then anything t.f takes (sched.lock, a channel's lock).
 //
 // "Sleeping until a timer". When findRunnable finds nothing to run it looks at the earliest
-// timer of all Ps (timer0when). If there is one and no other M waits for timers, this M
-// becomes the timer sleeper: it publishes its deadline in sched.timerwhen and sleeps on
-// sched.timernote until then (Go's netpoll(delay) with no I/O). addtimer with an earlier
-// deadline claims the sleeper by CASing timerwhen to 0 and wakes it (TW1); one claim per
-// sleep, so one notewakeup per noteclear. The sleeper takes timerwhen back with an exchange;
-// finding it 0 means a waker claimed it, and it waits for that wake-up before going on (TW2),
-// so a late notewakeup never lands in its next sleep.
+// timer of all Ps (timer0when) and at the I/O in flight. If there is either and no other M
+// waits, this M becomes the timer sleeper, which is Go's blocking netpoll(delay): it
+// publishes its deadline in sched.timerwhen (INT64_MAX: I/O only) and blocks in
+// netpollblock until then or until a completion. addtimer with an earlier deadline claims the
+// sleeper by CASing timerwhen to 0 and wakes it with netpollBreak (TW1). TW2: the sleeper
+// spends old wake-ups (netpollclear) before it publishes timerwhen, so a claim made after
+// the publication is always seen by its wait; a claim's wake-up that lands after the sleeper
+// woke for another reason only makes a later wait return early, which is harmless.
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 
 #include "probes.h"
+#include "netpoll.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -103,7 +105,7 @@ void wakeTimerSleeper(int64_t when) {
   int64_t w = sched.timerwhen.load(std::memory_order_seq_cst);
   while (w != 0 && when < w) {
     if (sched.timerwhen.compare_exchange_weak(w, 0, std::memory_order_seq_cst)) {
-      notewakeup(&sched.timernote);
+      netpollBreak();
       return;
     }
   }
@@ -176,20 +178,14 @@ int64_t nexttimer() {
 }
 
 void timersleep(int64_t until) {
-  // This is Go's blocking netpoll(delay) in findRunnable, with no I/O yet: the probe and
-  // the counter are the netpoll wait's (the io_uring poller will wait right here).
-  sched.npollwait.fetch_add(1, std::memory_order_relaxed);
-  GMP_PROBE(netpoll__wait, until - nanotime());
-  noteclear(&sched.timernote);
-  sched.timerwhen.store(until, std::memory_order_seq_cst);
+  netpollclear();  // TW2
+  int64_t want = until != 0 ? until : INT64_MAX;
+  sched.timerwhen.store(want, std::memory_order_seq_cst);
   // A timer added before the store above was missed by its adder: look once more.
   int64_t again = nexttimer();
-  int64_t now = nanotime();
-  if (again != 0 && again < until) until = again;
-  if (until > now) notetsleep(&sched.timernote, until - now);
-  if (sched.timerwhen.exchange(0, std::memory_order_seq_cst) == 0) {
-    notesleep(&sched.timernote);  // TW2: a waker claimed us; take its wake-up now
-  }
+  if (again != 0 && again < want) want = again;
+  netpollblock(want == INT64_MAX ? 0 : want);
+  sched.timerwhen.store(0, std::memory_order_seq_cst);
 }
 
 void movetimers(p* from, p* to) {

@@ -50,6 +50,7 @@ const char* const waitReasonStrings[waitReasonCount] = {
     "sync.RWMutex.Lock",      // waitReasonSyncRWMutexLock
     "sync.Cond.Wait",         // waitReasonSyncCondWait
     "sync.WaitGroup.Wait",    // waitReasonSyncWaitGroupWait
+    "IO wait",                // waitReasonIOWait
 };
 
 namespace {

@@ -330,7 +330,8 @@ TEST(Schedtrace, DetailListsEveryPMAndG) {
   EXPECT_TRUE(std::regex_search(block, std::regex(R"(  P0: status=\d schedtick=\d+ syscalltick=\d+ m=-?\d+ runqsize=\d+ gfreecnt=\d+\n)"))) << block;
   EXPECT_TRUE(std::regex_search(block, std::regex(R"(  P1: status=)"))) << block;
   EXPECT_TRUE(std::regex_search(block, std::regex(R"(  M0: p=-?\d+ curg=-?\d+ spinning=(true|false) blocked=(true|false)\n)"))) << block;
-  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  G1: status=\d\(\) m=-?\d+\n)"))) << block;
+  // G1 runs (linger), or is still parked in the set-up's usleep, which a hook parks.
+  EXPECT_TRUE(std::regex_search(block, std::regex(R"(  G1: status=\d\((sleep)?\) m=-?\d+\n)"))) << block;
   EXPECT_TRUE(std::regex_search(block, std::regex(R"(  G2: status=4\(semacquire\) m=-1\n)"))) << block;
 }
 

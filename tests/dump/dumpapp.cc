@@ -8,7 +8,8 @@
 //   handler   installs its own SIGSEGV handler, then segv: the handler exits 42
 //   badfd     prints gmp_dump(-1) and gmp_dump(12345)
 //   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
-//   linger    sleeps 300 ms, then exit 0 (for GMPDEBUG=schedtrace and signals from outside)
+//   linger    sleeps 300 ms holding its P (a raw nanosleep, which no hook parks), then exit 0
+//             (for GMPDEBUG=schedtrace and signals from outside)
 //   deadlock  main and another goroutine each wait on a channel nobody sends on
 //   panic     an exception escapes a goroutine started with gmp::go
 //   nodeadlock as deadlock, but a goroutine sends after sleeping 50 ms: a timer is pending
@@ -17,6 +18,7 @@
 #include <gmp/gmp.h>
 #include <gmp/gmp.hpp>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -107,7 +109,8 @@ int main(int argc, char** argv) {
     mode = "dump";
   }
   if (strcmp(mode, "linger") == 0) {
-    usleep(300 * 1000);
+    timespec ts{0, 300 * 1000 * 1000};
+    syscall(SYS_nanosleep, &ts, nullptr);  // a signal cuts it short
     return 0;
   }
   if (strcmp(mode, "dump") == 0) {

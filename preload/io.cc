@@ -1,0 +1,300 @@
+// io.cc — blocking I/O on file descriptors parks the goroutine on io_uring (DESIGN.md,
+// "Netpoll on io_uring"): read, write, readv, writev, pread, pwrite and the socket calls.
+//
+// Each hook keeps libc's contract exactly and acts only for a goroutine (hookable); any
+// other caller gets the real function (dlsym RTLD_NEXT). The shape of every hook:
+//   1. try the call without blocking (RWF_NOWAIT, MSG_DONTWAIT): data that is ready costs one
+//      system call, as in libc;
+//   2. it would block: an fd the program set O_NONBLOCK gets the real call, and with it
+//      EAGAIN (a regular file, for which O_NONBLOCK means nothing, blocks as usual);
+//   3. otherwise the operation goes to the P's ring and the goroutine parks until it is done.
+// Blocking writes and sends on streams go on until every byte is out, as the kernel's do; a
+// failure after some bytes returns the count so far, as libc does. A regular file never
+// returns a short read that libc would not: a partial RWF_NOWAIT read is completed through
+// the ring.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "../src/hooks.h"
+
+#define GMP_HOOK extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+// real: libc's definition of name, looked up once.
+template <typename F>
+F real(F* slot, const char* name) {
+  F f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+    __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+  }
+  return f;
+}
+#define REAL(name)                           \
+  static decltype(&::name) real_##name##_;   \
+  auto real_##name = real(&real_##name##_, #name)
+
+// nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
+bool nonblocking(int fd) {
+  long fl = syscall(SYS_fcntl, fd, F_GETFL);
+  return fl < 0 || (fl & O_NONBLOCK) != 0;
+}
+
+bool regular(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// result: a ring result as libc returns it.
+ssize_t result(int32_t res) {
+  if (res < 0) {
+    errno = -res;
+    return -1;
+  }
+  return res;
+}
+
+// wouldblock: step 1 said the call cannot complete now (or cannot be tried that way).
+bool wouldblock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EOPNOTSUPP; }
+
+// Ring operations (step 3). off -1: the file position, as read/write use.
+int32_t ringread(int fd, void* buf, size_t n, int64_t off) {
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_read(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
+  return gmp::netpollwait(sqe);
+}
+int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off) {
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_write(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
+  return gmp::netpollwait(sqe);
+}
+int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t off) {
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(off));
+  return gmp::netpollwait(sqe);
+}
+int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t off) {
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(off));
+  return gmp::netpollwait(sqe);
+}
+int32_t ringrecvmsg(int fd, msghdr* msg, int flags) {
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_recvmsg(sqe, fd, msg, unsigned(flags));
+  return gmp::netpollwait(sqe);
+}
+int32_t ringsendmsg(int fd, const msghdr* msg, int flags) {
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_sendmsg(sqe, fd, msg, unsigned(flags | MSG_NOSIGNAL));
+  return gmp::netpollwait(sqe);
+}
+
+// readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
+ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
+  iovec iov{buf, n};
+  ssize_t r = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+  if (r >= 0) {
+    if (r == 0 || size_t(r) == n || !regular(fd)) return r;
+    // A regular file partly in the page cache: read the rest as read() would.
+    int32_t more = ringread(fd, static_cast<char*>(buf) + r, n - size_t(r), off < 0 ? -1 : off + r);
+    return more > 0 ? r + more : r;
+  }
+  if (!wouldblock(errno)) return r;
+  if (nonblocking(fd)) {
+    REAL(read);
+    REAL(pread);
+    return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
+  }
+  return result(ringread(fd, buf, n, off));
+}
+
+// writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
+ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
+  iovec iov{const_cast<void*>(buf), n};
+  ssize_t r = pwritev2(fd, &iov, 1, off, RWF_NOWAIT);
+  size_t done = 0;
+  if (r >= 0) {
+    done = size_t(r);
+    if (done == n || nonblocking(fd)) return r;
+  } else {
+    if (!wouldblock(errno)) return r;
+    if (nonblocking(fd)) {
+      REAL(write);
+      REAL(pwrite);
+      return off < 0 ? real_write(fd, buf, n) : real_pwrite(fd, buf, n, off);
+    }
+  }
+  while (done < n) {
+    int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
+                            off < 0 ? -1 : off + int64_t(done));
+    if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : result(res);
+    done += size_t(res);
+  }
+  return ssize_t(done);
+}
+
+}  // namespace
+
+GMP_HOOK ssize_t read(int fd, void* buf, size_t n) {
+  REAL(read);
+  if (!gmp::hookable(true)) return real_read(fd, buf, n);
+  return readat(fd, buf, n, -1);
+}
+
+// With _FILE_OFFSET_BITS=64 the headers name pread pread64; the hook defines both names.
+GMP_HOOK ssize_t pread_hook(int fd, void* buf, size_t n, off_t off) __asm__("pread");
+GMP_HOOK ssize_t pread_hook(int fd, void* buf, size_t n, off_t off) {
+  REAL(pread);
+  if (!gmp::hookable(true) || off < 0) return real_pread(fd, buf, n, off);
+  return readat(fd, buf, n, off);
+}
+extern "C" __attribute__((visibility("default"), alias("pread"))) ssize_t pread64_hook(
+    int, void*, size_t, off_t) __asm__("pread64");
+
+GMP_HOOK ssize_t write(int fd, const void* buf, size_t n) {
+  REAL(write);
+  if (!gmp::hookable(true)) return real_write(fd, buf, n);
+  return writeat(fd, buf, n, -1);
+}
+
+GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) __asm__("pwrite");
+GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) {
+  REAL(pwrite);
+  if (!gmp::hookable(true) || off < 0) return real_pwrite(fd, buf, n, off);
+  return writeat(fd, buf, n, off);
+}
+extern "C" __attribute__((visibility("default"), alias("pwrite"))) ssize_t pwrite64_hook(
+    int, const void*, size_t, off_t) __asm__("pwrite64");
+
+GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
+  REAL(readv);
+  if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
+  ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
+  if (r >= 0 || !wouldblock(errno)) return r;
+  if (nonblocking(fd)) return real_readv(fd, iov, cnt);
+  return result(ringreadv(fd, iov, cnt, -1));
+}
+
+GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
+  REAL(writev);
+  if (!gmp::hookable(true)) return real_writev(fd, iov, cnt);
+  ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
+  if (r >= 0 || !wouldblock(errno)) return r;
+  if (nonblocking(fd)) return real_writev(fd, iov, cnt);
+  return result(ringwritev(fd, iov, cnt, -1));
+}
+
+// ---- sockets ------------------------------------------------------------------------------------
+
+namespace {
+// recvmsgg / sendmsgg: the recv and send family for a goroutine.
+ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
+  ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
+  if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+  if (nonblocking(fd)) return r;  // EAGAIN, as the program asked
+  return result(ringrecvmsg(fd, msg, flags));
+}
+
+ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
+  ssize_t r = syscall(SYS_sendmsg, fd, msg, flags | MSG_DONTWAIT);
+  if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+    size_t total = 0;
+    for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
+    if (r < 0 || size_t(r) == total || msg->msg_iovlen != 1 || nonblocking(fd)) return r;
+    // A stream socket took part of a single buffer: a blocking send goes on with the rest.
+    size_t done = size_t(r);
+    while (done < total) {
+      iovec iov{static_cast<char*>(msg->msg_iov[0].iov_base) + done, total - done};
+      msghdr rest{};
+      rest.msg_iov = &iov;
+      rest.msg_iovlen = 1;
+      int32_t res = ringsendmsg(fd, &rest, flags);
+      if (res <= 0) return ssize_t(done);
+      done += size_t(res);
+    }
+    return ssize_t(done);
+  }
+  if (nonblocking(fd)) return r;
+  return result(ringsendmsg(fd, msg, flags));
+}
+}  // namespace
+
+GMP_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  REAL(recvmsg);
+  if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_recvmsg(fd, msg, flags);
+  return recvmsgg(fd, msg, flags);
+}
+
+GMP_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  REAL(sendmsg);
+  if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_sendmsg(fd, msg, flags);
+  return sendmsgg(fd, msg, flags);
+}
+
+GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from,
+                          socklen_t* fromlen) {
+  REAL(recvfrom);
+  if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
+    return real_recvfrom(fd, buf, n, flags, from, fromlen);
+  }
+  iovec iov{buf, n};
+  msghdr msg{};
+  msg.msg_name = from;
+  msg.msg_namelen = from && fromlen ? *fromlen : 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t r = recvmsgg(fd, &msg, flags);
+  if (r >= 0 && from && fromlen) *fromlen = msg.msg_namelen;
+  return r;
+}
+
+GMP_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  return recvfrom(fd, buf, n, flags, nullptr, nullptr);
+}
+
+GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to,
+                        socklen_t tolen) {
+  REAL(sendto);
+  if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
+    return real_sendto(fd, buf, n, flags, to, tolen);
+  }
+  iovec iov{const_cast<void*>(buf), n};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(to);
+  msg.msg_namelen = to ? tolen : 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  return sendmsgg(fd, &msg, flags);
+}
+
+GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  return sendto(fd, buf, n, flags, nullptr, 0);
+}
+
+GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  REAL(accept4);
+  if (!gmp::hookable(true) || nonblocking(fd)) return real_accept4(fd, addr, len, flags);
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_accept(sqe, fd, addr, len, flags);
+  return int(result(gmp::netpollwait(sqe)));
+}
+
+GMP_HOOK int accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd, addr, len, 0); }
+
+GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
+  REAL(connect);
+  if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);
+  io_uring_sqe* sqe = gmp::netpollsqe();
+  io_uring_prep_connect(sqe, fd, addr, len);
+  return int(result(gmp::netpollwait(sqe)));
+}

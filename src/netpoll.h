@@ -1,0 +1,45 @@
+// netpoll.h — the io_uring poller (netpoll_uring.cc): one ring per P, operations that park
+// their goroutine until the completion. Invariants NP1-NP4 are in netpoll_uring.cc.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime.h"
+
+namespace gmp {
+
+struct pollring {
+  io_uring ring;                     // SQ: the P's M (NP1); CQ: the holder of reaping (NP2)
+  std::atomic<uint32_t> reaping{0};  // NP2: 1 while an M reaps the CQ
+  std::atomic<int64_t> inflight{0};  // NP4
+};
+
+// pollop: one parked operation, on its goroutine's stack (NP3).
+struct pollop {
+  g* gp = nullptr;  // the parked goroutine
+  int32_t res = 0;  // the CQE's result: a count, or -errno
+};
+
+void netpollinit();         // schedinit: the shared eventfd
+bool netpollinitp(p* pp);   // procresize (world stopped): pp's ring; false if io_uring fails
+bool netpollinited();       // some P has a ring
+int64_t netpollinflight();  // operations in flight on all rings (NP4)
+
+// netpollsqe / netpollwait: hooks.h.
+void netpollsubmit(pollring* r);  // NP1: the M holding r's P
+
+// netpoll: reap r's completions onto out (the gs made runnable); false if none or r was
+// being reaped by another M. netpollall: every ring. Any M.
+bool netpoll(pollring* r, gqueue* out);
+bool netpollall(gqueue* out);
+// netpollblock: the one M waiting for I/O (and timers): sleep until a completion, a
+// netpollBreak, or until (a nanotime; 0 = no deadline). May return early. No P.
+// netpollclear spends the wake-ups sent so far; call it before publishing the wait.
+void netpollclear();
+void netpollblock(int64_t until);
+void netpollBreak();
+
+}  // namespace gmp

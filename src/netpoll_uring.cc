@@ -1,0 +1,217 @@
+// netpoll_uring.cc — the network poller on io_uring (Go's netpoll.go and netpoll_epoll.go,
+// redone for a completion queue): a goroutine that would block in a hooked call puts the
+// operation on its P's ring and parks; whoever reaps the completion readies it.
+//
+// One ring per P (p.ring), made by procresize and kept when the P dies (operations may still
+// be in flight on it). Ownership and invariants:
+//   NP1: only the M that holds the P writes its ring's submission queue (netpollsqe, and the
+//        submit in the park's commit); a ring of a dead P gets no new submissions.
+//   NP2: the completion queue has one consumer at a time: ring.reaping is a try-lock, and any
+//        M may reap any ring with it (its own P's in findRunnable, all rings when stealing or
+//        when it is the M that blocks in netpoll). A reaper that finds the lock taken skips the
+//        ring: its holder reaps those completions.
+//   NP3: an operation's user_data is its pollop, on the parked goroutine's stack. The reaper
+//        writes op.res and then readies op.gp; after that it does not touch op (the goroutine
+//        may have returned). A pollop is submitted exactly once and completes exactly once: the
+//        goroutine stays parked until its completion, whatever else happens.
+//   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
+//        before the submission, decremented by the reaper): a process with operations in flight
+//        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
+// Every ring signals one shared eventfd (io_uring_register_eventfd) on each completion. The M
+// that blocks in netpoll (the "timer sleeper" of time.cc, which now also waits for I/O) sleeps
+// in ppoll on it; netpollBreak writes it. The eventfd is only a hint: a woken M drains it and
+// scans every ring, and a completion posted after the drain signals it again, so none is lost.
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+#include "hooks.h"
+#include "netpoll.h"
+#include "probes.h"
+
+namespace gmp {
+
+namespace {
+constexpr unsigned ringEntries = 256;   // submission queue slots per P
+constexpr unsigned ringCqEntries = 8192;  // completion slots; beyond, the kernel buffers (NODROP)
+
+int wakefd = -1;  // the shared eventfd; constant once netpollinit ran
+std::atomic<bool> inited{false};
+
+// A child of fork() has one thread and the parent's rings, whose memory it shares with the
+// parent: it must never touch them, and with its Ms gone it cannot park either. Until the
+// runtime re-initialises itself in children (the fork work of the takeover issue), every
+// hook passes through there, as it did before the hooks existed.
+std::atomic<bool> forked{false};
+void forkchild() { forked.store(true, std::memory_order_relaxed); }
+}  // namespace
+
+bool netpollinited() { return inited.load(std::memory_order_acquire); }
+
+void netpollinit() {
+  wakefd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (wakefd < 0) fatal("netpollinit: eventfd failed");
+  pthread_atfork(nullptr, nullptr, forkchild);
+}
+
+bool netpollinitp(p* pp) {
+  if (pp->ring) return true;
+  auto* r = new (std::nothrow) pollring();
+  if (!r) return false;
+  io_uring_params params{};
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+  params.cq_entries = ringCqEntries;
+  int err = io_uring_queue_init_params(ringEntries, &r->ring, &params);
+  if (err < 0) {
+    delete r;
+    return false;
+  }
+  if (io_uring_register_eventfd(&r->ring, wakefd) < 0) {
+    io_uring_queue_exit(&r->ring);
+    delete r;
+    return false;
+  }
+  pp->ring = r;
+  inited.store(true, std::memory_order_release);
+  return true;
+}
+
+int64_t netpollinflight() {
+  int64_t n = 0;
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    if (pollring* r = allp[i]->ring) n += r->inflight.load(std::memory_order_acquire);
+  }
+  return n;
+}
+
+io_uring_sqe* netpollsqe() {
+  pollring* r = getg()->m_->p_->ring;  // NP1
+  for (;;) {
+    if (io_uring_sqe* sqe = io_uring_get_sqe(&r->ring)) {
+      io_uring_sqe_set_data(sqe, nullptr);
+      return sqe;
+    }
+    netpollsubmit(r);  // the queue is full of earlier operations: send them first
+  }
+}
+
+void netpollsubmit(pollring* r) {
+  for (;;) {
+    int n = io_uring_submit(&r->ring);
+    if (n >= 0 || (n != -EINTR && n != -EBUSY && n != -EAGAIN)) {
+      if (n < 0) fatal("netpoll: io_uring_submit failed");
+      return;
+    }
+    // EBUSY/EAGAIN: the completion side is backed up (or the kernel is short of memory):
+    // let the other Ms reap, then try again. The operations stay queued, none is lost.
+    osyield();
+  }
+}
+
+namespace {
+// pollcommit: gopark's commit for an operation: the goroutine is parked, so its completion
+// may be reaped from now on. Submits the ring (NP1: still on the M that holds the P).
+bool pollcommit(g*, void* arg) {
+  netpollsubmit(static_cast<pollring*>(arg));
+  return true;
+}
+}  // namespace
+
+int32_t netpollwait(io_uring_sqe* sqe) {
+  m* mp = getg()->m_;
+  pollring* r = mp->p_->ring;
+  pollop op;  // NP3: lives here until the completion
+  op.gp = mp->curg;
+  io_uring_sqe_set_data(sqe, &op);
+  r->inflight.fetch_add(1, std::memory_order_relaxed);  // NP4; published by the park
+  gopark(pollcommit, r, waitReasonIOWait);
+  return op.res;  // written before the goready that resumed us
+}
+
+bool hookable(bool needring) {
+  g* gp = getg();  // null before the runtime starts and on threads it does not know
+  if (!gp || debug.notakeover || forked.load(std::memory_order_relaxed) || dumpactive()) {
+    return false;
+  }
+  m* mp = gp->m_;
+  if (!mp || mp->curg != gp || !mp->p_ || (needring && !mp->p_->ring)) return false;
+  auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  return sp > gp->stk.lo && sp <= gp->stk.hi;  // on a signal stack: a handler, pass through
+}
+
+bool netpoll(pollring* r, gqueue* out) {
+  uint32_t zero = 0;
+  if (!r->reaping.compare_exchange_strong(zero, 1, std::memory_order_acquire)) return false;  // NP2
+  bool any = false;
+  io_uring_cqe* cqe;
+  unsigned head, n = 0;
+  io_uring_for_each_cqe(&r->ring, head, cqe) {
+    n++;
+    if (auto* op = reinterpret_cast<pollop*>(io_uring_cqe_get_data(cqe))) {
+      op->res = cqe->res;
+      g* gp = op->gp;  // NP3: the last touch of op
+      casgstatus(gp, Gwaiting, Grunnable);
+      out->push_back(gp);
+      r->inflight.fetch_sub(1, std::memory_order_relaxed);
+      any = true;
+    }
+  }
+  if (n) io_uring_cq_advance(&r->ring, n);
+  r->reaping.store(0, std::memory_order_release);
+  return any;
+}
+
+bool netpollall(gqueue* out) {
+  bool any = false;
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    pollring* r = allp[i]->ring;
+    if (r && io_uring_cq_ready(&r->ring) != 0 && netpoll(r, out)) any = true;
+  }
+  return any;
+}
+
+void netpollclear() {
+  uint64_t v;
+  while (syscall(SYS_read, wakefd, &v, sizeof v) < 0 && errno == EINTR) {
+  }
+}
+
+void netpollblock(int64_t until) {
+  sched.npollwait.fetch_add(1, std::memory_order_relaxed);
+  int64_t now = nanotime();
+  GMP_PROBE(netpoll__wait, until ? until - now : -1);
+  // The caller spent older wake-ups (netpollclear) before it published itself: a completion
+  // posted since then is either in a CQ now or signals the eventfd again.
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    pollring* r = allp[i]->ring;
+    if (r && io_uring_cq_ready(&r->ring) != 0) return;  // already something to reap
+  }
+  timespec ts{}, *tsp = nullptr;
+  if (until != 0) {
+    int64_t d = until - now;
+    if (d <= 0) return;
+    ts.tv_sec = time_t(d / 1000000000);
+    ts.tv_nsec = long(d % 1000000000);
+    tsp = &ts;
+  }
+  struct pollfd pfd{wakefd, POLLIN, 0};
+  syscall(SYS_ppoll, &pfd, 1, tsp, nullptr, 0);  // EINTR or a timeout: the caller looks again
+}
+
+void netpollBreak() {
+  uint64_t one = 1;
+  while (syscall(SYS_write, wakefd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace gmp

@@ -1,0 +1,240 @@
+// netpoll_test.cc — blocking libc calls from goroutines park on io_uring (preload/io.cc,
+// preload/sleep.cc, src/netpoll_uring.cc): the goroutine waits, its thread does not, and
+// libc's contract holds (results, errno, O_NONBLOCK, every byte in order).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "export_test.h"
+
+using namespace gmptest;
+
+namespace {
+struct gmp_stats stats() {
+  struct gmp_stats s {};
+  EXPECT_EQ(gmp_stats(&s, sizeof s), 0);
+  return s;
+}
+}  // namespace
+
+// Many goroutines block in read() on pipes; the process keeps its few threads, and each read
+// returns exactly the byte written to its pipe once the writer gets to it.
+TEST(Netpoll, PipeReadersParkAndGetTheirBytes) {
+  constexpr int n = 2000;
+  std::vector<int> fds(2 * n);
+  for (int i = 0; i < n; i++) ASSERT_EQ(pipe2(&fds[2 * i], O_CLOEXEC), 0);
+  std::atomic<int> started{0}, right{0};
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      started.fetch_add(1);
+      unsigned char c = 0;
+      ssize_t r = read(fds[2 * i], &c, 1);
+      if (r == 1 && c == (unsigned char)(i * 7)) right.fetch_add(1);
+      wg.done();
+    });
+  }
+  while (started.load() < n) gmp_yield();
+  gmp_sleep(5 * 1000 * 1000);
+  struct gmp_stats s = stats();
+  EXPECT_GE(s.goroutines, n) << "the readers are parked, not done";
+  EXPECT_LE(s.ms, gmp_maxprocs(0) + 4) << "parked readers hold no threads";
+  EXPECT_EQ(right.load(), 0);
+  for (int i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)(i * 7);
+    ASSERT_EQ(write(fds[2 * i + 1], &c, 1), 1);
+  }
+  wg.wait();
+  EXPECT_EQ(right.load(), n);
+  for (int fd : fds) close(fd);
+}
+
+// A program that set O_NONBLOCK gets EAGAIN, as from libc, for reads and writes.
+TEST(Netpoll, NonblockingFdsGetEagain) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  char c;
+  errno = 0;
+  EXPECT_EQ(read(p[0], &c, 1), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  std::vector<char> big(1 << 20, 'x');
+  ssize_t w = write(p[1], big.data(), big.size());
+  EXPECT_GT(w, 0);
+  EXPECT_LT(size_t(w), big.size()) << "a non-blocking pipe takes what fits";
+  errno = 0;
+  EXPECT_EQ(write(p[1], big.data(), big.size()), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  close(p[0]);
+  close(p[1]);
+}
+
+// Errors are libc's: a bad fd gives EBADF, through every hook.
+TEST(Netpoll, BadFdIsEbadf) {
+  char c;
+  errno = 0;
+  EXPECT_EQ(read(-1, &c, 1), -1);
+  EXPECT_EQ(errno, EBADF);
+  errno = 0;
+  EXPECT_EQ(write(12345, &c, 1), -1);
+  EXPECT_EQ(errno, EBADF);
+  errno = 0;
+  EXPECT_EQ(recv(12345, &c, 1, 0), -1);
+  EXPECT_EQ(errno, EBADF);
+}
+
+// A blocking write bigger than the pipe goes on until every byte is out, while a reader
+// goroutine drains it: the bytes arrive complete and in order.
+TEST(Netpoll, BigPipeWriteIsWhole) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  constexpr size_t size = 4 << 20;
+  std::vector<unsigned char> out(size), in(size);
+  for (size_t i = 0; i < size; i++) out[i] = (unsigned char)(i * 131 + (i >> 12));
+  WaitGroup wg(1);
+  size_t got = 0;
+  go([&] {
+    while (got < size) {
+      ssize_t r = read(p[0], in.data() + got, size - got);
+      if (r <= 0) break;
+      got += size_t(r);
+    }
+    wg.done();
+  });
+  EXPECT_EQ(write(p[1], out.data(), size), ssize_t(size));
+  wg.wait();
+  EXPECT_EQ(got, size);
+  EXPECT_TRUE(in == out);
+  close(p[0]);
+  close(p[1]);
+}
+
+// Regular files: pread at many offsets from many goroutines reads exactly the file's bytes.
+TEST(Netpoll, FileReadsAtOffsets) {
+  char path[] = "/tmp/gmp-netpoll-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  constexpr size_t size = 1 << 20;
+  std::vector<unsigned char> data(size);
+  for (size_t i = 0; i < size; i++) data[i] = (unsigned char)(i ^ (i >> 8));
+  ASSERT_EQ(pwrite(fd, data.data(), size, 0), ssize_t(size));
+  constexpr int n = 200;
+  std::atomic<int> right{0};
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      size_t off = size_t(i) * 4999 % (size - 4096);
+      unsigned char buf[4096];
+      if (pread(fd, buf, sizeof buf, off_t(off)) == ssize_t(sizeof buf) &&
+          memcmp(buf, data.data() + off, sizeof buf) == 0) {
+        right.fetch_add(1);
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(right.load(), n);
+  // read() moves the file position as libc's does.
+  ASSERT_EQ(lseek(fd, 100, SEEK_SET), 100);
+  unsigned char b[10];
+  ASSERT_EQ(read(fd, b, 10), 10);
+  EXPECT_EQ(memcmp(b, data.data() + 100, 10), 0);
+  EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 110);
+  close(fd);
+}
+
+// A sleeping goroutine parks: with one P another goroutine keeps running meanwhile.
+TEST(Netpoll, SleepParksTheGoroutineNotThePThread) {
+  ScopedMaxprocs one(1);
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> ticks{0};
+  WaitGroup wg(1);
+  go([&] {
+    usleep(30 * 1000);
+    timespec ts{0, 10 * 1000 * 1000};
+    EXPECT_EQ(nanosleep(&ts, nullptr), 0);
+    done.store(true);
+    wg.done();
+  });
+  while (!done.load()) {
+    ticks.fetch_add(1);
+    gmp_yield();
+  }
+  wg.wait();
+  EXPECT_GT(ticks.load(), 100) << "main ran while the sleeper slept, on the same P";
+  timespec bad{0, 2000000000};
+  errno = 0;
+  EXPECT_EQ(nanosleep(&bad, nullptr), -1);
+  EXPECT_EQ(errno, EINVAL);
+}
+
+// A TCP echo server made of goroutines with plain blocking accept/read/write, and clients
+// that are goroutines too: every byte of every connection comes back intact and in order.
+TEST(Netpoll, TcpEchoMovesEveryByte) {
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t alen = sizeof addr;
+  ASSERT_EQ(getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &alen), 0);
+  ASSERT_EQ(listen(ls, 1024), 0);
+  constexpr int conns = 300;
+  constexpr size_t each = 64 * 1024;
+  WaitGroup served(conns);
+  go([&] {
+    for (int i = 0; i < conns; i++) {
+      int c = accept(ls, nullptr, nullptr);
+      if (c < 0) {
+        served.done();
+        continue;
+      }
+      go([&, c] {
+        char buf[4096];
+        for (;;) {
+          ssize_t r = read(c, buf, sizeof buf);
+          if (r <= 0) break;
+          if (write(c, buf, size_t(r)) != r) break;
+        }
+        close(c);
+        served.done();
+      });
+    }
+  });
+  std::atomic<int> right{0};
+  WaitGroup clients(conns);
+  for (int i = 0; i < conns; i++) {
+    go([&, i] {
+      int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      bool ok = s >= 0 && connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      std::string out(each, 0), in(each, 0);
+      for (size_t k = 0; k < each; k++) out[k] = char(k * 31 + i);
+      size_t sent = 0, got = 0;
+      while (ok && got < each) {
+        // Requests and responses in 1000-byte steps: send a step, read what comes back.
+        size_t step = std::min<size_t>(1000, each - sent);
+        if (step > 0 && send(s, out.data() + sent, step, 0) != ssize_t(step)) ok = false;
+        sent += step;
+        while (ok && got < sent) {
+          ssize_t r = recv(s, in.data() + got, sent - got, 0);
+          if (r <= 0) ok = false; else got += size_t(r);
+        }
+      }
+      if (ok && in == out) right.fetch_add(1);
+      if (s >= 0) close(s);
+      clients.done();
+    });
+  }
+  clients.wait();
+  served.wait();
+  EXPECT_EQ(right.load(), conns);
+  close(ls);
+}
