@@ -17,7 +17,12 @@ Every spin_inner sample must end at the root. A frame-pointer unwind legitimatel
 caller of a function sampled in its prologue or epilogue (%rbp still, or again, points at the
 caller's frame), so the full spin_inner → spin_middle → spin_outer sequence is required of
 all but a small fraction (FP_SLACK) in fp mode, and of all in dwarf mode, where the CFI
-describes every instruction. (The dwarf check is the one that caught perf's libunwind
+describes every instruction — except that perf's copy of the user stack, taken with a
+no-fault copy in the sampling interrupt, can end early when a page of the stack is
+momentarily unmapped (page migration, a huge-page collapse): such a chain is a clean prefix
+of the expected one, spin_inner <- spin_middle and nothing else. CI saw 2 of 3,649 samples
+so, on both threads at once; up to CUT_SLACK of them are allowed, anything else (a wrong
+frame, [unknown], a chain that goes on past the root) fails. (The dwarf check is the one that caught perf's libunwind
 reader refusing a stack's last word: see the headroom note in asm/amd64/gostart.S.)
 
 The goroutines yield after every four spin_inner calls, so nearly every sample is taken in a
@@ -38,6 +43,7 @@ import tempfile
 ROOTS = ('gmp_gostart',)                # the goroutine root: asm/amd64/gostart.S
 CHAIN = ('spin_inner', 'spin_middle', 'spin_outer')
 FP_SLACK = 0.02                         # fp mode: prologue/epilogue samples allowed
+CUT_SLACK = 0.002                       # dwarf mode: stack copies cut short allowed
 MIN_SAMPLES = 50                        # fewer spin_inner samples than this is a failure
 MIN_YIELDS = 50                         # spin yields ~1/ms per spinner: ~800 in a run
 SPIN_MS = '500'                         # how long each spinner runs
@@ -143,6 +149,12 @@ def check_chain(frames):
     return not why, full, '; '.join(why)
 
 
+def cut_short(mode, frames):
+    """A dwarf chain that is a clean prefix of the expected one: the stack copy ended early."""
+    names = [symname(s) for _, s, _ in frames]
+    return mode == 'dwarf' and 0 < len(names) < len(CHAIN) and names == list(CHAIN[:len(names)])
+
+
 def render(frames):
     return ' <- '.join(symname(s) if s != '[unknown]' else f'[unknown]@{ip}'
                        for ip, s, _ in frames)
@@ -168,6 +180,9 @@ def run_mode(perf, spin, tmp, mode, callgraph):
 def check_root(mode, inner, yields):
     """Every chain ends cleanly at the root, after enough switches out and back in."""
     bad = [(smp, check_chain(smp[3])[2]) for smp in inner if not check_chain(smp[3])[0]]
+    cut = [b for b in bad if cut_short(mode, b[0][3])]
+    if len(cut) <= CUT_SLACK * len(inner):
+        bad = [b for b in bad if not cut_short(mode, b[0][3])]
     diag = [f'{len(inner)} spin_inner samples, {len(bad)} not ending cleanly at '
             f'{"/".join(ROOTS)}; {yields} yields (switches out and back in)']
     diag += [f'{comm}/{tid}: {why}: {render(frames)}' for (comm, _, tid, frames), why in bad[:3]]
@@ -182,9 +197,11 @@ def check_root(mode, inner, yields):
 def check_sequence(mode, inner, yields):
     """The chains read spin_inner <- spin_middle <- spin_outer (fp: all but FP_SLACK)."""
     partial = [smp for smp in inner if not check_chain(smp[3])[1]]
-    slack = FP_SLACK if mode == 'fp' else 0.0
+    slack = FP_SLACK if mode == 'fp' else CUT_SLACK
+    if mode == 'dwarf' and any(not cut_short(mode, smp[3]) for smp in partial):
+        slack = 0.0  # a dwarf chain that is wrong, not merely cut short
     diag = [f'{len(inner) - len(partial)}/{len(inner)} complete '
-            f'(allowed incomplete: {slack:.0%})']
+            f'(allowed incomplete: {slack:.1%})']
     diag += [f'incomplete: {render(smp[3])}' for smp in partial[:3]]
     return len(partial) <= slack * len(inner), diag
 
