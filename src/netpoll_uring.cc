@@ -66,7 +66,7 @@ bool netpollinitp(p* pp) {
   auto* r = new (std::nothrow) pollring();
   if (!r) return false;
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN;
   params.cq_entries = ringCqEntries;
   int err = io_uring_queue_init_params(ringEntries, &r->ring, &params);
   if (err < 0) {
