@@ -291,6 +291,13 @@ GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 
 GMP_HOOK int accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd, addr, len, 0); }
 
+// close: goroutines parked on fd get EBADF (their operations are cancelled), then libc's.
+GMP_HOOK int close(int fd) {
+  REAL(close);
+  gmp::netpollclose(fd);
+  return real_close(fd);
+}
+
 GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   REAL(connect);
   if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);

@@ -25,6 +25,9 @@ bool hookable(bool needring);
 io_uring_sqe* netpollsqe();
 int32_t netpollwait(io_uring_sqe* sqe);
 
+// netpollclose: before close(fd): goroutines parked on fd wake with EBADF. Any thread.
+void netpollclose(int fd);
+
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);
 

@@ -14,6 +14,8 @@
 //        writes op.res and then readies op.gp; after that it does not touch op (the goroutine
 //        may have returned). A pollop is submitted exactly once and completes exactly once: the
 //        goroutine stays parked until its completion, whatever else happens.
+//   NP5: fdwaiters[fd] counts the goroutines parked on an operation on fd (netpollwait,
+//        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
 //   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
 //        before the submission, decremented by the reaper): a process with operations in flight
 //        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
@@ -24,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,6 +53,11 @@ std::atomic<bool> inited{false};
 // runtime re-initialises itself in children (the fork work of the takeover issue), every
 // hook passes through there, as it did before the hooks existed.
 std::atomic<bool> forked{false};
+
+// NP5, for the fds below fdtableSize; a reserved, lazily committed table (4 MiB of address
+// space, a page per 1,024 fds touched).
+constexpr int fdtableSize = 1 << 20;
+std::atomic<int32_t>* fdwaiters;
 void forkchild() { forked.store(true, std::memory_order_relaxed); }
 }  // namespace
 
@@ -59,6 +67,10 @@ void netpollinit() {
   wakefd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wakefd < 0) fatal("netpollinit: eventfd failed");
   pthread_atfork(nullptr, nullptr, forkchild);
+  void* t = mmap(nullptr, fdtableSize * sizeof(int32_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (t == MAP_FAILED) fatal("netpollinit: out of memory for the fd table");
+  fdwaiters = static_cast<std::atomic<int32_t>*>(t);
 }
 
 bool netpollinitp(p* pp) {
@@ -131,9 +143,35 @@ int32_t netpollwait(io_uring_sqe* sqe) {
   pollop op;  // NP3: lives here until the completion
   op.gp = mp->curg;
   io_uring_sqe_set_data(sqe, &op);
+  int fd = sqe->fd;
+  bool tracked = fd >= 0 && fd < fdtableSize;
+  if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);  // NP5
   r->inflight.fetch_add(1, std::memory_order_relaxed);  // NP4; published by the park
   gopark(pollcommit, r, waitReasonIOWait);
-  return op.res;  // written before the goready that resumed us
+  if (tracked) fdwaiters[fd].fetch_sub(1, std::memory_order_seq_cst);
+  // op.res was written before the goready that resumed us. Cancelled by close(): the fd
+  // is gone, as a call made after the close would find it.
+  return op.res == -ECANCELED ? -EBADF : op.res;
+}
+
+void netpollclose(int fd) {
+  if (!netpollinited() || fd < 0 || fd >= fdtableSize ||
+      fdwaiters[fd].load(std::memory_order_seq_cst) == 0) {
+    return;
+  }
+  // Any ring may hold them (the waiters' Ps at the time). The synchronous cancel needs no
+  // submission queue, so any thread may run it on any ring (NP1 holds).
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    pollring* r = allp[i]->ring;
+    if (!r || r->inflight.load(std::memory_order_acquire) == 0) continue;
+    io_uring_sync_cancel_reg reg{};
+    reg.fd = fd;
+    reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+    reg.timeout.tv_sec = -1;
+    reg.timeout.tv_nsec = -1;
+    io_uring_register_sync_cancel(&r->ring, &reg);
+  }
 }
 
 bool hookable(bool needring) {

@@ -238,3 +238,50 @@ TEST(Netpoll, TcpEchoMovesEveryByte) {
   EXPECT_EQ(right.load(), conns);
   close(ls);
 }
+
+// close() of an fd goroutines are parked on wakes them with EBADF, as if the call came after
+// the close; the process goes on.
+TEST(Netpoll, CloseWakesParkedReadersWithEbadf) {
+  constexpr int n = 50;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  std::atomic<int> started{0}, ebadf{0};
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&] {
+      started.fetch_add(1);
+      char c;
+      errno = 0;
+      if (read(p[0], &c, 1) == -1 && errno == EBADF) ebadf.fetch_add(1);
+      wg.done();
+    });
+  }
+  while (started.load() < n) gmp_yield();
+  gmp_sleep(5 * 1000 * 1000);  // all parked in read
+  EXPECT_EQ(close(p[0]), 0);
+  wg.wait();
+  EXPECT_EQ(ebadf.load(), n);
+  close(p[1]);
+}
+
+TEST(Netpoll, CloseWakesABlockedAccept) {
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(ls, 16), 0);
+  std::atomic<int> result{0}, err{0};
+  WaitGroup wg(1);
+  go([&] {
+    result.store(accept(ls, nullptr, nullptr));
+    err.store(errno);
+    wg.done();
+  });
+  gmp_sleep(5 * 1000 * 1000);
+  EXPECT_EQ(close(ls), 0);
+  wg.wait();
+  EXPECT_EQ(result.load(), -1);
+  EXPECT_EQ(err.load(), EBADF);
+}
