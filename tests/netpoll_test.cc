@@ -22,6 +22,22 @@ struct gmp_stats stats() {
   EXPECT_EQ(gmp_stats(&s, sizeof s), 0);
   return s;
 }
+
+// listener: a blocking TCP socket listening on a free loopback port, its address in *addr;
+// -1 on failure.
+int listener(sockaddr_in* addr) {
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  *addr = sockaddr_in{};
+  addr->sin_family = AF_INET;
+  addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof *addr;
+  if (ls < 0 || bind(ls, reinterpret_cast<sockaddr*>(addr), sizeof *addr) != 0 ||
+      getsockname(ls, reinterpret_cast<sockaddr*>(addr), &alen) != 0 || listen(ls, 1024) != 0) {
+    if (ls >= 0) close(ls);
+    return -1;
+  }
+  return ls;
+}
 }  // namespace
 
 // Many goroutines block in read() on pipes; the process keeps its few threads, and each read
@@ -178,15 +194,9 @@ TEST(Netpoll, SleepParksTheGoroutineNotThePThread) {
 // A TCP echo server made of goroutines with plain blocking accept/read/write, and clients
 // that are goroutines too: every byte of every connection comes back intact and in order.
 TEST(Netpoll, TcpEchoMovesEveryByte) {
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr;
+  int ls = listener(&addr);
   ASSERT_GE(ls, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t alen = sizeof addr;
-  ASSERT_EQ(getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &alen), 0);
-  ASSERT_EQ(listen(ls, 1024), 0);
   constexpr int conns = 300;
   constexpr size_t each = 64 * 1024;
   WaitGroup served(conns);
@@ -265,13 +275,9 @@ TEST(Netpoll, CloseWakesParkedReadersWithEbadf) {
 }
 
 TEST(Netpoll, CloseWakesABlockedAccept) {
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr;
+  int ls = listener(&addr);
   ASSERT_GE(ls, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(ls, 16), 0);
   std::atomic<int> result{0}, err{0};
   WaitGroup wg(1);
   go([&] {
