@@ -28,6 +28,8 @@
 
 #define GMP_HOOK extern "C" __attribute__((visibility("default")))
 
+extern "C" [[noreturn]] void __chk_fail();  // glibc: "*** buffer overflow detected ***"
+
 namespace {
 
 // real: libc's definition of name, looked up once.
@@ -55,14 +57,21 @@ bool regular(int fd) {
   return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// result: a ring result as libc returns it.
+// result: a ring result as libc returns it. Cancelled: close() took the fd away (the only
+// canceller of these operations), which a call made after the close would find as EBADF.
 ssize_t result(int32_t res) {
+  if (res == -ECANCELED) res = -EBADF;
   if (res < 0) {
-    errno = -res;
+    gmp::seterrno(-res);
     return -1;
   }
   return res;
 }
+
+// again: a ring operation on a blocking fd ended in EAGAIN: the kernel gave up its wait
+// (a close() racing the arming of its poll). The caller looks again: a closed fd then gets
+// EBADF from libc's call, an fd made non-blocking meanwhile EAGAIN.
+bool again(int32_t res) { return res == -EAGAIN; }
 
 // wouldblock: step 1 said the call cannot complete now (or cannot be tried that way).
 bool wouldblock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EOPNOTSUPP; }
@@ -110,12 +119,15 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
     return more > 0 ? r + more : r;
   }
   if (!wouldblock(errno)) return r;
-  if (nonblocking(fd)) {
-    REAL(read);
-    REAL(pread);
-    return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
+  for (;;) {
+    if (nonblocking(fd)) {
+      REAL(read);
+      REAL(pread);
+      return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
+    }
+    int32_t res = ringread(fd, buf, n, off);
+    if (!again(res)) return result(res);
   }
-  return result(ringread(fd, buf, n, off));
 }
 
 // writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
@@ -126,17 +138,18 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   if (r >= 0) {
     done = size_t(r);
     if (done == n || nonblocking(fd)) return r;
-  } else {
-    if (!wouldblock(errno)) return r;
-    if (nonblocking(fd)) {
+  } else if (!wouldblock(errno)) {
+    return r;
+  }
+  while (done < n) {
+    if (done == 0 && nonblocking(fd)) {
       REAL(write);
       REAL(pwrite);
       return off < 0 ? real_write(fd, buf, n) : real_pwrite(fd, buf, n, off);
     }
-  }
-  while (done < n) {
     int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
                             off < 0 ? -1 : off + int64_t(done));
+    if (again(res) && (done == 0 || !nonblocking(fd))) continue;
     if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : result(res);
     done += size_t(res);
   }
@@ -181,8 +194,11 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
   ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
-  if (nonblocking(fd)) return real_readv(fd, iov, cnt);
-  return result(ringreadv(fd, iov, cnt, -1));
+  for (;;) {
+    if (nonblocking(fd)) return real_readv(fd, iov, cnt);
+    int32_t res = ringreadv(fd, iov, cnt, -1);
+    if (!again(res)) return result(res);
+  }
 }
 
 GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
@@ -190,8 +206,11 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   if (!gmp::hookable(true)) return real_writev(fd, iov, cnt);
   ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
-  if (nonblocking(fd)) return real_writev(fd, iov, cnt);
-  return result(ringwritev(fd, iov, cnt, -1));
+  for (;;) {
+    if (nonblocking(fd)) return real_writev(fd, iov, cnt);
+    int32_t res = ringwritev(fd, iov, cnt, -1);
+    if (!again(res)) return result(res);
+  }
 }
 
 // ---- sockets ------------------------------------------------------------------------------------
@@ -201,8 +220,11 @@ namespace {
 ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
   ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
-  if (nonblocking(fd)) return r;  // EAGAIN, as the program asked
-  return result(ringrecvmsg(fd, msg, flags));
+  for (;;) {
+    if (nonblocking(fd)) return syscall(SYS_recvmsg, fd, msg, flags);  // EAGAIN, or EBADF
+    int32_t res = ringrecvmsg(fd, msg, flags);
+    if (!again(res)) return result(res);
+  }
 }
 
 ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
@@ -219,13 +241,17 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
       rest.msg_iov = &iov;
       rest.msg_iovlen = 1;
       int32_t res = ringsendmsg(fd, &rest, flags);
+      if (again(res) && !nonblocking(fd)) continue;
       if (res <= 0) return ssize_t(done);
       done += size_t(res);
     }
     return ssize_t(done);
   }
-  if (nonblocking(fd)) return r;
-  return result(ringsendmsg(fd, msg, flags));
+  for (;;) {
+    if (nonblocking(fd)) return syscall(SYS_sendmsg, fd, msg, flags | MSG_NOSIGNAL);
+    int32_t res = ringsendmsg(fd, msg, flags);
+    if (!again(res)) return result(res);
+  }
 }
 }  // namespace
 
@@ -283,13 +309,39 @@ GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
 
 GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   REAL(accept4);
-  if (!gmp::hookable(true) || nonblocking(fd)) return real_accept4(fd, addr, len, flags);
-  io_uring_sqe* sqe = gmp::netpollsqe();
-  io_uring_prep_accept(sqe, fd, addr, len, flags);
-  return int(result(gmp::netpollwait(sqe)));
+  if (!gmp::hookable(true)) return real_accept4(fd, addr, len, flags);
+  for (;;) {
+    if (nonblocking(fd)) return real_accept4(fd, addr, len, flags);
+    io_uring_sqe* sqe = gmp::netpollsqe();
+    io_uring_prep_accept(sqe, fd, addr, len, flags);
+    int32_t res = gmp::netpollwait(sqe);
+    if (!again(res)) return int(result(res));
+  }
 }
 
 GMP_HOOK int accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd, addr, len, 0); }
+
+// _FORTIFY_SOURCE builds call the checking variants: the same calls once the buffer is
+// known to be big enough (glibc's __chk_fail otherwise: a buffer overflow, abort).
+GMP_HOOK ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
+  if (n > buflen) __chk_fail();
+  return read(fd, buf, n);
+}
+GMP_HOOK ssize_t __pread_chk(int fd, void* buf, size_t n, off_t off, size_t buflen) {
+  if (n > buflen) __chk_fail();
+  return pread_hook(fd, buf, n, off);
+}
+extern "C" __attribute__((visibility("default"), alias("__pread_chk"))) ssize_t
+__pread64_chk_hook(int, void*, size_t, off_t, size_t) __asm__("__pread64_chk");
+GMP_HOOK ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
+  if (n > buflen) __chk_fail();
+  return recv(fd, buf, n, flags);
+}
+GMP_HOOK ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags,
+                                sockaddr* from, socklen_t* fromlen) {
+  if (n > buflen) __chk_fail();
+  return recvfrom(fd, buf, n, flags, from, fromlen);
+}
 
 // close: goroutines parked on fd get EBADF (their operations are cancelled), then libc's.
 GMP_HOOK int close(int fd) {

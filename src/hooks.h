@@ -21,12 +21,20 @@ bool hookable(bool needring);
 // The I/O path (netpoll_uring.cc), for a hookable(true) caller: take an SQE of the current
 // P's ring, fill it in with io_uring_prep_*, and park on it with netpollwait, with nothing
 // in between that could switch goroutines. Returns the completion's result: a count or
-// -errno.
-io_uring_sqe* netpollsqe();
+// -errno (-ECANCELED: close() cancelled it, or its linked timeout expired). netpollsqe(n)
+// makes sure n SQEs can be taken in a row (a linked chain: the next n - 1 calls of
+// netpollsqe(1) do not submit); user_data is null, which the poller ignores (a linked
+// timeout's completion).
+io_uring_sqe* netpollsqe(unsigned n = 1);
 int32_t netpollwait(io_uring_sqe* sqe);
 
 // netpollclose: before close(fd): goroutines parked on fd wake with EBADF. Any thread.
 void netpollclose(int fd);
+
+// seterrno sets errno on the thread the caller runs on now. A hook must use it, not errno,
+// after it parked: errno's address is per thread, and the compiler may have computed it
+// before the park, on another M (__errno_location is a const function).
+void seterrno(int e);
 
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);

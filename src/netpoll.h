@@ -23,8 +23,8 @@ struct pollop {
   int32_t res = 0;  // the CQE's result: a count, or -errno
 };
 
-void netpollinit();         // schedinit: the shared eventfd
-bool netpollinitp(p* pp);   // procresize (world stopped): pp's ring; false if io_uring fails
+void netpollinit();              // schedinit: the shared eventfd
+pollring* netpollring(p* pp);    // pp's ring, made on first use; null if io_uring fails. Owner
 bool netpollinited();       // some P has a ring
 int64_t netpollinflight();  // operations in flight on all rings (NP4)
 

@@ -2,8 +2,10 @@
 // redone for a completion queue): a goroutine that would block in a hooked call puts the
 // operation on its P's ring and parks; whoever reaps the completion readies it.
 //
-// One ring per P (p.ring), made by procresize and kept when the P dies (operations may still
-// be in flight on it). Ownership and invariants:
+// One ring per P (p.ring), made when a goroutine on the P first does I/O (a P that never
+// does costs no ring and no fd) and kept when the P dies (operations may still be in flight
+// on it). Ring fds are moved to high numbers, out of the range programs count on (select's
+// FD_SETSIZE, the lowest free fd). Ownership and invariants:
 //   NP1: only the M that holds the P writes its ring's submission queue (netpollsqe, and the
 //        submit in the park's commit); a ring of a dead P gets no new submissions.
 //   NP2: the completion queue has one consumer at a time: ring.reaping is a try-lock, and any
@@ -27,6 +29,8 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,6 +62,16 @@ std::atomic<bool> forked{false};
 // space, a page per 1,024 fds touched).
 constexpr int fdtableSize = 1 << 20;
 std::atomic<int32_t>* fdwaiters;
+
+// highfd: fd moved above the range programs use, when the fd limit leaves room.
+int highfd(int fd) {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256) return fd;
+  long hi = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, long(rl.rlim_cur / 2));
+  if (hi < 0) return fd;
+  syscall(SYS_close, fd);
+  return int(hi);
+}
 void forkchild() { forked.store(true, std::memory_order_relaxed); }
 }  // namespace
 
@@ -66,6 +80,7 @@ bool netpollinited() { return inited.load(std::memory_order_acquire); }
 void netpollinit() {
   wakefd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wakefd < 0) fatal("netpollinit: eventfd failed");
+  wakefd = highfd(wakefd);
   pthread_atfork(nullptr, nullptr, forkchild);
   void* t = mmap(nullptr, fdtableSize * sizeof(int32_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -73,46 +88,63 @@ void netpollinit() {
   fdwaiters = static_cast<std::atomic<int32_t>*>(t);
 }
 
-bool netpollinitp(p* pp) {
-  if (pp->ring) return true;
+namespace {
+pollring* newring() {
   auto* r = new (std::nothrow) pollring();
-  if (!r) return false;
+  if (!r) return nullptr;
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN;
   params.cq_entries = ringCqEntries;
   int err = io_uring_queue_init_params(ringEntries, &r->ring, &params);
   if (err < 0) {
     delete r;
-    return false;
+    return nullptr;
   }
   if (io_uring_register_eventfd(&r->ring, wakefd) < 0) {
     io_uring_queue_exit(&r->ring);
     delete r;
-    return false;
+    return nullptr;
   }
-  pp->ring = r;
+  r->ring.ring_fd = r->ring.enter_ring_fd = highfd(r->ring.ring_fd);
+  return r;
+}
+}  // namespace
+
+pollring* netpollring(p* pp) {
+  if (pollring* r = pp->ring.load(std::memory_order_relaxed)) return r;  // the owner made it
+  if (pp->ringfailed) return nullptr;
+  pollring* r = newring();
+  if (!r) {
+    // io_uring disabled (sysctl, seccomp) or out of memory: the hooks pass calls through
+    // and they block the M, as in a plain program.
+    pp->ringfailed = true;
+    if (debug.set) printerr("gmp: no io_uring for a P; its blocking calls block the thread\n");
+    return nullptr;
+  }
   inited.store(true, std::memory_order_release);
-  return true;
+  pp->ring.store(r, std::memory_order_release);
+  return r;
 }
 
 int64_t netpollinflight() {
   int64_t n = 0;
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
-    if (pollring* r = allp[i]->ring) n += r->inflight.load(std::memory_order_acquire);
+    if (pollring* r = allp[i]->ring.load(std::memory_order_acquire)) {
+      n += r->inflight.load(std::memory_order_acquire);
+    }
   }
   return n;
 }
 
-io_uring_sqe* netpollsqe() {
-  pollring* r = getg()->m_->p_->ring;  // NP1
-  for (;;) {
-    if (io_uring_sqe* sqe = io_uring_get_sqe(&r->ring)) {
-      io_uring_sqe_set_data(sqe, nullptr);
-      return sqe;
-    }
-    netpollsubmit(r);  // the queue is full of earlier operations: send them first
-  }
+io_uring_sqe* netpollsqe(unsigned n) {
+  pollring* r = getg()->m_->p_->ring.load(std::memory_order_relaxed);  // NP1: ours
+  // The queue is full of earlier operations: send them first. n free slots, so that a
+  // linked chain is never split across two submissions.
+  while (io_uring_sq_space_left(&r->ring) < n) netpollsubmit(r);
+  io_uring_sqe* sqe = io_uring_get_sqe(&r->ring);
+  io_uring_sqe_set_data(sqe, nullptr);
+  return sqe;
 }
 
 void netpollsubmit(pollring* r) {
@@ -139,7 +171,7 @@ bool pollcommit(g*, void* arg) {
 
 int32_t netpollwait(io_uring_sqe* sqe) {
   m* mp = getg()->m_;
-  pollring* r = mp->p_->ring;
+  pollring* r = mp->p_->ring.load(std::memory_order_relaxed);  // NP1: ours
   pollop op;  // NP3: lives here until the completion
   op.gp = mp->curg;
   io_uring_sqe_set_data(sqe, &op);
@@ -149,9 +181,7 @@ int32_t netpollwait(io_uring_sqe* sqe) {
   r->inflight.fetch_add(1, std::memory_order_relaxed);  // NP4; published by the park
   gopark(pollcommit, r, waitReasonIOWait);
   if (tracked) fdwaiters[fd].fetch_sub(1, std::memory_order_seq_cst);
-  // op.res was written before the goready that resumed us. Cancelled by close(): the fd
-  // is gone, as a call made after the close would find it.
-  return op.res == -ECANCELED ? -EBADF : op.res;
+  return op.res;  // written before the goready that resumed us
 }
 
 void netpollclose(int fd) {
@@ -163,7 +193,7 @@ void netpollclose(int fd) {
   // submission queue, so any thread may run it on any ring (NP1 holds).
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
-    pollring* r = allp[i]->ring;
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
     if (!r || r->inflight.load(std::memory_order_acquire) == 0) continue;
     io_uring_sync_cancel_reg reg{};
     reg.fd = fd;
@@ -180,7 +210,7 @@ bool hookable(bool needring) {
     return false;
   }
   m* mp = gp->m_;
-  if (!mp || mp->curg != gp || !mp->p_ || (needring && !mp->p_->ring)) return false;
+  if (!mp || mp->curg != gp || !mp->p_ || (needring && !netpollring(mp->p_))) return false;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   return sp > gp->stk.lo && sp <= gp->stk.hi;  // on a signal stack: a handler, pass through
 }
@@ -211,7 +241,7 @@ bool netpollall(gqueue* out) {
   bool any = false;
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
-    pollring* r = allp[i]->ring;
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
     if (r && io_uring_cq_ready(&r->ring) != 0 && netpoll(r, out)) any = true;
   }
   return any;
@@ -231,7 +261,7 @@ void netpollblock(int64_t until) {
   // posted since then is either in a CQ now or signals the eventfd again.
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
-    pollring* r = allp[i]->ring;
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
     if (r && io_uring_cq_ready(&r->ring) != 0) return;  // already something to reap
   }
   timespec ts{}, *tsp = nullptr;

@@ -1030,11 +1030,6 @@ p* procresize(int32_t n) {
       if (!pp) fatal("procresize: out of memory");
       pp->id = i;
       pp->status.store(Pgcstop, std::memory_order_relaxed);
-      // Without a ring (io_uring disabled by sysctl or seccomp) the hooks pass calls through
-      // and they block the M, as in a plain program.
-      if (!netpollinitp(pp) && i == 0 && debug.set) {
-        printerr("gmp: io_uring unavailable; blocking calls block their thread\n");
-      }
       allp[i] = pp;
       nallp.store(i + 1, std::memory_order_release);
     } else if (i >= old) {

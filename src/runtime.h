@@ -232,7 +232,10 @@ struct alignas(64) p {
   std::atomic<uint32_t> syscalltick;  // bumped when a P leaves Psyscall; sysmon reads
   uint32_t runnextstreak;             // gs run in a row from runnext (owner; findRunnable)
   m* m_;                         // back-link to the owning M, null when idle (owner)
-  pollring* ring;                // its io_uring (netpoll.h); set by procresize, then constant
+  // Its io_uring (netpoll.h): made by the owner on first use (netpollring), then constant;
+  // others load it with acquire. ringfailed: io_uring refused (owner).
+  std::atomic<pollring*> ring;
+  bool ringfailed;
 
   // The local run queue: Go's lock-free ring. Only the owner writes runqtail and the slots
   // it publishes; the owner and thieves advance runqhead with CAS. Slots are atomics so a

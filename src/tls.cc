@@ -160,4 +160,8 @@ void minit_tls(m* mp) {
   mp->cxa_globals = reinterpret_cast<void**>(abi::__cxa_get_globals());
 }
 
+// Out of line on purpose: the caller's compiler cannot reuse an errno address it computed
+// before a park (hooks.h).
+void seterrno(int e) { errno = e; }
+
 }  // namespace gmp

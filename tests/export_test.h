@@ -33,6 +33,11 @@ struct ScopedMaxprocs {
   ~ScopedMaxprocs() { gmp_maxprocs(old); }
 };
 
+// errnonow: errno of the thread the goroutine runs on now. Read errno through it after a call
+// that may park (and so resume on another M): the compiler may compute errno's per-thread
+// address before the call (README, "Things to know").
+[[gnu::noinline]] inline int errnonow() { return errno; }
+
 // A blocking call the runtime does not hook: the M sleeps in the kernel.
 inline void sleepInKernel(int64_t ms) {
   timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000};

@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -262,7 +265,7 @@ TEST(Netpoll, CloseWakesParkedReadersWithEbadf) {
       started.fetch_add(1);
       char c;
       errno = 0;
-      if (read(p[0], &c, 1) == -1 && errno == EBADF) ebadf.fetch_add(1);
+      if (read(p[0], &c, 1) == -1 && errnonow() == EBADF) ebadf.fetch_add(1);
       wg.done();
     });
   }
@@ -282,7 +285,7 @@ TEST(Netpoll, CloseWakesABlockedAccept) {
   WaitGroup wg(1);
   go([&] {
     result.store(accept(ls, nullptr, nullptr));
-    err.store(errno);
+    err.store(errnonow());
     wg.done();
   });
   gmp_sleep(5 * 1000 * 1000);
@@ -290,4 +293,77 @@ TEST(Netpoll, CloseWakesABlockedAccept) {
   wg.wait();
   EXPECT_EQ(result.load(), -1);
   EXPECT_EQ(err.load(), EBADF);
+}
+
+// poll on mixed fds (a pipe, a socket pair) parks the goroutine: with one P the writer can
+// only run if the poller's thread is free. The results are libc's (revents, the count).
+TEST(Netpoll, PollOnMixedFdsParks) {
+  ScopedMaxprocs one(1);
+  int p[2], sv[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  WaitGroup wg(1);
+  go([&] {
+    gmp_sleep(10 * 1000 * 1000);
+    EXPECT_EQ(write(sv[1], "s", 1), 1);
+    wg.done();
+  });
+  pollfd fds[3] = {{p[0], POLLIN, 0}, {sv[0], POLLIN, 0}, {-1, POLLIN, 0}};
+  EXPECT_EQ(poll(fds, 3, 5000), 1);
+  EXPECT_EQ(fds[0].revents, 0);
+  EXPECT_EQ(fds[1].revents, POLLIN);
+  EXPECT_EQ(fds[2].revents, 0);
+  wg.wait();
+  // One fd, and a timeout that expires: 0, nothing reported.
+  pollfd one1{p[0], POLLIN, 0};
+  EXPECT_EQ(poll(&one1, 1, 20), 0);
+  EXPECT_EQ(one1.revents, 0);
+  // A closed fd in the set: POLLNVAL, as libc reports it.
+  pollfd bad{12345, POLLIN, 0};
+  EXPECT_EQ(poll(&bad, 1, 1000), 1);
+  EXPECT_EQ(bad.revents, POLLNVAL);
+  for (int fd : {p[0], p[1], sv[0], sv[1]}) close(fd);
+}
+
+// select and epoll_wait park the same way and report as libc does.
+TEST(Netpoll, SelectAndEpollWaitPark) {
+  ScopedMaxprocs one(1);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  WaitGroup wg(1);
+  go([&] {
+    gmp_sleep(10 * 1000 * 1000);
+    EXPECT_EQ(write(p[1], "x", 1), 1);
+    wg.done();
+  });
+  fd_set rd;
+  FD_ZERO(&rd);
+  FD_SET(p[0], &rd);
+  timeval tv{5, 0};
+  EXPECT_EQ(select(p[0] + 1, &rd, nullptr, nullptr, &tv), 1);
+  EXPECT_TRUE(FD_ISSET(p[0], &rd));
+  EXPECT_LT(tv.tv_sec, 5) << "the time left, as Linux's select writes it";
+  wg.wait();
+  char c;
+  ASSERT_EQ(read(p[0], &c, 1), 1);
+
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  ASSERT_GE(ep, 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 77;
+  ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+  epoll_event out[4];
+  EXPECT_EQ(epoll_wait(ep, out, 4, 20), 0) << "nothing yet: times out";
+  WaitGroup wg2(1);
+  go([&] {
+    gmp_sleep(10 * 1000 * 1000);
+    EXPECT_EQ(write(p[1], "y", 1), 1);
+    wg2.done();
+  });
+  ASSERT_EQ(epoll_wait(ep, out, 4, 5000), 1);
+  EXPECT_EQ(out[0].data.u64, 77u);
+  EXPECT_EQ(out[0].events, uint32_t(EPOLLIN));
+  wg2.wait();
+  for (int fd : {ep, p[0], p[1]}) close(fd);
 }

@@ -1,0 +1,230 @@
+// poll.cc — waiting for readiness parks the goroutine: poll, ppoll, select, pselect,
+// epoll_wait, epoll_pwait.
+//
+// Each hook first asks the real call without waiting (timeout 0); when nothing is ready and
+// the caller would wait, the goroutine parks on one IORING_OP_POLL_ADD — on the fd itself
+// when there is one, on the epoll fd for epoll_wait, and on a scratch epoll set of the fds
+// otherwise — with a linked timeout for a finite wait. Once woken it asks the real call
+// without waiting again, so the results (revents, fd sets, events, the count) are exactly
+// libc's; woken with nothing ready (another goroutine took it), it waits again for the time
+// left. A signal mask argument (ppoll, pselect, epoll_pwait) cannot be applied to a parked
+// goroutine: those calls with a mask go to libc and block the thread.
+#include <dlfcn.h>
+#include <liburing.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <vector>
+
+#include "../src/hooks.h"
+
+#define GMP_HOOK extern "C" __attribute__((visibility("default")))
+
+extern "C" [[noreturn]] void __chk_fail();  // glibc: "*** buffer overflow detected ***"
+
+namespace {
+
+template <typename F>
+F real(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+int64_t now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// parkready parks until fd reports one of events, or until deadline (a CLOCK_MONOTONIC
+// time; < 0: none). False when the deadline passed first.
+bool parkready(int fd, unsigned events, int64_t deadline) {
+  __kernel_timespec ts{};
+  if (deadline >= 0) {
+    int64_t left = deadline - now();
+    if (left <= 0) return false;
+    ts.tv_sec = left / 1000000000;
+    ts.tv_nsec = left % 1000000000;
+  }
+  io_uring_sqe* sqe = gmp::netpollsqe(deadline >= 0 ? 2 : 1);
+  io_uring_prep_poll_add(sqe, fd, events | POLLERR | POLLHUP);
+  if (deadline >= 0) {
+    sqe->flags |= IOSQE_IO_LINK;
+    io_uring_prep_link_timeout(gmp::netpollsqe(), &ts, 0);  // read at submission
+  }
+  int32_t res = gmp::netpollwait(sqe);
+  return res != -ECANCELED || deadline < 0 || now() < deadline;
+}
+
+// epollof: a scratch epoll set watching fds' events (level-triggered), or -1 when one of them
+// cannot be watched (a regular file: poll calls it always ready).
+int epollof(const pollfd* fds, nfds_t n) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return -1;
+  for (nfds_t i = 0; i < n; i++) {
+    if (fds[i].fd < 0) continue;
+    epoll_event ev{};
+    ev.events = uint32_t(fds[i].events) | EPOLLERR | EPOLLHUP;
+    ev.data.fd = fds[i].fd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i].fd, &ev) == 0) continue;
+    if (errno == EEXIST) {  // the same fd twice: watch for either's events
+      for (nfds_t k = 0; k < i; k++) {
+        if (fds[k].fd == fds[i].fd) ev.events |= uint32_t(fds[k].events);
+      }
+      if (epoll_ctl(ep, EPOLL_CTL_MOD, fds[i].fd, &ev) == 0) continue;
+    }
+    if (errno == EBADF) continue;  // poll reports POLLNVAL for it: the re-check returns
+    close(ep);
+    return -1;
+  }
+  return ep;
+}
+
+// pollg: poll for a goroutine; deadline as parkready's.
+int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
+  static auto realpoll = real<decltype(&::poll)>("poll");
+  int ep = -1;
+  for (;;) {
+    int r = realpoll(fds, n, 0);
+    if (r != 0 || (deadline >= 0 && now() >= deadline)) {
+      if (ep >= 0) close(ep);
+      return r;
+    }
+    bool ready;
+    if (n == 1 && fds[0].fd >= 0) {
+      ready = parkready(fds[0].fd, unsigned(fds[0].events), deadline);
+    } else {
+      if (ep < 0 && (ep = epollof(fds, n)) < 0) {
+        int64_t left = deadline < 0 ? -1 : (deadline - now() + 999999) / 1000000;
+        return realpoll(fds, n, left > INT_MAX ? INT_MAX : int(left));  // blocks the M
+      }
+      ready = parkready(ep, POLLIN, deadline);
+    }
+    if (!ready) {
+      if (ep >= 0) close(ep);
+      return realpoll(fds, n, 0);  // timed out: whatever is ready now, usually nothing
+    }
+  }
+}
+
+int64_t deadlinems(int ms) { return ms < 0 ? -1 : now() + int64_t(ms) * 1000000; }
+
+int64_t deadlinets(const timespec* ts) {
+  if (!ts) return -1;
+  return now() + int64_t(ts->tv_sec) * 1000000000 + ts->tv_nsec;
+}
+
+bool validts(const timespec* ts) {
+  return !ts || (ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000);
+}
+
+// selectg: select over pollg. The sets are rewritten as select's are; tv, if given, gets
+// the time left, as Linux's select does.
+int selectg(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline) {
+  std::vector<pollfd> fds;
+  for (int fd = 0; fd < nfds; fd++) {
+    short ev = 0;
+    if (rd && FD_ISSET(fd, rd)) ev |= POLLIN;
+    if (wr && FD_ISSET(fd, wr)) ev |= POLLOUT;
+    if (ex && FD_ISSET(fd, ex)) ev |= POLLPRI;
+    if (ev) fds.push_back(pollfd{fd, ev, 0});
+  }
+  int r = pollg(fds.data(), fds.size(), deadline);
+  if (r < 0) return r;
+  for (const pollfd& p : fds) {
+    if (p.revents & POLLNVAL) {
+      gmp::seterrno(EBADF);
+      return -1;
+    }
+  }
+  int count = 0;
+  for (const pollfd& p : fds) {
+    // select's readable includes hang-up and error, its writable error (fs/select.c).
+    bool r1 = rd && FD_ISSET(p.fd, rd) && (p.revents & (POLLIN | POLLHUP | POLLERR));
+    bool w1 = wr && FD_ISSET(p.fd, wr) && (p.revents & (POLLOUT | POLLERR));
+    bool e1 = ex && FD_ISSET(p.fd, ex) && (p.revents & POLLPRI);
+    if (rd && FD_ISSET(p.fd, rd) && !r1) FD_CLR(p.fd, rd);
+    if (wr && FD_ISSET(p.fd, wr) && !w1) FD_CLR(p.fd, wr);
+    if (ex && FD_ISSET(p.fd, ex) && !e1) FD_CLR(p.fd, ex);
+    count += r1 + w1 + e1;
+  }
+  return count;
+}
+
+}  // namespace
+
+GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
+  static auto realfn = real<decltype(&::poll)>("poll");
+  if (ms == 0 || !gmp::hookable(true)) return realfn(fds, n, ms);
+  return pollg(fds, n, deadlinems(ms));
+}
+
+GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
+  static auto realfn = real<decltype(&::ppoll)>("ppoll");
+  if (mask || !validts(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
+      !gmp::hookable(true)) {
+    return realfn(fds, n, ts, mask);
+  }
+  return pollg(fds, n, deadlinets(ts));
+}
+
+GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
+  static auto realfn = real<decltype(&::select)>("select");
+  if (nfds < 0 || nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
+      (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !gmp::hookable(true)) {
+    return realfn(nfds, rd, wr, ex, tv);
+  }
+  int64_t deadline = tv ? now() + int64_t(tv->tv_sec) * 1000000000 + int64_t(tv->tv_usec) * 1000 : -1;
+  int r = selectg(nfds, rd, wr, ex, deadline);
+  if (tv) {
+    int64_t left = deadline - now();
+    if (left < 0) left = 0;
+    tv->tv_sec = time_t(left / 1000000000);
+    tv->tv_usec = suseconds_t(left % 1000000000 / 1000);
+  }
+  return r;
+}
+
+GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* ts,
+                     const sigset_t* mask) {
+  static auto realfn = real<decltype(&::pselect)>("pselect");
+  if (mask || nfds < 0 || nfds > FD_SETSIZE || !validts(ts) ||
+      (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
+    return realfn(nfds, rd, wr, ex, ts, mask);
+  }
+  return selectg(nfds, rd, wr, ex, deadlinets(ts));
+}
+
+GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
+  static auto realfn = real<decltype(&::epoll_wait)>("epoll_wait");
+  if (ms == 0 || max <= 0 || !gmp::hookable(true)) return realfn(ep, evs, max, ms);
+  int64_t deadline = deadlinems(ms);
+  for (;;) {
+    int r = realfn(ep, evs, max, 0);
+    if (r != 0) return r;
+    if (!parkready(ep, POLLIN, deadline)) return realfn(ep, evs, max, 0);
+  }
+}
+
+// _FORTIFY_SOURCE builds call the checking variants; they check, then are poll and ppoll.
+GMP_HOOK int __poll_chk(pollfd* fds, nfds_t n, int ms, size_t fdslen) {
+  if (fdslen / sizeof *fds < n) __chk_fail();
+  return poll(fds, n, ms);
+}
+
+GMP_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask,
+                         size_t fdslen) {
+  if (fdslen / sizeof *fds < n) __chk_fail();
+  return ppoll(fds, n, ts, mask);
+}
+
+GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset_t* mask) {
+  static auto realfn = real<decltype(&::epoll_pwait)>("epoll_pwait");
+  if (mask) return realfn(ep, evs, max, ms, mask);
+  return epoll_wait(ep, evs, max, ms);
+}
