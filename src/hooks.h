@@ -36,6 +36,10 @@ void netpollclose(int fd);
 // before the park, on another M (__errno_location is a const function).
 void seterrno(int e);
 
+// entersyscall / exitsyscall: around a blocking call that cannot be parked (proc.cc).
+void entersyscall();
+void exitsyscall();
+
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);
 

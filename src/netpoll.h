@@ -27,6 +27,12 @@ void netpollinit();              // schedinit: the shared eventfd
 pollring* netpollring(p* pp);    // pp's ring, made on first use; null if io_uring fails. Owner
 bool netpollinited();       // some P has a ring
 int64_t netpollinflight();  // operations in flight on all rings (NP4)
+// netpollpending: pp's ring has operations in flight (a cheap hint for the scheduler's
+// fairness checks). Any M.
+inline bool netpollpending(p* pp) {
+  pollring* r = pp->ring.load(std::memory_order_relaxed);
+  return r && r->inflight.load(std::memory_order_relaxed) != 0;
+}
 
 // netpollsqe / netpollwait: hooks.h.
 void netpollsubmit(pollring* r);  // NP1: the M holding r's P

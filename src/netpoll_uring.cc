@@ -21,6 +21,11 @@
 //   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
 //        before the submission, decremented by the reaper): a process with operations in flight
 //        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
+// No IORING_SETUP_COOP_TASKRUN (nor DEFER_TASKRUN): a completion that needs task work (a
+// poll-armed read, a POLL_ADD) runs in the submitting thread, and with COOP the kernel would
+// wait until that thread next enters the kernel — an M that went on running a goroutine
+// without system calls (a yield loop, a computation) would hold the completion back for
+// ever. The default interrupts it (an IPI) to post the completion at once.
 // Every ring signals one shared eventfd (io_uring_register_eventfd) on each completion. The M
 // that blocks in netpoll (the "timer sleeper" of time.cc, which now also waits for I/O) sleeps
 // in ppoll on it; netpollBreak writes it. The eventfd is only a hint: a woken M drains it and
@@ -93,7 +98,7 @@ pollring* newring() {
   auto* r = new (std::nothrow) pollring();
   if (!r) return nullptr;
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN;
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
   params.cq_entries = ringCqEntries;
   int err = io_uring_queue_init_params(ringEntries, &r->ring, &params);
   if (err < 0) {
@@ -219,30 +224,45 @@ bool netpoll(pollring* r, gqueue* out) {
   uint32_t zero = 0;
   if (!r->reaping.compare_exchange_strong(zero, 1, std::memory_order_acquire)) return false;  // NP2
   bool any = false;
-  io_uring_cqe* cqe;
-  unsigned head, n = 0;
-  io_uring_for_each_cqe(&r->ring, head, cqe) {
-    n++;
-    if (auto* op = reinterpret_cast<pollop*>(io_uring_cqe_get_data(cqe))) {
-      op->res = cqe->res;
-      g* gp = op->gp;  // NP3: the last touch of op
-      casgstatus(gp, Gwaiting, Grunnable);
-      out->push_back(gp);
-      r->inflight.fetch_sub(1, std::memory_order_relaxed);
-      any = true;
+  for (;;) {
+    io_uring_cqe* cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&r->ring, head, cqe) {
+      n++;
+      if (auto* op = reinterpret_cast<pollop*>(io_uring_cqe_get_data(cqe))) {
+        op->res = cqe->res;
+        g* gp = op->gp;  // NP3: the last touch of op
+        casgstatus(gp, Gwaiting, Grunnable);
+        out->push_back(gp);
+        r->inflight.fetch_sub(1, std::memory_order_relaxed);
+        any = true;
+      }
     }
+    if (n) io_uring_cq_advance(&r->ring, n);
+    // More completions than the CQ holds wait in the kernel's overflow list until an
+    // io_uring_enter with GETEVENTS moves them in (any thread may: the ring is not
+    // single-issuer). Without it they would wait for ever.
+    if (!io_uring_cq_has_overflow(&r->ring)) break;
+    io_uring_get_events(&r->ring);
   }
-  if (n) io_uring_cq_advance(&r->ring, n);
   r->reaping.store(0, std::memory_order_release);
   return any;
 }
 
+namespace {
+// reapable: r has completions in its CQ or in the kernel's overflow list.
+bool reapable(pollring* r) {
+  return io_uring_cq_ready(&r->ring) != 0 || io_uring_cq_has_overflow(&r->ring);
+}
+}  // namespace
+
 bool netpollall(gqueue* out) {
+  sched.lastpoll.store(sched.coarsenow.load(std::memory_order_relaxed), std::memory_order_relaxed);
   bool any = false;
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
     pollring* r = allp[i]->ring.load(std::memory_order_acquire);
-    if (r && io_uring_cq_ready(&r->ring) != 0 && netpoll(r, out)) any = true;
+    if (r && reapable(r) && netpoll(r, out)) any = true;
   }
   return any;
 }
@@ -262,7 +282,7 @@ void netpollblock(int64_t until) {
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
     pollring* r = allp[i]->ring.load(std::memory_order_acquire);
-    if (r && io_uring_cq_ready(&r->ring) != 0) return;  // already something to reap
+    if (r && reapable(r)) return;  // already something to reap
   }
   timespec ts{}, *tsp = nullptr;
   if (until != 0) {

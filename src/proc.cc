@@ -576,6 +576,16 @@ top:
     sched.lock.unlock();
     if (gp) return gp;
   }
+  // The same for finished I/O: goroutines that keep each other busy (or one that yields in
+  // a loop) must not keep those whose I/O completed waiting.
+  if (pp->schedtick.load(std::memory_order_relaxed) % 61 == 0 && netpollpending(pp)) {
+    gqueue q;
+    if (netpollall(&q)) {
+      g* gp = q.pop();
+      injectglist(&q);
+      return gp;
+    }
+  }
   // Two goroutines that keep readying each other through runnext inherit one time slice
   // for ever (schedtick stands still) and would starve the rest of the P; Go's sysmon
   // preempts them after 10 ms. Until we preempt, end the streak after runnextStreakMax.
@@ -937,7 +947,7 @@ void gosched() {
   if (!stackAnnotations && !sched.gcwaiting.load(std::memory_order_relaxed) &&
       sched.runqsize_.load(std::memory_order_relaxed) == 0 &&
       pp->runnextstreak < runnextStreakMax &&
-      (pp->timer0when.load(std::memory_order_relaxed) == 0 ||
+      ((pp->timer0when.load(std::memory_order_relaxed) == 0 && !netpollpending(pp)) ||
        pp->schedtick.load(std::memory_order_relaxed) % 61 != 0)) {
     next = runqget(pp, &inheritTime);
   }

@@ -319,6 +319,9 @@ struct schedt {
   // sysmonwake when the process stops being idle). gopark stamps g.waitsince with it: a
   // dump needs minutes, and a load is cheaper than a clock read on every park. Relaxed.
   std::atomic<int64_t> coarsenow;
+  // sched.coarsenow when some M last reaped the rings (netpollall); sysmon reaps them itself
+  // when that is over 10 ms ago and work is in flight (a P kept busy never gets there).
+  std::atomic<int64_t> lastpoll;
 
   // The timer sleeper (time.cc, "Sleeping until a timer"): its deadline, 0 when none sleeps
   // or a waker has claimed it (TW1, TW2).

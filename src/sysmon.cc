@@ -17,6 +17,7 @@
 #include <cstdio>
 
 #include "annotate.h"
+#include "netpoll.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -201,6 +202,14 @@ void sysmon() {
     }
     int64_t now = nanotime();
     sched.coarsenow.store(now, std::memory_order_relaxed);
+    // Go's "poll network if not polled for more than 10ms": goroutines whose I/O completed
+    // while every P kept running (a yield loop never reaches findRunnable's poll) go to the
+    // global queue, which the Ps look at every 61 ticks.
+    if (now - sched.lastpoll.load(std::memory_order_relaxed) > 10 * 1000 * 1000 &&
+        netpollinflight() != 0) {
+      gqueue q;
+      if (netpollall(&q)) injectglist(&q);
+    }
     bool stuck = stuckwork();
     if (stuck) wakep();
     if (retake(now) != 0 || stuck) {

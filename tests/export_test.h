@@ -60,4 +60,23 @@ template <typename F> int64_t go(F f) {
       heap);
 }
 
+// yieldsduring runs f on a new goroutine and yields until f returns; returns how many times
+// the caller ran meanwhile (with one P, more than a few: f parked rather than held the M).
+template <typename F> int64_t yieldsduring(F f) {
+  std::atomic<bool> done{false};
+  int64_t ticks = 0;
+  WaitGroup wg(1);
+  go([&] {
+    f();
+    done.store(true);
+    wg.done();
+  });
+  while (!done.load()) {
+    ticks++;
+    gmp_yield();
+  }
+  wg.wait();
+  return ticks;
+}
+
 }  // namespace gmptest
