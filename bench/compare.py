@@ -21,7 +21,11 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 # In table order. Each program prints a line named after its workload, except those listed
 # in PRIMARY, whose main line has another name.
 WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked",
-             "sleepers")
+             "sleepers", "echo")
+# echo is a server driven by bench/go/loadgen, run against three servers (ours, Go's, and
+# a native thread per connection) at each of these connection counts.
+ECHO_CONNS = (100, 1000)
+ECHO_SECONDS = 2
 PRIMARY = {"parked": "parked_bytes", "sleepers": "sleepers_late_max"}
 PROCS = (1, 2)
 TIMEOUT = 600  # seconds per run; a hung scheduler fails the comparison instead of stalling it
@@ -93,12 +97,15 @@ def main():
 
     build = Path(args.build).resolve()
     ours = {w: build / "bench" / f"bench_{w}" for w in workloads}
+    if "echo" in workloads:
+        ours["echo_threads"] = build / "bench" / "bench_echo_threads"
     for path in ours.values():
         if not os.access(path, os.X_OK):
             fail(f"{path} is missing; build libgmp first (meson compile -C {args.build})")
     go_out = build / "bench-go"
     go_out.mkdir(parents=True, exist_ok=True)
-    b = subprocess.run(["go", "build", "-o", str(go_out) + "/"] + [f"./{w}" for w in workloads],
+    gobuild = [f"./{w}" for w in workloads] + (["./loadgen"] if "echo" in workloads else [])
+    b = subprocess.run(["go", "build", "-o", str(go_out) + "/"] + gobuild,
                        cwd=GO_DIR, capture_output=True, text=True)
     if b.returncode != 0:
         fail(f"go build failed\n{b.stdout}{b.stderr}")
@@ -112,6 +119,8 @@ def main():
     # metric -> P -> side -> [values]; every run of a side must report the same metrics.
     samples, units = {}, {}
     for w in workloads:
+        if w == "echo":
+            continue  # its own table, below
         for p in PROCS:
             for _ in range(args.runs):
                 for side, cmd, var in (("ours", ours[w], "GMPMAXPROCS"), ("go", go[w], "GOMAXPROCS")):
@@ -129,7 +138,7 @@ def main():
     table = [header]
     # Each workload's main line in WORKLOADS order (spawn 1P, spawn 2P, yield 1P, ...), then
     # extra metrics such as spawn's peak RSS.
-    primary = [PRIMARY.get(w, w) for w in WORKLOADS]
+    primary = [PRIMARY.get(w, w) for w in WORKLOADS if w != "echo"]
     for name in sorted(samples, key=lambda m: (primary.index(m) if m in primary else len(primary), m)):
         unit = units[name]
         for p in PROCS:
@@ -144,6 +153,51 @@ def main():
     for r in table:
         # Left-align the label and unit, right-align the numbers.
         print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+    if "echo" in workloads:
+        echo(ours["echo"], go["echo"], ours["echo_threads"], go_out / "loadgen", args.runs)
+
+
+def echo_once(server, env, loadgen, conns):
+    """Starts server (it prints `port N`), drives it with loadgen, stops it."""
+    srv = subprocess.Popen([str(server)], env=dict(os.environ, **env), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        line = srv.stdout.readline().split()
+        if len(line) != 2 or line[0] != "port":
+            fail(f"{server} did not print its port\n{srv.stderr.read() if srv.poll() is not None else ''}")
+        p = subprocess.run([str(loadgen), line[1], str(conns), str(ECHO_SECONDS)],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        srv.kill()
+        srv.wait()
+    if p.returncode != 0:
+        fail(f"loadgen against {server} ({conns} connections) exited {p.returncode}\n{p.stdout}{p.stderr}")
+    return {name: float(value) for name, value, _ in map(str.split, p.stdout.splitlines())}
+
+
+def echo(ours, go, threads, loadgen, runs):
+    """The echo table: round trips/s and p99 latency for each server, medians of runs."""
+    sides = (("ours", ours, {"GMPMAXPROCS": "2"}), ("go", go, {"GOMAXPROCS": "2"}),
+             ("threads", threads, {}))
+    rows = [("workload", "ours", "go", "threads", "unit", "ours/go", "ours/threads")]
+    for conns in ECHO_CONNS:
+        vals = {}
+        for _ in range(runs):
+            for side, cmd, env in sides:
+                for name, v in echo_once(cmd, env, loadgen, conns).items():
+                    vals.setdefault(name, {}).setdefault(side, []).append(v)
+        for name, unit in (("echo_rtps", "rt/s"), ("echo_p99", "us")):
+            m = {side: statistics.median(vals[name][side]) for side, _, _ in sides}
+            rows.append((f"{name.replace('_', ' ')} {conns}c", f"{m['ours']:.0f}", f"{m['go']:.0f}",
+                         f"{m['threads']:.0f}", unit, f"{m['ours'] / m['go']:.2f}",
+                         f"{m['ours'] / m['threads']:.2f}"))
+    print()
+    print(f"echo: {ECHO_SECONDS} s measured per run after 0.3 s of warm-up, servers at 2 Ps "
+          "(the thread server: a thread per connection), load from bench/go/loadgen on the same "
+          "machine")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(wd) if i in (0, 4) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
 
 if __name__ == "__main__":
     main()
