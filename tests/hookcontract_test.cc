@@ -1,0 +1,279 @@
+// hookcontract_test.cc — every hooked call, run from a goroutine (the hook acts) and from a
+// plain std::thread (libc's own function), with the same inputs, gives the same results:
+// return value, errno, the bytes moved, the addresses and events reported.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "export_test.h"
+
+using namespace gmptest;
+
+namespace {
+
+// A scenario sets up its fds, makes the call(s) and describes what it saw as a string
+// (results, errno, data); the same scenario must describe the same on both sides. (A call
+// and the buffer it fills go in separate statements: the operands of + are unsequenced.)
+using scenario = std::function<std::string()>;
+
+std::string ongoroutine(const scenario& s) {
+  std::string out;
+  WaitGroup wg(1);
+  go([&] {
+    out = s();
+    wg.done();
+  });
+  wg.wait();
+  return out;
+}
+
+std::string onthread(const scenario& s) {
+  std::string out;
+  std::thread t([&] { out = s(); });
+  t.join();
+  return out;
+}
+
+// say formats a call's result and, when it failed, its errno (read through errnonow: the
+// goroutine may have moved to another M inside the call).
+std::string say(long r) {
+  return r < 0 ? "-1/" + std::string(strerrorname_np(errnonow()) ? strerrorname_np(errnonow()) : "?")
+               : std::to_string(r);
+}
+
+// bindloopback binds fd to a free port on 127.0.0.1 and returns the address.
+sockaddr_in bindloopback(int fd) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return addr;
+}
+
+void same(const char* what, const scenario& s) {
+  std::string theirs = onthread(s);
+  std::string ours = ongoroutine(s);
+  EXPECT_EQ(ours, theirs) << what;
+  EXPECT_FALSE(theirs.empty()) << what;
+}
+
+}  // namespace
+
+TEST(HookContract, PipesAndFiles) {
+  same("read with data, short read, EOF", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    write(p[1], "hello", 5);
+    char buf[16] = {};
+    std::string out = say(read(p[0], buf, 3));
+    out += ":" + std::string(buf, 3) + " ";
+    out += say(read(p[0], buf, sizeof buf)) + " ";
+    close(p[1]);
+    out += say(read(p[0], buf, sizeof buf));
+    close(p[0]);
+    return out;
+  });
+  same("bad fds, reading a write end, EFAULT", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    char c;
+    std::string out = say(read(-1, &c, 1)) + " " + say(write(987654, &c, 1)) + " ";
+    // A bad address (through a volatile so the compiler cannot see it is null): EFAULT.
+    const void* volatile nowhere = nullptr;
+    out += say(read(p[1], &c, 1)) + " " + say(write(p[1], nowhere, 1)) + " ";
+    close(p[0]);
+    close(p[1]);
+    return out;
+  });
+  same("O_NONBLOCK: EAGAIN both ways, partial write", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC | O_NONBLOCK);
+    char c;
+    static char big[1 << 20];
+    std::string out = say(read(p[0], &c, 1)) + " ";
+    ssize_t w = write(p[1], big, sizeof big);
+    out += std::string(w > 0 && size_t(w) < sizeof big ? "partial " : "? ");
+    out += say(write(p[1], big, sizeof big));
+    close(p[0]);
+    close(p[1]);
+    return out;
+  });
+  same("pread/pwrite at offsets, readv/writev, the file position", [] {
+    char path[] = "/tmp/gmp-contract-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    std::string out = say(pwrite(fd, "abcdefgh", 8, 4)) + " ";
+    char buf[16] = {};
+    out += say(pread(fd, buf, 16, 2));
+    out += ":" + std::string(buf, 10) + " ";
+    out += say(pread(fd, buf, 4, 100)) + " " + say(pread(fd, buf, 4, -1)) + " ";
+    iovec iv[2] = {{const_cast<char*>("xy"), 2}, {const_cast<char*>("z"), 1}};
+    out += say(writev(fd, iv, 2)) + " ";  // at the position: 0
+    char a[2], b[3];
+    iovec rv[2] = {{a, 2}, {b, 3}};
+    lseek(fd, 0, SEEK_SET);
+    out += say(readv(fd, rv, 2));
+    out += ":" + std::string(a, 2) + std::string(b, 3) + " ";
+    out += std::to_string(lseek(fd, 0, SEEK_CUR));
+    close(fd);
+    return out;
+  });
+}
+
+TEST(HookContract, Sockets) {
+  same("socketpair: send/recv flags, MSG_PEEK, EOF, EPIPE without a signal", [] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    std::string out = say(send(sv[0], "ping", 4, 0)) + " ";
+    char buf[8] = {};
+    out += say(recv(sv[1], buf, 2, MSG_PEEK));
+    out += ":" + std::string(buf, 2) + " ";
+    out += say(recv(sv[1], buf, 8, 0));
+    out += ":" + std::string(buf, 4) + " ";
+    out += say(recv(sv[1], buf, 8, MSG_DONTWAIT)) + " ";
+    close(sv[0]);
+    out += say(recv(sv[1], buf, 8, 0)) + " ";
+    out += say(send(sv[1], "x", 1, MSG_NOSIGNAL));
+    close(sv[1]);
+    return out;
+  });
+  same("UDP: sendto/recvfrom with addresses, sendmsg/recvmsg", [] {
+    int a = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), b = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = bindloopback(b);
+    std::string out = say(sendto(a, "datagram", 8, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr)) + " ";
+    char buf[32] = {};
+    sockaddr_in from{};
+    socklen_t flen = sizeof from;
+    out += say(recvfrom(b, buf, 4, 0, reinterpret_cast<sockaddr*>(&from), &flen));
+    out += ":" + std::string(buf, 4) + " len " + std::to_string(flen) + " family " +
+           std::to_string(from.sin_family) + " ";  // a datagram cut short: the rest is lost
+    iovec iv{const_cast<char*>("msg"), 3};
+    msghdr m{};
+    m.msg_name = &addr;
+    m.msg_namelen = sizeof addr;
+    m.msg_iov = &iv;
+    m.msg_iovlen = 1;
+    out += say(sendmsg(a, &m, 0)) + " ";
+    char rb[8] = {};
+    iovec riv{rb, sizeof rb};
+    msghdr rm{};
+    rm.msg_iov = &riv;
+    rm.msg_iovlen = 1;
+    out += say(recvmsg(b, &rm, 0));
+    out += ":" + std::string(rb, 3) + " flags " + std::to_string(rm.msg_flags);
+    close(a);
+    close(b);
+    return out;
+  });
+  same("TCP: connect refused, accept on a non-blocking listener, connect and accept", [] {
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = bindloopback(ls);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    std::string out = say(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr)) + " ";  // not listening
+    close(c);
+    listen(ls, 4);
+    fcntl(ls, F_SETFL, O_NONBLOCK);
+    out += say(accept(ls, nullptr, nullptr)) + " ";
+    fcntl(ls, F_SETFL, 0);
+    c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    out += say(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr)) + " ";
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    int s = accept4(ls, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
+    out += std::string(s >= 0 ? "accepted" : "?") + " len " + std::to_string(plen) + " ";
+    out += say(fcntl(s, F_GETFD) & FD_CLOEXEC);
+    close(s);
+    close(c);
+    close(ls);
+    return out;
+  });
+}
+
+TEST(HookContract, PollSelectEpollSleep) {
+  same("poll: revents, POLLNVAL, POLLHUP, timeouts", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    write(p[1], "x", 1);
+    pollfd fds[4] = {{p[0], POLLIN, 0}, {p[1], POLLOUT | POLLIN, 0}, {-1, POLLIN, 0}, {99999, POLLIN, 0}};
+    std::string out = say(poll(fds, 4, 100));
+    out += ":";
+    for (auto& f : fds) out += std::to_string(f.revents) + ",";
+    char c;
+    read(p[0], &c, 1);
+    pollfd one{p[0], POLLIN, 0};
+    out += " " + say(poll(&one, 1, 10));
+    out += ":" + std::to_string(one.revents);
+    close(p[1]);
+    out += " " + say(poll(&one, 1, 1000));
+    out += ":" + std::to_string(one.revents);
+    timespec ts{0, 5 * 1000 * 1000};
+    out += " " + say(ppoll(&one, 1, &ts, nullptr));
+    close(p[0]);
+    return out;
+  });
+  same("select: ready sets, a timeout, EBADF", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    fd_set rd, wr;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_SET(p[0], &rd);
+    FD_SET(p[1], &wr);
+    timeval tv{1, 0};
+    std::string out = say(select(p[1] + 1, &rd, &wr, nullptr, &tv));
+    out += ":" + std::to_string(FD_ISSET(p[0], &rd)) + std::to_string(FD_ISSET(p[1], &wr));
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    timeval shortt{0, 10000};
+    out += " " + say(select(p[0] + 1, &rd, nullptr, nullptr, &shortt));
+    out += ":" + std::to_string(FD_ISSET(p[0], &rd)) + " left " + std::to_string(shortt.tv_sec) +
+           "." + std::to_string(shortt.tv_usec);
+    close(p[0]);
+    close(p[1]);
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    timeval t2{1, 0};
+    out += " " + say(select(p[0] + 1, &rd, nullptr, nullptr, &t2));
+    return out;
+  });
+  same("epoll_wait: events, a timeout, a bad epoll fd", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 5;
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    epoll_event out4[4];
+    std::string out = say(epoll_wait(ep, out4, 4, 10)) + " ";
+    write(p[1], "x", 1);
+    out += say(epoll_wait(ep, out4, 4, 1000));
+    out += ":" + std::to_string(out4[0].data.u64) + " ";
+    out += say(epoll_wait(p[0], out4, 4, 10)) + " " + say(epoll_wait(ep, out4, 0, 10));
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+    return out;
+  });
+  same("sleeps: bad arguments, zero", [] {
+    timespec bad{0, 1000000000}, neg{-1, 0}, zero{0, 0};
+    std::string out = say(nanosleep(&bad, nullptr)) + " " + say(nanosleep(&neg, nullptr)) + " ";
+    out += say(nanosleep(&zero, nullptr)) + " " + say(usleep(0)) + " " + std::to_string(sleep(0)) + " ";
+    out += std::to_string(clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, nullptr)) + " ";
+    out += std::to_string(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &zero, nullptr));
+    return out;
+  });
+}
