@@ -12,7 +12,6 @@
 // failure after some bytes returns the count so far, as libc does. A regular file never
 // returns a short read that libc would not: a partial RWF_NOWAIT read is completed through
 // the ring.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/socket.h>
@@ -24,27 +23,9 @@
 #include <cerrno>
 #include <climits>
 
-#include "../src/hooks.h"
-
-#define GMP_HOOK extern "C" __attribute__((visibility("default")))
-
-extern "C" [[noreturn]] void __chk_fail();  // glibc: "*** buffer overflow detected ***"
+#include "hook.h"
 
 namespace {
-
-// real: libc's definition of name, looked up once.
-template <typename F>
-F real(F* slot, const char* name) {
-  F f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-    __atomic_store_n(slot, f, __ATOMIC_RELEASE);
-  }
-  return f;
-}
-#define REAL(name)                           \
-  static decltype(&::name) real_##name##_;   \
-  auto real_##name = real(&real_##name##_, #name)
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
 bool nonblocking(int fd) {

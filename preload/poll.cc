@@ -9,7 +9,6 @@
 // libc's; woken with nothing ready (another goroutine took it), it waits again for the time
 // left. A signal mask argument (ppoll, pselect, epoll_pwait) cannot be applied to a parked
 // goroutine: those calls with a mask go to libc and block the thread.
-#include <dlfcn.h>
 #include <liburing.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -22,31 +21,16 @@
 #include <cstdint>
 #include <vector>
 
-#include "../src/hooks.h"
-
-#define GMP_HOOK extern "C" __attribute__((visibility("default")))
-
-extern "C" [[noreturn]] void __chk_fail();  // glibc: "*** buffer overflow detected ***"
+#include "hook.h"
 
 namespace {
-
-template <typename F>
-F real(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-}
-
-int64_t now() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // parkready parks until fd reports one of events, or until deadline (a CLOCK_MONOTONIC
 // time; < 0: none). False when the deadline passed first.
 bool parkready(int fd, unsigned events, int64_t deadline) {
   __kernel_timespec ts{};
   if (deadline >= 0) {
-    int64_t left = deadline - now();
+    int64_t left = deadline - gmp::nanotime();
     if (left <= 0) return false;
     ts.tv_sec = left / 1000000000;
     ts.tv_nsec = left % 1000000000;
@@ -58,7 +42,7 @@ bool parkready(int fd, unsigned events, int64_t deadline) {
     io_uring_prep_link_timeout(gmp::netpollsqe(), &ts, 0);  // read at submission
   }
   int32_t res = gmp::netpollwait(sqe);
-  return res != -ECANCELED || deadline < 0 || now() < deadline;
+  return res != -ECANCELED || deadline < 0 || gmp::nanotime() < deadline;
 }
 
 // epollof: a scratch epoll set watching fds' events (level-triggered), or -1 when one of them
@@ -87,11 +71,11 @@ int epollof(const pollfd* fds, nfds_t n) {
 
 // pollg: poll for a goroutine; deadline as parkready's.
 int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
-  static auto realpoll = real<decltype(&::poll)>("poll");
+  REAL(poll);
   int ep = -1;
   for (;;) {
-    int r = realpoll(fds, n, 0);
-    if (r != 0 || (deadline >= 0 && now() >= deadline)) {
+    int r = real_poll(fds, n, 0);
+    if (r != 0 || (deadline >= 0 && gmp::nanotime() >= deadline)) {
       if (ep >= 0) close(ep);
       return r;
     }
@@ -100,28 +84,24 @@ int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
       ready = parkready(fds[0].fd, unsigned(fds[0].events), deadline);
     } else {
       if (ep < 0 && (ep = epollof(fds, n)) < 0) {
-        int64_t left = deadline < 0 ? -1 : (deadline - now() + 999999) / 1000000;
-        return realpoll(fds, n, left > INT_MAX ? INT_MAX : int(left));  // blocks the M
+        int64_t left = deadline < 0 ? -1 : (deadline - gmp::nanotime() + 999999) / 1000000;
+        return real_poll(fds, n, left > INT_MAX ? INT_MAX : int(left));  // blocks the M
       }
       ready = parkready(ep, POLLIN, deadline);
     }
     if (!ready) {
       if (ep >= 0) close(ep);
-      return realpoll(fds, n, 0);  // timed out: whatever is ready now, usually nothing
+      return real_poll(fds, n, 0);  // timed out: whatever is ready now, usually nothing
     }
   }
 }
 
-int64_t deadlinems(int ms) { return ms < 0 ? -1 : now() + int64_t(ms) * 1000000; }
+int64_t deadlinems(int ms) { return gmp::deadlinein(ms < 0 ? -1 : int64_t(ms) * 1000000); }
 
-int64_t deadlinets(const timespec* ts) {
-  if (!ts) return -1;
-  return now() + int64_t(ts->tv_sec) * 1000000000 + ts->tv_nsec;
-}
+// deadlinets: a null timeout waits for ever.
+int64_t deadlinets(const timespec* ts) { return ts ? gmp::deadlinein(gmp::nanos(*ts)) : -1; }
 
-bool validts(const timespec* ts) {
-  return !ts || (ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000);
-}
+bool validornull(const timespec* ts) { return !ts || gmp::validts(ts); }
 
 // selectg: select over pollg. The sets are rewritten as select's are; tv, if given, gets
 // the time left, as Linux's select does.
@@ -159,30 +139,34 @@ int selectg(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline) {
 }  // namespace
 
 GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
-  static auto realfn = real<decltype(&::poll)>("poll");
-  if (ms == 0 || !gmp::hookable(true)) return realfn(fds, n, ms);
+  REAL(poll);
+  if (ms == 0 || !gmp::hookable(true)) return real_poll(fds, n, ms);
   return pollg(fds, n, deadlinems(ms));
 }
 
 GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
-  static auto realfn = real<decltype(&::ppoll)>("ppoll");
-  if (mask || !validts(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
+  REAL(ppoll);
+  if (mask || !validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
       !gmp::hookable(true)) {
-    return realfn(fds, n, ts, mask);
+    return real_ppoll(fds, n, ts, mask);
   }
   return pollg(fds, n, deadlinets(ts));
 }
 
 GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
-  static auto realfn = real<decltype(&::select)>("select");
+  REAL(select);
   if (nfds < 0 || nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
       (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !gmp::hookable(true)) {
-    return realfn(nfds, rd, wr, ex, tv);
+    return real_select(nfds, rd, wr, ex, tv);
   }
-  int64_t deadline = tv ? now() + int64_t(tv->tv_sec) * 1000000000 + int64_t(tv->tv_usec) * 1000 : -1;
-  int r = selectg(nfds, rd, wr, ex, deadline);
+  int64_t deadline = -1;
   if (tv) {
-    int64_t left = deadline - now();
+    timespec ts{tv->tv_sec + tv->tv_usec / 1000000, long(tv->tv_usec % 1000000) * 1000};
+    deadline = gmp::deadlinein(gmp::nanos(ts));
+  }
+  int r = selectg(nfds, rd, wr, ex, deadline);
+  if (tv && deadline >= 0) {
+    int64_t left = deadline - gmp::nanotime();
     if (left < 0) left = 0;
     tv->tv_sec = time_t(left / 1000000000);
     tv->tv_usec = suseconds_t(left % 1000000000 / 1000);
@@ -192,22 +176,22 @@ GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
 
 GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* ts,
                      const sigset_t* mask) {
-  static auto realfn = real<decltype(&::pselect)>("pselect");
-  if (mask || nfds < 0 || nfds > FD_SETSIZE || !validts(ts) ||
+  REAL(pselect);
+  if (mask || nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
-    return realfn(nfds, rd, wr, ex, ts, mask);
+    return real_pselect(nfds, rd, wr, ex, ts, mask);
   }
   return selectg(nfds, rd, wr, ex, deadlinets(ts));
 }
 
 GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
-  static auto realfn = real<decltype(&::epoll_wait)>("epoll_wait");
-  if (ms == 0 || max <= 0 || !gmp::hookable(true)) return realfn(ep, evs, max, ms);
+  REAL(epoll_wait);
+  if (ms == 0 || max <= 0 || !gmp::hookable(true)) return real_epoll_wait(ep, evs, max, ms);
   int64_t deadline = deadlinems(ms);
   for (;;) {
-    int r = realfn(ep, evs, max, 0);
+    int r = real_epoll_wait(ep, evs, max, 0);
     if (r != 0) return r;
-    if (!parkready(ep, POLLIN, deadline)) return realfn(ep, evs, max, 0);
+    if (!parkready(ep, POLLIN, deadline)) return real_epoll_wait(ep, evs, max, 0);
   }
 }
 
@@ -224,7 +208,7 @@ GMP_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset
 }
 
 GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset_t* mask) {
-  static auto realfn = real<decltype(&::epoll_pwait)>("epoll_pwait");
-  if (mask) return realfn(ep, evs, max, ms, mask);
+  REAL(epoll_pwait);
+  if (mask) return real_epoll_pwait(ep, evs, max, ms, mask);
   return epoll_wait(ep, evs, max, ms);
 }

@@ -6,7 +6,6 @@
 // wait (parked on a pidfd when waiting for one child), flock, fcntl's F_SETLKW and
 // F_OFD_SETLKW, and system. Non-blocking forms (WNOHANG, LOCK_NB, other fcntl commands) go
 // straight to libc, as do callers that are not goroutines.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <netdb.h>
@@ -19,16 +18,9 @@
 #include <cerrno>
 #include <cstdarg>
 
-#include "../src/hooks.h"
-
-#define GMP_HOOK extern "C" __attribute__((visibility("default")))
+#include "hook.h"
 
 namespace {
-
-template <typename F>
-F real(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-}
 
 // insyscall runs f() between entersyscall and exitsyscall when the caller is a goroutine.
 template <typename F>
@@ -46,41 +38,41 @@ auto insyscall(F f) {
 
 GMP_HOOK int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                          addrinfo** res) {
-  static auto realfn = real<decltype(&::getaddrinfo)>("getaddrinfo");
-  return insyscall([&] { return realfn(node, service, hints, res); });
+  REAL(getaddrinfo);
+  return insyscall([&] { return real_getaddrinfo(node, service, hints, res); });
 }
 
 GMP_HOOK int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
                          char* serv, socklen_t servlen, int flags) {
-  static auto realfn = real<decltype(&::getnameinfo)>("getnameinfo");
-  return insyscall([&] { return realfn(sa, salen, host, hostlen, serv, servlen, flags); });
+  REAL(getnameinfo);
+  return insyscall([&] { return real_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags); });
 }
 
 GMP_HOOK hostent* gethostbyname(const char* name) {
-  static auto realfn = real<decltype(&::gethostbyname)>("gethostbyname");
-  return insyscall([&] { return realfn(name); });
+  REAL(gethostbyname);
+  return insyscall([&] { return real_gethostbyname(name); });
 }
 
 GMP_HOOK hostent* gethostbyname2(const char* name, int af) {
-  static auto realfn = real<decltype(&::gethostbyname2)>("gethostbyname2");
-  return insyscall([&] { return realfn(name, af); });
+  REAL(gethostbyname2);
+  return insyscall([&] { return real_gethostbyname2(name, af); });
 }
 
 GMP_HOOK int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen,
                              hostent** result, int* h_errnop) {
-  static auto realfn = real<decltype(&::gethostbyname_r)>("gethostbyname_r");
-  return insyscall([&] { return realfn(name, ret, buf, buflen, result, h_errnop); });
+  REAL(gethostbyname_r);
+  return insyscall([&] { return real_gethostbyname_r(name, ret, buf, buflen, result, h_errnop); });
 }
 
 GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
-  static auto realfn = real<decltype(&::waitpid)>("waitpid");
-  if ((options & WNOHANG) || !gmp::hookable(false)) return realfn(pid, status, options);
+  REAL(waitpid);
+  if ((options & WNOHANG) || !gmp::hookable(false)) return real_waitpid(pid, status, options);
   if (pid > 0 && gmp::hookable(true)) {
     // One child: park on its pidfd until it is ready, then collect it without waiting.
     int pfd = int(syscall(SYS_pidfd_open, pid, 0));
     if (pfd >= 0) {
       for (;;) {
-        pid_t r = realfn(pid, status, options | WNOHANG);
+        pid_t r = real_waitpid(pid, status, options | WNOHANG);
         if (r != 0) {
           int e = errno;
           syscall(SYS_close, pfd);
@@ -93,21 +85,21 @@ GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
       }
     }
   }
-  return insyscall([&] { return realfn(pid, status, options); });
+  return insyscall([&] { return real_waitpid(pid, status, options); });
 }
 
 GMP_HOOK pid_t wait(int* status) { return waitpid(-1, status, 0); }
 
 GMP_HOOK int flock(int fd, int op) {
-  static auto realfn = real<decltype(&::flock)>("flock");
-  if (op & LOCK_NB) return realfn(fd, op);
-  return insyscall([&] { return realfn(fd, op); });
+  REAL(flock);
+  if (op & LOCK_NB) return real_flock(fd, op);
+  return insyscall([&] { return real_flock(fd, op); });
 }
 
 GMP_HOOK int system(const char* cmd) {
-  static auto realfn = real<decltype(&::system)>("system");
-  if (!cmd) return realfn(cmd);
-  return insyscall([&] { return realfn(cmd); });
+  REAL(system);
+  if (!cmd) return real_system(cmd);
+  return insyscall([&] { return real_system(cmd); });
 }
 
 namespace {
@@ -123,19 +115,19 @@ GMP_HOOK int fcntl_hook(int fd, int cmd, ...) __asm__("fcntl");
 GMP_HOOK int fcntl64_hook(int fd, int cmd, ...) __asm__("fcntl64");
 
 GMP_HOOK int fcntl_hook(int fd, int cmd, ...) {
-  static auto realfn = real<int (*)(int, int, ...)>("fcntl");
+  static const auto real_fcntl = gmp::libcfn<int (*)(int, int, ...)>("fcntl");
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  return fcntlg(realfn, fd, cmd, arg);
+  return fcntlg(real_fcntl, fd, cmd, arg);
 }
 
 GMP_HOOK int fcntl64_hook(int fd, int cmd, ...) {
-  static auto realfn = real<int (*)(int, int, ...)>("fcntl64");
+  static const auto real_fcntl64 = gmp::libcfn<int (*)(int, int, ...)>("fcntl64");
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  return fcntlg(realfn, fd, cmd, arg);
+  return fcntlg(real_fcntl64, fd, cmd, arg);
 }

@@ -40,6 +40,9 @@ void seterrno(int e);
 void entersyscall();
 void exitsyscall();
 
+// nanotime: CLOCK_MONOTONIC in nanoseconds (os_linux.cc), the clock of every deadline.
+int64_t nanotime();
+
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);
 

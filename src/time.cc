@@ -223,7 +223,8 @@ void timesleep(int64_t ns) {
     return;
   }
   timer t{};
-  t.when = nanotime() + ns;
+  int64_t now = nanotime();
+  t.when = ns > INT64_MAX - now ? INT64_MAX : now + ns;  // a sleep "for ever" does not wrap
   t.f = goreadyf;
   t.arg = gp;
   gopark(sleepcommit, &t, waitReasonSleep);

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -416,4 +417,17 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
   EXPECT_EQ(right.load(), n);
   for (int fd : fds) close(fd);
   setrlimit(RLIMIT_NOFILE, &old);
+}
+
+// A sleep longer than the clock can count (nanosleep's largest tv_sec) parks for good; its
+// deadline does not wrap round into the past.
+TEST(Netpoll, SleepBeyondTheClockDoesNotWrap) {
+  static std::atomic<bool> returned{false};  // static: the goroutine outlives the test
+  go([] {
+    timespec forever{std::numeric_limits<time_t>::max(), 999999999};
+    nanosleep(&forever, nullptr);
+    returned.store(true);  // never: the goroutine stays parked until the process ends
+  });
+  gmp_sleep(30 * 1000 * 1000);
+  EXPECT_FALSE(returned.load());
 }
