@@ -17,15 +17,8 @@ struct pollring {
   std::atomic<int64_t> inflight{0};  // NP4
 };
 
-// pollop: one parked operation, on its goroutine's stack (NP3).
-struct pollop {
-  g* gp = nullptr;  // the parked goroutine
-  int32_t res = 0;  // the CQE's result: a count, or -errno
-};
-
 void netpollinit();              // schedinit: the shared eventfd
 pollring* netpollring(p* pp);    // pp's ring, made on first use; null if io_uring fails. Owner
-bool netpollinited();       // some P has a ring
 int64_t netpollinflight();  // operations in flight on all rings (NP4)
 // netpollpending: pp's ring has operations in flight (a cheap hint for the scheduler's
 // fairness checks). Any M.
@@ -35,7 +28,6 @@ inline bool netpollpending(p* pp) {
 }
 
 // netpollsqe / netpollwait: hooks.h.
-void netpollsubmit(pollring* r);  // NP1: the M holding r's P
 
 // netpoll: reap r's completions onto out (the gs made runnable); false if none or r was
 // being reaped by another M. netpollall: every ring. Any M.

@@ -9,18 +9,21 @@
 //   NP1: only the M that holds the P writes its ring's submission queue (netpollsqe, and the
 //        submit in the park's commit); a ring of a dead P gets no new submissions.
 //   NP2: the completion queue has one consumer at a time: ring.reaping is a try-lock, and any
-//        M may reap any ring with it (its own P's in findRunnable, all rings when stealing or
-//        when it is the M that blocks in netpoll). A reaper that finds the lock taken skips the
-//        ring: its holder reaps those completions.
+//        M may reap any ring with it (netpollall: findRunnable once its queues are empty and
+//        every 61 ticks, the M that blocks in netpoll, sysmon after 10 ms without a poll). A
+//        reaper that finds the lock taken skips the ring: its holder reaps those completions.
 //   NP3: an operation's user_data is its pollop, on the parked goroutine's stack. The reaper
 //        writes op.res and then readies op.gp; after that it does not touch op (the goroutine
 //        may have returned). A pollop is submitted exactly once and completes exactly once: the
 //        goroutine stays parked until its completion, whatever else happens.
-//   NP5: fdwaiters[fd] counts the goroutines parked on an operation on fd (netpollwait,
-//        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
 //   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
 //        before the submission, decremented by the reaper): a process with operations in flight
 //        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
+//        Relaxed: a reader that sees a stale 0 is never the last word. The submitting M reads
+//        its own increment; an M that then goes idle does so under sched.lock, which the
+//        deadlock check takes too.
+//   NP5: fdwaiters[fd] counts the goroutines parked on an operation on fd (netpollwait,
+//        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
 // No IORING_SETUP_COOP_TASKRUN (nor DEFER_TASKRUN): a completion that needs task work (a
 // poll-armed read, a POLL_ADD) runs in the submitting thread, and with COOP the kernel would
 // wait until that thread next enters the kernel — an M that went on running a goroutine
@@ -78,9 +81,29 @@ int highfd(int fd) {
   return int(hi);
 }
 void forkchild() { forked.store(true, std::memory_order_relaxed); }
-}  // namespace
 
 bool netpollinited() { return inited.load(std::memory_order_acquire); }
+
+// pollop: one parked operation, on its goroutine's stack (NP3).
+struct pollop {
+  g* gp = nullptr;  // the parked goroutine
+  int32_t res = 0;  // the CQE's result: a count, or -errno
+};
+
+// netpollsubmit sends r's queued SQEs to the kernel (NP1: the M holding r's P).
+void netpollsubmit(pollring* r) {
+  for (;;) {
+    int n = io_uring_submit(&r->ring);
+    if (n >= 0 || (n != -EINTR && n != -EBUSY && n != -EAGAIN)) {
+      if (n < 0) fatal("netpoll: io_uring_submit failed");
+      return;
+    }
+    // EBUSY/EAGAIN: the completion side is backed up (or the kernel is short of memory):
+    // let the other Ms reap, then try again. The operations stay queued, none is lost.
+    osyield();
+  }
+}
+}  // namespace
 
 void netpollinit() {
   wakefd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -136,7 +159,7 @@ int64_t netpollinflight() {
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
     if (pollring* r = allp[i]->ring.load(std::memory_order_acquire)) {
-      n += r->inflight.load(std::memory_order_acquire);
+      n += r->inflight.load(std::memory_order_relaxed);  // NP4
     }
   }
   return n;
@@ -150,19 +173,6 @@ io_uring_sqe* netpollsqe(unsigned n) {
   io_uring_sqe* sqe = io_uring_get_sqe(&r->ring);
   io_uring_sqe_set_data(sqe, nullptr);
   return sqe;
-}
-
-void netpollsubmit(pollring* r) {
-  for (;;) {
-    int n = io_uring_submit(&r->ring);
-    if (n >= 0 || (n != -EINTR && n != -EBUSY && n != -EAGAIN)) {
-      if (n < 0) fatal("netpoll: io_uring_submit failed");
-      return;
-    }
-    // EBUSY/EAGAIN: the completion side is backed up (or the kernel is short of memory):
-    // let the other Ms reap, then try again. The operations stay queued, none is lost.
-    osyield();
-  }
 }
 
 namespace {
@@ -199,7 +209,7 @@ void netpollclose(int fd) {
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
     pollring* r = allp[i]->ring.load(std::memory_order_acquire);
-    if (!r || r->inflight.load(std::memory_order_acquire) == 0) continue;
+    if (!r || r->inflight.load(std::memory_order_relaxed) == 0) continue;
     io_uring_sync_cancel_reg reg{};
     reg.fd = fd;
     reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;

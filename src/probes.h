@@ -12,8 +12,8 @@
 //   gmp:m__start            m id, OS thread id       an M's thread begins
 //   gmp:m__park             m id                     an M goes idle (stopm)
 //   gmp:netpoll__wait       ns until the next timer  the idle M blocks in the poller (Go's
-//                                                    netpoll(delay); for now it waits for
-//                                                    timers only: time.cc, timersleep)
+//                           (-1: none, I/O only)     netpoll(delay): timers and io_uring
+//                                                    completions; netpoll_uring.cc)
 //
 // README.md ("Seeing inside") has the perf and bpftrace recipes.
 #pragma once

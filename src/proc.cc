@@ -888,7 +888,6 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
 // one, else on the global queue; wake an idle P for them. Any M.
 void injectglist(gqueue* q) {
   if (q->n == 0) return;
-  int64_t n = q->n;
   m* mp = getm();
   if (p* pp = mp ? mp->p_ : nullptr) {
     while (g* gp = q->pop()) runqput(pp, gp, false);
@@ -897,7 +896,7 @@ void injectglist(gqueue* q) {
     globrunqputbatch(q);
     sched.lock.unlock();
   }
-  if (n > 0) wakep();
+  wakep();
 }
 
 // goready: make a parked gp runnable, next on the current P (or the global queue when the

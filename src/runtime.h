@@ -319,12 +319,14 @@ struct schedt {
   // sysmonwake when the process stops being idle). gopark stamps g.waitsince with it: a
   // dump needs minutes, and a load is cheaper than a clock read on every park. Relaxed.
   std::atomic<int64_t> coarsenow;
-  // sched.coarsenow when some M last reaped the rings (netpollall); sysmon reaps them itself
-  // when that is over 10 ms ago and work is in flight (a P kept busy never gets there).
+  // sched.coarsenow when some M last reaped the rings (netpollall, any M); sysmon reaps them
+  // itself when that is over 10 ms ago and work is in flight (a P kept busy never gets
+  // there). Relaxed: a hint, at worst one poll early or late.
   std::atomic<int64_t> lastpoll;
 
-  // The timer sleeper (time.cc, "Sleeping until a timer"): its deadline, 0 when none sleeps
-  // or a waker has claimed it (TW1, TW2).
+  // The timer sleeper (time.cc, "Sleeping until a timer"), which is also the M blocked in
+  // netpoll: its deadline (INT64_MAX: I/O only, no timer), 0 when none sleeps or a waker
+  // has claimed it (TW1, TW2).
   std::atomic<int64_t> timerwhen;
   std::atomic<bool> timersleeper;  // an M is (about to be) the timer sleeper
   std::atomic<uint64_t> npollwait;  // blocking netpoll waits (timersleep); gmp_stats

@@ -122,7 +122,7 @@ struct gmp_stats {
   uint64_t steals;             /* steals from another P's run queue that took work */
   uint64_t parks;              /* times a goroutine blocked (parked) */
   uint64_t netpoll_waits;      /* blocking waits of the idle M in the poller (Go's netpoll(delay):
-                                  for timers now, and I/O once io_uring is in) */
+                                  for the next timer and for io_uring completions) */
 };
 
 /*
