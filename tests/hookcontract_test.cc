@@ -27,14 +27,31 @@ namespace {
 // and the buffer it fills go in separate statements: the operands of + are unsequenced.)
 using scenario = std::function<std::string()>;
 
-std::string ongoroutine(const scenario& s) {
+// ongoroutine runs s on a goroutine with one P, beside a goroutine that counts its turns
+// while s is under way. Without preemption it only gets one if s parks (a call that
+// blocked the M would keep it out), so *parked says whether the hooks acted.
+std::string ongoroutine(const scenario& s, bool* parked) {
+  ScopedMaxprocs one(1);
+  std::atomic<bool> inside{false}, done{false};
+  std::atomic<int64_t> turns{0};
   std::string out;
-  WaitGroup wg(1);
+  WaitGroup wg(2);
   go([&] {
+    inside.store(true);
     out = s();
+    inside.store(false);
+    done.store(true);
+    wg.done();
+  });
+  go([&] {
+    while (!done.load()) {
+      if (inside.load()) turns.fetch_add(1);
+      gmp_yield();
+    }
     wg.done();
   });
   wg.wait();
+  *parked = turns.load() > 0;
   return out;
 }
 
@@ -63,11 +80,17 @@ sockaddr_in bindloopback(int fd) {
   return addr;
 }
 
-void same(const char* what, const scenario& s) {
+// same: s describes the same on a plain thread (libc's functions) and on a goroutine (the
+// hooks); waits: s waits somewhere (a timeout, a connection), so on the goroutine it parks.
+void same(const char* what, const scenario& s, bool waits = false) {
   std::string theirs = onthread(s);
-  std::string ours = ongoroutine(s);
+  bool parked = false;
+  std::string ours = ongoroutine(s, &parked);
   EXPECT_EQ(ours, theirs) << what;
   EXPECT_FALSE(theirs.empty()) << what;
+  if (waits) {
+    EXPECT_TRUE(parked) << what << ": the goroutine held its thread while it waited";
+  }
 }
 
 }  // namespace
@@ -199,7 +222,7 @@ TEST(HookContract, Sockets) {
     close(c);
     close(ls);
     return out;
-  });
+  }, true);
 }
 
 TEST(HookContract, PollSelectEpollSleep) {
@@ -223,7 +246,7 @@ TEST(HookContract, PollSelectEpollSleep) {
     out += " " + say(ppoll(&one, 1, &ts, nullptr));
     close(p[0]);
     return out;
-  });
+  }, true);
   same("select: ready sets, a timeout, EBADF", [] {
     int p[2];
     pipe2(p, O_CLOEXEC);
@@ -248,7 +271,7 @@ TEST(HookContract, PollSelectEpollSleep) {
     timeval t2{1, 0};
     out += " " + say(select(p[0] + 1, &rd, nullptr, nullptr, &t2));
     return out;
-  });
+  }, true);
   same("epoll_wait: events, a timeout, a bad epoll fd", [] {
     int p[2];
     pipe2(p, O_CLOEXEC);
@@ -267,7 +290,7 @@ TEST(HookContract, PollSelectEpollSleep) {
     close(p[0]);
     close(p[1]);
     return out;
-  });
+  }, true);
   same("sleeps: bad arguments, zero", [] {
     timespec bad{0, 1000000000}, neg{-1, 0}, zero{0, 0};
     std::string out = say(nanosleep(&bad, nullptr)) + " " + say(nanosleep(&neg, nullptr)) + " ";

@@ -46,71 +46,6 @@ int listener(sockaddr_in* addr) {
 }
 }  // namespace
 
-// Many goroutines block in read() on pipes; the process keeps its few threads, and each read
-// returns exactly the byte written to its pipe once the writer gets to it.
-TEST(Netpoll, PipeReadersParkAndGetTheirBytes) {
-  constexpr int n = 2000;
-  std::vector<int> fds(2 * n);
-  for (int i = 0; i < n; i++) ASSERT_EQ(pipe2(&fds[2 * i], O_CLOEXEC), 0);
-  std::atomic<int> started{0}, right{0};
-  WaitGroup wg(n);
-  for (int i = 0; i < n; i++) {
-    go([&, i] {
-      started.fetch_add(1);
-      unsigned char c = 0;
-      ssize_t r = read(fds[2 * i], &c, 1);
-      if (r == 1 && c == (unsigned char)(i * 7)) right.fetch_add(1);
-      wg.done();
-    });
-  }
-  while (started.load() < n) gmp_yield();
-  gmp_sleep(5 * 1000 * 1000);
-  struct gmp_stats s = stats();
-  EXPECT_GE(s.goroutines, n) << "the readers are parked, not done";
-  EXPECT_LE(s.ms, gmp_maxprocs(0) + 4) << "parked readers hold no threads";
-  EXPECT_EQ(right.load(), 0);
-  for (int i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)(i * 7);
-    ASSERT_EQ(write(fds[2 * i + 1], &c, 1), 1);
-  }
-  wg.wait();
-  EXPECT_EQ(right.load(), n);
-  for (int fd : fds) close(fd);
-}
-
-// A program that set O_NONBLOCK gets EAGAIN, as from libc, for reads and writes.
-TEST(Netpoll, NonblockingFdsGetEagain) {
-  int p[2];
-  ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
-  char c;
-  errno = 0;
-  EXPECT_EQ(read(p[0], &c, 1), -1);
-  EXPECT_EQ(errno, EAGAIN);
-  std::vector<char> big(1 << 20, 'x');
-  ssize_t w = write(p[1], big.data(), big.size());
-  EXPECT_GT(w, 0);
-  EXPECT_LT(size_t(w), big.size()) << "a non-blocking pipe takes what fits";
-  errno = 0;
-  EXPECT_EQ(write(p[1], big.data(), big.size()), -1);
-  EXPECT_EQ(errno, EAGAIN);
-  close(p[0]);
-  close(p[1]);
-}
-
-// Errors are libc's: a bad fd gives EBADF, through every hook.
-TEST(Netpoll, BadFdIsEbadf) {
-  char c;
-  errno = 0;
-  EXPECT_EQ(read(-1, &c, 1), -1);
-  EXPECT_EQ(errno, EBADF);
-  errno = 0;
-  EXPECT_EQ(write(12345, &c, 1), -1);
-  EXPECT_EQ(errno, EBADF);
-  errno = 0;
-  EXPECT_EQ(recv(12345, &c, 1, 0), -1);
-  EXPECT_EQ(errno, EBADF);
-}
-
 // A blocking write bigger than the pipe goes on until every byte is out, while a reader
 // goroutine drains it: the bytes arrive complete and in order.
 TEST(Netpoll, BigPipeWriteIsWhole) {
@@ -181,10 +116,6 @@ TEST(Netpoll, SleepParksTheGoroutineNotThePThread) {
     EXPECT_EQ(nanosleep(&ts, nullptr), 0);
   });
   EXPECT_GT(ticks, 100) << "main ran while the sleeper slept, on the same P";
-  timespec bad{0, 2000000000};
-  errno = 0;
-  EXPECT_EQ(nanosleep(&bad, nullptr), -1);
-  EXPECT_EQ(errno, EINVAL);
 }
 
 // A TCP echo server made of goroutines with plain blocking accept/read/write, and clients
@@ -362,8 +293,9 @@ TEST(Netpoll, SelectAndEpollWaitPark) {
 }
 
 // 100,000 goroutines parked reading pipes, 100 on each of 1,000 pipes (10,000 under ASan,
-// whose shadow memory would make it slow): the process uses next to no CPU while they wait;
-// then each pipe gets 100 bytes, its tag, and every reader gets exactly one.
+// whose shadow memory would make it slow): they hold no threads and the process uses next
+// to no CPU while they wait; then each pipe gets 100 bytes, its tag, and every reader gets
+// exactly one. (Results and errors against libc's: hookcontract_test.cc.)
 TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
 #if defined(__SANITIZE_ADDRESS__)
   constexpr int n = 10000;
@@ -407,7 +339,9 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
   std::printf("cpu while %d goroutines wait on pipes for 500 ms: %lld us\n", n, (long long)cpu);
   EXPECT_LT(cpu, 50 * 1000) << "an idle process does not poll";
   EXPECT_EQ(right.load(), 0);
-  EXPECT_GE(gmp_num_goroutine(), n);
+  struct gmp_stats st = stats();
+  EXPECT_GE(st.goroutines, n) << "the readers are parked, not done";
+  EXPECT_LE(st.ms, gmp_maxprocs(0) + 4) << "parked readers hold no threads";
   for (int i = 0; i < pipes; i++) {
     unsigned char tag[perpipe];
     memset(tag, (unsigned char)(i * 7), sizeof tag);
