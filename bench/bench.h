@@ -66,4 +66,15 @@ inline void sendrange(void *arg) {
     gmp_chan_release(j->ch);
 }
 
+// gotrange: the values 0..n-1 arrived, each once: count n and sum n(n-1)/2. Otherwise it
+// says what arrived and returns false (the program exits 1).
+inline bool gotrange(const char *name, uint64_t count, uint64_t sum, uint64_t n) {
+    const uint64_t want = n * (n - 1) / 2;
+    if (count == n && sum == want) return true;
+    std::fprintf(stderr, "%s: received %llu values summing to %llu, want %llu and %llu\n", name,
+                 (unsigned long long)count, (unsigned long long)sum, (unsigned long long)n,
+                 (unsigned long long)want);
+    return false;
+}
+
 }  // namespace bench

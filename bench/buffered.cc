@@ -52,13 +52,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "buffered: recv returned %d, producer failed %d\n", r, j.failed);
         return 1;
     }
-    const uint64_t want = n * (n - 1) / 2;
-    if (count != n || sum != want) {
-        std::fprintf(stderr, "buffered: received %llu values summing to %llu, want %llu and %llu\n",
-                     (unsigned long long)count, (unsigned long long)sum, (unsigned long long)n,
-                     (unsigned long long)want);
-        return 1;
-    }
+    if (!bench::gotrange("buffered", count, sum, n)) return 1;
     std::printf("buffered %.1f ns/op\n", double(t1 - t0) / double(n));
     return 0;
 }

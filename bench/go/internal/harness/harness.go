@@ -23,6 +23,16 @@ func ArgN(def, lo, hi uint64) uint64 {
 	return v
 }
 
+// CheckRange exits 1, saying what arrived, unless the values 0..n-1 arrived each once:
+// count n and sum n(n-1)/2.
+func CheckRange(name string, count, sum, n uint64) {
+	if want := n * (n - 1) / 2; count != n || sum != want {
+		fmt.Fprintf(os.Stderr, "%s: received %d values summing to %d, want %d and %d\n",
+			name, count, sum, n, want)
+		os.Exit(1)
+	}
+}
+
 // StatusKiB returns the KiB value of a /proc/self/status field ("VmRSS:", "VmHWM:"), or -1.
 func StatusKiB(field string) int64 {
 	status, err := os.ReadFile("/proc/self/status")
