@@ -22,7 +22,7 @@
 //        Relaxed: a reader that sees a stale 0 is never the last word. The submitting M reads
 //        its own increment; an M that then goes idle does so under sched.lock, which the
 //        deadlock check takes too.
-//   NP5: fdwaiters[fd] counts the goroutines parked on an operation on fd (netpollwait,
+//   NP5: fdtable[fd] counts the goroutines parked on an operation on fd (netpollwait,
 //        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
 // No IORING_SETUP_COOP_TASKRUN (nor DEFER_TASKRUN): a completion that needs task work (a
 // poll-armed read, a POLL_ADD) runs in the submitting thread, and with COOP the kernel would
@@ -58,7 +58,6 @@ constexpr unsigned ringEntries = 256;   // submission queue slots per P
 constexpr unsigned ringCqEntries = 8192;  // completion slots; beyond, the kernel buffers (NODROP)
 
 int wakefd = -1;  // the shared eventfd; constant once netpollinit ran
-std::atomic<bool> inited{false};
 
 // A child of fork() has one thread and the parent's rings, whose memory it shares with the
 // parent: it must never touch them, and with its Ms gone it cannot park either. Until the
@@ -69,7 +68,8 @@ std::atomic<bool> forked{false};
 // NP5, for the fds below fdtableSize; a reserved, lazily committed table (4 MiB of address
 // space, a page per 1,024 fds touched).
 constexpr int fdtableSize = 1 << 20;
-std::atomic<int32_t>* fdwaiters;
+// Set once by netpollinit (release); close() may run on any thread, before that too (null).
+std::atomic<std::atomic<int32_t>*> fdtable{nullptr};
 
 // highfd: fd moved above the range programs use, when the fd limit leaves room.
 int highfd(int fd) {
@@ -82,7 +82,6 @@ int highfd(int fd) {
 }
 void forkchild() { forked.store(true, std::memory_order_relaxed); }
 
-bool netpollinited() { return inited.load(std::memory_order_acquire); }
 
 // pollop: one parked operation, on its goroutine's stack (NP3).
 struct pollop {
@@ -113,7 +112,7 @@ void netpollinit() {
   void* t = mmap(nullptr, fdtableSize * sizeof(int32_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (t == MAP_FAILED) fatal("netpollinit: out of memory for the fd table");
-  fdwaiters = static_cast<std::atomic<int32_t>*>(t);
+  fdtable.store(static_cast<std::atomic<int32_t>*>(t), std::memory_order_release);
 }
 
 namespace {
@@ -149,7 +148,6 @@ pollring* netpollring(p* pp) {
     if (debug.set) printerr("gmp: no io_uring for a P; its blocking calls block the thread\n");
     return nullptr;
   }
-  inited.store(true, std::memory_order_release);
   pp->ring.store(r, std::memory_order_release);
   return r;
 }
@@ -192,6 +190,7 @@ int32_t netpollwait(io_uring_sqe* sqe) {
   io_uring_sqe_set_data(sqe, &op);
   int fd = sqe->fd;
   bool tracked = fd >= 0 && fd < fdtableSize;
+  std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);  // set by now
   if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);  // NP5
   r->inflight.fetch_add(1, std::memory_order_relaxed);  // NP4; published by the park
   gopark(pollcommit, r, waitReasonIOWait);
@@ -200,7 +199,8 @@ int32_t netpollwait(io_uring_sqe* sqe) {
 }
 
 void netpollclose(int fd) {
-  if (!netpollinited() || fd < 0 || fd >= fdtableSize ||
+  std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_acquire);
+  if (!fdwaiters || fd < 0 || fd >= fdtableSize ||
       fdwaiters[fd].load(std::memory_order_seq_cst) == 0) {
     return;
   }
