@@ -74,15 +74,16 @@ GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
       for (;;) {
         pid_t r = real_waitpid(pid, status, options | WNOHANG);
         if (r != 0) {
-          int e = errno;
+          // errno, if r < 0, is libc's on this thread; closing a valid pidfd leaves it alone
+          // (and no errno read here: its address may date from before a park, another M).
           syscall(SYS_close, pfd);
-          gmp::seterrno(e);
           return r;
         }
         io_uring_sqe* sqe = gmp::netpollsqe();
         io_uring_prep_poll_add(sqe, pfd, POLLIN);
-        gmp::netpollwait(sqe);
+        if (gmp::netpollwait(sqe) < 0) break;  // the poll failed: wait in the kernel instead
       }
+      syscall(SYS_close, pfd);
     }
   }
   return insyscall([&] { return real_waitpid(pid, status, options); });

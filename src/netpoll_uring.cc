@@ -267,7 +267,11 @@ bool reapable(pollring* r) {
 }  // namespace
 
 bool netpollall(gqueue* out) {
-  sched.lastpoll.store(sched.coarsenow.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  // The clock moves once per sysmon round: write the shared line only when it did.
+  int64_t now = sched.coarsenow.load(std::memory_order_relaxed);
+  if (sched.lastpoll.load(std::memory_order_relaxed) != now) {
+    sched.lastpoll.store(now, std::memory_order_relaxed);
+  }
   bool any = false;
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
