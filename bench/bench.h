@@ -1,5 +1,5 @@
-// bench/bench.h — what every C++ benchmark shares: the clock, the N argument, and a line
-// of /proc/self/status. (bench/go/internal/harness is the same for the Go side.)
+// bench/bench.h — what every C++ benchmark shares: the clock, the N argument, a number from
+// /proc/self/status and the range check. (bench/go/internal/harness is the same for Go.)
 #pragma once
 
 #include <gmp/gmp.h>
@@ -33,8 +33,9 @@ inline uint64_t arg_n(int argc, char **argv, uint64_t def, uint64_t lo = 1,
     return n;
 }
 
-// status_kib returns the KiB value of a /proc/self/status field ("VmRSS:", "VmHWM:"), or -1.
-inline long status_kib(const char *field) {
+// status_value returns the number in a /proc/self/status field, or -1: KiB for "VmRSS:" and
+// "VmHWM:", a count for "Threads:".
+inline long status_value(const char *field) {
     long kib = -1;
     if (FILE *f = std::fopen("/proc/self/status", "r")) {
         char line[256];

@@ -21,7 +21,7 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 # In table order. Each program prints a line named after its workload, except those listed
 # in PRIMARY, whose main line has another name.
 WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked",
-             "sleepers", "echo")
+             "sleepers", "fileread", "echo")
 # echo is a server driven by bench/go/loadgen, run against three servers (ours, Go's, and
 # a native thread per connection) at each of these connection counts.
 ECHO_CONNS = (100, 1000)

@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
         std::perror("parked: gmp_chan_make");
         return 1;
     }
-    const long before = bench::status_kib("VmRSS:");
+    const long before = bench::status_value("VmRSS:");
     const uint64_t parks0 = parks();
     gmp_waitgroup_add(&wg, int64_t(n));
     for (uint64_t i = 0; i < n; i++) {
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
         gmp_sleep(1000000);
         sleeps++;
     }
-    const long after = bench::status_kib("VmRSS:");
+    const long after = bench::status_value("VmRSS:");
 
     gmp_chan_close(ch);
     gmp_waitgroup_wait(&wg);

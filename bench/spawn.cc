@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    const long rss = bench::status_kib("VmHWM:");
+    const long rss = bench::status_value("VmHWM:");
     if (rss < 0) {
         std::fprintf(stderr, "spawn: no VmHWM in /proc/self/status\n");
         return 1;

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <dlfcn.h>
+#include <liburing.h>
 #include <time.h>
+
+#include <cerrno>
 
 #include <cstdint>
 
@@ -41,6 +44,37 @@ inline int64_t deadlinein(int64_t ns) {
   if (ns < 0) return -1;
   int64_t now = nanotime();
   return ns > INT64_MAX - now ? -1 : now + ns;
+}
+
+// ringresult: a ring operation's result as libc returns it. Cancelled: close() took the fd
+// away (the only other canceller of these operations), which a call made after the close
+// would find as EBADF. A socket timeout (-ETIME, parkuntil) is the kernel's EAGAIN.
+inline long ringresult(int32_t res) {
+  if (res == -ECANCELED) res = -EBADF;
+  if (res == -ETIME) res = -EAGAIN;
+  if (res < 0) {
+    seterrno(-res);
+    return -1;
+  }
+  return res;
+}
+
+// Waits with a deadline (a nanotime; < 0: none). sqeuntil takes the SQE for an operation
+// that gives up at deadline, with room for its linked timeout; parkuntil parks on it and
+// returns the completion's result, or -ETIME when the deadline cancelled the operation (a
+// cancel by close() before the deadline stays -ECANCELED). Nothing that could switch
+// goroutines goes in between, as for netpollsqe and netpollwait.
+inline io_uring_sqe* sqeuntil(int64_t deadline) { return netpollsqe(deadline >= 0 ? 2 : 1); }
+
+inline int32_t parkuntil(io_uring_sqe* sqe, int64_t deadline) {
+  if (deadline < 0) return netpollwait(sqe);
+  int64_t left = deadline - nanotime();
+  if (left < 0) left = 0;
+  __kernel_timespec ts{left / 1000000000, left % 1000000000};
+  sqe->flags |= IOSQE_IO_LINK;
+  io_uring_prep_link_timeout(netpollsqe(), &ts, 0);  // ts is read at the submission
+  int32_t res = netpollwait(sqe);
+  return res == -ECANCELED && nanotime() >= deadline ? -ETIME : res;
 }
 
 }  // namespace gmp

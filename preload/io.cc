@@ -11,7 +11,8 @@
 // Blocking writes and sends on streams go on until every byte is out, as the kernel's do; a
 // failure after some bytes returns the count so far, as libc does. A regular file never
 // returns a short read that libc would not: a partial RWF_NOWAIT read is completed through
-// the ring.
+// the ring. A socket's SO_RCVTIMEO and SO_SNDTIMEO bound a parked call as they bound the
+// kernel's wait (a linked timeout): it ends in EAGAIN, or with the bytes moved so far.
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 
@@ -38,17 +40,6 @@ bool regular(int fd) {
   return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// result: a ring result as libc returns it. Cancelled: close() took the fd away (the only
-// canceller of these operations), which a call made after the close would find as EBADF.
-ssize_t result(int32_t res) {
-  if (res == -ECANCELED) res = -EBADF;
-  if (res < 0) {
-    gmp::seterrno(-res);
-    return -1;
-  }
-  return res;
-}
-
 // again: a ring operation on a blocking fd ended in EAGAIN: the kernel gave up its wait
 // (a close() racing the arming of its poll). The caller looks again: a closed fd then gets
 // EBADF from libc's call, an fd made non-blocking meanwhile EAGAIN.
@@ -57,36 +48,59 @@ bool again(int32_t res) { return res == -EAGAIN; }
 // wouldblock: step 1 said the call cannot complete now (or cannot be tried that way).
 bool wouldblock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EOPNOTSUPP; }
 
-// Ring operations (step 3). off -1: the file position, as read/write use.
-int32_t ringread(int fd, void* buf, size_t n, int64_t off) {
-  io_uring_sqe* sqe = gmp::netpollsqe();
+// Socket timeouts. Learning one costs a getsockopt, so setsockopt (hooked for every caller)
+// marks the fds that were ever given one, and only a marked fd asks. A mark outlives its
+// socket: a later file on the same fd number asks once per wait and finds none. Fds beyond
+// the marks always ask. Relaxed: a setsockopt that happens before the wait is seen by it.
+constexpr int timeoutMarks = 1 << 20;
+std::atomic<uint64_t> hastimeout[timeoutMarks / 64];
+
+// timeoutof: the deadline of a wait on fd starting now under opt (SO_RCVTIMEO or
+// SO_SNDTIMEO); -1 for none (no timeout set, or fd is no socket).
+int64_t timeoutof(int fd, int opt) {
+  if (fd >= 0 && fd < timeoutMarks &&
+      !(hastimeout[fd / 64].load(std::memory_order_relaxed) & (uint64_t(1) << (fd % 64)))) {
+    return -1;
+  }
+  timeval tv{};
+  socklen_t len = sizeof tv;
+  if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0)) {
+    return -1;
+  }
+  return gmp::deadlinein(gmp::nanos(timespec{tv.tv_sec, tv.tv_usec * 1000}));
+}
+
+// Ring operations (step 3), given up at deadline (parkuntil). off -1: the file position, as
+// read/write use.
+int32_t ringread(int fd, void* buf, size_t n, int64_t off, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_read(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
-  return gmp::netpollwait(sqe);
+  return gmp::parkuntil(sqe, deadline);
 }
-int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off) {
-  io_uring_sqe* sqe = gmp::netpollsqe();
+int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_write(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
-  return gmp::netpollwait(sqe);
+  return gmp::parkuntil(sqe, deadline);
 }
-int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t off) {
-  io_uring_sqe* sqe = gmp::netpollsqe();
-  io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(off));
-  return gmp::netpollwait(sqe);
+int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+  io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
+  return gmp::parkuntil(sqe, deadline);
 }
-int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t off) {
-  io_uring_sqe* sqe = gmp::netpollsqe();
-  io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(off));
-  return gmp::netpollwait(sqe);
+int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+  io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
+  return gmp::parkuntil(sqe, deadline);
 }
-int32_t ringrecvmsg(int fd, msghdr* msg, int flags) {
-  io_uring_sqe* sqe = gmp::netpollsqe();
+int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recvmsg(sqe, fd, msg, unsigned(flags));
-  return gmp::netpollwait(sqe);
+  return gmp::parkuntil(sqe, deadline);
 }
-int32_t ringsendmsg(int fd, const msghdr* msg, int flags) {
-  io_uring_sqe* sqe = gmp::netpollsqe();
+int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_sendmsg(sqe, fd, msg, unsigned(flags | MSG_NOSIGNAL));
-  return gmp::netpollwait(sqe);
+  return gmp::parkuntil(sqe, deadline);
 }
 
 // readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
@@ -96,18 +110,20 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   if (r >= 0) {
     if (r == 0 || size_t(r) == n || !regular(fd)) return r;
     // A regular file partly in the page cache: read the rest as read() would.
-    int32_t more = ringread(fd, static_cast<char*>(buf) + r, n - size_t(r), off < 0 ? -1 : off + r);
+    int32_t more =
+        ringread(fd, static_cast<char*>(buf) + r, n - size_t(r), off < 0 ? -1 : off + r, -1);
     return more > 0 ? r + more : r;
   }
   if (!wouldblock(errno)) return r;
+  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
     if (nonblocking(fd)) {
       REAL(read);
       REAL(pread);
       return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
     }
-    int32_t res = ringread(fd, buf, n, off);
-    if (!again(res)) return result(res);
+    int32_t res = ringread(fd, buf, n, off, deadline);
+    if (!again(res)) return gmp::ringresult(res);
   }
 }
 
@@ -122,6 +138,7 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   } else if (!wouldblock(errno)) {
     return r;
   }
+  int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   while (done < n) {
     if (done == 0 && nonblocking(fd)) {
       REAL(write);
@@ -129,9 +146,9 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
       return off < 0 ? real_write(fd, buf, n) : real_pwrite(fd, buf, n, off);
     }
     int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
-                            off < 0 ? -1 : off + int64_t(done));
+                            off < 0 ? -1 : off + int64_t(done), deadline);
     if (again(res) && (done == 0 || !nonblocking(fd))) continue;
-    if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : result(res);
+    if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     done += size_t(res);
   }
   return ssize_t(done);
@@ -175,10 +192,11 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
   ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
+  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
     if (nonblocking(fd)) return real_readv(fd, iov, cnt);
-    int32_t res = ringreadv(fd, iov, cnt, -1);
-    if (!again(res)) return result(res);
+    int32_t res = ringreadv(fd, iov, cnt, deadline);
+    if (!again(res)) return gmp::ringresult(res);
   }
 }
 
@@ -187,10 +205,11 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   if (!gmp::hookable(true)) return real_writev(fd, iov, cnt);
   ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
+  int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   for (;;) {
     if (nonblocking(fd)) return real_writev(fd, iov, cnt);
-    int32_t res = ringwritev(fd, iov, cnt, -1);
-    if (!again(res)) return result(res);
+    int32_t res = ringwritev(fd, iov, cnt, deadline);
+    if (!again(res)) return gmp::ringresult(res);
   }
 }
 
@@ -201,10 +220,11 @@ namespace {
 ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
   ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
     if (nonblocking(fd)) return syscall(SYS_recvmsg, fd, msg, flags);  // EAGAIN, or EBADF
-    int32_t res = ringrecvmsg(fd, msg, flags);
-    if (!again(res)) return result(res);
+    int32_t res = ringrecvmsg(fd, msg, flags, deadline);
+    if (!again(res)) return gmp::ringresult(res);
   }
 }
 
@@ -216,22 +236,24 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
     if (r < 0 || size_t(r) == total || msg->msg_iovlen != 1 || nonblocking(fd)) return r;
     // A stream socket took part of a single buffer: a blocking send goes on with the rest.
     size_t done = size_t(r);
+    int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
     while (done < total) {
       iovec iov{static_cast<char*>(msg->msg_iov[0].iov_base) + done, total - done};
       msghdr rest{};
       rest.msg_iov = &iov;
       rest.msg_iovlen = 1;
-      int32_t res = ringsendmsg(fd, &rest, flags);
+      int32_t res = ringsendmsg(fd, &rest, flags, deadline);
       if (again(res) && !nonblocking(fd)) continue;
       if (res <= 0) return ssize_t(done);
       done += size_t(res);
     }
     return ssize_t(done);
   }
+  int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   for (;;) {
     if (nonblocking(fd)) return syscall(SYS_sendmsg, fd, msg, flags | MSG_NOSIGNAL);
-    int32_t res = ringsendmsg(fd, msg, flags);
-    if (!again(res)) return result(res);
+    int32_t res = ringsendmsg(fd, msg, flags, deadline);
+    if (!again(res)) return gmp::ringresult(res);
   }
 }
 }  // namespace
@@ -291,12 +313,13 @@ GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
 GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   REAL(accept4);
   if (!gmp::hookable(true)) return real_accept4(fd, addr, len, flags);
+  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
     if (nonblocking(fd)) return real_accept4(fd, addr, len, flags);
-    io_uring_sqe* sqe = gmp::netpollsqe();
+    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
     io_uring_prep_accept(sqe, fd, addr, len, flags);
-    int32_t res = gmp::netpollwait(sqe);
-    if (!again(res)) return int(result(res));
+    int32_t res = gmp::parkuntil(sqe, deadline);
+    if (!again(res)) return int(gmp::ringresult(res));
   }
 }
 
@@ -334,7 +357,22 @@ GMP_HOOK int close(int fd) {
 GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   REAL(connect);
   if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);
-  io_uring_sqe* sqe = gmp::netpollsqe();
+  int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_connect(sqe, fd, addr, len);
-  return int(result(gmp::netpollwait(sqe)));
+  int32_t res = gmp::parkuntil(sqe, deadline);
+  // SO_SNDTIMEO ran out: the connection goes on in the background, as the kernel's does.
+  return int(gmp::ringresult(res == -ETIME ? -EINPROGRESS : res));
+}
+
+// setsockopt marks the sockets given a timeout (timeoutof). Every caller.
+GMP_HOOK int setsockopt(int fd, int level, int opt, const void* val, socklen_t len) {
+  REAL(setsockopt);
+  int r = real_setsockopt(fd, level, opt, val, len);
+  if (r == 0 && level == SOL_SOCKET && fd >= 0 && fd < timeoutMarks &&
+      (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD || opt == SO_RCVTIMEO_NEW ||
+       opt == SO_SNDTIMEO_NEW)) {
+    hastimeout[fd / 64].fetch_or(uint64_t(1) << (fd % 64), std::memory_order_relaxed);
+  }
+  return r;
 }

@@ -28,21 +28,10 @@ namespace {
 // parkready parks until fd reports one of events, or until deadline (a CLOCK_MONOTONIC
 // time; < 0: none). False when the deadline passed first.
 bool parkready(int fd, unsigned events, int64_t deadline) {
-  __kernel_timespec ts{};
-  if (deadline >= 0) {
-    int64_t left = deadline - gmp::nanotime();
-    if (left <= 0) return false;
-    ts.tv_sec = left / 1000000000;
-    ts.tv_nsec = left % 1000000000;
-  }
-  io_uring_sqe* sqe = gmp::netpollsqe(deadline >= 0 ? 2 : 1);
+  if (deadline >= 0 && deadline <= gmp::nanotime()) return false;
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_poll_add(sqe, fd, events | POLLERR | POLLHUP);
-  if (deadline >= 0) {
-    sqe->flags |= IOSQE_IO_LINK;
-    io_uring_prep_link_timeout(gmp::netpollsqe(), &ts, 0);  // read at submission
-  }
-  int32_t res = gmp::netpollwait(sqe);
-  return res != -ECANCELED || deadline < 0 || gmp::nanotime() < deadline;
+  return gmp::parkuntil(sqe, deadline) != -ETIME;
 }
 
 // epollof: a scratch epoll set watching fds' events (level-triggered), or -1 when one of them

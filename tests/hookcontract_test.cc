@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -156,6 +157,67 @@ TEST(HookContract, PipesAndFiles) {
   });
 }
 
+TEST(HookContract, OpenAndSync) {
+  same("open, openat, creat: errors, O_EXCL, the mode after umask; fsync, fdatasync", [] {
+    char dir[] = "/tmp/gmp-open-XXXXXX";
+    mkdtemp(dir);
+    std::string f = std::string(dir) + "/f";
+    mode_t old = umask(022);
+    std::string out = say(open((f + "-missing").c_str(), O_RDONLY | O_CLOEXEC)) + " ";
+    int fd = open(f.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0666);
+    out += std::string(fd >= 0 ? "created " : "? ");
+    out += say(open(f.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0666)) + " ";
+    struct stat st{};
+    fstat(fd, &st);
+    out += std::to_string(st.st_mode & 0777) + " ";
+    out += say(write(fd, "data", 4)) + " " + say(fsync(fd)) + " " + say(fdatasync(fd)) + " ";
+    close(fd);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = openat(dfd, "f", O_RDONLY | O_CLOEXEC);
+    char buf[8] = {};
+    out += say(read(fd, buf, sizeof buf));
+    out += ":" + std::string(buf, 4) + " " + say(fcntl(fd, F_GETFD)) + " ";
+    close(fd);
+    out += say(openat(dfd, "f", O_WRONLY | O_DIRECTORY)) + " ";
+    fd = creat((f + "2").c_str(), 0600);
+    fstat(fd, &st);
+    out += std::to_string(st.st_mode & 0777) + " " + say(fcntl(fd, F_GETFL) & O_ACCMODE) + " ";
+    close(fd);
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    out += say(fsync(p[0])) + " " + say(fdatasync(-1));
+    close(p[0]);
+    close(p[1]);
+    umask(old);
+    unlink((f + "2").c_str());
+    unlink(f.c_str());
+    close(dfd);
+    rmdir(dir);
+    return out;
+  });
+  same("open of a FIFO waits for the other end", [] {
+    char dir[] = "/tmp/gmp-fifo-XXXXXX";
+    mkdtemp(dir);
+    std::string f = std::string(dir) + "/fifo";
+    mkfifo(f.c_str(), 0600);
+    std::thread writer([&] {
+      usleep(30000);
+      int w = open(f.c_str(), O_WRONLY | O_CLOEXEC);
+      write(w, "through", 7);
+      close(w);
+    });
+    int r = open(f.c_str(), O_RDONLY | O_CLOEXEC);  // no writer yet: the open waits
+    char buf[8] = {};
+    std::string out = say(read(r, buf, 7));
+    out += ":" + std::string(buf, 7);
+    writer.join();
+    close(r);
+    unlink(f.c_str());
+    rmdir(dir);
+    return out;
+  }, true);
+}
+
 TEST(HookContract, Sockets) {
   same("socketpair: send/recv flags, MSG_PEEK, EOF, EPIPE without a signal", [] {
     int sv[2];
@@ -221,6 +283,67 @@ TEST(HookContract, Sockets) {
     close(s);
     close(c);
     close(ls);
+    return out;
+  }, true);
+}
+
+TEST(HookContract, SocketTimeouts) {
+  same("SO_RCVTIMEO: recv, read and accept give up with EAGAIN", [] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    timeval tv{0, 20000};
+    std::string out = say(setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv)) + " ";
+    char buf[8];
+    out += say(recv(sv[1], buf, sizeof buf, 0)) + " " + say(read(sv[1], buf, sizeof buf)) + " ";
+    send(sv[0], "late", 4, 0);
+    out += say(recv(sv[1], buf, sizeof buf, 0)) + " ";
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bindloopback(ls);
+    listen(ls, 4);
+    setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    out += say(accept(ls, nullptr, nullptr));
+    close(ls);
+    close(sv[0]);
+    close(sv[1]);
+    return out;
+  }, true);
+  same("SO_SNDTIMEO: a send that fills the socket returns its count, the next EAGAIN", [] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    timeval tv{0, 20000};
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char big[1 << 22];
+    ssize_t w = send(sv[0], big, sizeof big, 0);
+    std::string out = w > 0 && size_t(w) < sizeof big ? "partial " : "? ";
+    out += say(send(sv[0], big, sizeof big, 0)) + " " + say(write(sv[0], big, 1 << 16)) + " ";
+    tv = timeval{0, 0};  // no timeout again: a reader makes room, the send completes
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    std::thread reader([&] {
+      static char sink[1 << 16];
+      for (ssize_t got = 0; got < w + 100;) {
+        ssize_t r = read(sv[1], sink, sizeof sink);
+        if (r <= 0) break;
+        got += r;
+      }
+    });
+    out += say(send(sv[0], big, 100, 0));
+    reader.join();
+    close(sv[0]);
+    close(sv[1]);
+    return out;
+  }, true);
+  same("shutdown wakes a reader waiting on the socket", [] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    std::thread closer([&] {
+      usleep(20000);
+      shutdown(sv[1], SHUT_RDWR);
+    });
+    char buf[8];
+    std::string out = say(recv(sv[1], buf, sizeof buf, 0)) + " " + say(send(sv[1], "x", 1, MSG_NOSIGNAL));
+    closer.join();
+    close(sv[0]);
+    close(sv[1]);
     return out;
   }, true);
 }

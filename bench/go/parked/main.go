@@ -34,7 +34,7 @@ func worker() {
 func main() {
 	n := harness.ArgN(100000, 1, math.MaxUint64)
 
-	before := harness.StatusKiB("VmRSS:")
+	before := harness.StatusValue("VmRSS:")
 	wg.Add(int(n))
 	for i := uint64(0); i < n; i++ {
 		go worker()
@@ -43,7 +43,7 @@ func main() {
 		runtime.Gosched()
 	}
 	time.Sleep(10 * time.Millisecond)
-	after := harness.StatusKiB("VmRSS:")
+	after := harness.StatusValue("VmRSS:")
 
 	close(ch)
 	wg.Wait()

@@ -38,7 +38,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	rss := harness.StatusKiB("VmHWM:")
+	rss := harness.StatusValue("VmHWM:")
 	if rss < 0 {
 		fmt.Fprintln(os.Stderr, "spawn: no VmHWM in /proc/self/status")
 		os.Exit(1)

@@ -33,17 +33,18 @@ func CheckRange(name string, count, sum, n uint64) {
 	}
 }
 
-// StatusKiB returns the KiB value of a /proc/self/status field ("VmRSS:", "VmHWM:"), or -1.
-func StatusKiB(field string) int64 {
+// StatusValue returns the number in a /proc/self/status field, or -1: KiB for "VmRSS:" and
+// "VmHWM:", a count for "Threads:".
+func StatusValue(field string) int64 {
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		// "VmHWM:	    2140 kB"
-		if f := strings.Fields(line); len(f) == 3 && f[0] == field {
-			if kib, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-				return kib
+		// "VmHWM:	    2140 kB", "Threads:	5"
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			if v, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return v
 			}
 		}
 	}
