@@ -117,7 +117,7 @@ void netpollinit() {
 
 namespace {
 pollring* newring() {
-  auto* r = new (std::nothrow) pollring();
+  auto* r = new (std::nothrow) pollring();  // acquirem: netpollring
   if (!r) return nullptr;
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
@@ -140,7 +140,9 @@ pollring* newring() {
 pollring* netpollring(p* pp) {
   if (pollring* r = pp->ring.load(std::memory_order_relaxed)) return r;  // the owner made it
   if (pp->ringfailed) return nullptr;
+  m* mp = acquirem();  // the ring is pp's (LS2)
   pollring* r = newring();
+  releasem(mp);
   if (!r) {
     // io_uring disabled (sysctl, seccomp) or out of memory: the hooks pass calls through
     // and they block the M, as in a plain program.

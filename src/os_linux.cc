@@ -51,16 +51,19 @@ long rawsyscall(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long
 using pthread_create_t = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 pthread_create_t real_pthread_create;
 
-// readsmall reads a small text file into buf (NUL-terminated); false if it cannot.
+}  // namespace
+
 bool readsmall(const char* path, char* buf, size_t n) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = int(rawsyscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC));
   if (fd < 0) return false;
-  ssize_t r = syscall(SYS_read, fd, buf, n - 1);  // the runtime's own: never a hook
-  close(fd);
+  long r = rawsyscall(SYS_read, fd, long(buf), long(n - 1));  // the runtime's own: no hooks
+  rawsyscall(SYS_close, fd);
   if (r <= 0) return false;
   buf[r] = 0;
   return true;
 }
+
+namespace {
 
 // cgroupcpus: the CPU limit from cgroup v2 cpu.max quotas on our cgroup and its ancestors
 // (ceil(quota/period), the tightest level wins), as Go 1.25 does; 0 when unlimited.

@@ -166,6 +166,7 @@ p* releasep() {
 
 // newm: a new M that will run fn (if any) and then schedule with pp. Any thread.
 void newm(void (*fn)(), p* pp, bool spinning) {
+  m* cur = acquirem();  // malloc, _dl_allocate_tls, clone: the caller may hold its P's state
   m* mp = new (std::nothrow) m();
   g* g0 = new (std::nothrow) g();
   if (!mp || !g0) fatal("newm: out of memory");
@@ -178,6 +179,7 @@ void newm(void (*fn)(), p* pp, bool spinning) {
   mp->spinning = spinning;
   mcommoninit(mp);
   if (!newosproc(mp)) fatal("newm: cannot create an OS thread");
+  releasem(cur);
 }
 
 // otherthreads: the process has threads the runtime did not make (the program's own, a
@@ -996,30 +998,34 @@ void entersyscall() {
   sched.lock.unlock();
 }
 
-// exitsyscall: back from the kernel. Reacquire the old P if sysmon left it, else any idle
-// P, else queue the goroutine and park the M. Current goroutine.
-void exitsyscall() {
-  m* mp = getm();
-  g* gp = mp->curg;
+// exitsyscallfast: back from the kernel, on mp with gp. Reacquire the old P if sysmon left
+// it, else any idle P; false if there is none (or the world is stopping).
+bool exitsyscallfast(m* mp, g* gp) {
   p* oldp = mp->oldp;
-  mp->oldp = nullptr;
   uint32_t s = Psyscall;
   if (oldp && oldp->status.compare_exchange_strong(s, Pidle, std::memory_order_acq_rel)) {
+    mp->oldp = nullptr;
     oldp->syscalltick.fetch_add(1, std::memory_order_relaxed);
     acquirep(oldp);
     casgstatus(gp, Gsyscall, Grunning);
-    return;
+    return true;
   }
-  if (!sched.gcwaiting.load(std::memory_order_relaxed)) {
-    sched.lock.lock();
-    p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
-    sched.lock.unlock();
-    if (pp) {
-      acquirep(pp);
-      casgstatus(gp, Gsyscall, Grunning);
-      return;
-    }
-  }
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) return false;
+  sched.lock.lock();
+  p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
+  sched.lock.unlock();
+  if (!pp) return false;
+  mp->oldp = nullptr;
+  acquirep(pp);
+  casgstatus(gp, Gsyscall, Grunning);
+  return true;
+}
+
+// exitsyscall: exitsyscallfast, else queue the goroutine and park the M. Current goroutine.
+void exitsyscall() {
+  m* mp = getm();
+  if (exitsyscallfast(mp, mp->curg)) return;
+  mp->oldp = nullptr;
   mcall(exitsyscall0);
 }
 
@@ -1035,7 +1041,9 @@ p* procresize(int32_t n) {
   int32_t old = gomaxprocs.load(std::memory_order_relaxed);
   for (int32_t i = 0; i < n; i++) {
     if (!allp[i]) {
+      m* mp = acquirem();  // sched.lock is held (LS2)
       p* pp = new (std::nothrow) p();
+      releasem(mp);
       if (!pp) fatal("procresize: out of memory");
       pp->id = i;
       pp->status.store(Pgcstop, std::memory_order_relaxed);

@@ -138,6 +138,10 @@ struct m {
   stack g0stack;  // g0's stack (raw clone: ours; pthread Ms: the pthread's, approximate)
   void (*mstartfn)();  // run once on this M before schedule (sysmon); set by newm
   p* oldp;             // the P this M held when it entered a syscall (this M only)
+  // locks: > 0 while runtime code on a goroutine's stack holds P state or a runtime lock
+  // across a call into libc (acquirem; lazysyscall.cc LS2). This M only.
+  uint32_t locks;
+  std::atomic<uint32_t> syscallreq;  // sysmon's lazy-syscall request (lazysyscall.cc LS1)
   uint64_t fastrand;   // per-M random state for steal order (this M only)
   uint64_t sigmask[16];  // signal mask the new thread restores (sigset_t; set by newosproc)
 
@@ -208,6 +212,8 @@ struct gqueue {  // a singly linked list of gs through schedlink, with a count
 struct sysmontick {  // sysmon's last observation of a P (sysmon only)
   uint32_t syscalltick;
   int64_t syscallwhen;
+  uint32_t schedtick;  // lazysyscalls: the schedtick seen at schedwhen
+  int64_t schedwhen;
 };
 
 // A timer (time.cc): t.f(t.arg, now) runs on some M holding a P once nanotime() >= when,
@@ -429,6 +435,7 @@ void injectglist(gqueue* q);  // run q's runnable gs (netpoll); any M
 void handoffp(p* pp);
 p* pidleget();                    // sched.lock held
 void entersyscall();              // the g's M may block in the kernel; its P may be retaken
+bool exitsyscallfast(m* mp, g* gp);  // back on this M: the old P or an idle one; false if none
 void exitsyscall();
 int64_t gcount();
 void schedstats(struct ::gmp_stats* st);  // the counters behind the C ABI's gmp_stats
@@ -475,6 +482,7 @@ extern size_t physpagesize;
 void osinit();
 int64_t nanotime();
 void usleep_ns(int64_t ns);
+bool readsmall(const char* path, char* buf, size_t n);  // a small file, NUL-terminated
 int tgkill_(int tid, int sig);  // signal one of our threads; 0 or -errno
 // startwatchdog: from now on, the process ends (msg, exit 2) in ns, whatever else happens;
 // a raw thread that needs nothing from libc or the runtime. Once per process.
@@ -513,6 +521,24 @@ inline void restorecstate(m* mp, g* gp) {
 // ---- sysmon.cc -------------------------------------------------------------------------------
 
 void sysmon();               // sysmon's M runs this; never returns
+
+// ---- lazysyscall.cc --------------------------------------------------------------------------
+
+void lazysyscallinit(bool sigurgours);  // initsig: SIGURG is the runtime's
+void lazysyscallsig(m* mp, g* gp, void* ctx);  // mp's SIGURG handler: answer a request
+void lazysyscalls(int64_t now);  // sysmon: ask Ms blocked in calls nothing hooks for their P
+
+// acquirem / releasem (Go's): around a call into libc from runtime code on a goroutine's
+// stack that holds P state or a runtime lock (LS2). Null off an M.
+inline m* acquirem() {
+  g* gp = getg();
+  m* mp = gp ? gp->m_ : nullptr;
+  if (mp) mp->locks++;
+  return mp;
+}
+inline void releasem(m* mp) {
+  if (mp) mp->locks--;
+}
 void sysmonstarted_wait();   // goroutine 1: wait until sysmon settled useRawClone
 void sysmonwake();           // sched.lock held, sched.sysmonwait: the process is busy again
 

@@ -231,7 +231,9 @@ int selectgo(gmp_select_case* cases, size_t n, int64_t timeout) {
   sudog smallsg[stackCases];
   sudog* sgs = smallsg;
   if (nn > stackCases) {
+    m* mp = acquirem();  // the channels are locked (LS2)
     sgs = static_cast<sudog*>(malloc(nn * sizeof(sudog)));
+    releasem(mp);
     if (!sgs) {
       selunlock(&s);
       free(heap);

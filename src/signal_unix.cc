@@ -172,7 +172,10 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   g* gp = getg();
   m* mp = gp ? gp->m_ : nullptr;
   if (sig == SIGURG) {
-    if (mp) dumpself(mp, ctx);
+    if (mp) {
+      dumpself(mp, ctx);
+      lazysyscallsig(mp, gp, ctx);
+    }
     errno = savederrno;
     return;
   }
@@ -245,6 +248,7 @@ void initsig() {
   // requests) changes nothing for the program. Its handler must not block the others.
   sigemptyset(&sa.sa_mask);
   install(SIGURG, 0, true);
+  lazysyscallinit(handling[SIGURG]);
 }
 
 void minitsig(m* mp) {

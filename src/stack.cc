@@ -45,7 +45,9 @@ struct stackvec {
   bool push(uintptr_t lo) {
     if (n == cap) {
       size_t nc = cap ? cap * 2 : 256;
+      m* mp = acquirem();  // pool.lock is held (LS2)
       auto* nv = static_cast<uintptr_t*>(realloc(v, nc * sizeof(uintptr_t)));
+      releasem(mp);
       if (!nv) return false;
       v = nv;
       cap = nc;

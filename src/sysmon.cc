@@ -4,6 +4,7 @@
 //   - retakes Ps stuck in system calls (Psyscall for a sysmon round or more) and hands them
 //     to other Ms (retake → handoffp), so a goroutine blocked in the kernel does not hold up
 //     the runnable ones;
+//   - has an M blocked in a call nothing hooks give up its P (lazysyscall.cc);
 //   - wakes a spinning M when goroutines wait on a P's queue while other Ps idle (stuckwork);
 //   - prints the SCHED line every GMPDEBUG=schedtrace=N ms;
 //   - keeps sched.coarsenow, the clock gopark stamps waitsince with.
@@ -210,6 +211,7 @@ void sysmon() {
       gqueue q;
       if (netpollall(&q)) injectglist(&q);
     }
+    lazysyscalls(now);
     bool stuck = stuckwork();
     if (stuck) wakep();
     if (retake(now) != 0 || stuck) {

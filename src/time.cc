@@ -74,7 +74,9 @@ void settimer0(p* pp) {
 bool heappush(p* pp, timer* t) {
   if (pp->ntimers == pp->timerscap) {
     int32_t cap = pp->timerscap ? 2 * pp->timerscap : 16;
+    m* mp = acquirem();  // the P's timerslock is held (LS2)
     auto* h = static_cast<timer**>(realloc(pp->timers, size_t(cap) * sizeof(timer*)));
+    releasem(mp);
     if (!h) return false;
     pp->timers = h;
     pp->timerscap = cap;

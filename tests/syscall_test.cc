@@ -7,7 +7,12 @@
 #include <sys/file.h>
 #include <sys/wait.h>
 
+#include <pthread.h>
+#include <sys/syscall.h>
+
 #include <cerrno>
+#include <thread>
+#include <vector>
 
 #include "export_test.h"
 
@@ -93,4 +98,118 @@ TEST(Syscall, GetaddrinfoFromGoroutines) {
   }
   wg.wait();
   EXPECT_EQ(right.load(), n);
+}
+
+// ---- calls nothing hooks (src/lazysyscall.cc) --------------------------------------------------
+
+namespace {
+
+// progresswhile runs blocked (a goroutine that blocks its M in a call no hook sees) beside a
+// goroutine that counts 1 ms sleeps, with maxprocs Ps: once the counter shows the other
+// goroutines ran while blocked was stuck (20 sleeps), release() unblocks it. A watchdog
+// thread releases it after 10 s so a broken hand-off fails instead of hanging. Returns
+// whether the sleeper made its progress before the release.
+bool progresswhile(int maxprocs, int nblocked, const std::function<void(int)>& blocked,
+                   const std::function<void()>& release) {
+  ScopedMaxprocs n(maxprocs);
+  std::atomic<int> inside{0};
+  std::atomic<int64_t> sleeps{0};
+  std::atomic<bool> released{false};
+  WaitGroup wg(nblocked + 1);
+  for (int i = 0; i < nblocked; i++) {
+    go([&, i] {
+      inside.fetch_add(1);
+      blocked(i);
+      wg.done();
+    });
+  }
+  go([&] {
+    while (!released.load()) {
+      gmp_sleep(1000 * 1000);
+      sleeps.fetch_add(1);
+    }
+    wg.done();
+  });
+  std::thread watchdog([&] {
+    for (int i = 0; i < 1000 && !released.load(); i++) usleep(10000);
+    if (!released.exchange(true)) release();
+  });
+  while (inside.load() < nblocked) gmp_yield();
+  int64_t deadline = gmp_nanotime() + int64_t(10) * 1000 * 1000 * 1000;
+  while (sleeps.load() < 20 && gmp_nanotime() < deadline) gmp_sleep(1000 * 1000);
+  bool progressed = sleeps.load() >= 20;
+  if (!released.exchange(true)) release();
+  wg.wait();
+  watchdog.join();
+  return progressed;
+}
+
+}  // namespace
+
+// syscall(2) itself: libc's wrapper, no hook. The read gives up its P while it waits and
+// then returns the byte, errno untouched.
+TEST(Syscall, RawReadLeavesThePToOthers) {
+  for (int procs : {1, 2}) {
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    long got[2] = {-2, -2};
+    char c[2] = {};
+    bool progressed = progresswhile(procs, procs, [&](int i) {
+      errno = 0;
+      got[i] = syscall(SYS_read, p[0], &c[i], 1);
+      if (errno != 0) got[i] = -100 - errno;
+    }, [&] { ASSERT_EQ(write(p[1], "xy", 2), 2); });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run while the reads blocked";
+    for (int i = 0; i < procs; i++) EXPECT_EQ(got[i], 1) << procs << " P, reader " << i;
+    EXPECT_EQ(std::string(c, size_t(procs)), procs == 1 ? "x" : (c[0] == 'x' ? "xy" : "yx"));
+    close(p[0]);
+    close(p[1]);
+  }
+}
+
+// pthread_cond_wait on a condition a plain thread signals: the futex wait deep in libc
+// gives up the P; the mutex comes back held by the waiter, as it must.
+TEST(Syscall, CondWaitForAThreadLeavesThePToOthers) {
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+  bool ready = false;
+  int relocked = -1;
+  bool progressed = progresswhile(1, 1, [&](int) {
+    pthread_mutex_lock(&mu);
+    while (!ready) pthread_cond_wait(&cv, &mu);
+    relocked = pthread_mutex_trylock(&mu);  // EBUSY: we hold it
+    pthread_mutex_unlock(&mu);
+  }, [&] {
+    std::thread t([&] {
+      pthread_mutex_lock(&mu);
+      ready = true;
+      pthread_cond_signal(&cv);
+      pthread_mutex_unlock(&mu);
+    });
+    t.join();
+  });
+  EXPECT_TRUE(progressed);
+  EXPECT_EQ(relocked, EBUSY);
+}
+
+extern "C" long gmptest_rawread(int fd, void* buf, uint64_t* out);  // tests/rawread.S
+
+// The call made again keeps every register the program had at its `syscall` instruction
+// (the arguments, callee-saved ones, the vector registers), and returns its result in rax.
+TEST(Syscall, RestartedCallKeepsTheRegisters) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  char c = 0;
+  long ret = 0;
+  uint64_t out[10] = {};
+  bool progressed = progresswhile(1, 1, [&](int) { ret = gmptest_rawread(p[0], &c, out); },
+                                  [&] { ASSERT_EQ(write(p[1], "r", 1), 1); });
+  EXPECT_TRUE(progressed);
+  EXPECT_EQ(ret, 1);
+  EXPECT_EQ(c, 'r');
+  std::vector<uint64_t> want = {uint64_t(p[0]), reinterpret_cast<uint64_t>(&c), 1, 0x1010,
+                                0x0808, 0x0909, 0x1212, 0xa0a0a0a0, 0xa9a9a9a9, 0xafafafaf};
+  EXPECT_EQ(std::vector<uint64_t>(out, out + 10), want);
+  close(p[0]);
+  close(p[1]);
 }

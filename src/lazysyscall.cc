@@ -1,0 +1,212 @@
+// lazysyscall.cc — a goroutine blocked in a system call nothing hooks gives up its P.
+//
+// A hooked call parks its goroutine, and the calls hooks cannot park go through
+// entersyscall/exitsyscall (Go's way: the P is in Psyscall, sysmon retakes it). A call
+// nothing hooks — syscall(2) itself, a pthread_cond_wait on a condition a plain thread
+// signals, a library's own read — blocks the M while it holds its P, and with it every
+// goroutine queued there (all of them at GMPMAXPROCS=1). sysmon notices it and has the
+// call made again between entersyscall and exitsyscall, on the same thread:
+//
+//   1. sysmon (lazysyscalls): a Prunning P whose schedtick stood still for blockedAfter,
+//      whose M's thread is asleep in a system call (/proc/self/task/TID/syscall) that the
+//      kernel restarts after a signal handler with SA_RESTART (restartable: read, write,
+//      the socket calls, wait4, futex without a timeout...). It sets m.syscallreq and sends
+//      the thread SIGURG. (A call that a handler would cut short with EINTR — nanosleep,
+//      poll, a socket with SO_RCVTIMEO — is left alone: the signal must change nothing the
+//      program can see.)
+//   2. the thread's SIGURG handler (lazysyscallsig): the kernel has wound the thread back
+//      to its `syscall` instruction to restart the call. If that instruction is the
+//      program's (not libgmp's: the runtime's own futex waits hold runtime state), the
+//      thread runs a goroutine on its own stack with room to spare, and the M is not in a
+//      runtime section that calls libc (m.locks, acquirem), the handler moves the thread to
+//      gmp_lazysyscall (asm/amd64/lazysyscall.S) instead of the instruction.
+//   3. gmp_lazysyscall keeps every register, calls gmp_lazyenter (entersyscall: the P goes
+//      to Psyscall, sysmon's retake hands it to another M on its next round), makes the
+//      call, calls gmp_lazyexit and returns to the instruction after the `syscall` with its
+//      result, as if nothing had happened.
+//   4. gmp_lazyexit reacquires the P (or an idle one) on this same M: the goroutine is in
+//      the middle of a libc function that may hold thread state (a mutex owner's tid, the
+//      malloc arena), so it must not move to another thread there as exitsyscall would move
+//      it. With no P free it waits on the M, backing off from 20 us to 1 ms.
+// Invariants:
+//   LS1: m.syscallreq: sysmon stores 1 (release) before the tgkill and sends no second
+//        request while it is 1; the M's handler exchanges it to 0 (acquire). A request the
+//        handler finds no call to act on lapses.
+//   LS2: runtime code that runs on a goroutine's stack holding P state and calls into libc
+//        (malloc and friends, which may sleep on a futex) holds m.locks (acquirem) for the
+//        call. Written by the M only; the handler reads it on the same thread.
+// Without SIGURG (the program installed its own handler) or xsave, or under
+// GMPDEBUG=takeover=0, nothing of this runs, and such a call holds its P until it returns.
+#include <cpuid.h>
+#include <fcntl.h>
+#include <link.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <linux/futex.h>
+
+#include "runtime.h"
+
+extern "C" {
+void gmp_lazysyscall();  // asm/amd64/lazysyscall.S
+void gmp_lazyenter();
+void gmp_lazyexit();
+// The extended state gmp_lazysyscall saves: the xsave mask (x87, SSE, AVX, AVX-512 as the
+// OS enabled them) and the area's size plus the slack for aligning it. Set once by
+// lazysyscallinit, before any request.
+__attribute__((visibility("hidden"))) uint64_t gmp_xsavesize;
+__attribute__((visibility("hidden"))) uint32_t gmp_xsavemask;
+}
+
+namespace gmp {
+
+namespace {
+constexpr int64_t blockedAfter = 10 * 1000 * 1000;  // ns of a standing schedtick
+constexpr uintptr_t redzone = 128;
+constexpr uintptr_t cframes = 4096;  // what gmp_lazyenter/exit need below the saved state
+
+bool lazyok;                // requests may be made; set once by lazysyscallinit
+uintptr_t textlo, texthi;  // libgmp's code: the runtime's own system calls are left alone
+
+// xsaveinit sets gmp_xsavemask and gmp_xsavesize; false without OS-enabled xsave.
+bool xsaveinit() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+  uint32_t lo, hi;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  uint32_t mask = lo & 0xe7;  // x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+  uint64_t end = 576;         // the legacy area and the header
+  for (unsigned i = 2; i < 8; i++) {
+    if (!(mask & (1u << i))) continue;
+    __cpuid_count(0xd, i, a, b, c, d);  // a: the component's size, b: its offset
+    if (uint64_t(a) + b > end) end = uint64_t(a) + b;
+  }
+  gmp_xsavemask = mask;
+  gmp_xsavesize = end + 64;
+  return true;
+}
+
+int findtext(dl_phdr_info* info, size_t, void*) {
+  auto self = reinterpret_cast<uintptr_t>(&gmp_lazysyscall);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    uintptr_t lo = info->dlpi_addr + ph.p_vaddr, hi = lo + ph.p_memsz;
+    if (self >= lo && self < hi) {
+      textlo = lo;
+      texthi = hi;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// timedout: fd is a socket with the timeout opt set (SO_RCVTIMEO, SO_SNDTIMEO): a
+// handler ends its wait with EINTR even under SA_RESTART.
+bool timedout(long fd, int opt) {
+  timeval tv{};
+  socklen_t len = sizeof tv;
+  return getsockopt(int(fd), SOL_SOCKET, opt, &tv, &len) == 0 && (tv.tv_sec || tv.tv_usec);
+}
+
+// restartable: the thread tid sleeps in a system call a signal handler with SA_RESTART
+// does not cut short (the kernel restarts it: -ERESTARTSYS or -ERESTARTNOINTR).
+bool restartable(int tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  if (!readsmall(path, buf, sizeof buf)) return false;
+  long nr;
+  unsigned long a[6];
+  if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
+             &a[5]) != 7) {
+    return false;  // "running", or not in a system call ("-1 ...")
+  }
+  switch (nr) {
+    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom: case SYS_recvmsg:
+    case SYS_accept: case SYS_accept4:
+      return !timedout(long(a[0]), SO_RCVTIMEO);
+    case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_sendto: case SYS_sendmsg:
+      return !timedout(long(a[0]), SO_SNDTIMEO);
+    case SYS_wait4: case SYS_waitid: case SYS_flock: case SYS_fcntl: case SYS_open:
+    case SYS_openat:
+      return true;
+    case SYS_futex: {
+      // FUTEX_WAIT[_BITSET] without a timeout: -ERESTARTSYS; with one, a handler ends it.
+      // FUTEX_LOCK_PI always restarts (-ERESTARTNOINTR).
+      unsigned long op = a[1] & FUTEX_CMD_MASK;
+      if (op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2) return true;
+      return (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) && a[3] == 0;
+    }
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+void lazysyscallinit(bool sigurgours) {
+  if (!sigurgours || debug.notakeover || !xsaveinit() || dl_iterate_phdr(findtext, nullptr) == 0) {
+    if (debug.set) printerr("gmp: blocked calls nothing hooks keep their P (no SIGURG or xsave)\n");
+    return;
+  }
+  lazyok = true;
+}
+
+void lazysyscalls(int64_t now) {
+  if (!lazyok) return;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs; i++) {
+    p* pp = allp[i];
+    sysmontick* pd = &pp->sysmontick_;
+    uint32_t t = pp->schedtick.load(std::memory_order_relaxed);
+    if (pp->status.load(std::memory_order_relaxed) != Prunning || pd->schedtick != t) {
+      pd->schedtick = t;
+      pd->schedwhen = now;
+      continue;
+    }
+    if (now - pd->schedwhen < blockedAfter) continue;
+    pd->schedwhen = now;  // look again no sooner than blockedAfter from now
+    m* mp = pp->m_;       // Ms are never freed: a stale one is asked for nothing
+    int tid = mp ? mp->procid.load(std::memory_order_relaxed) : 0;
+    if (tid <= 0 || mp->syscallreq.load(std::memory_order_relaxed) != 0 || !restartable(tid)) {
+      continue;
+    }
+    mp->syscallreq.store(1, std::memory_order_release);  // LS1
+    tgkill_(tid, SIGURG);
+  }
+}
+
+void lazysyscallsig(m* mp, g* gp, void* ctx) {
+  if (mp->syscallreq.exchange(0, std::memory_order_acquire) == 0) return;  // LS1
+  if (mp->locks != 0 || !gp || gp != mp->curg || !mp->p_ ||
+      mp->p_->status.load(std::memory_order_relaxed) != Prunning) {
+    return;  // LS2, or not a goroutine's call
+  }
+  greg_t* r = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
+  auto pc = uintptr_t(r[REG_RIP]), sp = uintptr_t(r[REG_RSP]);
+  uintptr_t need = redzone + 8 + 80 + gmp_xsavesize + cframes;
+  if ((pc >= textlo && pc < texthi) || sp > gp->stk.hi || sp < gp->stk.lo + need) return;
+  auto* insn = reinterpret_cast<const uint8_t*>(pc);
+  if (insn[0] != 0x0f || insn[1] != 0x05) return;  // not about to restart a `syscall`
+  sp -= redzone + 8;
+  *reinterpret_cast<uintptr_t*>(sp) = pc + 2;
+  r[REG_RSP] = greg_t(sp);
+  r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&gmp_lazysyscall));
+}
+
+}  // namespace gmp
+
+extern "C" void gmp_lazyenter() { gmp::entersyscall(); }
+
+extern "C" void gmp_lazyexit() {
+  gmp::m* mp = gmp::getg()->m_;
+  int64_t backoff = 20 * 1000;
+  while (!gmp::exitsyscallfast(mp, mp->curg)) {
+    gmp::usleep_ns(backoff);
+    if (backoff < 1000 * 1000) backoff *= 2;
+  }
+}
