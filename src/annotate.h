@@ -60,12 +60,16 @@ inline unsigned stackregister(uintptr_t lo, uintptr_t hi) {
   return VALGRIND_STACK_REGISTER(lo, hi);
 }
 inline void stackderegister(unsigned id) { VALGRIND_STACK_DEREGISTER(id); }
+// undervalgrind: the process runs on Valgrind's synthetic CPU, which runs one thread at a
+// time (the others wait in the kernel for its lock).
+inline bool undervalgrind() { return RUNNING_ON_VALGRIND != 0; }
 #else
 constexpr bool stackAnnotations = false;
 inline void fiberleave(void**, uintptr_t, uintptr_t) {}
 inline void fiberarrive(void*) {}
 inline unsigned stackregister(uintptr_t, uintptr_t) { return 0; }
 inline void stackderegister(unsigned) {}
+inline bool undervalgrind() { return false; }
 #endif
 
 }  // namespace gmp

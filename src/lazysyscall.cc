@@ -34,8 +34,9 @@
 //        handler finds no call to act on lapses.
 //   LS2: runtime code that runs on a goroutine's stack holding P state and calls into libc
 //        (malloc and friends, which may sleep on a futex) holds m.locks (acquirem) for the
-//        call. Written by the M only; the handler reads it on the same thread.
-// Without SIGURG (the program installed its own handler) or xsave, or under
+//        call. Written by the M only; the handler reads it on the same thread. A goroutine
+//        dump (libunwind reads files) is excluded as a whole (dumpactive).
+// Without SIGURG (the program installed its own handler) or xsave, under Valgrind, or under
 // GMPDEBUG=takeover=0, nothing of this runs, and such a call holds its P until it returns.
 #include <cpuid.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@
 #include <cstring>
 #include <linux/futex.h>
 
+#include "annotate.h"
 #include "runtime.h"
 
 extern "C" {
@@ -149,8 +151,10 @@ bool restartable(int tid) {
 }  // namespace
 
 void lazysyscallinit(bool sigurgours) {
-  if (!sigurgours || debug.notakeover || !xsaveinit() || dl_iterate_phdr(findtext, nullptr) == 0) {
-    if (debug.set) printerr("gmp: blocked calls nothing hooks keep their P (no SIGURG or xsave)\n");
+  // Under Valgrind every thread but one always waits in the kernel: none would look running.
+  if (!sigurgours || debug.notakeover || undervalgrind() || !xsaveinit() ||
+      dl_iterate_phdr(findtext, nullptr) == 0) {
+    if (debug.set) printerr("gmp: blocked calls nothing hooks keep their P\n");
     return;
   }
   lazyok = true;
@@ -182,7 +186,7 @@ void lazysyscalls(int64_t now) {
 
 void lazysyscallsig(m* mp, g* gp, void* ctx) {
   if (mp->syscallreq.exchange(0, std::memory_order_acquire) == 0) return;  // LS1
-  if (mp->locks != 0 || !gp || gp != mp->curg || !mp->p_ ||
+  if (mp->locks != 0 || dumpactive() || !gp || gp != mp->curg || !mp->p_ ||
       mp->p_->status.load(std::memory_order_relaxed) != Prunning) {
     return;  // LS2, or not a goroutine's call
   }
