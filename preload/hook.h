@@ -46,6 +46,26 @@ inline int64_t deadlinein(int64_t ns) {
   return ns > INT64_MAX - now ? -1 : now + ns;
 }
 
+// insyscall runs f() between entersyscall and exitsyscall when the caller is a goroutine:
+// a call that blocks the M without holding up the P's other goroutines.
+template <typename F>
+auto insyscall(F f) {
+  if (!hookable(false)) return f();
+  entersyscall();
+  auto r = f();
+  int e = errno;  // same thread: the M does not change inside the call
+  exitsyscall();
+  seterrno(e);  // exitsyscall may have queued us and resumed us on another M
+  return r;
+}
+
+// parkready (poll.cc) parks until fd reports one of events (poll's bits), or until
+// deadline (< 0: none). Returns 1 when fd may be ready (the caller looks again), 0 when the
+// deadline passed first, -1 when the ring cannot wait for fd (the caller waits in the
+// kernel instead). A goroutine that cannot park where it runs (hooks.h) waits in the kernel
+// (insyscall) and gets 1.
+int parkready(int fd, unsigned events, int64_t deadline);
+
 // ringresult: a ring operation's result as libc returns it. Cancelled: close() took the fd
 // away (the only other canceller of these operations), which a call made after the close
 // would find as EBADF. A socket timeout (-ETIME, parkuntil) is the kernel's EAGAIN.

@@ -35,6 +35,11 @@ bool nonblocking(int fd) {
   return fl < 0 || (fl & O_NONBLOCK) != 0;
 }
 
+// passthrough: from here on the call is libc's: fd is non-blocking, or the goroutine, back
+// from a park on another P, cannot park again (hooks.h: that P has no ring and cannot get
+// one). Checked before every ring operation of a loop.
+bool passthrough(int fd) { return !gmp::hookable(true) || nonblocking(fd); }
+
 bool regular(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -117,7 +122,7 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   if (!wouldblock(errno)) return r;
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
-    if (nonblocking(fd)) {
+    if (passthrough(fd)) {
       REAL(read);
       REAL(pread);
       return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
@@ -140,14 +145,18 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   while (done < n) {
-    if (done == 0 && nonblocking(fd)) {
+    if (passthrough(fd)) {
+      if (done > 0 && nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
       REAL(write);
       REAL(pwrite);
-      return off < 0 ? real_write(fd, buf, n) : real_pwrite(fd, buf, n, off);
+      const char* rest = static_cast<const char*>(buf) + done;
+      ssize_t w = off < 0 ? real_write(fd, rest, n - done)
+                          : real_pwrite(fd, rest, n - done, off + int64_t(done));
+      return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
     }
     int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
                             off < 0 ? -1 : off + int64_t(done), deadline);
-    if (again(res) && (done == 0 || !nonblocking(fd))) continue;
+    if (again(res)) continue;
     if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     done += size_t(res);
   }
@@ -194,7 +203,7 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   if (r >= 0 || !wouldblock(errno)) return r;
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
-    if (nonblocking(fd)) return real_readv(fd, iov, cnt);
+    if (passthrough(fd)) return real_readv(fd, iov, cnt);
     int32_t res = ringreadv(fd, iov, cnt, deadline);
     if (!again(res)) return gmp::ringresult(res);
   }
@@ -207,7 +216,7 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   if (r >= 0 || !wouldblock(errno)) return r;
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   for (;;) {
-    if (nonblocking(fd)) return real_writev(fd, iov, cnt);
+    if (passthrough(fd)) return real_writev(fd, iov, cnt);
     int32_t res = ringwritev(fd, iov, cnt, deadline);
     if (!again(res)) return gmp::ringresult(res);
   }
@@ -222,7 +231,7 @@ ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
   if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
-    if (nonblocking(fd)) return syscall(SYS_recvmsg, fd, msg, flags);  // EAGAIN, or EBADF
+    if (passthrough(fd)) return syscall(SYS_recvmsg, fd, msg, flags);  // or EAGAIN, EBADF
     int32_t res = ringrecvmsg(fd, msg, flags, deadline);
     if (!again(res)) return gmp::ringresult(res);
   }
@@ -242,16 +251,21 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
       msghdr rest{};
       rest.msg_iov = &iov;
       rest.msg_iovlen = 1;
+      if (passthrough(fd)) {
+        if (nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
+        ssize_t w = syscall(SYS_sendmsg, fd, &rest, flags);
+        return w > 0 ? ssize_t(done) + w : ssize_t(done);
+      }
       int32_t res = ringsendmsg(fd, &rest, flags, deadline);
-      if (again(res) && !nonblocking(fd)) continue;
-      if (res <= 0) return ssize_t(done);
+      if (again(res)) continue;
+      if (res <= 0) break;
       done += size_t(res);
     }
     return ssize_t(done);
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   for (;;) {
-    if (nonblocking(fd)) return syscall(SYS_sendmsg, fd, msg, flags | MSG_NOSIGNAL);
+    if (passthrough(fd)) return syscall(SYS_sendmsg, fd, msg, flags);
     int32_t res = ringsendmsg(fd, msg, flags, deadline);
     if (!again(res)) return gmp::ringresult(res);
   }
@@ -315,7 +329,7 @@ GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   if (!gmp::hookable(true)) return real_accept4(fd, addr, len, flags);
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
-    if (nonblocking(fd)) return real_accept4(fd, addr, len, flags);
+    if (passthrough(fd)) return real_accept4(fd, addr, len, flags);
     io_uring_sqe* sqe = gmp::sqeuntil(deadline);
     io_uring_prep_accept(sqe, fd, addr, len, flags);
     int32_t res = gmp::parkuntil(sqe, deadline);

@@ -8,7 +8,8 @@
 // without waiting again, so the results (revents, fd sets, events, the count) are exactly
 // libc's; woken with nothing ready (another goroutine took it), it waits again for the time
 // left. A signal mask argument (ppoll, pselect, epoll_pwait) cannot be applied to a parked
-// goroutine: those calls with a mask go to libc and block the thread.
+// goroutine: those calls with a mask go to libc and block the thread, between entersyscall
+// and exitsyscall so that the P's other goroutines go on.
 #include <liburing.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -25,14 +26,32 @@
 
 namespace {
 
-// parkready parks until fd reports one of events, or until deadline (a CLOCK_MONOTONIC
-// time; < 0: none). False when the deadline passed first.
-bool parkready(int fd, unsigned events, int64_t deadline) {
-  if (deadline >= 0 && deadline <= gmp::nanotime()) return false;
-  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_poll_add(sqe, fd, events | POLLERR | POLLHUP);
-  return gmp::parkuntil(sqe, deadline) != -ETIME;
+// msleft: poll's timeout argument for a wait until deadline (< 0: -1, for ever), rounded up.
+int msleft(int64_t deadline, int64_t now) {
+  if (deadline < 0) return -1;
+  int64_t ms = (deadline - now + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : int(ms < 0 ? 0 : ms);
 }
+
+}  // namespace
+
+int gmp::parkready(int fd, unsigned events, int64_t deadline) {
+  int64_t now = nanotime();
+  if (deadline >= 0 && deadline <= now) return 0;
+  if (!hookable(true)) {
+    REAL(poll);
+    pollfd p{fd, short(events), 0};
+    insyscall([&] { return real_poll(&p, 1, msleft(deadline, now)); });
+    return 1;
+  }
+  io_uring_sqe* sqe = sqeuntil(deadline);
+  io_uring_prep_poll_add(sqe, fd, events | POLLERR | POLLHUP);
+  int32_t res = parkuntil(sqe, deadline);
+  if (res == -ETIME) return 0;
+  return res < 0 && res != -ECANCELED ? -1 : 1;  // cancelled: closed, which a look reports
+}
+
+namespace {
 
 // epollof: a scratch epoll set watching fds' events (level-triggered), or -1 when one of them
 // cannot be watched (a regular file: poll calls it always ready).
@@ -68,19 +87,18 @@ int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
       if (ep >= 0) close(ep);
       return r;
     }
-    bool ready;
+    int ready;
     if (n == 1 && fds[0].fd >= 0) {
-      ready = parkready(fds[0].fd, unsigned(fds[0].events), deadline);
+      ready = gmp::parkready(fds[0].fd, unsigned(fds[0].events), deadline);
     } else {
-      if (ep < 0 && (ep = epollof(fds, n)) < 0) {
-        int64_t left = deadline < 0 ? -1 : (deadline - gmp::nanotime() + 999999) / 1000000;
-        return real_poll(fds, n, left > INT_MAX ? INT_MAX : int(left));  // blocks the M
-      }
-      ready = parkready(ep, POLLIN, deadline);
+      if (ep < 0) ep = epollof(fds, n);
+      ready = ep < 0 ? -1 : gmp::parkready(ep, POLLIN, deadline);
     }
-    if (!ready) {
+    if (ready <= 0) {
       if (ep >= 0) close(ep);
-      return real_poll(fds, n, 0);  // timed out: whatever is ready now, usually nothing
+      if (ready == 0) return real_poll(fds, n, 0);  // timed out: what is ready now, usually none
+      int ms = msleft(deadline, gmp::nanotime());
+      return gmp::insyscall([&] { return real_poll(fds, n, ms); });  // blocks the M
     }
   }
 }
@@ -135,7 +153,8 @@ GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
 
 GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
   REAL(ppoll);
-  if (mask || !validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
+  if (mask) return gmp::insyscall([&] { return real_ppoll(fds, n, ts, mask); });
+  if (!validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
       !gmp::hookable(true)) {
     return real_ppoll(fds, n, ts, mask);
   }
@@ -166,7 +185,8 @@ GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
 GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* ts,
                      const sigset_t* mask) {
   REAL(pselect);
-  if (mask || nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
+  if (mask) return gmp::insyscall([&] { return real_pselect(nfds, rd, wr, ex, ts, mask); });
+  if (nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
     return real_pselect(nfds, rd, wr, ex, ts, mask);
   }
@@ -180,7 +200,12 @@ GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
   for (;;) {
     int r = real_epoll_wait(ep, evs, max, 0);
     if (r != 0) return r;
-    if (!parkready(ep, POLLIN, deadline)) return real_epoll_wait(ep, evs, max, 0);
+    int ready = gmp::parkready(ep, POLLIN, deadline);
+    if (ready == 0) return real_epoll_wait(ep, evs, max, 0);
+    if (ready < 0) {
+      int ms = msleft(deadline, gmp::nanotime());
+      return gmp::insyscall([&] { return real_epoll_wait(ep, evs, max, ms); });
+    }
   }
 }
 
@@ -198,6 +223,6 @@ GMP_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset
 
 GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset_t* mask) {
   REAL(epoll_pwait);
-  if (mask) return real_epoll_pwait(ep, evs, max, ms, mask);
+  if (mask) return gmp::insyscall([&] { return real_epoll_pwait(ep, evs, max, ms, mask); });
   return epoll_wait(ep, evs, max, ms);
 }

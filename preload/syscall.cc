@@ -20,21 +20,7 @@
 
 #include "hook.h"
 
-namespace {
-
-// insyscall runs f() between entersyscall and exitsyscall when the caller is a goroutine.
-template <typename F>
-auto insyscall(F f) {
-  if (!gmp::hookable(false)) return f();
-  gmp::entersyscall();
-  auto r = f();
-  int e = errno;  // same thread: the M does not change inside the call
-  gmp::exitsyscall();
-  gmp::seterrno(e);  // exitsyscall may have queued us and resumed us on another M
-  return r;
-}
-
-}  // namespace
+using gmp::insyscall;
 
 GMP_HOOK int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                          addrinfo** res) {
@@ -67,23 +53,19 @@ GMP_HOOK int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t b
 GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
   REAL(waitpid);
   if ((options & WNOHANG) || !gmp::hookable(false)) return real_waitpid(pid, status, options);
-  if (pid > 0 && gmp::hookable(true)) {
-    // One child: park on its pidfd until it is ready, then collect it without waiting.
+  // One child, waited for to exit (a pidfd reports nothing else: not WUNTRACED's stops,
+  // nor WCONTINUED): park on its pidfd until it is ready, then collect it without waiting.
+  if (pid > 0 && !(options & (WUNTRACED | WCONTINUED))) {
     int pfd = int(syscall(SYS_pidfd_open, pid, 0));
     if (pfd >= 0) {
-      for (;;) {
-        pid_t r = real_waitpid(pid, status, options | WNOHANG);
-        if (r != 0) {
-          // errno, if r < 0, is libc's on this thread; closing a valid pidfd leaves it alone
-          // (and no errno read here: its address may date from before a park, another M).
-          syscall(SYS_close, pfd);
-          return r;
-        }
-        io_uring_sqe* sqe = gmp::netpollsqe();
-        io_uring_prep_poll_add(sqe, pfd, POLLIN);
-        if (gmp::netpollwait(sqe) < 0) break;  // the poll failed: wait in the kernel instead
+      pid_t r;
+      while ((r = real_waitpid(pid, status, options | WNOHANG)) == 0 &&
+             gmp::parkready(pfd, POLLIN, -1) > 0) {
       }
+      // errno, if r < 0, is libc's on this thread; closing a valid pidfd leaves it alone
+      // (and no errno read here: its address may date from before a park, another M).
       syscall(SYS_close, pfd);
+      if (r != 0) return r;  // else the poll failed: wait in the kernel instead
     }
   }
   return insyscall([&] { return real_waitpid(pid, status, options); });

@@ -20,7 +20,9 @@ bool hookable(bool needring);
 
 // The I/O path (netpoll_uring.cc), for a hookable(true) caller: take an SQE of the current
 // P's ring, fill it in with io_uring_prep_*, and park on it with netpollwait, with nothing
-// in between that could switch goroutines. Returns the completion's result: a count or
+// in between that could switch goroutines. hookable(true) holds for the P the caller ran on
+// when it asked: after a park the goroutine may resume on another P, one without a ring
+// (none made yet, or none possible), so a hook asks again before each further operation. Returns the completion's result: a count or
 // -errno (-ECANCELED: close() cancelled it, or its linked timeout expired). netpollsqe(n)
 // makes sure n SQEs can be taken in a row (a linked chain: the next n - 1 calls of
 // netpollsqe(1) do not submit); user_data is null, which the poller ignores (a linked

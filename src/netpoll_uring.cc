@@ -89,16 +89,18 @@ struct pollop {
   int32_t res = 0;  // the CQE's result: a count, or -errno
 };
 
-// netpollsubmit sends r's queued SQEs to the kernel (NP1: the M holding r's P).
+// netpollsubmit sends every queued SQE of r to the kernel (NP1: the M holding r's P). All
+// of them: an SQE may point at memory on its goroutine's stack (a linked timeout's
+// timespec) that only lives until the goroutine resumes, which its completion allows.
 void netpollsubmit(pollring* r) {
   for (;;) {
     int n = io_uring_submit(&r->ring);
-    if (n >= 0 || (n != -EINTR && n != -EBUSY && n != -EAGAIN)) {
-      if (n < 0) fatal("netpoll: io_uring_submit failed");
-      return;
+    if (n < 0 && n != -EINTR && n != -EBUSY && n != -EAGAIN) {
+      fatal("netpoll: io_uring_submit failed");
     }
-    // EBUSY/EAGAIN: the completion side is backed up (or the kernel is short of memory):
-    // let the other Ms reap, then try again. The operations stay queued, none is lost.
+    if (io_uring_sq_ready(&r->ring) == 0) return;
+    // EBUSY/EAGAIN or a short count: the completion side is backed up (or the kernel is
+    // short of memory): let the other Ms reap, then go on. None is lost.
     osyield();
   }
 }
