@@ -10,15 +10,16 @@
 //   1. sysmon (lazysyscalls): a Prunning P whose schedtick stood still for blockedAfter,
 //      whose M's thread is asleep in a system call (/proc/self/task/TID/syscall) that the
 //      kernel restarts after a signal handler with SA_RESTART (restartable: read, write,
-//      the socket calls, wait4, futex without a timeout...). It sets m.syscallreq and sends
-//      the thread SIGURG. (A call that a handler would cut short with EINTR — nanosleep,
-//      poll, a socket with SO_RCVTIMEO — is left alone: the signal must change nothing the
-//      program can see.)
+//      the receiving socket calls, wait4, futex without a timeout: restartnr). It sets
+//      m.syscallreq and sends the thread SIGURG. (A call that a handler would cut short —
+//      nanosleep, poll, a socket with SO_RCVTIMEO, a write that moved some bytes — is left
+//      alone: the signal must change nothing the program can see.)
 //   2. the thread's SIGURG handler (lazysyscallsig): the kernel has wound the thread back
 //      to its `syscall` instruction to restart the call. If that instruction is the
-//      program's (not libgmp's: the runtime's own futex waits hold runtime state), the
-//      thread runs a goroutine on its own stack with room to spare, and the M is not in a
-//      runtime section that calls libc (m.locks, acquirem), the handler moves the thread to
+//      program's (not libgmp's: the runtime's own futex waits hold runtime state), the call
+//      is a restartnr one (the thread may have moved on since sysmon looked), the thread
+//      runs a goroutine on its own stack with room to spare, and the M is not in a runtime
+//      section that calls libc (m.locks, acquirem), the handler moves the thread to
 //      gmp_lazysyscall (asm/amd64/lazysyscall.S) instead of the instruction.
 //   3. gmp_lazysyscall keeps every register, calls gmp_lazyenter (entersyscall: the P goes
 //      to Psyscall, sysmon's retake hands it to another M on its next round), makes the
@@ -59,8 +60,8 @@ void gmp_lazysyscall();  // asm/amd64/lazysyscall.S
 void gmp_lazyenter();
 void gmp_lazyexit();
 // The extended state gmp_lazysyscall saves: the xsave mask (x87, SSE, AVX, AVX-512 as the
-// OS enabled them) and the area's size plus the slack for aligning it. Set once by
-// lazysyscallinit, before any request.
+// OS enabled them) and the area's size, a multiple of 64. Set once by lazysyscallinit,
+// before any request.
 __attribute__((visibility("hidden"))) uint64_t gmp_xsavesize;
 __attribute__((visibility("hidden"))) uint32_t gmp_xsavemask;
 }
@@ -89,7 +90,7 @@ bool xsaveinit() {
     if (uint64_t(a) + b > end) end = uint64_t(a) + b;
   }
   gmp_xsavemask = mask;
-  gmp_xsavesize = end + 64;
+  gmp_xsavesize = (end + 63) & ~uint64_t(63);
   return true;
 }
 
@@ -116,24 +117,19 @@ bool timedout(long fd, int opt) {
   return getsockopt(int(fd), SOL_SOCKET, opt, &tv, &len) == 0 && (tv.tv_sec || tv.tv_usec);
 }
 
-// restartable: the thread tid sleeps in a system call a signal handler with SA_RESTART
-// does not cut short (the kernel restarts it: -ERESTARTSYS or -ERESTARTNOINTR).
-bool restartable(int tid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  if (!readsmall(path, buf, sizeof buf)) return false;
-  long nr;
-  unsigned long a[6];
-  if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
-             &a[5]) != 7) {
-    return false;  // "running", or not in a system call ("-1 ...")
-  }
+// restartnr: a system call nr with arguments a (a[0..5]) that a signal handler with
+// SA_RESTART neither cuts short nor cuts off after partial progress: the kernel winds the
+// thread back to make it again (-ERESTARTSYS, -ERESTARTNOINTR) and the program sees
+// nothing. Reads wait for data and return none until then; writes are not here (a pipe or
+// socket write interrupted after some bytes returns the count), nor MSG_WAITALL receives.
+bool restartnr(long nr, const unsigned long* a) {
   switch (nr) {
-    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom: case SYS_recvmsg:
-    case SYS_accept: case SYS_accept4:
+    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_accept: case SYS_accept4:
       return !timedout(long(a[0]), SO_RCVTIMEO);
-    case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_sendto: case SYS_sendmsg:
-      return !timedout(long(a[0]), SO_SNDTIMEO);
+    case SYS_recvfrom:
+      return !(a[3] & MSG_WAITALL) && !timedout(long(a[0]), SO_RCVTIMEO);
+    case SYS_recvmsg:
+      return !(a[2] & MSG_WAITALL) && !timedout(long(a[0]), SO_RCVTIMEO);
     case SYS_wait4: case SYS_waitid: case SYS_flock: case SYS_fcntl: case SYS_open:
     case SYS_openat:
       return true;
@@ -147,6 +143,20 @@ bool restartable(int tid) {
     default:
       return false;
   }
+}
+
+// restartable: the thread tid sleeps in a restartnr system call.
+bool restartable(int tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  if (!readsmall(path, buf, sizeof buf)) return false;
+  long nr;
+  unsigned long a[6];
+  if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
+             &a[5]) != 7) {
+    return false;  // "running", or not in a system call ("-1 ...")
+  }
+  return restartnr(nr, a);
 }
 }  // namespace
 
@@ -174,7 +184,9 @@ void lazysyscalls(int64_t now) {
     }
     if (now - pd->schedwhen < blockedAfter) continue;
     pd->schedwhen = now;  // look again no sooner than blockedAfter from now
-    m* mp = pp->m_;       // Ms are never freed: a stale one is asked for nothing
+    // pp->m_ is the owner's, read here without synchronisation: a stale M (Ms are never
+    // freed) is asked for nothing, as the handler checks its own P and call.
+    m* mp = pp->m_;
     int tid = mp ? mp->procid.load(std::memory_order_relaxed) : 0;
     if (tid <= 0 || mp->syscallreq.load(std::memory_order_relaxed) != 0 || !restartable(tid)) {
       continue;
@@ -190,12 +202,24 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
       mp->p_->status.load(std::memory_order_relaxed) != Prunning) {
     return;  // LS2, or not a goroutine's call
   }
+  // The handler runs on the M's signal stack: the trampoline's frame goes below the
+  // interrupted code's red zone, where the kernel would otherwise have put this frame.
+  auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (here < mp->sigstk.lo || here >= mp->sigstk.hi) return;
   greg_t* r = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
   auto pc = uintptr_t(r[REG_RIP]), sp = uintptr_t(r[REG_RSP]);
-  uintptr_t need = redzone + 8 + 80 + gmp_xsavesize + cframes;
+  // The return address, rbp, nine registers and rflags, the xsave area and its alignment,
+  // the C calls.
+  uintptr_t need = redzone + 8 + 8 + 80 + gmp_xsavesize + 63 + cframes;
   if ((pc >= textlo && pc < texthi) || sp > gp->stk.hi || sp < gp->stk.lo + need) return;
   auto* insn = reinterpret_cast<const uint8_t*>(pc);
   if (insn[0] != 0x0f || insn[1] != 0x05) return;  // not about to restart a `syscall`
+  // The call it restarts, which need not be the one sysmon saw asleep: the thread may have
+  // moved on (to a fork, whose -ERESTARTNOINTR would send the child here too).
+  const unsigned long a[6] = {(unsigned long)r[REG_RDI], (unsigned long)r[REG_RSI],
+                              (unsigned long)r[REG_RDX], (unsigned long)r[REG_R10],
+                              (unsigned long)r[REG_R8],  (unsigned long)r[REG_R9]};
+  if (!restartnr(long(r[REG_RAX]), a)) return;
   sp -= redzone + 8;
   *reinterpret_cast<uintptr_t*>(sp) = pc + 2;
   r[REG_RSP] = greg_t(sp);
@@ -209,7 +233,10 @@ extern "C" void gmp_lazyenter() { gmp::entersyscall(); }
 extern "C" void gmp_lazyexit() {
   gmp::m* mp = gmp::getg()->m_;
   int64_t backoff = 20 * 1000;
-  while (!gmp::exitsyscallfast(mp, mp->curg)) {
+  while (!gmp::exitsyscallfast(mp)) {
+    // The old P was retaken: whoever has it now may be in a system call of its own, whose
+    // Psyscall is not ours to take. Any idle P from here on.
+    mp->oldp = nullptr;
     gmp::usleep_ns(backoff);
     if (backoff < 1000 * 1000) backoff *= 2;
   }

@@ -195,8 +195,9 @@ int32_t netpollwait(io_uring_sqe* sqe) {
   int fd = sqe->fd;
   bool tracked = fd >= 0 && fd < fdtableSize;
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);  // set by now
-  if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);  // NP5
-  r->inflight.fetch_add(1, std::memory_order_relaxed);  // NP4; published by the park
+  // NP4 before NP5: a close() that sees this waiter (seq_cst) sees the ring's count too.
+  r->inflight.fetch_add(1, std::memory_order_relaxed);
+  if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);
   gopark(pollcommit, r, waitReasonIOWait);
   if (tracked) fdwaiters[fd].fetch_sub(1, std::memory_order_seq_cst);
   return op.res;  // written before the goready that resumed us

@@ -34,19 +34,6 @@ namespace {
 constexpr size_t g0StackSize = 256 << 10;
 sigset_t initsigmask;  // the main thread's signal mask at start-up (osinit), Go's initSigmask
 
-// rawsyscall: the syscall instruction; returns the result or -errno, leaves errno alone.
-long rawsyscall(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
-                long a6 = 0) {
-  long ret;
-  register long r10 asm("r10") = a4;
-  register long r8 asm("r8") = a5;
-  register long r9 asm("r9") = a6;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
-}
 
 using pthread_create_t = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 pthread_create_t real_pthread_create;

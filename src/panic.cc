@@ -13,15 +13,15 @@
 namespace gmp {
 
 void writeall(int fd, const char* s, size_t n) {
-  int saved = errno;  // callers include signal handlers and hooked libc calls
+  // rawsyscall: never a hook (this may be a dump), errno untouched (callers include signal
+  // handlers and hooked libc calls), and never redirected by lazysyscall.cc.
   while (n > 0) {
-    ssize_t w = syscall(SYS_write, fd, s, n);  // never a hook: this may be a dump
-    if (w < 0 && errno == EINTR) continue;
+    long w = rawsyscall(SYS_write, fd, long(s), long(n));
+    if (w == -EINTR) continue;
     if (w <= 0) break;
     s += w;
     n -= size_t(w);
   }
-  errno = saved;
 }
 
 void printerr(const char* s) { writeall(2, s, strlen(s)); }

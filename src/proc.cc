@@ -557,6 +557,16 @@ void gcstopm() {
   stopm();
 }
 
+// pollwork: reap every ring; one of the goroutines whose I/O finished, the others queued
+// (injectglist); null if none finished.
+g* pollwork() {
+  gqueue q;
+  if (!netpollall(&q)) return nullptr;
+  g* gp = q.pop();
+  injectglist(&q);
+  return gp;
+}
+
 // findRunnable: find a g to run, blocking (stopm) until there is one. On g0 with a P;
 // returns with a P (maybe another one).
 g* findRunnable(bool* inheritTime) {
@@ -581,12 +591,7 @@ top:
   // The same for finished I/O: goroutines that keep each other busy (or one that yields in
   // a loop) must not keep those whose I/O completed waiting.
   if (pp->schedtick.load(std::memory_order_relaxed) % 61 == 0 && netpollpending(pp)) {
-    gqueue q;
-    if (netpollall(&q)) {
-      g* gp = q.pop();
-      injectglist(&q);
-      return gp;
-    }
+    if (g* gp = pollwork()) return gp;
   }
   // Two goroutines that keep readying each other through runnext inherit one time slice
   // for ever (schedtick stands still) and would starve the rest of the P; Go's sysmon
@@ -607,12 +612,7 @@ top:
   // Finished I/O (netpoll_uring.cc): reaping reads shared memory, no system call. Every
   // ring, not only this P's: a P busy running one goroutine does not reap its own.
   if (netpollinflight() != 0) {
-    gqueue q;
-    if (netpollall(&q)) {
-      g* gp = q.pop();
-      injectglist(&q);
-      return gp;
-    }
+    if (g* gp = pollwork()) return gp;
   }
   // Steal, unless enough Ms are already spinning: at most half of the busy Ps spin, so
   // spinning does not burn the CPU when parallelism is low.
@@ -948,8 +948,8 @@ void gosched() {
   if (!stackAnnotations && !sched.gcwaiting.load(std::memory_order_relaxed) &&
       sched.runqsize_.load(std::memory_order_relaxed) == 0 &&
       pp->runnextstreak < runnextStreakMax &&
-      ((pp->timer0when.load(std::memory_order_relaxed) == 0 && !netpollpending(pp)) ||
-       pp->schedtick.load(std::memory_order_relaxed) % 61 != 0)) {
+      (pp->schedtick.load(std::memory_order_relaxed) % 61 != 0 ||
+       (pp->timer0when.load(std::memory_order_relaxed) == 0 && !netpollpending(pp)))) {
     next = runqget(pp, &inheritTime);
   }
   if (!next) {
@@ -998,9 +998,10 @@ void entersyscall() {
   sched.lock.unlock();
 }
 
-// exitsyscallfast: back from the kernel, on mp with gp. Reacquire the old P if sysmon left
-// it, else any idle P; false if there is none (or the world is stopping).
-bool exitsyscallfast(m* mp, g* gp) {
+// exitsyscallfast: back from the kernel, on mp (with its curg). Reacquire the old P if
+// sysmon left it, else any idle P; false if there is none (or the world is stopping).
+bool exitsyscallfast(m* mp) {
+  g* gp = mp->curg;
   p* oldp = mp->oldp;
   uint32_t s = Psyscall;
   if (oldp && oldp->status.compare_exchange_strong(s, Pidle, std::memory_order_acq_rel)) {
@@ -1024,7 +1025,7 @@ bool exitsyscallfast(m* mp, g* gp) {
 // exitsyscall: exitsyscallfast, else queue the goroutine and park the M. Current goroutine.
 void exitsyscall() {
   m* mp = getm();
-  if (exitsyscallfast(mp, mp->curg)) return;
+  if (exitsyscallfast(mp)) return;
   mp->oldp = nullptr;
   mcall(exitsyscall0);
 }

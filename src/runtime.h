@@ -435,7 +435,7 @@ void injectglist(gqueue* q);  // run q's runnable gs (netpoll); any M
 void handoffp(p* pp);
 p* pidleget();                    // sched.lock held
 void entersyscall();              // the g's M may block in the kernel; its P may be retaken
-bool exitsyscallfast(m* mp, g* gp);  // back on this M: the old P or an idle one; false if none
+bool exitsyscallfast(m* mp);  // back on this M: the old P or an idle one; false if none
 void exitsyscall();
 int64_t gcount();
 void schedstats(struct ::gmp_stats* st);  // the counters behind the C ABI's gmp_stats
@@ -482,6 +482,21 @@ extern size_t physpagesize;
 void osinit();
 int64_t nanotime();
 void usleep_ns(int64_t ns);
+
+// rawsyscall: the syscall instruction, in libgmp's own code (a hook never sees it, and
+// lazysyscall.cc knows it for the runtime's); returns the result or -errno, leaves errno.
+inline long rawsyscall(long n, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
+                       long a6 = 0) {
+  long ret;
+  register long r10 asm("r10") = a4;
+  register long r8 asm("r8") = a5;
+  register long r9 asm("r9") = a6;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
 bool readsmall(const char* path, char* buf, size_t n);  // a small file, NUL-terminated
 int tgkill_(int tid, int sig);  // signal one of our threads; 0 or -errno
 // startwatchdog: from now on, the process ends (msg, exit 2) in ns, whatever else happens;
@@ -530,13 +545,17 @@ void lazysyscalls(int64_t now);  // sysmon: ask Ms blocked in calls nothing hook
 
 // acquirem / releasem (Go's): around a call into libc from runtime code on a goroutine's
 // stack that holds P state or a runtime lock (LS2). Null off an M.
+// The signal fences keep the compiler from moving the count across the libc call (it may
+// treat malloc as touching no memory of ours); only this thread's handler reads it.
 inline m* acquirem() {
   g* gp = getg();
   m* mp = gp ? gp->m_ : nullptr;
   if (mp) mp->locks++;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   return mp;
 }
 inline void releasem(m* mp) {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   if (mp) mp->locks--;
 }
 void sysmonstarted_wait();   // goroutine 1: wait until sysmon settled useRawClone

@@ -104,6 +104,9 @@ void heapremove(p* pp, timer* t) {
 // wakeTimerSleeper: a timer at when was added; if the timer sleeper sleeps past it, claim
 // and wake it (TW1).
 void wakeTimerSleeper(int64_t when) {
+  // TW1 is a Dekker pair: the adder's timer0when store, then this load; the sleeper's
+  // timerwhen store, then its nexttimer. The fences keep each store before its load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   int64_t w = sched.timerwhen.load(std::memory_order_seq_cst);
   while (w != 0 && when < w) {
     if (sched.timerwhen.compare_exchange_weak(w, 0, std::memory_order_seq_cst)) {
@@ -183,6 +186,7 @@ void timersleep(int64_t until) {
   netpollclear();  // TW2
   int64_t want = until != 0 ? until : INT64_MAX;
   sched.timerwhen.store(want, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // TW1, wakeTimerSleeper
   // A timer added before the store above was missed by its adder: look once more.
   int64_t again = nexttimer();
   if (again != 0 && again < want) want = again;

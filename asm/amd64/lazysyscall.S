@@ -11,9 +11,9 @@
  *   [rsp+8]      128 bytes left alone: the interrupted code's red zone
  *   [rsp+136]    the interrupted code's stack
  *
- * We keep every register the C calls may clobber (the general ones on the stack, the
- * extended state — x87, SSE, AVX, AVX-512 — with xsave, mask gmp_xsavemask into a
- * 64-byte-aligned area of gmp_xsavesize bytes), call gmp_lazyenter (entersyscall), make
+ * We keep every register the C calls may clobber (the general ones and rflags on the
+ * stack, the extended state — x87, SSE, AVX, AVX-512 — with xsave, mask gmp_xsavemask into
+ * a 64-byte-aligned area of gmp_xsavesize bytes), call gmp_lazyenter (entersyscall), make
  * the call, call gmp_lazyexit (exitsyscall on this M), and return as the `syscall`
  * instruction would have: rax the result, everything else as it was (rcx and r11, which
  * the instruction clobbers, are restored too). `ret $128` skips the red zone.
@@ -49,6 +49,7 @@ gmp_lazysyscall:
         pushq   %r9                         /* -56 */
         pushq   %rcx                        /* -64 */
         pushq   %r11                        /* -72 */
+        pushfq                              /* -80 */
         subq    gmp_xsavesize(%rip), %rsp
         andq    $-64, %rsp
         xorl    %eax, %eax                  /* xrstor wants the header's reserved bytes 0 */
@@ -60,9 +61,8 @@ gmp_lazysyscall:
         movq    %rax, 552(%rsp)
         movq    %rax, 560(%rsp)
         movq    %rax, 568(%rsp)
-        XSTATE  xsave64
+        XSTATE  xsave64                     /* the system call itself needs none of it */
         call    gmp_lazyenter
-        XSTATE  xrstor64
         movq    -8(%rbp), %rax
         movq    -16(%rbp), %rdi
         movq    -24(%rbp), %rsi
@@ -72,10 +72,10 @@ gmp_lazysyscall:
         movq    -56(%rbp), %r9
         syscall
         movq    %rax, -8(%rbp)
-        XSTATE  xsave64
         call    gmp_lazyexit
         XSTATE  xrstor64
-        leaq    -72(%rbp), %rsp
+        leaq    -80(%rbp), %rsp
+        popfq
         popq    %r11
         popq    %rcx
         popq    %r9
@@ -86,6 +86,7 @@ gmp_lazysyscall:
         popq    %rdi
         popq    %rax
         popq    %rbp
+        .cfi_restore rbp
         .cfi_def_cfa rsp, 136
         ret     $128
         .cfi_endproc
