@@ -73,7 +73,6 @@ constexpr int64_t blockedAfter = 10 * 1000 * 1000;  // ns of a standing schedtic
 constexpr uintptr_t redzone = 128;
 constexpr uintptr_t cframes = 4096;  // what gmp_lazyenter/exit need below the saved state
 
-bool lazyok;                // requests may be made; set once by lazysyscallinit
 uintptr_t textlo, texthi;  // libgmp's code: the runtime's own system calls are left alone
 
 // xsaveinit sets gmp_xsavemask and gmp_xsavesize; false without OS-enabled xsave.
@@ -160,6 +159,8 @@ bool restartable(int tid) {
 }
 }  // namespace
 
+std::atomic<bool> lazysyscallson{false};
+
 void lazysyscallinit(bool sigurgours) {
   // Under Valgrind every thread but one always waits in the kernel: none would look running.
   if (!sigurgours || debug.notakeover || undervalgrind() || !xsaveinit() ||
@@ -167,11 +168,11 @@ void lazysyscallinit(bool sigurgours) {
     if (debug.set) printerr("gmp: blocked calls nothing hooks keep their P\n");
     return;
   }
-  lazyok = true;
+  lazysyscallson.store(true, std::memory_order_relaxed);
 }
 
 void lazysyscalls(int64_t now) {
-  if (!lazyok) return;
+  if (!lazysyscallson.load(std::memory_order_relaxed)) return;
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
   for (int32_t i = 0; i < procs; i++) {
     p* pp = allp[i];

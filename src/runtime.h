@@ -540,6 +540,9 @@ void sysmon();               // sysmon's M runs this; never returns
 // ---- lazysyscall.cc --------------------------------------------------------------------------
 
 void lazysyscallinit(bool sigurgours);  // initsig: SIGURG is the runtime's
+// lazysyscallson: sysmon makes requests. Set by lazysyscallinit; the tests of the hooks
+// turn it off to see what the hooks do alone (export_test.h, NoLazySyscalls).
+extern std::atomic<bool> lazysyscallson;
 void lazysyscallsig(m* mp, g* gp, void* ctx);  // mp's SIGURG handler: answer a request
 void lazysyscalls(int64_t now);  // sysmon: ask Ms blocked in calls nothing hooks for their P
 

@@ -26,6 +26,13 @@ struct WaitGroup {
   }
 };
 
+// Turns off sysmon's hand-off of Ps held by calls nothing hooks (lazysyscall.cc) for a
+// scope: a test of a hook that hands off its P must not pass thanks to that instead.
+struct NoLazySyscalls {
+  bool old = gmp::lazysyscallson.exchange(false);
+  ~NoLazySyscalls() { gmp::lazysyscallson.store(old); }
+};
+
 // Sets GMPMAXPROCS for the scope of a test and restores it.
 struct ScopedMaxprocs {
   int old;

@@ -30,8 +30,10 @@ using scenario = std::function<std::string()>;
 
 // ongoroutine runs s on a goroutine with one P, beside a goroutine that counts its turns
 // while s is under way. Without preemption it only gets one if s parks (a call that
-// blocked the M would keep it out), so *parked says whether the hooks acted.
+// blocked the M would keep it out; sysmon's hand-off of such calls is off here), so
+// *parked says whether the hooks acted.
 std::string ongoroutine(const scenario& s, bool* parked) {
+  NoLazySyscalls hooksonly;
   ScopedMaxprocs one(1);
   std::atomic<bool> inside{false}, done{false};
   std::atomic<int64_t> turns{0};
