@@ -24,11 +24,17 @@
 //        deadlock check takes too.
 //   NP5: fdtable[fd] counts the goroutines parked on an operation on fd (netpollwait,
 //        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
-// No IORING_SETUP_COOP_TASKRUN (nor DEFER_TASKRUN): a completion that needs task work (a
-// poll-armed read, a POLL_ADD) runs in the submitting thread, and with COOP the kernel would
-// wait until that thread next enters the kernel — an M that went on running a goroutine
-// without system calls (a yield loop, a computation) would hold the completion back for
-// ever. The default interrupts it (an IPI) to post the completion at once.
+// IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
+// POLL_ADD) runs in the submitting thread. By default the kernel interrupts that thread with
+// an IPI to run it at once; with COOP it only marks the thread (TIF_NOTIFY_SIGNAL) and the
+// work runs at its next return to user mode: the end of any system call, and the timer tick's
+// interrupt of a thread that computes (CONFIG_HZ: 4 ms at 250 Hz; a nohz_full CPU ticks once a
+// second). A submitter asleep in an interruptible wait (an idle M's futex, ppoll on the
+// eventfd) is woken either way (__set_notify_signal). So the cost is at most a tick of
+// latency while the submitting M runs a goroutine that makes no system call; the gain is an
+// IPI and an interrupted goroutine per completion (bench/echo). DESIGN.md ruled COOP out
+// because a sleeping submitter would hold completions back; the kernel wakes it. Test: Netpoll.CompletionIsPostedWhileItsSubmitterComputes.
+// Not DEFER_TASKRUN: it needs one issuer per ring, and any M may submit to a P's ring.
 // Every ring signals one shared eventfd (io_uring_register_eventfd) on each completion. The M
 // that blocks in netpoll (the "timer sleeper" of time.cc, which now also waits for I/O) sleeps
 // in ppoll on it; netpollBreak writes it. The eventfd is only a hint: a woken M drains it and
@@ -122,7 +128,7 @@ pollring* newring() {
   auto* r = new (std::nothrow) pollring();  // acquirem: netpollring
   if (!r) return nullptr;
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN;
   params.cq_entries = ringCqEntries;
   int err = io_uring_queue_init_params(ringEntries, &r->ring, &params);
   if (err < 0) {

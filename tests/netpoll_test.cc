@@ -18,6 +18,7 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <x86intrin.h>
 #include <vector>
 
 #include "export_test.h"
@@ -333,6 +334,59 @@ TEST(Netpoll, SelectAndEpollWaitPark) {
   EXPECT_EQ(out[0].events, uint32_t(EPOLLIN));
   wg2.wait();
   for (int fd : {ep, p[0], p[1]}) close(fd);
+}
+
+// The rings run a completion's task work cooperatively (IORING_SETUP_COOP_TASKRUN,
+// netpoll_uring.cc): the kernel posts it when the submitting thread next enters the kernel,
+// a timer tick included, without an IPI. So a reader whose submitting M then runs a goroutine
+// that never makes a system call is still woken: with one P, the spinner holds the M that
+// submitted the read, and it spins (rdtsc, no clock_gettime) until sysmon's poll has readied
+// the reader. With a ring that waits for its submitter's io_uring_enter (DEFER_TASKRUN) the
+// reader would stay parked until the spinner gave up.
+TEST(Netpoll, CompletionIsPostedWhileItsSubmitterComputes) {
+  ScopedMaxprocs one(1);
+  NoLazySyscalls nolazy;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  std::atomic<gmp::g*> reader{nullptr};
+  std::atomic<gmp::m*> readerm{nullptr}, spinnerm{nullptr};
+  std::atomic<bool> spinning{false}, parkedatstart{false}, readied{false};
+  ssize_t got = -1;
+  char c = 0;
+  WaitGroup wg(2);
+  go([&] {
+    reader.store(curg());
+    readerm.store(curm());
+    go([&] {  // runnext: runs on this M once the reader parks
+      spinnerm.store(curm());
+      parkedatstart.store(reader.load()->atomicstatus.load() == gmp::Gwaiting);
+      spinning.store(true);
+      const uint64_t cap = __rdtsc() + (uint64_t(1) << 36);  // ~20 s at 3 GHz
+      while (__rdtsc() < cap) {
+        if (reader.load()->atomicstatus.load() != gmp::Gwaiting) {
+          readied.store(true);
+          break;
+        }
+      }
+      wg.done();
+    });
+    got = read(p[0], &c, 1);
+    wg.done();
+  });
+  std::thread writer([&] {
+    for (int i = 0; i < 2000 && !spinning.load(); i++) usleep(1000);
+    usleep(20000);  // the spinner is well into its loop
+    EXPECT_EQ(::write(p[1], "x", 1), 1);
+  });
+  wg.wait();
+  writer.join();
+  EXPECT_TRUE(parkedatstart.load()) << "the read parked before the spinner ran";
+  EXPECT_EQ(spinnerm.load(), readerm.load()) << "the spinner ran on the submitting M";
+  EXPECT_TRUE(readied.load()) << "the completion was posted while its submitter computed";
+  EXPECT_EQ(got, 1);
+  EXPECT_EQ(c, 'x');
+  close(p[0]);
+  close(p[1]);
 }
 
 // 100,000 goroutines parked reading pipes, 100 on each of 1,000 pipes (10,000 under ASan,
