@@ -53,20 +53,44 @@ bool again(int32_t res) { return res == -EAGAIN; }
 // wouldblock: step 1 said the call cannot complete now (or cannot be tried that way).
 bool wouldblock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EOPNOTSUPP; }
 
+// fdbits: a bit per fd below fdbitsSize, a hint the hooks keep to save a system call; fds
+// beyond have no bit, and has() answers `beyond` for them. Relaxed: a mark set before a call
+// is seen by it, and a stale one costs a system call, never a wrong result (see each use).
+constexpr int fdbitsSize = 1 << 20;
+struct fdbits {
+  std::atomic<uint64_t> w[fdbitsSize / 64];
+  bool has(int fd, bool beyond) const {
+    if (fd < 0 || fd >= fdbitsSize) return beyond;
+    return w[fd / 64].load(std::memory_order_relaxed) & (uint64_t(1) << (fd % 64));
+  }
+  void set(int fd, bool on) {
+    if (fd < 0 || fd >= fdbitsSize) return;
+    if (on) {
+      w[fd / 64].fetch_or(uint64_t(1) << (fd % 64), std::memory_order_relaxed);
+    } else if (has(fd, false)) {
+      w[fd / 64].fetch_and(~(uint64_t(1) << (fd % 64)), std::memory_order_relaxed);
+    }
+  }
+};
+
 // Socket timeouts. Learning one costs a getsockopt, so setsockopt (hooked for every caller)
-// marks the fds that were ever given one, and only a marked fd asks. A mark outlives its
-// socket: a later file on the same fd number asks once per wait and finds none. Fds beyond
-// the marks always ask. Relaxed: a setsockopt that happens before the wait is seen by it.
-constexpr int timeoutMarks = 1 << 20;
-std::atomic<uint64_t> hastimeout[timeoutMarks / 64];
+// marks the fds that were ever given one, and only a marked fd asks; an accepted socket
+// inherits its listener's timeouts, and its mark. A mark outlives its socket: a later file
+// on the same fd number asks once per wait and finds none. Fds beyond the marks always ask.
+fdbits hastimeout;
+
+// Sockets. read() on a socket is recv() without flags, and a socket's short read is final;
+// another file's needs an fstat to know whether it is a regular file, whose short read
+// read() completes. So read() tries recv(MSG_DONTWAIT) first, and a file that answers
+// ENOTSOCK is marked here and not asked again; close() and accept() clear the mark of their
+// fd. A stale mark (an fd closed by a path we do not see, then reused by a socket) only sends
+// that socket's reads the longer way, which is right for sockets too.
+fdbits notsocket;
 
 // timeoutof: the deadline of a wait on fd starting now under opt (SO_RCVTIMEO or
 // SO_SNDTIMEO); -1 for none (no timeout set, or fd is no socket).
 int64_t timeoutof(int fd, int opt) {
-  if (fd >= 0 && fd < timeoutMarks &&
-      !(hastimeout[fd / 64].load(std::memory_order_relaxed) & (uint64_t(1) << (fd % 64)))) {
-    return -1;
-  }
+  if (!hastimeout.has(fd, true)) return -1;
   timeval tv{};
   socklen_t len = sizeof tv;
   if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0)) {
@@ -108,18 +132,9 @@ int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
   return gmp::parkuntil(sqe, deadline);
 }
 
-// readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
-ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
-  iovec iov{buf, n};
-  ssize_t r = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
-  if (r >= 0) {
-    if (r == 0 || size_t(r) == n || !regular(fd)) return r;
-    // A regular file partly in the page cache: read the rest as read() would.
-    int32_t more =
-        ringread(fd, static_cast<char*>(buf) + r, n - size_t(r), off < 0 ? -1 : off + r, -1);
-    return more > 0 ? r + more : r;
-  }
-  if (!wouldblock(errno)) return r;
+// readparked: a read of fd that would block: EAGAIN for an fd the program made non-blocking,
+// else parked on the ring until it is done (off -1: the file position).
+ssize_t readparked(int fd, void* buf, size_t n, int64_t off) {
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
     if (passthrough(fd)) {
@@ -130,6 +145,28 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
     int32_t res = ringread(fd, buf, n, off, deadline);
     if (!again(res)) return gmp::ringresult(res);
   }
+}
+
+// readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
+ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
+  // n 0: a datagram socket's recv would consume a datagram, read() does not.
+  if (off < 0 && n > 0 && !notsocket.has(fd, false)) {
+    ssize_t r = syscall(SYS_recvfrom, fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
+    if (r >= 0) return r;
+    if (errno != ENOTSOCK) return wouldblock(errno) ? readparked(fd, buf, n, off) : r;
+    notsocket.set(fd, true);
+  }
+  iovec iov{buf, n};
+  ssize_t r = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+  if (r >= 0) {
+    if (r == 0 || size_t(r) == n || !regular(fd)) return r;
+    // A regular file partly in the page cache: read the rest as read() would.
+    int32_t more =
+        ringread(fd, static_cast<char*>(buf) + r, n - size_t(r), off < 0 ? -1 : off + r, -1);
+    return more > 0 ? r + more : r;
+  }
+  if (!wouldblock(errno)) return r;
+  return readparked(fd, buf, n, off);
 }
 
 // writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
@@ -324,16 +361,28 @@ GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
   return sendto(fd, buf, n, flags, nullptr, 0);
 }
 
+namespace {
+// accepted: c, a socket just accepted from listener ls (or -1), gets ls's timeout mark and
+// loses a stale notsocket mark.
+int accepted(int ls, int c) {
+  if (c >= 0) {
+    hastimeout.set(c, hastimeout.has(ls, false));
+    notsocket.set(c, false);
+  }
+  return c;
+}
+}  // namespace
+
 GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   REAL(accept4);
-  if (!gmp::hookable(true)) return real_accept4(fd, addr, len, flags);
+  if (!gmp::hookable(true)) return accepted(fd, real_accept4(fd, addr, len, flags));
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
-    if (passthrough(fd)) return real_accept4(fd, addr, len, flags);
+    if (passthrough(fd)) return accepted(fd, real_accept4(fd, addr, len, flags));
     io_uring_sqe* sqe = gmp::sqeuntil(deadline);
     io_uring_prep_accept(sqe, fd, addr, len, flags);
     int32_t res = gmp::parkuntil(sqe, deadline);
-    if (!again(res)) return int(gmp::ringresult(res));
+    if (!again(res)) return accepted(fd, int(gmp::ringresult(res)));
   }
 }
 
@@ -365,6 +414,7 @@ GMP_HOOK ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int 
 GMP_HOOK int close(int fd) {
   REAL(close);
   gmp::netpollclose(fd);
+  notsocket.set(fd, false);
   return real_close(fd);
 }
 
@@ -383,10 +433,10 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
 GMP_HOOK int setsockopt(int fd, int level, int opt, const void* val, socklen_t len) {
   REAL(setsockopt);
   int r = real_setsockopt(fd, level, opt, val, len);
-  if (r == 0 && level == SOL_SOCKET && fd >= 0 && fd < timeoutMarks &&
+  if (r == 0 && level == SOL_SOCKET &&
       (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD || opt == SO_RCVTIMEO_NEW ||
        opt == SO_SNDTIMEO_NEW)) {
-    hastimeout[fd / 64].fetch_or(uint64_t(1) << (fd % 64), std::memory_order_relaxed);
+    hastimeout.set(fd, true);
   }
   return r;
 }

@@ -289,6 +289,55 @@ TEST(HookContract, Sockets) {
   }, true);
 }
 
+// read() on a socket is recv() without flags (the hook asks recv first, io.cc "Sockets"):
+// a datagram cut short loses its rest, a zero-byte read consumes nothing, a socket's short
+// read is final; a pipe that takes the number of a closed socket, and a socket that takes a
+// pipe's, read as their kind does.
+TEST(HookContract, ReadOnSockets) {
+  same("read(): datagrams, zero bytes, short stream reads, fds that change kind", [] {
+    int dg[2];
+    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, dg);
+    send(dg[0], "first", 5, 0);
+    send(dg[0], "second", 6, 0);
+    send(dg[0], "third", 5, 0);  // a read that took the wrong datagram does not wait
+    char buf[16] = {};
+    std::string out = say(read(dg[1], buf, 0)) + " ";
+    out += say(read(dg[1], buf, 3));
+    out += ":" + std::string(buf, 3) + " ";
+    out += say(read(dg[1], buf, sizeof buf));
+    out += ":" + std::string(buf, 6) + " ";
+    const int reused = dg[1];
+    close(dg[0]);
+    close(dg[1]);
+    int p[2];
+    pipe2(p, O_CLOEXEC);  // the lowest free numbers: the datagram pair's
+    out += std::string(p[0] == reused || p[1] == reused ? "reused " : "? ");
+    write(p[1], "pipe", 4);
+    out += say(read(p[0], buf, sizeof buf));
+    out += ":" + std::string(buf, 4) + " ";
+    const int pipefd = p[0];
+    close(p[0]);
+    close(p[1]);
+    int st[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st);
+    out += std::string(st[0] == pipefd || st[1] == pipefd ? "reused " : "? ");
+    send(st[0], "abc", 3, 0);
+    out += say(read(st[1], buf, sizeof buf));
+    out += ":" + std::string(buf, 3) + " ";
+    std::thread late([&] {
+      usleep(20000);
+      send(st[0], "later", 5, 0);
+    });
+    out += say(read(st[1], buf, sizeof buf));  // waits for the next send
+    out += ":" + std::string(buf, 5) + " ";
+    late.join();
+    close(st[0]);
+    out += say(read(st[1], buf, sizeof buf));
+    close(st[1]);
+    return out;
+  }, true);
+}
+
 TEST(HookContract, SocketTimeouts) {
   same("SO_RCVTIMEO: recv, read and accept give up with EAGAIN", [] {
     int sv[2];
@@ -303,7 +352,17 @@ TEST(HookContract, SocketTimeouts) {
     bindloopback(ls);
     listen(ls, 4);
     setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    out += say(accept(ls, nullptr, nullptr));
+    out += say(accept(ls, nullptr, nullptr)) + " ";
+    // An accepted socket inherits its listener's SO_RCVTIMEO.
+    sockaddr_in addr{};
+    socklen_t alen = sizeof addr;
+    getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &alen);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int s = accept(ls, nullptr, nullptr);
+    out += say(read(s, buf, sizeof buf));
+    close(s);
+    close(c);
     close(ls);
     close(sv[0]);
     close(sv[1]);
