@@ -24,9 +24,14 @@ bool needsmode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O
 int openatg(int dirfd, const char* path, int flags, mode_t mode) {
   static const auto real_openat = gmp::libcfn<int (*)(int, const char*, int, ...)>("openat");
   if (!gmp::hookable(true)) return real_openat(dirfd, path, flags, mode);
-  io_uring_sqe* sqe = gmp::netpollsqe();
-  io_uring_prep_openat(sqe, dirfd, path, flags, mode);
-  return int(gmp::ringresult(gmp::netpollwait(sqe)));
+  for (;;) {
+    io_uring_sqe* sqe = gmp::netpollsqe();
+    io_uring_prep_openat(sqe, dirfd, path, flags, mode);
+    // A FIFO's open waits for the other end, interruptibly (a restart under SA_RESTART).
+    int32_t res = gmp::netpollwait(sqe, gmp::intrRestart);
+    if (res != gmp::restartcall) return int(gmp::ringresult(res));
+    if (!gmp::hookable(true)) return real_openat(dirfd, path, flags, mode);
+  }
 }
 
 // modearg: the mode argument after flags, when flags say there is one.
@@ -35,7 +40,7 @@ mode_t modearg(int flags, va_list ap) { return needsmode(flags) ? va_arg(ap, mod
 int fsyncg(int fd, unsigned how) {
   io_uring_sqe* sqe = gmp::netpollsqe();
   io_uring_prep_fsync(sqe, fd, how);
-  return int(gmp::ringresult(gmp::netpollwait(sqe)));
+  return int(gmp::ringresult(gmp::netpollwait(sqe, gmp::intrNever)));
 }
 
 }  // namespace

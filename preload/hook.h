@@ -60,11 +60,13 @@ auto insyscall(F f) {
 }
 
 // parkready (poll.cc) parks until fd reports one of events (poll's bits), or until
-// deadline (< 0: none). Returns 1 when fd may be ready (the caller looks again), 0 when the
-// deadline passed first, -1 when the ring cannot wait for fd (the caller waits in the
-// kernel instead). A goroutine that cannot park where it runs (hooks.h) waits in the kernel
-// (insyscall) and gets 1.
-int parkready(int fd, unsigned events, int64_t deadline);
+// deadline (< 0: none). Returns 1 when fd may be ready (the caller looks again; also when a
+// signal handler interrupted an intrRestart wait under SA_RESTART), 0 when the deadline
+// passed first, -1 when the ring cannot wait for fd (the caller waits in the kernel
+// instead), -2 when a signal handler interrupted the wait (the caller fails with EINTR). A
+// goroutine that cannot park where it runs (hooks.h) waits in the kernel (insyscall) and
+// gets 1.
+int parkready(int fd, unsigned events, int64_t deadline, intrmode mode);
 
 // ringresult: a ring operation's result as libc returns it. Cancelled: close() took the fd
 // away (the only other canceller of these operations), which a call made after the close
@@ -82,18 +84,20 @@ inline long ringresult(int32_t res) {
 // Waits with a deadline (a nanotime; < 0: none). sqeuntil takes the SQE for an operation
 // that gives up at deadline, with room for its linked timeout; parkuntil parks on it and
 // returns the completion's result, or -ETIME when the deadline cancelled the operation (a
-// cancel by close() before the deadline stays -ECANCELED). Nothing that could switch
-// goroutines goes in between, as for netpollsqe and netpollwait.
+// cancel by close() before the deadline stays -ECANCELED). A signal handler ends a wait with
+// a deadline in EINTR, SA_RESTART or not: the kernel does not restart a socket's timed wait
+// (signal(7)). Nothing that could switch goroutines goes in between, as for netpollsqe and
+// netpollwait.
 inline io_uring_sqe* sqeuntil(int64_t deadline) { return netpollsqe(deadline >= 0 ? 2 : 1); }
 
-inline int32_t parkuntil(io_uring_sqe* sqe, int64_t deadline) {
-  if (deadline < 0) return netpollwait(sqe);
+inline int32_t parkuntil(io_uring_sqe* sqe, int64_t deadline, intrmode mode) {
+  if (deadline < 0) return netpollwait(sqe, mode);
   int64_t left = deadline - nanotime();
   if (left < 0) left = 0;
   __kernel_timespec ts{left / 1000000000, left % 1000000000};
   sqe->flags |= IOSQE_IO_LINK;
   io_uring_prep_link_timeout(netpollsqe(), &ts, 0);  // ts is read at the submission
-  int32_t res = netpollwait(sqe);
+  int32_t res = netpollwait(sqe, mode == intrNever ? intrNever : intrAlways);
   return res == -ECANCELED && nanotime() >= deadline ? -ETIME : res;
 }
 

@@ -48,7 +48,8 @@ bool regular(int fd) {
 // again: a ring operation on a blocking fd ended in EAGAIN: the kernel gave up its wait
 // (a close() racing the arming of its poll). The caller looks again: a closed fd then gets
 // EBADF from libc's call, an fd made non-blocking meanwhile EAGAIN.
-bool again(int32_t res) { return res == -EAGAIN; }
+// A signal handler with SA_RESTART interrupted it (restartcall): the same.
+bool again(int32_t res) { return res == -EAGAIN || res == gmp::restartcall; }
 
 // wouldblock: step 1 said the call cannot complete now (or cannot be tried that way).
 bool wouldblock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EOPNOTSUPP; }
@@ -101,40 +102,50 @@ int64_t timeoutof(int fd, int opt) {
 
 // Ring operations (step 3), given up at deadline (parkuntil). off -1: the file position, as
 // read/write use.
-int32_t ringread(int fd, void* buf, size_t n, int64_t off, int64_t deadline) {
+// introf: how a signal handler affects a wait on fd (hooks.h, intrmode): not at all for a
+// regular file (off >= 0: pread and pwrite, which other files refuse), as the kernel's
+// wait for a disk is uninterruptible; EINTR or a restart for the rest. Only the goroutine
+// that signals interrupt asks (an fstat).
+gmp::intrmode introf(int fd, int64_t off) {
+  if (off >= 0 || !gmp::sigintrtarget() || regular(fd)) return gmp::intrNever;
+  return gmp::intrRestart;
+}
+
+int32_t ringread(int fd, void* buf, size_t n, int64_t off, int64_t deadline, gmp::intrmode mode) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_read(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
-  return gmp::parkuntil(sqe, deadline);
+  return gmp::parkuntil(sqe, deadline, mode);
 }
-int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadline) {
+int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadline,
+                  gmp::intrmode mode) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_write(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
-  return gmp::parkuntil(sqe, deadline);
+  return gmp::parkuntil(sqe, deadline, mode);
 }
 int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-  return gmp::parkuntil(sqe, deadline);
+  return gmp::parkuntil(sqe, deadline, introf(fd, -1));
 }
 int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-  return gmp::parkuntil(sqe, deadline);
+  return gmp::parkuntil(sqe, deadline, introf(fd, -1));
 }
 int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recvmsg(sqe, fd, msg, unsigned(flags));
-  return gmp::parkuntil(sqe, deadline);
+  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_sendmsg(sqe, fd, msg, unsigned(flags | MSG_NOSIGNAL));
-  return gmp::parkuntil(sqe, deadline);
+  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 
 // readparked: a read of fd that would block: EAGAIN for an fd the program made non-blocking,
 // else parked on the ring until it is done (off -1: the file position).
-ssize_t readparked(int fd, void* buf, size_t n, int64_t off) {
+ssize_t readparked(int fd, void* buf, size_t n, int64_t off, gmp::intrmode mode) {
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
     if (passthrough(fd)) {
@@ -142,7 +153,7 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off) {
       REAL(pread);
       return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
     }
-    int32_t res = ringread(fd, buf, n, off, deadline);
+    int32_t res = ringread(fd, buf, n, off, deadline, mode);
     if (!again(res)) return gmp::ringresult(res);
   }
 }
@@ -153,7 +164,9 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   if (off < 0 && n > 0 && !notsocket.has(fd, false)) {
     ssize_t r = syscall(SYS_recvfrom, fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
     if (r >= 0) return r;
-    if (errno != ENOTSOCK) return wouldblock(errno) ? readparked(fd, buf, n, off) : r;
+    if (errno != ENOTSOCK) {
+      return wouldblock(errno) ? readparked(fd, buf, n, off, gmp::intrRestart) : r;
+    }
     notsocket.set(fd, true);
   }
   iovec iov{buf, n};
@@ -161,12 +174,12 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   if (r >= 0) {
     if (r == 0 || size_t(r) == n || !regular(fd)) return r;
     // A regular file partly in the page cache: read the rest as read() would.
-    int32_t more =
-        ringread(fd, static_cast<char*>(buf) + r, n - size_t(r), off < 0 ? -1 : off + r, -1);
+    int32_t more = ringread(fd, static_cast<char*>(buf) + r, n - size_t(r),
+                            off < 0 ? -1 : off + r, -1, gmp::intrNever);
     return more > 0 ? r + more : r;
   }
   if (!wouldblock(errno)) return r;
-  return readparked(fd, buf, n, off);
+  return readparked(fd, buf, n, off, introf(fd, off));
 }
 
 // writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
@@ -181,6 +194,7 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
     return r;
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
+  const gmp::intrmode mode = introf(fd, off);
   while (done < n) {
     if (passthrough(fd)) {
       if (done > 0 && nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
@@ -192,7 +206,7 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
       return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
     }
     int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
-                            off < 0 ? -1 : off + int64_t(done), deadline);
+                            off < 0 ? -1 : off + int64_t(done), deadline, mode);
     if (again(res)) continue;
     if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     done += size_t(res);
@@ -381,7 +395,7 @@ GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
     if (passthrough(fd)) return accepted(fd, real_accept4(fd, addr, len, flags));
     io_uring_sqe* sqe = gmp::sqeuntil(deadline);
     io_uring_prep_accept(sqe, fd, addr, len, flags);
-    int32_t res = gmp::parkuntil(sqe, deadline);
+    int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrRestart);
     if (!again(res)) return accepted(fd, int(gmp::ringresult(res)));
   }
 }
@@ -424,7 +438,9 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_connect(sqe, fd, addr, len);
-  int32_t res = gmp::parkuntil(sqe, deadline);
+  // A handler ends the wait in EINTR even under SA_RESTART (a restarted connect would find
+  // the connection under way: EALREADY); the connection goes on, as the kernel's does.
+  int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrAlways);
   // SO_SNDTIMEO ran out: the connection goes on in the background, as the kernel's does.
   return int(gmp::ringresult(res == -ETIME ? -EINPROGRESS : res));
 }

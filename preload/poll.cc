@@ -33,9 +33,15 @@ int msleft(int64_t deadline, int64_t now) {
   return ms > INT_MAX ? INT_MAX : int(ms < 0 ? 0 : ms);
 }
 
+// interrupted: a signal handler ended the wait (signal(7): never restarted).
+int interrupted() {
+  gmp::seterrno(EINTR);
+  return -1;
+}
+
 }  // namespace
 
-int gmp::parkready(int fd, unsigned events, int64_t deadline) {
+int gmp::parkready(int fd, unsigned events, int64_t deadline, intrmode mode) {
   int64_t now = nanotime();
   if (deadline >= 0 && deadline <= now) return 0;
   if (!hookable(true)) {
@@ -46,8 +52,9 @@ int gmp::parkready(int fd, unsigned events, int64_t deadline) {
   }
   io_uring_sqe* sqe = sqeuntil(deadline);
   io_uring_prep_poll_add(sqe, fd, events | POLLERR | POLLHUP);
-  int32_t res = parkuntil(sqe, deadline);
+  int32_t res = parkuntil(sqe, deadline, mode);
   if (res == -ETIME) return 0;
+  if (res == -EINTR) return -2;
   return res < 0 && res != -ECANCELED ? -1 : 1;  // cancelled: closed, which a look reports
 }
 
@@ -89,14 +96,15 @@ int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
     }
     int ready;
     if (n == 1 && fds[0].fd >= 0) {
-      ready = gmp::parkready(fds[0].fd, unsigned(fds[0].events), deadline);
+      ready = gmp::parkready(fds[0].fd, unsigned(fds[0].events), deadline, gmp::intrAlways);
     } else {
       if (ep < 0) ep = epollof(fds, n);
-      ready = ep < 0 ? -1 : gmp::parkready(ep, POLLIN, deadline);
+      ready = ep < 0 ? -1 : gmp::parkready(ep, POLLIN, deadline, gmp::intrAlways);
     }
     if (ready <= 0) {
       if (ep >= 0) close(ep);
       if (ready == 0) return real_poll(fds, n, 0);  // timed out: what is ready now, usually none
+      if (ready == -2) return interrupted();
       int ms = msleft(deadline, gmp::nanotime());
       return gmp::insyscall([&] { return real_poll(fds, n, ms); });  // blocks the M
     }
@@ -200,8 +208,9 @@ GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
   for (;;) {
     int r = real_epoll_wait(ep, evs, max, 0);
     if (r != 0) return r;
-    int ready = gmp::parkready(ep, POLLIN, deadline);
+    int ready = gmp::parkready(ep, POLLIN, deadline, gmp::intrAlways);
     if (ready == 0) return real_epoll_wait(ep, evs, max, 0);
+    if (ready == -2) return interrupted();
     if (ready < 0) {
       int ms = msleft(deadline, gmp::nanotime());
       return gmp::insyscall([&] { return real_epoll_wait(ep, evs, max, ms); });

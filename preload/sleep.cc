@@ -1,12 +1,16 @@
-// sleep.cc — sleeping parks the goroutine on its P's timers instead of the thread:
-// nanosleep, clock_nanosleep, usleep, sleep. libc's contract: invalid arguments fail as
-// libc's do (the real call reports them); a sleep of a goroutine is not cut short by signals
-// (they are delivered to whichever M runs, not to the goroutine), so it returns 0 and leaves
-// rem alone. Other callers get the real functions.
+// sleep.cc — sleeping parks the goroutine instead of the thread: nanosleep, clock_nanosleep,
+// usleep, sleep, and pause. libc's contract: invalid arguments fail as libc's do (the real
+// call reports them); a sleep that a signal handler cuts short fails with EINTR (never
+// restarted, SA_RESTART or not) and reports the time left, as on a thread. Handlers
+// interrupt goroutine 1 only (src/sigintr.cc): its sleeps park on a ring timeout, which a
+// handler can cancel, once the program has installed one; every other sleep parks on its P's
+// timers. Other callers get the real functions.
+#include <liburing.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 
 #include "hook.h"
@@ -14,11 +18,48 @@
 using gmp::nanos;
 using gmp::validts;
 
+namespace {
+
+// sleepg: the calling goroutine sleeps ns (INT64_MAX: for ever); returns the ns left when
+// a signal handler cut the sleep short, else 0.
+int64_t sleepg(int64_t ns) {
+  if (!gmp::sigintrtarget() || !gmp::hookable(true)) {
+    gmp::timesleep(ns);
+    return 0;
+  }
+  int64_t deadline = gmp::deadlinein(ns);
+  for (;;) {
+    int64_t left = deadline < 0 ? INT64_MAX : deadline - gmp::nanotime();
+    if (left <= 0) return 0;
+    __kernel_timespec ts{left / 1000000000, left % 1000000000};
+    io_uring_sqe* sqe = gmp::netpollsqe();
+    io_uring_prep_timeout(sqe, &ts, 0, 0);
+    if (gmp::netpollwait(sqe, gmp::intrAlways) == -EINTR) {
+      if (deadline < 0) return INT64_MAX;
+      left = deadline - gmp::nanotime();
+      return left > 0 ? left : 1;  // cut short: some time is left, however little
+    }
+    // -ETIME: the time is up; anything else (a cancel by a close of the ring's fd...): on
+    if (deadline >= 0 && gmp::nanotime() >= deadline) return 0;
+    if (!gmp::hookable(true)) {
+      gmp::timesleep(deadline < 0 ? INT64_MAX : deadline - gmp::nanotime());
+      return 0;
+    }
+  }
+}
+
+timespec tots(int64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
+
+}  // namespace
+
 GMP_HOOK int nanosleep(const timespec* req, timespec* rem) {
   REAL(nanosleep);
   if (!validts(req) || !gmp::hookable(false)) return real_nanosleep(req, rem);
-  gmp::timesleep(nanos(*req));
-  return 0;
+  int64_t left = sleepg(nanos(*req));
+  if (left == 0) return 0;
+  if (rem) *rem = left == INT64_MAX ? *req : tots(left);
+  gmp::seterrno(EINTR);
+  return -1;
 }
 
 GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
@@ -34,20 +75,36 @@ GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, ti
     if (clock_gettime(clock, &now) != 0) return real_clock_nanosleep(clock, flags, req, rem);
     ns -= nanos(now);
   }
-  gmp::timesleep(ns);
-  return 0;
+  int64_t left = sleepg(ns);
+  if (left == 0) return 0;
+  // The error is the result (errno untouched); rem only for a relative sleep.
+  if (rem && !(flags & TIMER_ABSTIME)) *rem = left == INT64_MAX ? *req : tots(left);
+  return EINTR;
 }
 
 GMP_HOOK int usleep(useconds_t us) {
   REAL(usleep);
   if (!gmp::hookable(false)) return real_usleep(us);
-  gmp::timesleep(int64_t(us) * 1000);
-  return 0;
+  if (sleepg(int64_t(us) * 1000) == 0) return 0;
+  gmp::seterrno(EINTR);
+  return -1;
 }
 
 GMP_HOOK unsigned sleep(unsigned s) {
   REAL(sleep);
   if (!gmp::hookable(false)) return real_sleep(s);
-  gmp::timesleep(int64_t(s) * 1000000000);
-  return 0;
+  int64_t left = sleepg(int64_t(s) * 1000000000);
+  // glibc's: the seconds left, rounded to the nearest (a short remainder counts as one).
+  if (left == 0) return 0;
+  unsigned secs = unsigned((left + 500000000) / 1000000000);
+  return secs ? secs : 1;
+}
+
+// pause: until a handler runs, which for a goroutine other than goroutine 1 is never.
+GMP_HOOK int pause() {
+  REAL(pause);
+  if (!gmp::hookable(false)) return real_pause();
+  sleepg(INT64_MAX);
+  gmp::seterrno(EINTR);
+  return -1;
 }

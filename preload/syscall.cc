@@ -59,13 +59,19 @@ GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
     int pfd = int(syscall(SYS_pidfd_open, pid, 0));
     if (pfd >= 0) {
       pid_t r;
+      int ready = 1;
       while ((r = real_waitpid(pid, status, options | WNOHANG)) == 0 &&
-             gmp::parkready(pfd, POLLIN, -1) > 0) {
+             (ready = gmp::parkready(pfd, POLLIN, -1, gmp::intrRestart)) > 0) {
       }
       // errno, if r < 0, is libc's on this thread; closing a valid pidfd leaves it alone
       // (and no errno read here: its address may date from before a park, another M).
       syscall(SYS_close, pfd);
-      if (r != 0) return r;  // else the poll failed: wait in the kernel instead
+      if (r != 0) return r;
+      if (ready == -2) {  // a signal handler without SA_RESTART
+        gmp::seterrno(EINTR);
+        return -1;
+      }
+      // else the poll failed: wait in the kernel instead
     }
   }
   return insyscall([&] { return real_waitpid(pid, status, options); });

@@ -22,13 +22,39 @@ bool hookable(bool needring);
 // P's ring, fill it in with io_uring_prep_*, and park on it with netpollwait, with nothing
 // in between that could switch goroutines. hookable(true) holds for the P the caller ran on
 // when it asked: after a park the goroutine may resume on another P, one without a ring
-// (none made yet, or none possible), so a hook asks again before each further operation. Returns the completion's result: a count or
-// -errno (-ECANCELED: close() cancelled it, or its linked timeout expired). netpollsqe(n)
+// (none made yet, or none possible), so a hook asks again before each further operation.
+// Returns the completion's result: a count or -errno (-ECANCELED: close() cancelled it, or
+// its linked timeout expired; -EINTR or restartcall: a signal handler, see intrmode below).
+// netpollsqe(n)
 // makes sure n SQEs can be taken in a row (a linked chain: the next n - 1 calls of
 // netpollsqe(1) do not submit); user_data is null, which the poller ignores (a linked
 // timeout's completion).
 io_uring_sqe* netpollsqe(unsigned n = 1);
-int32_t netpollwait(io_uring_sqe* sqe);
+
+// What a handler of the program's that runs for a signal sent to the process does to a
+// call parked in netpollwait (sigintr.cc). Only the goroutine that stands for the thread
+// the kernel would have picked, goroutine 1 (the main thread), is interrupted.
+enum intrmode : uint8_t {
+  intrNever,    // nothing: regular-file I/O, which a thread waits for uninterruptibly
+  intrAlways,   // the call ends in EINTR: poll, select, epoll_wait, sleeps, timed socket waits
+  intrRestart,  // EINTR, or under SA_RESTART the call goes on: reads, writes, accept, open
+};
+// netpollwait's result for an intrRestart call whose handler had SA_RESTART: make the call
+// again (the kernel's -ERESTARTSYS; it never reaches the program).
+constexpr int32_t restartcall = -512;
+int32_t netpollwait(io_uring_sqe* sqe, intrmode mode);
+
+// sigintrtarget: the caller is the goroutine a signal interrupts and the program handles
+// signals: a sleep must park where a handler can cut it short (the ring, not the timers).
+bool sigintrtarget();
+
+// sigintr: the program's handler for signal info just ran (preload/signal.cc's trampoline,
+// on any thread): a call goroutine 1 is parked in ends (EINTR) or is made again (restart:
+// the handler had SA_RESTART). Async-signal-safe.
+void sigintr(int code, bool restart);
+// sigforwarding: the program installed a handler (preload/signal.cc): from now on goroutine
+// 1's parked calls can be interrupted.
+void sigforwarding();
 
 // netpollclose: before close(fd): goroutines parked on fd wake with EBADF. Any thread.
 void netpollclose(int fd);

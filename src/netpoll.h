@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "hooks.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -39,5 +40,14 @@ bool netpollall(gqueue* out);
 void netpollclear();
 void netpollblock(int64_t until);
 void netpollBreak();
+
+// Signal interruption of a parked operation (sigintr.cc, SI1-SI3), for netpollwait: intrarm
+// arms gp's interruption for op on r (false: gp is not interruptible); intrcommit, in the
+// park's commit after the submission, cancels op if a handler came first; intrdisarm, after
+// the resumption, turns the completion's result res into -EINTR or restartcall if a
+// handler cancelled it.
+bool intrarm(g* gp, pollring* r, void* op);
+void intrcommit(g* gp);
+int32_t intrdisarm(g* gp, int32_t res, intrmode mode);
 
 }  // namespace gmp

@@ -186,27 +186,31 @@ io_uring_sqe* netpollsqe(unsigned n) {
 namespace {
 // pollcommit: gopark's commit for an operation: the goroutine is parked, so its completion
 // may be reaped from now on. Submits the ring (NP1: still on the M that holds the P).
-bool pollcommit(g*, void* arg) {
+bool pollcommit(g* gp, void* arg) {
   netpollsubmit(static_cast<pollring*>(arg));
+  intrcommit(gp);  // SI3
   return true;
 }
 }  // namespace
 
-int32_t netpollwait(io_uring_sqe* sqe) {
+int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   m* mp = getg()->m_;
   pollring* r = mp->p_->ring.load(std::memory_order_relaxed);  // NP1: ours
   pollop op;  // NP3: lives here until the completion
   op.gp = mp->curg;
   io_uring_sqe_set_data(sqe, &op);
+  bool armed = mode != intrNever && intrarm(op.gp, r, &op);  // SI1
   int fd = sqe->fd;
   bool tracked = fd >= 0 && fd < fdtableSize;
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);  // set by now
   // NP4 before NP5: a close() that sees this waiter (seq_cst) sees the ring's count too.
   r->inflight.fetch_add(1, std::memory_order_relaxed);
   if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);
-  gopark(pollcommit, r, waitReasonIOWait);
+  // A hooked sleep that a signal may cut short parks on a ring timeout (preload/sleep.cc).
+  gopark(pollcommit, r, sqe->opcode == IORING_OP_TIMEOUT ? waitReasonSleep : waitReasonIOWait);
   if (tracked) fdwaiters[fd].fetch_sub(1, std::memory_order_seq_cst);
-  return op.res;  // written before the goready that resumed us
+  // op.res was written before the goready that resumed us.
+  return armed ? intrdisarm(op.gp, op.res, mode) : op.res;
 }
 
 void netpollclose(int fd) {

@@ -1226,6 +1226,7 @@ namespace {
 // exits the process with its result, as returning from main does.
 void runmain(void*) {
   mainStarted.store(true, std::memory_order_relaxed);
+  sigintrmain(getg());
   newm(sysmon, nullptr, false);
   sysmonstarted_wait();
   int r = themain.fn(themain.argc, themain.argv, themain.envp);

@@ -106,6 +106,12 @@ struct g {
   cstate cstate_;                      // errno and C++ exception state while switched out
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
+  // A signal handler's interruption of the hooked call the g is parked in (sigintr.cc,
+  // SI1-SI3): intr is the state; intrkey and intrring name the parked operation, written
+  // by the owner before it arms intr.
+  std::atomic<uint32_t> intr;
+  uint64_t intrkey;
+  pollring* intrring;
 #if GMP_STACK_ANNOTATIONS
   void* fiberfake;  // ASan's fake frames while switched out (annotate.h); owner
 #endif
@@ -480,6 +486,8 @@ size_t mainstacksize();        // goroutine 1's stack: RLIMIT_STACK
 extern int32_t ncpu;
 extern size_t physpagesize;
 void osinit();
+// sigintrmain: gp is goroutine 1, which a signal's handler interrupts (sigintr.cc).
+void sigintrmain(g* gp);
 int64_t nanotime();
 void usleep_ns(int64_t ns);
 

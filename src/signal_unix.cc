@@ -40,6 +40,10 @@
 
 #include "runtime.h"
 
+// glibc's sigaction under its other exported name: libgmp.so's own sigaction is the hook of
+// preload/signal.cc, which would wrap the runtime's handlers as the program's.
+extern "C" int __sigaction(int sig, const struct sigaction* act, struct sigaction* old);
+
 namespace gmp {
 
 namespace {
@@ -58,6 +62,12 @@ std::atomic<bool> dying{false};
 // gmp_dump (dumping owner only; armed while dumprecoverok).
 sigjmp_buf dumprecover;
 std::atomic<bool> dumprecoverok{false};
+
+void setdfl(int sig) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  __sigaction(sig, &dfl, nullptr);
+}
 
 const char* signame(int sig) {
   switch (sig) {
@@ -211,7 +221,7 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
     // A fault the kernel raised: let it happen again with the default action, so the core
     // shows the faulting instruction itself. (One sent by kill or tgkill would not recur:
     // crash raises those.)
-    signal(sig, SIG_DFL);
+    setdfl(sig);
     errno = savederrno;
     return;
   }
@@ -234,13 +244,13 @@ void initsig() {
   for (int sig : fatalSignals) sigdelset(&sa.sa_mask, sig);
   auto install = [&](int sig, int extraflags, bool alsoIgnored) {
     struct sigaction old;
-    if (sigaction(sig, nullptr, &old) != 0) return;
+    if (__sigaction(sig, nullptr, &old) != 0) return;
     bool dfl = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
     bool ign = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
     if (!dfl && !(alsoIgnored && ign)) return;
     struct sigaction mine = sa;
     mine.sa_flags |= extraflags;
-    if (sigaction(sig, &mine, nullptr) == 0) handling[sig] = true;
+    if (__sigaction(sig, &mine, nullptr) == 0) handling[sig] = true;
   };
   for (int sig : fatalSignals) install(sig, SA_NODEFER, false);
   install(SIGQUIT, 0, false);
@@ -320,7 +330,7 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
 [[noreturn]] void crash(int sig) {
   if (debug.traceback == tracebackCrash) {
     int s = sig ? sig : SIGABRT;
-    signal(s, SIG_DFL);
+    setdfl(s);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, s);

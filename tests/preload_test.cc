@@ -79,6 +79,17 @@ TEST(Preload, SignalsBlockedByTheProgramStayBlocked) {
   EXPECT_EQ(run(app("sigwait"), true).out, "got SIGUSR1 20 times\n");
 }
 
+TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
+  expectSame(app("eintr"));
+  EXPECT_EQ(run(app("eintr"), true).out,
+            "read: -1 Interrupted system call\n"
+            "read under SA_RESTART: 1 x\n"
+            "poll: -1 Interrupted system call\n"
+            "nanosleep: -1 Interrupted system call, time left: yes\n"
+            "pause: -1 Interrupted system call\n"
+            "alarms: 5\n");
+}
+
 TEST(Preload, StartsUnderAnAddressSpaceLimit) {
   if (env("GMP_SO").find("libasan") != std::string::npos) {
     GTEST_SKIP() << "an ASan build: ASan itself cannot start under ulimit -v";

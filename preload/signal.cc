@@ -1,0 +1,156 @@
+// signal.cc — the program's signal handlers: sigaction, signal (bsd_signal), siginterrupt.
+//
+// A handler the program installs runs as it would on a plain thread (on whichever M the
+// kernel picks), with the program's mask and flags; the kernel's action is a trampoline that
+// calls it, then tells the runtime (gmp::sigintr), which ends goroutine 1's parked call in
+// EINTR or, under SA_RESTART, makes it again (src/sigintr.cc). sigaction reports the
+// program's own handler, never the trampoline. Left to the kernel as they are: SIG_DFL and
+// SIG_IGN, SIGKILL and SIGSTOP, glibc's own signals, the faults a thread raises itself
+// (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS: they interrupt no other call), and
+// SIGURG, the runtime's. sysv_signal and sigset (System V) are not hooked: their handlers
+// run, but interrupt no parked call.
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "hook.h"
+
+namespace {
+
+using sigfn = void (*)(int, siginfo_t*, void*);
+
+// The program's action per signal: its handler and flags. Written under tablelock by the
+// hooks, read by the trampoline (flags before fn, relaxed/acquire: a handler reads the
+// action it was installed with, or a newer one).
+struct action {
+  std::atomic<void*> fn{nullptr};  // null: not ours (the kernel's action is the program's)
+  std::atomic<int> flags{0};
+};
+action actions[NSIG];
+std::atomic_flag tablelock = ATOMIC_FLAG_INIT;
+sigset_t interrupting;  // siginterrupt's signals: signal() installs them without SA_RESTART
+
+// tableguard: tablelock, with every signal blocked so that a handler of this thread that
+// calls sigaction cannot wait for the lock its own thread holds. Raw system calls: they
+// keep errno, and no hook stands in front of them.
+struct tableguard {
+  sigset_t saved;
+  tableguard() {
+    sigset_t all;
+    sigfillset(&all);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, _NSIG / 8);
+    while (tablelock.test_and_set(std::memory_order_acquire)) {
+    }
+  }
+  ~tableguard() {
+    tablelock.clear(std::memory_order_release);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, _NSIG / 8);
+  }
+};
+
+bool forwardable(int sig) {
+  switch (sig) {
+    case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL:
+    case SIGTRAP: case SIGSYS: case SIGURG:
+      return false;
+    default:
+      return sig > 0 && sig < NSIG && (sig < __SIGRTMIN || sig >= SIGRTMIN);
+  }
+}
+
+bool ishandler(const struct sigaction* sa) {
+  return (sa->sa_flags & SA_SIGINFO) ||
+         (sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN);
+}
+
+void trampoline(int sig, siginfo_t* info, void* ctx) {
+  int saved = errno;  // the runtime's part makes a system call; the program's may set errno
+  action& a = actions[sig];
+  int flags = a.flags.load(std::memory_order_relaxed);
+  void* fn = a.fn.load(std::memory_order_acquire);
+  // SA_RESETHAND: the kernel's action is SIG_DFL again; so is the one sigaction reports.
+  if (flags & SA_RESETHAND) a.fn.store(nullptr, std::memory_order_relaxed);
+  if (!fn) return;  // replaced by SIG_DFL or SIG_IGN while this signal was on its way
+  errno = saved;
+  if (flags & SA_SIGINFO) {
+    reinterpret_cast<sigfn>(fn)(sig, info, ctx);
+  } else {
+    reinterpret_cast<void (*)(int)>(fn)(sig);
+  }
+  saved = errno;
+  gmp::sigintr(info ? info->si_code : SI_USER, (flags & SA_RESTART) != 0);
+  errno = saved;
+}
+
+}  // namespace
+
+GMP_HOOK int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  REAL(sigaction);
+  if (!forwardable(sig)) return real_sigaction(sig, act, old);
+  tableguard guard;
+  action& a = actions[sig];
+  void* prevfn = a.fn.load(std::memory_order_relaxed);
+  int prevflags = a.flags.load(std::memory_order_relaxed);
+  int r;
+  if (act && ishandler(act)) {
+    struct sigaction mine = *act;
+    mine.sa_sigaction = trampoline;
+    mine.sa_flags |= SA_SIGINFO;
+    a.flags.store(act->sa_flags, std::memory_order_relaxed);
+    a.fn.store(reinterpret_cast<void*>(act->sa_sigaction), std::memory_order_release);
+    r = real_sigaction(sig, &mine, old);
+    if (r != 0) {
+      a.fn.store(prevfn, std::memory_order_relaxed);
+      a.flags.store(prevflags, std::memory_order_relaxed);
+    } else {
+      gmp::sigforwarding();
+    }
+  } else {
+    r = real_sigaction(sig, act, old);
+    if (r == 0 && act) a.fn.store(nullptr, std::memory_order_relaxed);
+  }
+  if (r == 0 && old && prevfn && old->sa_sigaction == trampoline) {
+    old->sa_sigaction = reinterpret_cast<sigfn>(prevfn);
+    old->sa_flags = prevflags;
+  }
+  return r;
+}
+
+// signal: BSD semantics, as glibc's: the signal blocked while its handler runs, calls
+// restarted unless siginterrupt said otherwise.
+GMP_HOOK sighandler_t signal(int sig, sighandler_t handler) {
+  struct sigaction sa {}, old{};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  if (sig > 0 && sig < NSIG) sigaddset(&sa.sa_mask, sig);
+  {
+    tableguard guard;
+    sa.sa_flags = sig > 0 && sig < NSIG && sigismember(&interrupting, sig) ? 0 : SA_RESTART;
+  }
+  if (sigaction(sig, &sa, &old) != 0) return SIG_ERR;
+  return old.sa_handler;
+}
+extern "C" __attribute__((visibility("default"), alias("signal"))) sighandler_t bsd_signal_hook(
+    int, sighandler_t) noexcept __asm__("bsd_signal");
+
+GMP_HOOK int siginterrupt(int sig, int interrupt) {
+  struct sigaction sa {};
+  if (sigaction(sig, nullptr, &sa) != 0) return -1;
+  {
+    tableguard guard;
+    if (interrupt) {
+      sigaddset(&interrupting, sig);
+    } else {
+      sigdelset(&interrupting, sig);
+    }
+  }
+  if (interrupt) {
+    sa.sa_flags &= ~SA_RESTART;
+  } else {
+    sa.sa_flags |= SA_RESTART;
+  }
+  return sigaction(sig, &sa, nullptr);
+}

@@ -1,0 +1,77 @@
+/* eintr.c — a plain program whose main thread's blocking calls are cut short by its own
+ * SIGALRM handler (setitimer: a signal to the process, which the kernel gives the main
+ * thread): read without SA_RESTART fails with EINTR, read with it goes on until a second
+ * thread's data comes, and poll, nanosleep and pause fail with EINTR either way, nanosleep
+ * with the time left. Under the preload the main thread is goroutine 1 and its calls park:
+ * the output must be the same. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t alarms;
+static int fds[2];
+
+static void onalarm(int sig) {
+  (void)sig;
+  alarms++;
+}
+
+static void arm(int ms) {
+  struct itimerval it = {{0, 0}, {0, ms * 1000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void handle(int flags) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onalarm;
+  sa.sa_flags = flags;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+}
+
+static void* writer(void* arg) {
+  (void)arg;
+  while (alarms < 2) usleep(1000);
+  usleep(50 * 1000); /* the read is waiting again */
+  if (write(fds[1], "x", 1) != 1) return "write";
+  return NULL;
+}
+
+static const char* err(long r) { return r < 0 ? strerror(errno) : "-"; }
+
+int main(void) {
+  char c = 0;
+  if (pipe(fds) != 0) return 1;
+  handle(0);
+  arm(30);
+  long r = read(fds[0], &c, 1);
+  printf("read: %ld %s\n", r, err(r));
+  handle(SA_RESTART);
+  pthread_t t;
+  pthread_create(&t, NULL, writer, NULL);
+  arm(30);
+  r = read(fds[0], &c, 1);
+  printf("read under SA_RESTART: %ld %c\n", r, c);
+  pthread_join(t, NULL);
+  struct pollfd pf = {fds[0], POLLIN, 0};
+  arm(30);
+  r = poll(&pf, 1, -1);
+  printf("poll: %ld %s\n", r, err(r));
+  struct timespec req = {10, 0}, rem = {0, 0};
+  arm(30);
+  r = nanosleep(&req, &rem);
+  printf("nanosleep: %ld %s, time left: %s\n", r, err(r),
+         rem.tv_sec < 10 && (rem.tv_sec > 0 || rem.tv_nsec > 0) ? "yes" : "no");
+  arm(30);
+  r = pause();
+  printf("pause: %ld %s\n", r, err(r));
+  printf("alarms: %d\n", (int)alarms);
+  return 0;
+}

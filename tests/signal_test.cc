@@ -1,0 +1,247 @@
+// signal_test.cc — a handler of the program's cuts goroutine 1's blocking call short as it
+// would the main thread's (src/sigintr.cc, preload/signal.cc): EINTR without SA_RESTART, the
+// call going on with it, EINTR for poll, sleeps and pause whatever the flags, the time left
+// for sleeps; sigaction reports the program's own handler. The tests run on goroutine 1; a
+// plain thread sends the signal to the process once goroutine 1 is parked on an
+// interruptible call (its g.intr armed), and the kernel delivers it to whichever thread.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <thread>
+
+#include "export_test.h"
+
+using namespace gmptest;
+
+namespace {
+
+std::atomic<int> handled{0};
+void onsignal(int) { handled.fetch_add(1); }
+
+// handle installs onsignal for SIGUSR1 with flags for the scope of a test.
+struct handle {
+  struct sigaction old {};
+  explicit handle(int flags) {
+    struct sigaction sa {};
+    sa.sa_handler = onsignal;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    EXPECT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+    handled.store(0);
+  }
+  ~handle() { sigaction(SIGUSR1, &old, nullptr); }
+};
+
+// armed: goroutine 1 (the test) is parked on an interruptible operation.
+bool armed(gmp::g* gp) { return gp->intr.load() == 1; }
+
+// kicker signals the process once gp is parked on an interruptible call (every 10 s at
+// most it gives up: the test then fails on its result, not a hang), then runs then().
+template <typename F>
+std::thread kicker(gmp::g* gp, F then) {
+  return std::thread([gp, then] {
+    for (int i = 0; i < 100000 && !armed(gp); i++) usleep(100);
+    kill(getpid(), SIGUSR1);
+    then();
+  });
+}
+std::thread kicker(gmp::g* gp) {
+  return kicker(gp, [] {});
+}
+
+// kicked: call()'s result and errno when the process is signalled while it waits.
+template <typename F>
+std::pair<long, int> kicked(F call) {
+  std::thread t = kicker(curg());
+  long r = call();
+  int err = errnonow();
+  t.join();
+  return {r, err};
+}
+const std::pair<long, int> eintr{-1, EINTR};
+
+}  // namespace
+
+TEST(Signal, ReadEndsInEintrWithoutSaRestart) {
+  handle h(0);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  char c = 0;
+  EXPECT_EQ(kicked([&] { return read(p[0], &c, 1); }), eintr);
+  EXPECT_EQ(handled.load(), 1);
+  // Nothing was lost: the next read gets what comes next.
+  ASSERT_EQ(write(p[1], "n", 1), 1);
+  EXPECT_EQ(read(p[0], &c, 1), 1);
+  EXPECT_EQ(c, 'n');
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Signal, ReadGoesOnUnderSaRestart) {
+  handle h(SA_RESTART);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  gmp::g* me = curg();
+  // After the handler ran, the read parks again (armed again): only then does data come.
+  std::thread t = kicker(me, [me, p] {
+    for (int i = 0; i < 100000 && handled.load() == 0; i++) usleep(100);
+    for (int i = 0; i < 100000 && !armed(me); i++) usleep(100);
+    EXPECT_EQ(write(p[1], "r", 1), 1);
+  });
+  char c = 0;
+  ssize_t r = read(p[0], &c, 1);
+  t.join();
+  EXPECT_EQ(r, 1);
+  EXPECT_EQ(c, 'r');
+  EXPECT_EQ(handled.load(), 1);
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Signal, AcceptGoesOnUnderSaRestartAndSocketsEndWithout) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  {
+    handle h(0);
+    char buf[4];
+    EXPECT_EQ(kicked([&] { return recv(sv[0], buf, sizeof buf, 0); }), eintr);
+  }
+  {
+    handle h(SA_RESTART);
+    gmp::g* me = curg();
+    std::thread t = kicker(me, [me, sv] {
+      for (int i = 0; i < 100000 && (handled.load() == 0 || !armed(me)); i++) usleep(100);
+      EXPECT_EQ(send(sv[1], "ok", 2, 0), 2);
+    });
+    char buf[4] = {};
+    ssize_t r = recv(sv[0], buf, sizeof buf, 0);
+    t.join();
+    EXPECT_EQ(r, 2);
+    EXPECT_EQ(std::string(buf, 2), "ok");
+  }
+  close(sv[0]);
+  close(sv[1]);
+}
+
+// signal(7): poll, select, epoll_wait and the sleeps are never restarted.
+TEST(Signal, PollAndEpollEndInEintrEvenUnderSaRestart) {
+  handle h(SA_RESTART);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  pollfd pf{p[0], POLLIN, 0};
+  EXPECT_EQ(kicked([&] { return poll(&pf, 1, -1); }), eintr);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+  EXPECT_EQ(kicked([&] { return epoll_wait(ep, &ev, 1, 10000); }), eintr);
+  EXPECT_EQ(handled.load(), 2);
+  close(ep);
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Signal, SleepsReportTheTimeLeft) {
+  handle h(SA_RESTART);
+  timespec req{30, 0}, rem{-1, -1};
+  EXPECT_EQ(kicked([&] { return nanosleep(&req, &rem); }), eintr);
+  EXPECT_TRUE(rem.tv_sec >= 0 && rem.tv_sec < 30 && (rem.tv_sec > 0 || rem.tv_nsec > 0))
+      << rem.tv_sec << "." << rem.tv_nsec;
+  long left = kicked([] { return sleep(30); }).first;
+  EXPECT_TRUE(left > 0 && left <= 30) << left;
+  EXPECT_EQ(kicked([&] { return clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem); }).first, EINTR);
+  EXPECT_EQ(kicked([] { return usleep(30 * 1000 * 1000); }), eintr);
+  EXPECT_EQ(handled.load(), 4);
+  // A sleep nobody interrupts sleeps its time and returns 0.
+  timespec shortreq{0, 1000000};
+  EXPECT_EQ(nanosleep(&shortreq, nullptr), 0);
+}
+
+TEST(Signal, PauseReturnsOnceAHandlerRan) {
+  handle h(SA_RESTART);
+  EXPECT_EQ(kicked([] { return pause(); }), eintr);
+  EXPECT_EQ(handled.load(), 1);
+}
+
+TEST(Signal, WaitpidEndsInEintrWithoutSaRestart) {
+  handle h(0);
+  pid_t child = fork();
+  if (child == 0) {
+    usleep(10 * 1000 * 1000);  // the forked child passes the hooks through: a real sleep
+    _exit(7);
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  EXPECT_EQ(kicked([&] { return waitpid(child, &status, 0); }), eintr);
+  kill(child, SIGKILL);
+  EXPECT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status));
+}
+
+// A signal that comes while goroutine 1 runs interrupts nothing later: the next read waits
+// for its data.
+TEST(Signal, ASignalWhileRunningLeavesTheNextCallAlone) {
+  handle h(0);
+  kill(getpid(), SIGUSR1);
+  for (int i = 0; i < 100000 && handled.load() == 0; i++) usleep(100);
+  ASSERT_EQ(handled.load(), 1);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  gmp::g* me = curg();
+  std::thread t([me, p] {
+    for (int i = 0; i < 100000 && !armed(me); i++) usleep(100);
+    EXPECT_EQ(write(p[1], "d", 1), 1);
+  });
+  char c = 0;
+  EXPECT_EQ(read(p[0], &c, 1), 1);
+  EXPECT_EQ(c, 'd');
+  t.join();
+  close(p[0]);
+  close(p[1]);
+}
+
+// siginterrupt is deprecated (glibc 2.36) and still called by programs: the test calls it.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+// The program sees its own handler and flags, never the runtime's trampoline; signal()
+// has BSD semantics (SA_RESTART) until siginterrupt; SA_RESETHAND's reset shows.
+TEST(Signal, SigactionReportsTheProgramsHandler) {
+  struct sigaction sa {}, got{}, orig{};
+  sa.sa_handler = onsignal;
+  sa.sa_flags = SA_RESTART | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, &orig), 0);
+  ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
+  EXPECT_EQ(got.sa_handler, onsignal);
+  EXPECT_EQ(got.sa_flags & (SA_RESTART | SA_NODEFER | SA_SIGINFO), SA_RESTART | SA_NODEFER);
+  EXPECT_EQ(signal(SIGUSR2, SIG_IGN), onsignal);
+  EXPECT_EQ(signal(SIGUSR2, onsignal), SIG_IGN);
+  ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
+  EXPECT_EQ(got.sa_handler, onsignal);
+  EXPECT_TRUE(got.sa_flags & SA_RESTART);
+  EXPECT_EQ(siginterrupt(SIGUSR2, 1), 0);
+  ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
+  EXPECT_FALSE(got.sa_flags & SA_RESTART);
+  EXPECT_EQ(got.sa_handler, onsignal);
+  EXPECT_EQ(signal(SIGUSR2, onsignal), onsignal);  // siginterrupt holds for signal() too
+  ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
+  EXPECT_FALSE(got.sa_flags & SA_RESTART);
+  siginterrupt(SIGUSR2, 0);
+  sa.sa_flags = SA_RESETHAND;
+  handled.store(0);
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, nullptr), 0);
+  raise(SIGUSR2);
+  EXPECT_EQ(handled.load(), 1);
+  ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
+  EXPECT_EQ(got.sa_handler, SIG_DFL);
+  EXPECT_EQ(sigaction(SIGKILL, &sa, nullptr), -1);
+  EXPECT_EQ(errnonow(), EINVAL);
+  sigaction(SIGUSR2, &orig, nullptr);
+}
