@@ -68,6 +68,10 @@ auto insyscall(F f) {
 // gets 1.
 int parkready(int fd, unsigned events, int64_t deadline, intrmode mode);
 
+// fdcopied (io.cc): to, a new fd for the file fd names (dup, dup2, dup3, F_DUPFD; or -1),
+// takes over what the hooks know of fd; returns to. Every caller.
+int fdcopied(int fd, int to);
+
 // ringresult: a ring operation's result as libc returns it. Cancelled: close() took the fd
 // away (the only other canceller of these operations), which a call made after the close
 // would find as EBADF. A socket timeout (-ETIME, parkuntil) is the kernel's EAGAIN.

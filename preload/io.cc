@@ -74,10 +74,14 @@ struct fdbits {
   }
 };
 
-// Socket timeouts. Learning one costs a getsockopt, so setsockopt (hooked for every caller)
-// marks the fds that were ever given one, and only a marked fd asks; an accepted socket
-// inherits its listener's timeouts, and its mark. A mark outlives its socket: a later file
-// on the same fd number asks once per wait and finds none. Fds beyond the marks always ask.
+// Socket timeouts. Learning one costs a getsockopt, so only a marked fd asks. Invariant: an
+// fd below fdbitsSize whose socket has a timeout is marked — setsockopt (hooked for every
+// caller) marks it, an accepted socket inherits its listener's mark (the kernel gives it the
+// listener's timeouts), a copy (dup, dup2, dup3, F_DUPFD: fdcopied) its original's. A missing
+// mark would let a parked call wait past the timeout; not seen, so not kept: a socket
+// received by SCM_RIGHTS or inherited across exec with a timeout already set. An extra mark
+// only costs the getsockopt: a mark outlives its socket, and a later file on the same fd
+// number asks once per wait and finds none. Fds beyond the marks always ask.
 fdbits hastimeout;
 
 // Sockets. read() on a socket is recv() without flags, and a socket's short read is final;
@@ -143,19 +147,32 @@ int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
   return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 
-// readparked: a read of fd that would block: EAGAIN for an fd the program made non-blocking,
-// else parked on the ring until it is done (off -1: the file position).
-ssize_t readparked(int fd, void* buf, size_t n, int64_t off, gmp::intrmode mode) {
-  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
+// parked: steps 2 and 3 for a call whose first attempt returned tried (-1, errno still
+// its) and would block. An fd the program made non-blocking gets that answer, EAGAIN (or
+// real()'s, when the file refused RWF_NOWAIT: EOPNOTSUPP); a blocking one parks on
+// ring(deadline) until the call is done, the deadline from the socket's timeout opt; one that
+// can no longer park where the goroutine resumed (passthrough) gets real().
+template <typename Real, typename Ring>
+ssize_t parked(int fd, ssize_t tried, int opt, Real real, Ring ring) {
+  if (nonblocking(fd)) return errno == EOPNOTSUPP ? real() : tried;
+  int64_t deadline = timeoutof(fd, opt);
   for (;;) {
-    if (passthrough(fd)) {
-      REAL(read);
-      REAL(pread);
-      return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
-    }
-    int32_t res = ringread(fd, buf, n, off, deadline, mode);
+    int32_t res = ring(deadline);
     if (!again(res)) return gmp::ringresult(res);
+    if (passthrough(fd)) return real();
   }
+}
+
+// readparked: parked for read (off -1) or pread.
+ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, gmp::intrmode mode) {
+  return parked(
+      fd, tried, SO_RCVTIMEO,
+      [&] {
+        REAL(read);
+        REAL(pread);
+        return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
+      },
+      [&](int64_t deadline) { return ringread(fd, buf, n, off, deadline, mode); });
 }
 
 // readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
@@ -165,7 +182,7 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
     ssize_t r = syscall(SYS_recvfrom, fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
     if (r >= 0) return r;
     if (errno != ENOTSOCK) {
-      return wouldblock(errno) ? readparked(fd, buf, n, off, gmp::intrRestart) : r;
+      return errno == EAGAIN ? readparked(fd, buf, n, off, r, gmp::intrRestart) : r;
     }
     notsocket.set(fd, true);
   }
@@ -179,37 +196,47 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
     return more > 0 ? r + more : r;
   }
   if (!wouldblock(errno)) return r;
-  return readparked(fd, buf, n, off, introf(fd, off));
+  return readparked(fd, buf, n, off, r, introf(fd, off));
 }
 
 // writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
 ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
+  REAL(write);
+  REAL(pwrite);
+  // rest: the real call for what is not out yet, or what is out when it fails.
+  size_t done = 0;
+  auto rest = [&] {
+    const char* from = static_cast<const char*>(buf) + done;
+    ssize_t w = off < 0 ? real_write(fd, from, n - done)
+                        : real_pwrite(fd, from, n - done, off + int64_t(done));
+    return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
+  };
   iovec iov{const_cast<void*>(buf), n};
   ssize_t r = pwritev2(fd, &iov, 1, off, RWF_NOWAIT);
-  size_t done = 0;
   if (r >= 0) {
     done = size_t(r);
-    if (done == n || nonblocking(fd)) return r;
+    if (done == n) return r;
   } else if (!wouldblock(errno)) {
     return r;
   }
+  if (nonblocking(fd)) return r >= 0 ? r : errno == EOPNOTSUPP ? rest() : r;
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
-  while (done < n) {
-    if (passthrough(fd)) {
-      if (done > 0 && nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
-      REAL(write);
-      REAL(pwrite);
-      const char* rest = static_cast<const char*>(buf) + done;
-      ssize_t w = off < 0 ? real_write(fd, rest, n - done)
-                          : real_pwrite(fd, rest, n - done, off + int64_t(done));
-      return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
-    }
+  for (;;) {
     int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
                             off < 0 ? -1 : off + int64_t(done), deadline, mode);
-    if (again(res)) continue;
-    if (res <= 0) return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
-    done += size_t(res);
+    // A handler with SA_RESTART after some bytes: the write returns them (signal(7)).
+    if (res == gmp::restartcall && done > 0) break;
+    if (res > 0) {
+      done += size_t(res);
+    } else if (!again(res)) {
+      return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
+    }
+    if (done == n) break;
+    // The goroutine may resume on a P that cannot park it, the fd made non-blocking.
+    bool nb = nonblocking(fd);
+    if (nb && done > 0) break;  // what is out
+    if (nb || !gmp::hookable(true)) return rest();
   }
   return ssize_t(done);
 }
@@ -252,12 +279,9 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
   ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
-  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
-  for (;;) {
-    if (passthrough(fd)) return real_readv(fd, iov, cnt);
-    int32_t res = ringreadv(fd, iov, cnt, deadline);
-    if (!again(res)) return gmp::ringresult(res);
-  }
+  return parked(
+      fd, r, SO_RCVTIMEO, [&] { return real_readv(fd, iov, cnt); },
+      [&](int64_t deadline) { return ringreadv(fd, iov, cnt, deadline); });
 }
 
 GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
@@ -265,61 +289,56 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   if (!gmp::hookable(true)) return real_writev(fd, iov, cnt);
   ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
-  int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
-  for (;;) {
-    if (passthrough(fd)) return real_writev(fd, iov, cnt);
-    int32_t res = ringwritev(fd, iov, cnt, deadline);
-    if (!again(res)) return gmp::ringresult(res);
-  }
+  return parked(
+      fd, r, SO_SNDTIMEO, [&] { return real_writev(fd, iov, cnt); },
+      [&](int64_t deadline) { return ringwritev(fd, iov, cnt, deadline); });
 }
 
 // ---- sockets ------------------------------------------------------------------------------------
 
 namespace {
-// recvmsgg / sendmsgg: the recv and send family for a goroutine.
+// recvmsgg / sendmsgg: the recv and send family for a goroutine. Only EAGAIN (EWOULDBLOCK,
+// the same number) means "would block" here: a socket's EOPNOTSUPP is about the flags.
 ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
   ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
-  if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
-  int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
-  for (;;) {
-    if (passthrough(fd)) return syscall(SYS_recvmsg, fd, msg, flags);  // or EAGAIN, EBADF
-    int32_t res = ringrecvmsg(fd, msg, flags, deadline);
-    if (!again(res)) return gmp::ringresult(res);
-  }
+  if (r >= 0 || errno != EAGAIN) return r;
+  return parked(
+      fd, r, SO_RCVTIMEO, [&] { return syscall(SYS_recvmsg, fd, msg, flags); },
+      [&](int64_t deadline) { return ringrecvmsg(fd, msg, flags, deadline); });
 }
 
 ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
+  auto real = [&](const msghdr* m) { return syscall(SYS_sendmsg, fd, m, flags); };
   ssize_t r = syscall(SYS_sendmsg, fd, msg, flags | MSG_DONTWAIT);
-  if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-    size_t total = 0;
-    for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
-    if (r < 0 || size_t(r) == total || msg->msg_iovlen != 1 || nonblocking(fd)) return r;
-    // A stream socket took part of a single buffer: a blocking send goes on with the rest.
-    size_t done = size_t(r);
-    int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
-    while (done < total) {
-      iovec iov{static_cast<char*>(msg->msg_iov[0].iov_base) + done, total - done};
-      msghdr rest{};
-      rest.msg_iov = &iov;
-      rest.msg_iovlen = 1;
-      if (passthrough(fd)) {
-        if (nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
-        ssize_t w = syscall(SYS_sendmsg, fd, &rest, flags);
-        return w > 0 ? ssize_t(done) + w : ssize_t(done);
-      }
-      int32_t res = ringsendmsg(fd, &rest, flags, deadline);
-      if (again(res)) continue;
-      if (res <= 0) break;
-      done += size_t(res);
-    }
-    return ssize_t(done);
+  if (r < 0) {
+    if (errno != EAGAIN) return r;
+    return parked(
+        fd, r, SO_SNDTIMEO, [&] { return real(msg); },
+        [&](int64_t deadline) { return ringsendmsg(fd, msg, flags, deadline); });
   }
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
+  if (size_t(r) == total || msg->msg_iovlen != 1 || nonblocking(fd)) return r;
+  // A stream socket took part of a single buffer: a blocking send goes on with the rest.
+  size_t done = size_t(r);
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
-  for (;;) {
-    if (passthrough(fd)) return syscall(SYS_sendmsg, fd, msg, flags);
-    int32_t res = ringsendmsg(fd, msg, flags, deadline);
-    if (!again(res)) return gmp::ringresult(res);
+  while (done < total) {
+    iovec iov{static_cast<char*>(msg->msg_iov[0].iov_base) + done, total - done};
+    msghdr rest{};
+    rest.msg_iov = &iov;
+    rest.msg_iovlen = 1;
+    if (!gmp::hookable(true)) {
+      ssize_t w = real(&rest);
+      return w > 0 ? ssize_t(done) + w : ssize_t(done);
+    }
+    int32_t res = ringsendmsg(fd, &rest, flags, deadline);
+    if (res == gmp::restartcall) break;  // interrupted after some bytes: those (signal(7))
+    if (again(res)) continue;
+    if (res <= 0) break;
+    done += size_t(res);
+    if (done < total && nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
   }
+  return ssize_t(done);
 }
 }  // namespace
 
@@ -380,7 +399,7 @@ namespace {
 // loses a stale notsocket mark.
 int accepted(int ls, int c) {
   if (c >= 0) {
-    hastimeout.set(c, hastimeout.has(ls, false));
+    hastimeout.set(c, hastimeout.has(ls, true));
     notsocket.set(c, false);
   }
   return c;
@@ -422,6 +441,31 @@ GMP_HOOK ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int 
                                 sockaddr* from, socklen_t* fromlen) {
   if (n > buflen) __chk_fail();
   return recvfrom(fd, buf, n, flags, from, fromlen);
+}
+
+int gmp::fdcopied(int fd, int to) {
+  if (to >= 0 && to != fd) {
+    hastimeout.set(to, hastimeout.has(fd, true));
+    notsocket.set(to, false);
+  }
+  return to;
+}
+
+GMP_HOOK int dup(int fd) {
+  REAL(dup);
+  return gmp::fdcopied(fd, real_dup(fd));
+}
+
+// dup2 and dup3 replace the file at to; a goroutine parked on the old one goes on with it,
+// as a thread blocked in the kernel does (its operation holds the file).
+GMP_HOOK int dup2(int fd, int to) {
+  REAL(dup2);
+  return gmp::fdcopied(fd, real_dup2(fd, to));
+}
+
+GMP_HOOK int dup3(int fd, int to, int flags) {
+  REAL(dup3);
+  return gmp::fdcopied(fd, real_dup3(fd, to, flags));
 }
 
 // close: goroutines parked on fd get EBADF (their operations are cancelled), then libc's.

@@ -55,6 +55,7 @@ int gmp::parkready(int fd, unsigned events, int64_t deadline, intrmode mode) {
   int32_t res = parkuntil(sqe, deadline, mode);
   if (res == -ETIME) return 0;
   if (res == -EINTR) return -2;
+  if (res == restartcall) return 1;  // SA_RESTART: look again
   return res < 0 && res != -ECANCELED ? -1 : 1;  // cancelled: closed, which a look reports
 }
 

@@ -22,16 +22,20 @@ namespace {
 
 using sigfn = void (*)(int, siginfo_t*, void*);
 
-// The program's action per signal: its handler and flags. Written under tablelock by the
-// hooks, read by the trampoline (flags before fn, relaxed/acquire: a handler reads the
-// action it was installed with, or a newer one).
+// The program's action per signal: its handler and flags. The hooks write both under
+// tablelock (flags first, then fn with release); the trampoline reads fn (acquire), then
+// flags, without the lock, and clears fn for SA_RESETHAND by a CAS from the value it read
+// (a sigaction that came in between keeps its handler). A handler may so see the flags of a
+// newer install: it only uses SA_RESTART and SA_RESETHAND from them, and calls every handler
+// with three arguments, which a one-argument handler ignores (SysV x86-64: arguments in
+// registers), so an SA_SIGINFO mismatch cannot hurt.
 struct action {
   std::atomic<void*> fn{nullptr};  // null: not ours (the kernel's action is the program's)
   std::atomic<int> flags{0};
 };
 action actions[NSIG];
 std::atomic_flag tablelock = ATOMIC_FLAG_INIT;
-sigset_t interrupting;  // siginterrupt's signals: signal() installs them without SA_RESTART
+sigset_t interrupting;  // siginterrupt's signals (tablelock): signal() omits SA_RESTART
 
 // tableguard: tablelock, with every signal blocked so that a handler of this thread that
 // calls sigaction cannot wait for the lock its own thread holds. Raw system calls: they
@@ -61,27 +65,22 @@ bool forwardable(int sig) {
   }
 }
 
+// ishandler: sa installs a function. The kernel reads SIG_DFL and SIG_IGN from the handler
+// word whatever the flags say, SA_SIGINFO included.
 bool ishandler(const struct sigaction* sa) {
-  return (sa->sa_flags & SA_SIGINFO) ||
-         (sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN);
+  return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
 void trampoline(int sig, siginfo_t* info, void* ctx) {
-  int saved = errno;  // the runtime's part makes a system call; the program's may set errno
   action& a = actions[sig];
-  int flags = a.flags.load(std::memory_order_relaxed);
   void* fn = a.fn.load(std::memory_order_acquire);
+  int flags = a.flags.load(std::memory_order_relaxed);
   // SA_RESETHAND: the kernel's action is SIG_DFL again; so is the one sigaction reports.
-  if (flags & SA_RESETHAND) a.fn.store(nullptr, std::memory_order_relaxed);
+  if (void* seen = fn; fn && (flags & SA_RESETHAND)) a.fn.compare_exchange_strong(seen, nullptr);
   if (!fn) return;  // replaced by SIG_DFL or SIG_IGN while this signal was on its way
-  errno = saved;
-  if (flags & SA_SIGINFO) {
-    reinterpret_cast<sigfn>(fn)(sig, info, ctx);
-  } else {
-    reinterpret_cast<void (*)(int)>(fn)(sig);
-  }
-  saved = errno;
-  gmp::sigintr(info ? info->si_code : SI_USER, (flags & SA_RESTART) != 0);
+  reinterpret_cast<sigfn>(fn)(sig, info, ctx);
+  int saved = errno;  // the runtime's part makes a system call
+  gmp::sigintr(info->si_code, (flags & SA_RESTART) != 0);
   errno = saved;
 }
 

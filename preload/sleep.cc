@@ -23,6 +23,7 @@ namespace {
 // sleepg: the calling goroutine sleeps ns (INT64_MAX: for ever); returns the ns left when
 // a signal handler cut the sleep short, else 0.
 int64_t sleepg(int64_t ns) {
+  if (ns <= 0) return 0;  // an absolute time already past (deadlinein would say "none")
   if (!gmp::sigintrtarget() || !gmp::hookable(true)) {
     gmp::timesleep(ns);
     return 0;

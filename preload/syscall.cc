@@ -93,6 +93,7 @@ GMP_HOOK int system(const char* cmd) {
 
 namespace {
 int fcntlg(int (*realfn)(int, int, ...), int fd, int cmd, void* arg) {
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) return gmp::fdcopied(fd, realfn(fd, cmd, arg));
   if (cmd != F_SETLKW && cmd != F_OFD_SETLKW) return realfn(fd, cmd, arg);
   return insyscall([&] { return realfn(fd, cmd, arg); });
 }

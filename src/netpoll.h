@@ -1,5 +1,5 @@
 // netpoll.h — the io_uring poller (netpoll_uring.cc): one ring per P, operations that park
-// their goroutine until the completion. Invariants NP1-NP4 are in netpoll_uring.cc.
+// their goroutine until the completion. Invariants NP1-NP5 are in netpoll_uring.cc.
 #pragma once
 
 #include <liburing.h>
@@ -13,7 +13,9 @@
 namespace gmp {
 
 struct pollring {
-  io_uring ring;                     // SQ: the P's M (NP1); CQ: the holder of reaping (NP2)
+  // SQ: the P's M (NP1); CQ: the holder of reaping (NP2); REGISTER calls (the synchronous
+  // cancels of netpollcancel): any thread, a signal handler too (ring_fd is constant).
+  io_uring ring;
   std::atomic<uint32_t> reaping{0};  // NP2: 1 while an M reaps the CQ
   std::atomic<int64_t> inflight{0};  // NP4
 };
@@ -22,7 +24,7 @@ void netpollinit();              // schedinit: the shared eventfd
 pollring* netpollring(p* pp);    // pp's ring, made on first use; null if io_uring fails. Owner
 int64_t netpollinflight();  // operations in flight on all rings (NP4)
 // netpollpending: pp's ring has operations in flight (a cheap hint for the scheduler's
-// fairness checks). Any M.
+// fairness checks). The owner of pp (its ring pointer, read relaxed, is its own write).
 inline bool netpollpending(p* pp) {
   pollring* r = pp->ring.load(std::memory_order_relaxed);
   return r && r->inflight.load(std::memory_order_relaxed) != 0;
@@ -41,11 +43,16 @@ void netpollclear();
 void netpollblock(int64_t until);
 void netpollBreak();
 
-// Signal interruption of a parked operation (sigintr.cc, SI1-SI3), for netpollwait: intrarm
-// arms gp's interruption for op on r (false: gp is not interruptible); intrcommit, in the
-// park's commit after the submission, cancels op if a handler came first; intrdisarm, after
-// the resumption, turns the completion's result res into -EINTR or restartcall if a
-// handler cancelled it.
+// netpollcancel: IORING_REGISTER_SYNC_CANCEL of reg's operations on r, made again when a
+// signal cut the wait short; the kernel's result. Any thread, a signal handler too (the
+// ring's fd is constant): the cancel needs no submission queue (NP1 holds).
+int netpollcancel(pollring* r, io_uring_sync_cancel_reg reg);
+
+// Signal interruption of a parked operation (sigintr.cc, SI1-SI4), for netpollwait: intrarm
+// arms gp's interruption for op on r (false: gp is not interruptible; an armed park commits
+// with intrcommit); intrcommit, in the park's commit after the submission, cancels op if a
+// handler came first; intrdisarm, after the resumption, turns the completion's result res
+// into -EINTR or restartcall if a handler cancelled it.
 bool intrarm(g* gp, pollring* r, void* op);
 void intrcommit(g* gp);
 int32_t intrdisarm(g* gp, int32_t res, intrmode mode);

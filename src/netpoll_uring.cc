@@ -86,7 +86,10 @@ int highfd(int fd) {
   syscall(SYS_close, fd);
   return int(hi);
 }
-void forkchild() { forked.store(true, std::memory_order_relaxed); }
+void forkchild() {
+  forked.store(true, std::memory_order_relaxed);
+  sigintrmain(nullptr);  // the child's signals must not cancel the parent's operations
+}
 
 
 // pollop: one parked operation, on its goroutine's stack (NP3).
@@ -186,12 +189,30 @@ io_uring_sqe* netpollsqe(unsigned n) {
 namespace {
 // pollcommit: gopark's commit for an operation: the goroutine is parked, so its completion
 // may be reaped from now on. Submits the ring (NP1: still on the M that holds the P).
-bool pollcommit(g* gp, void* arg) {
+bool pollcommit(g*, void* arg) {
   netpollsubmit(static_cast<pollring*>(arg));
-  intrcommit(gp);  // SI3
   return true;
 }
+
+// pollcommitintr: the same for an operation a signal may interrupt (SI3).
+bool pollcommitintr(g* gp, void* arg) {
+  netpollsubmit(static_cast<pollring*>(arg));
+  intrcommit(gp);
+  return true;
+}
+
+// kernelrestart: -ERESTARTSYS and its kin, which a cancel that signalled an io-wq worker in
+// the middle of a call may leave in the completion instead of -ECANCELED.
+bool kernelrestart(int32_t res) { return res <= -512 && res >= -516; }
 }  // namespace
+
+int netpollcancel(pollring* r, io_uring_sync_cancel_reg reg) {
+  int ret;
+  do {
+    ret = io_uring_register_sync_cancel(&r->ring, &reg);
+  } while (ret == -EINTR);
+  return ret;
+}
 
 int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   m* mp = getg()->m_;
@@ -207,15 +228,18 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   r->inflight.fetch_add(1, std::memory_order_relaxed);
   if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);
   // A hooked sleep that a signal may cut short parks on a ring timeout (preload/sleep.cc).
-  gopark(pollcommit, r, sqe->opcode == IORING_OP_TIMEOUT ? waitReasonSleep : waitReasonIOWait);
+  gopark(armed ? pollcommitintr : pollcommit, r,
+         sqe->opcode == IORING_OP_TIMEOUT ? waitReasonSleep : waitReasonIOWait);
   if (tracked) fdwaiters[fd].fetch_sub(1, std::memory_order_seq_cst);
   // op.res was written before the goready that resumed us.
-  return armed ? intrdisarm(op.gp, op.res, mode) : op.res;
+  int32_t res = kernelrestart(op.res) ? -ECANCELED : op.res;
+  return armed ? intrdisarm(op.gp, res, mode) : res;
 }
 
 void netpollclose(int fd) {
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_acquire);
-  if (!fdwaiters || fd < 0 || fd >= fdtableSize ||
+  // A forked child's table and rings are the parent's: its close cancels nothing there.
+  if (!fdwaiters || fd < 0 || fd >= fdtableSize || forked.load(std::memory_order_relaxed) ||
       fdwaiters[fd].load(std::memory_order_seq_cst) == 0) {
     return;
   }
@@ -230,7 +254,7 @@ void netpollclose(int fd) {
     reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
     reg.timeout.tv_sec = -1;
     reg.timeout.tv_nsec = -1;
-    io_uring_register_sync_cancel(&r->ring, &reg);
+    netpollcancel(r, reg);
   }
 }
 

@@ -107,8 +107,10 @@ struct g {
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
   // A signal handler's interruption of the hooked call the g is parked in (sigintr.cc,
-  // SI1-SI3): intr is the state; intrkey and intrring name the parked operation, written
-  // by the owner before it arms intr.
+  // SI1-SI4). intr: the owner arms and disarms it, a handler on any thread marks it hit and
+  // busy and clears busy, the parking M's commit clears commit. intrkey and intrring name
+  // the parked operation: written by the owner before it arms intr, read by the handler and
+  // the commit only while intr says armed or hit.
   std::atomic<uint32_t> intr;
   uint64_t intrkey;
   pollring* intrring;

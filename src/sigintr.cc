@@ -12,16 +12,22 @@
 //
 // How. A goroutine parks on one ring operation (netpollwait); interrupting it means
 // cancelling that operation by its user_data (IORING_REGISTER_SYNC_CANCEL, a system call any
-// thread may make, a handler too). g.intr is the state:
-//   SI1: idle -> armed by the owner in netpollwait before the park, after it wrote
-//        g.intrkey and g.intrring (seq_cst); armed -> idle by the owner after it resumed
-//        (CAS), never while busy, so no handler still holds the key it then reuses.
-//   SI2: a handler CASes armed -> hit|busy (|restart), cancels intrkey on intrring, then
-//        clears busy (release). One handler per park: a second finds the state not armed.
-//   SI3: the park's commit (pollcommit, after the submission) cancels the operation itself
-//        when it finds hit: the handler may have run before the operation reached the
-//        kernel, whose ring lock orders the handler's cancel before the submission, and so
-//        the handler's hit before this look.
+// thread may make, a handler too). g.intr is the state, a set of bits; g.intrkey and
+// g.intrring name the operation. Writers, and the order:
+//   SI1: the owner arms (idle -> armed|commit, seq_cst) in netpollwait before the park,
+//        after it wrote intrkey and intrring; it disarms (-> idle, CAS) after it resumed,
+//        never while busy or commit is set, so nobody still reads the key and ring it is
+//        about to overwrite, or cancels an operation of a later park by the same key.
+//   SI2: a handler, on any thread, CASes armed (commit or not) -> hit|busy (|restart, commit
+//        kept), cancels intrkey on intrring, then clears busy (release). One handler per
+//        park: a second finds the state not armed.
+//   SI3: the park's commit (pollcommitintr, on the M that parked, after the submission)
+//        cancels the operation itself when it finds hit, then clears commit (release): the
+//        handler may have run before the operation reached the kernel, whose ring lock
+//        orders the handler's cancel before the submission, and so the handler's hit
+//        before this look.
+//   SI4: a cancel that does not take (the operation runs on an io-wq worker past the
+//        bounded wait) leaves the call to complete as it would have; the handler ran.
 // A hit whose operation completed anyway (the data came first) returns the data: the
 // handler ran, the call succeeded, as on a thread that got both.
 #include <liburing.h>
@@ -36,19 +42,29 @@
 namespace gmp {
 
 namespace {
-enum : uint32_t { intrIdle = 0, intrArmed = 1, intrHit = 2, intrBusy = 4, intrRestartBit = 8 };
+enum : uint32_t {
+  intrIdle = 0,
+  intrArmed = 1,
+  intrHit = 2,
+  intrBusy = 4,        // a handler is in cancel() (SI2)
+  intrRestartBit = 8,  // that handler had SA_RESTART
+  intrCommit = 16,     // the park's commit has not looked yet (SI3)
+};
 
-std::atomic<g*> maing{nullptr};        // goroutine 1, once it runs (sigintrmain)
-std::atomic<bool> forwarding{false};   // the program installed a handler (sigforwarding)
+// maing: goroutine 1 once it runs (sigintrmain), null again in a forked child. forwarding:
+// the program installed a handler (sigforwarding). Written once each; read by handlers.
+std::atomic<g*> maing{nullptr};
+std::atomic<bool> forwarding{false};
 
 // cancel asks the kernel to cancel gp's armed operation. A poll-armed operation, a timeout
-// or a poll is cancelled at once; the wait is bounded all the same (a handler waits here).
+// or a poll is cancelled at once; the wait is bounded all the same (a handler waits here:
+// SI4).
 void cancel(g* gp) {
   io_uring_sync_cancel_reg reg{};
   reg.addr = gp->intrkey;
   reg.timeout.tv_sec = 0;
   reg.timeout.tv_nsec = 100 * 1000 * 1000;
-  io_uring_register_sync_cancel(&gp->intrring->ring, &reg);
+  netpollcancel(gp->intrring, reg);
 }
 }  // namespace
 
@@ -67,25 +83,27 @@ bool intrarm(g* gp, pollring* r, void* op) {
   }
   gp->intrkey = reinterpret_cast<uint64_t>(op);
   gp->intrring = r;
-  gp->intr.store(intrArmed, std::memory_order_seq_cst);  // SI1
+  gp->intr.store(intrArmed | intrCommit, std::memory_order_seq_cst);  // SI1
   return true;
 }
 
 void intrcommit(g* gp) {
   if (gp->intr.load(std::memory_order_seq_cst) & intrHit) cancel(gp);  // SI3
+  gp->intr.fetch_and(~uint32_t(intrCommit), std::memory_order_release);
 }
 
 int32_t intrdisarm(g* gp, int32_t res, intrmode mode) {
   uint32_t st = gp->intr.load(std::memory_order_acquire);
   for (;;) {
-    if (st & intrBusy) {  // a handler on another thread is inside cancel(): bounded
+    if (st & (intrBusy | intrCommit)) {  // a handler or the commit still looks: bounded
       osyield();
       st = gp->intr.load(std::memory_order_acquire);
       continue;
     }
     if (gp->intr.compare_exchange_weak(st, intrIdle, std::memory_order_acq_rel)) break;  // SI1
   }
-  if (!(st & intrHit) || res != -ECANCELED) return res;
+  // Cancelled: -ECANCELED, or -EINTR from an io-wq worker that was reading or writing.
+  if (!(st & intrHit) || (res != -ECANCELED && res != -EINTR)) return res;
   return mode == intrRestart && (st & intrRestartBit) ? restartcall : -EINTR;
 }
 
@@ -93,9 +111,12 @@ void sigintr(int code, bool restart) {
   if (code == SI_TKILL) return;
   g* gp = maing.load(std::memory_order_acquire);
   if (!gp) return;
-  uint32_t armed = intrArmed;
-  uint32_t hit = intrHit | intrBusy | (restart ? uint32_t(intrRestartBit) : 0u);
-  if (!gp->intr.compare_exchange_strong(armed, hit, std::memory_order_seq_cst)) return;  // SI2
+  uint32_t st = gp->intr.load(std::memory_order_seq_cst);
+  for (;;) {
+    if ((st & ~uint32_t(intrCommit)) != intrArmed) return;  // SI2: not parked, or hit already
+    uint32_t hit = (st & intrCommit) | intrHit | intrBusy | (restart ? uint32_t(intrRestartBit) : 0u);
+    if (gp->intr.compare_exchange_weak(st, hit, std::memory_order_seq_cst)) break;
+  }
   cancel(gp);
   gp->intr.fetch_and(~uint32_t(intrBusy), std::memory_order_release);
 }

@@ -51,6 +51,17 @@ inline void sleepInKernel(int64_t ms) {
   syscall(SYS_nanosleep, &ts, nullptr);
 }
 
+// waitfor: polls pred every 100 us until it holds or seconds pass; whether it held. For a
+// plain thread that waits for a goroutine to reach some state.
+template <typename F> bool waitfor(F pred, int64_t seconds = 10) {
+  const int64_t until = gmp_nanotime() + seconds * 1000000000;
+  while (!pred()) {
+    if (gmp_nanotime() > until) return false;
+    usleep(100);
+  }
+  return true;
+}
+
 inline gmp::m* curm() { return gmp::getg()->m_; }
 inline gmp::p* curp() { return gmp::getg()->m_->p_; }
 inline gmp::g* curg() { return gmp::getg(); }

@@ -346,6 +346,12 @@ TEST(HookContract, SocketTimeouts) {
     std::string out = say(setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv)) + " ";
     char buf[8];
     out += say(recv(sv[1], buf, sizeof buf, 0)) + " " + say(read(sv[1], buf, sizeof buf)) + " ";
+    int copy = dup(sv[1]);  // a copy has the same socket, and so its timeout
+    out += say(read(copy, buf, sizeof buf)) + " ";
+    close(copy);
+    copy = fcntl(sv[1], F_DUPFD_CLOEXEC, 100);
+    out += say(recv(copy, buf, sizeof buf, 0)) + " ";
+    close(copy);
     send(sv[0], "late", 4, 0);
     out += say(recv(sv[1], buf, sizeof buf, 0)) + " ";
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

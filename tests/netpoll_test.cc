@@ -336,6 +336,38 @@ TEST(Netpoll, SelectAndEpollWaitPark) {
   for (int fd : {ep, p[0], p[1]}) close(fd);
 }
 
+// A forked child has the parent's fd table and rings in its memory, and its own copies of
+// the fds: its close() of an inherited fd must not cancel a parent goroutine's read on it.
+TEST(Netpoll, ForkedChildsCloseLeavesTheParentsReadAlone) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  std::atomic<gmp::g*> reader{nullptr};
+  ssize_t got = -2;
+  char c = 0;
+  WaitGroup wg(1);
+  go([&] {
+    reader.store(curg());
+    got = read(p[0], &c, 1);
+    wg.done();
+  });
+  while (!reader.load() || reader.load()->atomicstatus.load() != gmp::Gwaiting) gmp_yield();
+  pid_t child = fork();
+  if (child == 0) {
+    close(p[0]);
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  int status = -1;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_EQ(status, 0);
+  ASSERT_EQ(write(p[1], "z", 1), 1);
+  wg.wait();
+  EXPECT_EQ(got, 1) << "the parent's read was cancelled by the child's close";
+  EXPECT_EQ(c, 'z');
+  close(p[0]);
+  close(p[1]);
+}
+
 // The rings run a completion's task work cooperatively (IORING_SETUP_COOP_TASKRUN,
 // netpoll_uring.cc): the kernel posts it when the submitting thread next enters the kernel,
 // a timer tick included, without an IPI. So a reader whose submitting M then runs a goroutine

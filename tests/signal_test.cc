@@ -39,21 +39,36 @@ struct handle {
   ~handle() { sigaction(SIGUSR1, &old, nullptr); }
 };
 
-// armed: goroutine 1 (the test) is parked on an interruptible operation.
+// armed: goroutine 1 (the test) is parked on an interruptible operation, submitted (the
+// park's commit has looked: sigintr.cc SI3).
 bool armed(gmp::g* gp) { return gp->intr.load() == 1; }
 
-// kicker signals the process once gp is parked on an interruptible call (every 10 s at
-// most it gives up: the test then fails on its result, not a hang), then runs then().
+uint64_t parks() {
+  struct gmp_stats st {};
+  gmp_stats(&st, sizeof st);
+  return st.parks;
+}
+
+// kicker signals the process once gp is parked on an interruptible call (after 10 s it
+// signals anyway: the test then fails on its result), then runs then(parks), parks the
+// count of parks before the signal.
 template <typename F>
 std::thread kicker(gmp::g* gp, F then) {
   return std::thread([gp, then] {
-    for (int i = 0; i < 100000 && !armed(gp); i++) usleep(100);
+    waitfor([gp] { return armed(gp); });
+    uint64_t before = parks();
     kill(getpid(), SIGUSR1);
-    then();
+    then(before);
   });
 }
+
+// reparked: gp, interrupted under SA_RESTART, parks on its call again (a park after the
+// signal, and armed): only then may the data come, or the restart would go untested.
+void reparked(gmp::g* gp, uint64_t before) {
+  EXPECT_TRUE(waitfor([gp, before] { return parks() > before && armed(gp); }));
+}
 std::thread kicker(gmp::g* gp) {
-  return kicker(gp, [] {});
+  return kicker(gp, [](uint64_t) {});
 }
 
 // kicked: call()'s result and errno when the process is signalled while it waits.
@@ -90,9 +105,8 @@ TEST(Signal, ReadGoesOnUnderSaRestart) {
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
   gmp::g* me = curg();
   // After the handler ran, the read parks again (armed again): only then does data come.
-  std::thread t = kicker(me, [me, p] {
-    for (int i = 0; i < 100000 && handled.load() == 0; i++) usleep(100);
-    for (int i = 0; i < 100000 && !armed(me); i++) usleep(100);
+  std::thread t = kicker(me, [me, p](uint64_t before) {
+    reparked(me, before);
     EXPECT_EQ(write(p[1], "r", 1), 1);
   });
   char c = 0;
@@ -105,7 +119,7 @@ TEST(Signal, ReadGoesOnUnderSaRestart) {
   close(p[1]);
 }
 
-TEST(Signal, AcceptGoesOnUnderSaRestartAndSocketsEndWithout) {
+TEST(Signal, RecvEndsInEintrWithoutSaRestartAndGoesOnWith) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   {
@@ -116,8 +130,8 @@ TEST(Signal, AcceptGoesOnUnderSaRestartAndSocketsEndWithout) {
   {
     handle h(SA_RESTART);
     gmp::g* me = curg();
-    std::thread t = kicker(me, [me, sv] {
-      for (int i = 0; i < 100000 && (handled.load() == 0 || !armed(me)); i++) usleep(100);
+    std::thread t = kicker(me, [me, sv](uint64_t before) {
+      reparked(me, before);
       EXPECT_EQ(send(sv[1], "ok", 2, 0), 2);
     });
     char buf[4] = {};
@@ -159,9 +173,14 @@ TEST(Signal, SleepsReportTheTimeLeft) {
   EXPECT_EQ(kicked([&] { return clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem); }).first, EINTR);
   EXPECT_EQ(kicked([] { return usleep(30 * 1000 * 1000); }), eintr);
   EXPECT_EQ(handled.load(), 4);
-  // A sleep nobody interrupts sleeps its time and returns 0.
+  // A sleep nobody interrupts sleeps its time and returns 0; one until a time already past
+  // returns at once.
   timespec shortreq{0, 1000000};
   EXPECT_EQ(nanosleep(&shortreq, nullptr), 0);
+  timespec past{};
+  clock_gettime(CLOCK_MONOTONIC, &past);
+  past.tv_sec -= 1;
+  EXPECT_EQ(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &past, nullptr), 0);
 }
 
 TEST(Signal, PauseReturnsOnceAHandlerRan) {
@@ -190,13 +209,12 @@ TEST(Signal, WaitpidEndsInEintrWithoutSaRestart) {
 TEST(Signal, ASignalWhileRunningLeavesTheNextCallAlone) {
   handle h(0);
   kill(getpid(), SIGUSR1);
-  for (int i = 0; i < 100000 && handled.load() == 0; i++) usleep(100);
-  ASSERT_EQ(handled.load(), 1);
+  ASSERT_TRUE(waitfor([] { return handled.load() == 1; }));
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
   gmp::g* me = curg();
   std::thread t([me, p] {
-    for (int i = 0; i < 100000 && !armed(me); i++) usleep(100);
+    waitfor([me] { return armed(me); });
     EXPECT_EQ(write(p[1], "d", 1), 1);
   });
   char c = 0;
@@ -241,6 +259,13 @@ TEST(Signal, SigactionReportsTheProgramsHandler) {
   EXPECT_EQ(handled.load(), 1);
   ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
   EXPECT_EQ(got.sa_handler, SIG_DFL);
+  // SIG_IGN and SIG_DFL are the kernel's whatever the flags: SA_SIGINFO with SIG_IGN ignores.
+  sa.sa_handler = SIG_IGN;
+  sa.sa_flags = SA_SIGINFO;
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, nullptr), 0);
+  raise(SIGUSR2);
+  ASSERT_EQ(sigaction(SIGUSR2, nullptr, &got), 0);
+  EXPECT_EQ(got.sa_handler, SIG_IGN);
   EXPECT_EQ(sigaction(SIGKILL, &sa, nullptr), -1);
   EXPECT_EQ(errnonow(), EINVAL);
   sigaction(SIGUSR2, &orig, nullptr);
