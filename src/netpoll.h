@@ -22,7 +22,7 @@ struct pollring {
 
 void netpollinit();              // schedinit: the shared eventfd
 pollring* netpollring(p* pp);    // pp's ring, made on first use; null if io_uring fails. Owner
-int64_t netpollinflight();  // operations in flight on all rings (NP4)
+bool netpollinflight();  // some ring has operations in flight (NP4). Any M
 // netpollpending: pp's ring has operations in flight (a cheap hint for the scheduler's
 // fairness checks). The owner of pp (its ring pointer, read relaxed, is its own write).
 inline bool netpollpending(p* pp) {

@@ -11,13 +11,15 @@
 //   NP2: the completion queue has one consumer at a time: ring.reaping is a try-lock, and any
 //        M may reap any ring with it (netpollall: findRunnable once its queues are empty and
 //        every 61 ticks, the M that blocks in netpoll, sysmon after 10 ms without a poll). A
-//        reaper that finds the lock taken skips the ring: its holder reaps those completions.
+//        reaper that finds the lock taken skips the ring: its holder reaps what is there, and
+//        a completion posted after the holder's last look signals the eventfd, which wakes
+//        the M blocked in netpoll (NP4 keeps one there while operations are in flight).
 //   NP3: an operation's user_data is its pollop, on the parked goroutine's stack. The reaper
 //        writes op.res and then readies op.gp; after that it does not touch op (the goroutine
 //        may have returned). A pollop is submitted exactly once and completes exactly once: the
 //        goroutine stays parked until its completion, whatever else happens.
 //   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
-//        before the submission, decremented by the reaper): a process with operations in flight
+//        before the submission, decremented by the reaper once per batch): a process with operations in flight
 //        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
 //        Relaxed: a reader that sees a stale 0 is never the last word. The submitting M reads
 //        its own increment; an M that then goes idle does so under sched.lock, which the
@@ -165,15 +167,13 @@ pollring* netpollring(p* pp) {
   return r;
 }
 
-int64_t netpollinflight() {
-  int64_t n = 0;
+bool netpollinflight() {
   int32_t np = nallp.load(std::memory_order_acquire);
   for (int32_t i = 0; i < np; i++) {
-    if (pollring* r = allp[i]->ring.load(std::memory_order_acquire)) {
-      n += r->inflight.load(std::memory_order_relaxed);  // NP4
-    }
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
+    if (r && r->inflight.load(std::memory_order_relaxed) != 0) return true;  // NP4
   }
-  return n;
+  return false;
 }
 
 io_uring_sqe* netpollsqe(unsigned n) {
@@ -275,7 +275,7 @@ bool netpoll(pollring* r, gqueue* out) {
   bool any = false;
   for (;;) {
     io_uring_cqe* cqe;
-    unsigned head, n = 0;
+    unsigned head, n = 0, ops = 0;
     io_uring_for_each_cqe(&r->ring, head, cqe) {
       n++;
       if (auto* op = reinterpret_cast<pollop*>(io_uring_cqe_get_data(cqe))) {
@@ -283,11 +283,13 @@ bool netpoll(pollring* r, gqueue* out) {
         g* gp = op->gp;  // NP3: the last touch of op
         casgstatus(gp, Gwaiting, Grunnable);
         out->push_back(gp);
-        r->inflight.fetch_sub(1, std::memory_order_relaxed);
-        any = true;
+        ops++;
       }
     }
     if (n) io_uring_cq_advance(&r->ring, n);
+    // NP4 once per batch: until then the count is high, which only keeps an M polling.
+    if (ops) r->inflight.fetch_sub(ops, std::memory_order_relaxed);
+    any = any || ops;
     // More completions than the CQ holds wait in the kernel's overflow list until an
     // io_uring_enter with GETEVENTS moves them in (any thread may: the ring is not
     // single-issuer). Without it they would wait for ever.
@@ -322,7 +324,7 @@ bool netpollall(gqueue* out) {
 
 void netpollclear() {
   uint64_t v;
-  while (syscall(SYS_read, wakefd, &v, sizeof v) < 0 && errno == EINTR) {
+  while (rawsyscall(SYS_read, wakefd, long(&v), sizeof v) == -EINTR) {
   }
 }
 
@@ -346,12 +348,13 @@ void netpollblock(int64_t until) {
     tsp = &ts;
   }
   struct pollfd pfd{wakefd, POLLIN, 0};
-  syscall(SYS_ppoll, &pfd, 1, tsp, nullptr, 0);  // EINTR or a timeout: the caller looks again
+  // EINTR or a timeout: the caller looks again.
+  rawsyscall(SYS_ppoll, long(&pfd), 1, long(tsp), 0, 0);
 }
 
 void netpollBreak() {
   uint64_t one = 1;
-  while (syscall(SYS_write, wakefd, &one, sizeof one) < 0 && errno == EINTR) {
+  while (rawsyscall(SYS_write, wakefd, long(&one), sizeof one) == -EINTR) {
   }
 }
 

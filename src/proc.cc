@@ -200,7 +200,7 @@ bool otherthreads() {
 void checkdead() {
   if (sched.mcount.load(std::memory_order_relaxed) - sched.nmidle - 1 > 0) return;
   if (sched.gcwaiting.load(std::memory_order_relaxed) || !mainStarted.load()) return;
-  if (sched.runq.n != 0 || nexttimer() != 0 || netpollinflight() != 0 || gcount() == 0) return;
+  if (sched.runq.n != 0 || nexttimer() != 0 || netpollinflight() || gcount() == 0) return;
   for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
     if (!runqempty(allp[i])) return;
   }
@@ -611,7 +611,7 @@ top:
   }
   // Finished I/O (netpoll_uring.cc): reaping reads shared memory, no system call. Every
   // ring, not only this P's: a P busy running one goroutine does not reap its own.
-  if (netpollinflight() != 0) {
+  if (netpollinflight()) {
     if (g* gp = pollwork()) return gp;
   }
   // Steal, unless enough Ms are already spinning: at most half of the busy Ps spin, so
@@ -684,10 +684,10 @@ top:
   // "Sleeping until a timer" (time.cc), which is also Go's blocking netpoll: one idle M
   // waits for the earliest timer or a completion on any ring, then takes a P, runs what
   // completed, or looks for work as a spinning M would, other Ps' timers included.
-  if ((nexttimer() != 0 || netpollinflight() != 0) &&
+  if ((nexttimer() != 0 || netpollinflight()) &&
       !sched.timersleeper.exchange(true, std::memory_order_acq_rel)) {
     int64_t until = nexttimer();
-    if (until != 0 || netpollinflight() != 0) timersleep(until);
+    if (until != 0 || netpollinflight()) timersleep(until);
     sched.timersleeper.store(false, std::memory_order_release);
     gqueue q;
     netpollall(&q);

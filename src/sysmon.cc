@@ -207,7 +207,7 @@ void sysmon() {
     // while every P kept running (a yield loop never reaches findRunnable's poll) go to the
     // global queue, which the Ps look at every 61 ticks.
     if (now - sched.lastpoll.load(std::memory_order_relaxed) > 10 * 1000 * 1000 &&
-        netpollinflight() != 0) {
+        netpollinflight()) {
       gqueue q;
       if (netpollall(&q)) injectglist(&q);
     }
