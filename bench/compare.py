@@ -157,8 +157,17 @@ def main():
         echo(ours["echo"], go["echo"], ours["echo_threads"], go_out / "loadgen", args.runs)
 
 
+def cputime_us(pid):
+    """User plus system CPU time of process pid so far, in microseconds (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e6 / os.sysconf("SC_CLK_TCK")
+
+
 def echo_once(server, env, loadgen, conns):
-    """Starts server (it prints `port N`), drives it with loadgen, stops it."""
+    """Starts server (it prints `port N`), drives it with loadgen, stops it. Besides loadgen's
+    figures, echo_cpu: the server's CPU time over the whole run divided by every round trip
+    loadgen made (warm-up included), in microseconds per round trip."""
     srv = subprocess.Popen([str(server)], env=dict(os.environ, **env), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
@@ -167,12 +176,15 @@ def echo_once(server, env, loadgen, conns):
             fail(f"{server} did not print its port\n{srv.stderr.read() if srv.poll() is not None else ''}")
         p = subprocess.run([str(loadgen), line[1], str(conns), str(ECHO_SECONDS)],
                            capture_output=True, text=True, timeout=TIMEOUT)
+        cpu = cputime_us(srv.pid) if p.returncode == 0 else 0
     finally:
         srv.kill()
         srv.wait()
     if p.returncode != 0:
         fail(f"loadgen against {server} ({conns} connections) exited {p.returncode}\n{p.stdout}{p.stderr}")
-    return {name: float(value) for name, value, _ in map(str.split, p.stdout.splitlines())}
+    vals = {name: float(value) for name, value, _ in map(str.split, p.stdout.splitlines())}
+    vals["echo_cpu"] = cpu / vals.pop("echo_total")
+    return vals
 
 
 def echo(ours, go, threads, loadgen, runs):
@@ -186,11 +198,12 @@ def echo(ours, go, threads, loadgen, runs):
             for side, cmd, env in sides:
                 for name, v in echo_once(cmd, env, loadgen, conns).items():
                     vals.setdefault(name, {}).setdefault(side, []).append(v)
-        for name, unit in (("echo_rtps", "rt/s"), ("echo_p99", "us")):
+        for name, unit in (("echo_rtps", "rt/s"), ("echo_p99", "us"), ("echo_cpu", "us/rt")):
             m = {side: statistics.median(vals[name][side]) for side, _, _ in sides}
-            rows.append((f"{name.replace('_', ' ')} {conns}c", f"{m['ours']:.0f}", f"{m['go']:.0f}",
-                         f"{m['threads']:.0f}", unit, f"{m['ours'] / m['go']:.2f}",
-                         f"{m['ours'] / m['threads']:.2f}"))
+            digits = 1 if name == "echo_cpu" else 0
+            rows.append((f"{name.replace('_', ' ')} {conns}c", f"{m['ours']:.{digits}f}",
+                         f"{m['go']:.{digits}f}", f"{m['threads']:.{digits}f}", unit,
+                         f"{m['ours'] / m['go']:.2f}", f"{m['ours'] / m['threads']:.2f}"))
     print()
     print(f"echo: {ECHO_SECONDS} s measured per run after 0.3 s of warm-up, servers at 2 Ps "
           "(the thread server: a thread per connection), load from bench/go/loadgen on the same "

@@ -3,6 +3,8 @@
 // a warm-up and then a measured period. Prints
 //   echo_rtps <round trips per second over the measured period> rt/s
 //   echo_p99 <99th percentile round-trip latency> us
+//   echo_total <round trips over the whole run, warm-up included> rt
+// (the comparison divides the server's CPU time by the last).
 // usage: loadgen PORT CONNS [SECONDS]
 package main
 
@@ -34,6 +36,7 @@ func main() {
 	var failed atomic.Int64
 	lat := make([][]time.Duration, conns)
 	counts := make([]int64, conns)
+	totals := make([]int64, conns) // every round trip, warm-up included
 	var wg, ready sync.WaitGroup
 	wg.Add(conns)
 	ready.Add(conns)
@@ -60,6 +63,7 @@ func main() {
 					failed.Add(1)
 					return
 				}
+				totals[i]++
 				if measuring.Load() {
 					lat[i] = append(lat[i], time.Since(t0))
 					counts[i]++
@@ -81,10 +85,11 @@ func main() {
 		os.Exit(1)
 	}
 	var all []time.Duration
-	var n int64
+	var n, total int64
 	for i := range lat {
 		all = append(all, lat[i]...)
 		n += counts[i]
+		total += totals[i]
 	}
 	if len(all) == 0 {
 		fmt.Fprintln(os.Stderr, "loadgen: no round trips measured")
@@ -93,6 +98,7 @@ func main() {
 	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
 	fmt.Printf("echo_rtps %.0f rt/s\n", float64(n)/elapsed.Seconds())
 	fmt.Printf("echo_p99 %.0f us\n", float64(all[len(all)*99/100].Microseconds()))
+	fmt.Printf("echo_total %d rt\n", total)
 }
 
 func atoi(s string) int {
