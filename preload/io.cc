@@ -482,8 +482,9 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_connect(sqe, fd, addr, len);
-  // A handler ends the wait in EINTR even under SA_RESTART (a restarted connect would find
-  // the connection under way: EALREADY); the connection goes on, as the kernel's does.
+  // A handler ends the wait in EINTR even under SA_RESTART, where the kernel would wait on
+  // (signal(7) restarts connect): a second ring connect would find the connection under way
+  // (EALREADY). The connection goes on, as the kernel's does. A known difference (README).
   int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrAlways);
   // SO_SNDTIMEO ran out: the connection goes on in the background, as the kernel's does.
   return int(gmp::ringresult(res == -ETIME ? -EINPROGRESS : res));
