@@ -95,10 +95,10 @@ GMP_HOOK unsigned sleep(unsigned s) {
   REAL(sleep);
   if (!gmp::hookable(false)) return real_sleep(s);
   int64_t left = sleepg(int64_t(s) * 1000000000);
-  // glibc's: the seconds left, rounded to the nearest (a short remainder counts as one).
   if (left == 0) return 0;
-  unsigned secs = unsigned((left + 500000000) / 1000000000);
-  return secs ? secs : 1;
+  // glibc's (sysdeps/posix/sleep.c): the whole seconds left, errno left at EINTR.
+  gmp::seterrno(EINTR);
+  return unsigned(left / 1000000000);
 }
 
 // pause: until a handler runs, which for a goroutine other than goroutine 1 is never.
