@@ -32,6 +32,18 @@ struct gmp_stats stats() {
   return s;
 }
 
+// waitparked: goroutine 1 waits until n parks more than before have happened (each of its
+// own 1 ms sleeps is a park too), 10 s at most; whether they did. A test that acts on
+// parked goroutines waits with it instead of sleeping a guess.
+bool waitparked(uint64_t before, uint64_t n) {
+  const int64_t until = gmp_nanotime() + int64_t(10) * 1000 * 1000 * 1000;
+  for (uint64_t mine = 0; stats().parks - before - mine < n; mine++) {
+    if (gmp_nanotime() > until) return false;
+    gmp_sleep(1000 * 1000);
+  }
+  return true;
+}
+
 // listener: a blocking TCP socket listening on a free loopback port, its address in *addr;
 // -1 on failure.
 int listener(sockaddr_in* addr) {
@@ -226,19 +238,18 @@ TEST(Netpoll, CloseWakesParkedReadersWithEbadf) {
   constexpr int n = 50;
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-  std::atomic<int> started{0}, ebadf{0};
+  std::atomic<int> ebadf{0};
+  const uint64_t before = stats().parks;
   WaitGroup wg(n);
   for (int i = 0; i < n; i++) {
     go([&] {
-      started.fetch_add(1);
       char c;
       errno = 0;
       if (read(p[0], &c, 1) == -1 && errnonow() == EBADF) ebadf.fetch_add(1);
       wg.done();
     });
   }
-  while (started.load() < n) gmp_yield();
-  gmp_sleep(5 * 1000 * 1000);  // all parked in read
+  EXPECT_TRUE(waitparked(before, n)) << "the readers did not park";
   EXPECT_EQ(close(p[0]), 0);
   wg.wait();
   EXPECT_EQ(ebadf.load(), n);
@@ -250,13 +261,14 @@ TEST(Netpoll, CloseWakesABlockedAccept) {
   int ls = listener(&addr);
   ASSERT_GE(ls, 0);
   std::atomic<int> result{0}, err{0};
+  const uint64_t before = stats().parks;
   WaitGroup wg(1);
   go([&] {
     result.store(accept(ls, nullptr, nullptr));
     err.store(errnonow());
     wg.done();
   });
-  gmp_sleep(5 * 1000 * 1000);
+  EXPECT_TRUE(waitparked(before, 1)) << "the accept did not park";
   EXPECT_EQ(close(ls), 0);
   wg.wait();
   EXPECT_EQ(result.load(), -1);
@@ -454,10 +466,7 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
       wg.done();
     });
   }
-  // Every reader parked (each of goroutine 1's own sleeps is a park too).
-  for (uint64_t mine = 0; stats().parks - before.parks - mine < uint64_t(n); mine++) {
-    gmp_sleep(1000 * 1000);
-  }
+  EXPECT_TRUE(waitparked(before.parks, n)) << "the readers did not park";
   // CPU time the process itself used, with a 10x margin: a poller that spins would use all
   // of it; nothing here depends on how fast the machine is.
   rusage r0, r1;
