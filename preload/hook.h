@@ -46,6 +46,15 @@ inline int64_t deadlinein(int64_t ns) {
   return ns > INT64_MAX - now ? -1 : now + ns;
 }
 
+// deadlineat: the nanotime at which the valid absolute time abs on clock comes (now if it
+// has passed; -1 beyond the clock's range). A clock set later does not move it.
+inline int64_t deadlineat(clockid_t clock, const timespec* abs) {
+  timespec now;
+  clock_gettime(clock, &now);
+  int64_t left = nanos(*abs) - nanos(now);
+  return deadlinein(left < 0 ? 0 : left);
+}
+
 // insyscall runs f() between entersyscall and exitsyscall when the caller is a goroutine:
 // a call that blocks the M without holding up the P's other goroutines.
 template <typename F>

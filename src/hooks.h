@@ -2,6 +2,7 @@
 // The preload files call only what is declared here, never scheduler internals.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 struct io_uring_sqe;
@@ -73,5 +74,48 @@ int64_t nanotime();
 
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);
+
+// ---- threads that are goroutines (gthread.cc; preload/pthread.cc) ----------------------------
+
+// A gthread is a thread pthread_create made as a goroutine with a TCB of its own; its
+// pthread_t is that TCB's address.
+struct gthread;
+// gthreadcreate: start fn(arg) as a gthread (stacksize bytes; detached or joinable); 0 and
+// *id set, EAGAIN, or -1: it must be a real thread (runtime not running, GMPDEBUG=
+// takeover=0, no FSGSBASE, TCB layout unknown). Any thread.
+int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize, bool detached);
+gthread* gthreadof(uintptr_t id);  // the gthread of a pthread_t; null: a real thread
+gthread* gthreadself();            // the caller's gthread, or null
+// gthreadjoin: wait for t's end (deadline: a nanotime, < 0 never, 0 do not wait) and free it;
+// 0, EDEADLK (itself), EINVAL (detached), EBUSY (deadline 0, still running), ETIMEDOUT.
+int gthreadjoin(gthread* t, void** ret, int64_t deadline);
+int gthreaddetach(gthread* t);  // 0 or EINVAL (detached already)
+[[noreturn]] void gthreadexit(void* ret);  // pthread_exit on a gthread: unwind, then end
+bool gthreaddetached(gthread* t);
+char* gthreadname(gthread* t);  // 16 bytes
+bool gthreadstack(gthread* t, uintptr_t* lo, size_t* size);  // false before it first ran
+void* gthreadgetspecific(gthread* t, unsigned key);
+int gthreadsetspecific(gthread* t, unsigned key, const void* v);  // 0 or ENOMEM
+// gthreadkey: the program made (created) or deleted key (its destructor for gthreads).
+void gthreadkey(unsigned key, bool created, void (*dtor)(void*));
+
+// Waits for the pthread objects (preload/pthread_sync.cc). sema: a count, as sema.cc's.
+// semwait: take one; false when deadline (a nanotime; < 0: never) passed first.
+bool semwait(uint32_t* sema, int64_t deadline);
+void sempost(uint32_t* sema);  // add one, wake a waiter
+// gyield: sched_yield on a goroutine; false when the caller is not one.
+bool gyield();
+// A condition's waiters, in three words of the condition object (lock, head, tail):
+// condsleep queues the caller, runs unlock(arg) and waits for condwake or the deadline
+// (false: the deadline). condwake wakes one waiter, or all.
+struct waitlist {
+  uint32_t lock;
+  void* head;
+  void* tail;
+};
+bool condsleep(waitlist* l, void (*unlock)(void*), void* arg, int64_t deadline);
+void condwake(waitlist* l, bool all);
+// goid of the caller when a goroutine, else 0 (pthread objects' owners).
+int64_t curgoid();
 
 }  // namespace gmp

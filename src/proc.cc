@@ -402,8 +402,10 @@ void gostackinit(g* gp) {
 }  // namespace
 
 // newproc: create a goroutine running fn(arg) and put it on the current P's runnext. Returns
-// its goid or -ENOMEM. Any thread: without a P the g goes to the global queue.
-int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize) {
+// its goid or -ENOMEM. Any thread: without a P the g goes to the global queue. fsbase: a TCB
+// of the g's own (gthread.cc), or 0.
+int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize,
+                uintptr_t fsbase) {
   g* me = getg();
   m* mp = me ? me->m_ : nullptr;
   p* pp = mp ? mp->p_ : nullptr;
@@ -418,6 +420,8 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->parentgoid = mp && mp->curg == me ? me->goid : 0;  // not on g0 or a foreign thread
   newg->stacksize = stacksize;
   newg->cstate_ = cstate{};
+  newg->fsbase = fsbase;
+  if (fsbase) tcbsetg(fsbase, newg);  // its TLS g slot, which the switch paths do not write
   int64_t goid = newgoid(pp);
   newg->goid = goid;  // read goid before publishing: newg may run and die at once
   GMP_PROBE(goroutine__create, goid, fn, newg->parentgoid);
@@ -787,6 +791,10 @@ void goexit0(g* gp) {
   casgstatus(gp, Grunning, Gdead);
   dropg(mp, gp);
   GMP_PROBE(goroutine__exit, gp->goid);
+  if (gp->fsbase) {  // a thread: its TCB is free to go now that %fs is the M's
+    gthreadexited(gp->fsbase);
+    gp->fsbase = 0;
+  }
   pp->gexited.store(pp->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   stackfree(pp, gp->stk);
   gp->stk = stack{};

@@ -78,6 +78,8 @@ enum waitreason : uint8_t {
   waitReasonSyncCondWait,
   waitReasonSyncWaitGroupWait,
   waitReasonIOWait,
+  waitReasonThreadJoin,
+  waitReasonThreadSync,
   waitReasonCount
 };
 extern const char* const waitReasonStrings[waitReasonCount];
@@ -94,6 +96,10 @@ struct g {
   gobuf sched;  // offset 0: asm (gogo/mcall) depends on it
   m* m_;        // offset 24: the M running this g, or null. Written by execute/the switch-out
                 // paths on that M; asm (mcall) reads it.
+  // offset 32: the g's own thread pointer (%fs base: a TCB of its own, gthread.cc), or 0:
+  // the g runs on its M's TLS. Set by newproc before the g is published, constant while it
+  // lives; the switch paths (gogo, mcall, switchto) load it with wrfsbase.
+  uintptr_t fsbase;
   stack stk;    // bound by execute when the g first runs, unbound by goexit0 (owner only)
   std::atomic<uint32_t> atomicstatus;  // gstatus; changed with casgstatus only
   waitreason waitreason_;              // set by gopark before the status change (owner)
@@ -130,6 +136,9 @@ struct m {
   // gogo loads a g's saved words into the FPU only when they differ from it (asm only, this
   // M's thread only; set at mstart).
   uint64_t fpctl;
+  // offset 16: this M's own thread pointer (its TCB), which g0 and the goroutines without
+  // one of their own run on. Set once on the M's thread (minit_tls); asm reads it.
+  uintptr_t fsbase;
   g* curg;      // the user g running, or null on g0. Written by this M only.
   p* p_;        // attached P; non-null implies exclusive ownership. Written by this M only
                 // (acquirep/releasep) except for the hand-off in startm before it runs.
@@ -402,6 +411,8 @@ static_assert(offsetof(gobuf, sp) == 0);
 static_assert(offsetof(gobuf, pc) == 8);
 static_assert(offsetof(gobuf, gp) == 16);
 static_assert(offsetof(g, m_) == 24);
+static_assert(offsetof(g, fsbase) == 32);
+static_assert(offsetof(m, fsbase) == 16);
 static_assert(offsetof(m, g0) == 0);
 static_assert(offsetof(m, fpctl) == 8);
 
@@ -419,7 +430,8 @@ static_assert(sizeof(switchframe) == 64);
 // ---- proc.cc ---------------------------------------------------------------------------------
 
 void schedinit();
-int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize);
+int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize,
+                uintptr_t fsbase = 0);
 [[noreturn]] void mstart();
 [[noreturn]] void schedule();
 void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason);
@@ -530,6 +542,15 @@ extern bool useRawClone;  // decided in schedinit: probe passed and not GMPDEBUG
 void* tcballoc();         // a TCB for a new raw M (null on failure); see tls.cc
 int* tcbtid(void* tcb);   // where clone stores the tid in that TCB
 void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locations
+bool tcbusable();         // tcballoc works (the probe on M0 passed)
+void tcbfree(void* tcb);  // give back a TCB of tcballoc's nobody runs on
+void tcbstart();          // on a thread's first run on a new TCB (ctype tables)
+// threadpointer: the %fs base of the running thread (or goroutine with a TCB of its own).
+inline uintptr_t threadpointer() {
+  uintptr_t tp;
+  asm volatile("movq %%fs:0, %0" : "=r"(tp));
+  return tp;
+}
 // savecstate / restorecstate: the switch-out paths save the C state that follows a
 // goroutine (errno, C++ exception globals) into it; execute restores it on the new M.
 inline void savecstate(m* mp, g* gp) {
@@ -648,6 +669,11 @@ void timersleep(int64_t until);        // the idle M waits for a timer (see time
 void movetimers(p* from, p* to);       // procresize, world stopped
 void timesleep(int64_t ns);            // gmp_sleep: park the goroutine (or sleep the thread)
 
+// ---- gthread.cc ------------------------------------------------------------------------------
+
+void tcbsetg(uintptr_t tcb, g* gp);  // newproc: the TLS g slot of a g's own TCB
+void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on tcb ended
+
 // ---- sema.cc ---------------------------------------------------------------------------------
 
 // Go's runtime semaphore: semacquire blocks until *addr > 0, then decrements it (a
@@ -655,6 +681,10 @@ void timesleep(int64_t ns);            // gmp_sleep: park the goroutine (or slee
 // lifo: queue at the front; handoff: give the count to the first waiter and yield to it.
 void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason);
 void semacquire(std::atomic<uint32_t>* addr);
+// semacquireuntil: semacquire that gives up at deadline (a nanotime; < 0: never); true when
+// it acquired.
+bool semacquireuntil(std::atomic<uint32_t>* addr, bool lifo, waitreason reason,
+                     int64_t deadline);
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
 

@@ -12,18 +12,27 @@
 //   SEM3: handoff: the releaser takes the count back for the first waiter (ticket = 1) and
 //         yields to it, so a barging acquirer cannot take it first (sync.Mutex's
 //         starvation mode). Without handoff a woken waiter re-tries the decrement.
+//   SEM4: a waiter with a deadline is woken by whoever takes it off the queue (semwaiter).
 // lifo queues a waiter at the head (a mutex waiter that has waited before, as Go's).
 #include "runtime.h"
 
 namespace gmp {
 
 namespace {
+struct semaroot;
 struct semwaiter {  // on its own stack
   g* gp;            // the goroutine, or null: a thread sleeping on n
   note n;
   std::atomic<uint32_t>* addr;
   semwaiter* next;
   uint32_t ticket;  // SEM3: the releaser handed the count over
+  // SEM4, a wait with a deadline: queued says s is on the root's queue, expired that the
+  // deadline passed (both root.lock). Whoever takes s off the queue — a releaser, or the
+  // deadline (the timer on a goroutine, the thread itself after its timed sleep) — is the
+  // one that wakes it, so it is woken once.
+  bool queued;
+  bool expired;
+  semaroot* root;
 };
 
 struct semaroot {
@@ -60,21 +69,61 @@ g* curgoroutine() {
   g* gp = getg();
   return gp && gp->m_ && gp->m_->curg == gp ? gp : nullptr;
 }
+
+// semdequeue takes s off root's queue if it is still there (root.lock held).
+bool semdequeue(semaroot* root, semwaiter* s) {
+  if (!s->queued) return false;
+  for (semwaiter **pp = &root->head, *prev = nullptr; *pp; prev = *pp, pp = &(*pp)->next) {
+    if (*pp == s) {
+      *pp = s->next;
+      if (root->tail == s) root->tail = prev;
+      break;
+    }
+  }
+  s->queued = false;
+  root->nwait.fetch_sub(1, std::memory_order_seq_cst);
+  return true;
+}
+
+// semexpire: a goroutine's deadline timer (SEM4). Runs under its P's timerslock, which is
+// taken before any root.lock.
+void semexpire(void* arg, int64_t) {
+  auto* s = static_cast<semwaiter*>(arg);
+  semaroot* root = s->root;
+  root->lock.lock();
+  s->expired = true;
+  bool mine = semdequeue(root, s);
+  g* gp = s->gp;
+  root->lock.unlock();
+  if (mine) goready(gp);
+}
 }  // namespace
 
-void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason) {
-  if (cansemacquire(addr)) return;
+bool semacquireuntil(std::atomic<uint32_t>* addr, bool lifo, waitreason reason,
+                     int64_t deadline) {
+  if (cansemacquire(addr)) return true;
   semaroot* root = semroot(addr);
   g* gp = curgoroutine();
   for (;;) {
+    if (deadline >= 0 && nanotime() >= deadline) return cansemacquire(addr);
+    semwaiter s{gp, {}, addr, nullptr, 0, false, false, root};
+    timer t{};
+    if (gp && deadline >= 0) {  // before root.lock: the timer's lock comes first
+      t.when = deadline;
+      t.f = semexpire;
+      t.arg = &s;
+      addtimer(&t);
+    }
     root->lock.lock();
     root->nwait.fetch_add(1, std::memory_order_seq_cst);  // SEM1
-    if (cansemacquire(addr)) {
+    if (s.expired || cansemacquire(addr)) {
       root->nwait.fetch_sub(1, std::memory_order_seq_cst);
       root->lock.unlock();
-      return;
+      if (gp && deadline >= 0) deltimer(&t);
+      if (s.expired) return cansemacquire(addr);
+      return true;
     }
-    semwaiter s{gp, {}, addr, nullptr, 0};
+    s.queued = true;
     if (lifo && root->head) {
       s.next = root->head;
       root->head = &s;
@@ -84,12 +133,23 @@ void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason) {
     }
     if (gp) {
       gopark(semunlock, root, reason);  // SEM2
+      if (deadline >= 0) deltimer(&t);  // it may be running: s lives until it is done
     } else {
       root->lock.unlock();
-      notesleep(&s.n);
+      if (!notetsleep(&s.n, deadline < 0 ? -1 : deadline - nanotime())) {
+        root->lock.lock();
+        s.expired = semdequeue(root, &s);
+        root->lock.unlock();
+        if (!s.expired) notesleep(&s.n);  // a releaser took s: wait for its wake-up
+      }
     }
-    if (s.ticket != 0 || cansemacquire(addr)) return;  // SEM3
+    if (s.ticket != 0 || cansemacquire(addr)) return true;  // SEM3
+    if (s.expired) return false;
   }
+}
+
+void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason) {
+  semacquireuntil(addr, lifo, reason, -1);
 }
 
 void semacquire(std::atomic<uint32_t>* addr) { semacquire(addr, false, waitReasonSemacquire); }
@@ -99,16 +159,9 @@ void semrelease(std::atomic<uint32_t>* addr, bool handoff) {
   addr->fetch_add(1, std::memory_order_seq_cst);  // SEM1
   if (root->nwait.load(std::memory_order_seq_cst) == 0) return;
   root->lock.lock();
-  semwaiter* s = nullptr;
-  for (semwaiter **pp = &root->head, *prev = nullptr; *pp; prev = *pp, pp = &(*pp)->next) {
-    if ((*pp)->addr == addr) {
-      s = *pp;
-      *pp = s->next;
-      if (root->tail == s) root->tail = prev;
-      root->nwait.fetch_sub(1, std::memory_order_seq_cst);
-      break;
-    }
-  }
+  semwaiter* s = root->head;
+  while (s && s->addr != addr) s = s->next;
+  if (s) semdequeue(root, s);
   root->lock.unlock();
   if (!s) return;
   if (handoff && cansemacquire(addr)) s->ticket = 1;  // SEM3

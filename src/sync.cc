@@ -5,10 +5,12 @@
 // The algorithms are Go's (sync/mutex.go, rwmutex.go, waitgroup.go, once.go, cond.go and
 // runtime/sema.go's notifyList); the states live in the public structs of <gmp/gmp.h>, as
 // plain integers a static initializer can zero, accessed here through std::atomic_ref.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
 #include "gmp/gmp.h"
+#include "hooks.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -384,3 +386,141 @@ int gmp_sem_release(gmp_sem_t* s) {
 }
 
 }  // extern "C"
+
+// ---- waits for the preload's pthread objects (hooks.h) -------------------------------------------
+
+namespace gmp {
+
+bool semwait(uint32_t* sema, int64_t deadline) {
+  return semacquireuntil(semaaddr(sema), false, waitReasonThreadSync, deadline);
+}
+
+void sempost(uint32_t* sema) { semrelease(semaaddr(sema)); }
+
+bool gyield() {
+  if (!hookable(false)) return false;
+  gosched();
+  return true;
+}
+
+int64_t curgoid() {
+  g* gp = getg();
+  return gp && gp->m_ && gp->m_->curg == gp ? gp->goid : 0;
+}
+
+// A condition's waiters (condsleep, condwake). CW1: a waiter is queued (queued, under the
+// list's lock) before the caller's mutex is released, so a wake after that release finds
+// it. CW2: whoever takes it off the list (condwake, or its deadline) wakes it, once; a
+// goroutine's state goes queued (0) -> parked (1, its park's commit) or woken (2, the
+// waker): a waker that finds it still queued leaves it to see 2 and not park.
+namespace {
+struct condwaiter {  // on its own stack
+  g* gp;             // or null: a thread sleeping on n
+  note n;
+  condwaiter* next;
+  std::atomic<uint32_t> state;  // CW2 (goroutines)
+  bool queued;                  // the list's lock
+  bool expired;                 // the list's lock
+  waitlist* l;
+};
+rtmutex* listlock(waitlist* l) {
+  static_assert(sizeof(rtmutex) == sizeof(l->lock));
+  return reinterpret_cast<rtmutex*>(&l->lock);
+}
+bool listremove(waitlist* l, condwaiter* s) {  // the list's lock held
+  if (!s->queued) return false;
+  for (auto** pp = reinterpret_cast<condwaiter**>(&l->head); *pp; pp = &(*pp)->next) {
+    if (*pp == s) {
+      *pp = s->next;
+      break;
+    }
+  }
+  if (l->tail == s) {  // the new tail: walk to the end (lists are short)
+    auto* t = static_cast<condwaiter*>(l->head);
+    while (t && t->next) t = t->next;
+    l->tail = t;
+  }
+  s->queued = false;
+  return true;
+}
+void condwakeone(condwaiter* s) {
+  g* gp = s->gp;  // s may vanish once its owner runs
+  if (!gp) {
+    notewakeup(&s->n);
+  } else if (s->state.exchange(2, std::memory_order_acq_rel) == 1) {
+    goready(gp);
+  }
+}
+bool condcommit(g*, void* s) {
+  uint32_t queued = 0;
+  return static_cast<condwaiter*>(s)->state.compare_exchange_strong(queued, 1,
+                                                                    std::memory_order_acq_rel);
+}
+void condexpire(void* arg, int64_t) {  // under the P's timerslock, which comes first
+  auto* s = static_cast<condwaiter*>(arg);
+  listlock(s->l)->lock();
+  s->expired = true;
+  bool mine = listremove(s->l, s);
+  listlock(s->l)->unlock();
+  if (mine) condwakeone(s);
+}
+}  // namespace
+
+bool condsleep(waitlist* l, void (*unlock)(void*), void* arg, int64_t deadline) {
+  g* gp = getg();
+  if (gp && !(gp->m_ && gp->m_->curg == gp)) gp = nullptr;
+  condwaiter s{gp, {}, nullptr, {0}, false, false, l};
+  timer t{};
+  bool timed = gp && deadline >= 0;
+  if (timed) {
+    t.when = deadline;
+    t.f = condexpire;
+    t.arg = &s;
+    addtimer(&t);
+  }
+  listlock(l)->lock();
+  if (!s.expired) {  // CW1
+    s.queued = true;
+    if (l->tail) static_cast<condwaiter*>(l->tail)->next = &s; else l->head = &s;
+    l->tail = &s;
+  }
+  listlock(l)->unlock();
+  unlock(arg);
+  if (!s.queued && s.expired) {  // the deadline passed before we queued
+    if (timed) deltimer(&t);
+    return false;
+  }
+  if (gp) {
+    gopark(condcommit, &s, waitReasonSyncCondWait);
+    if (timed) deltimer(&t);  // it may be running: s lives until it is done
+  } else if (!notetsleep(&s.n, deadline < 0 ? -1 : std::max<int64_t>(deadline - nanotime(), 0))) {
+    listlock(l)->lock();
+    s.expired = listremove(l, &s);
+    listlock(l)->unlock();
+    if (!s.expired) notesleep(&s.n);  // a waker took it: wait for its wake-up
+  }
+  return !s.expired;
+}
+
+void condwake(waitlist* l, bool all) {
+  // A peek without the lock: a waiter queued after the caller's own unlock is not one it
+  // must wake (CW1 covers those queued before).
+  if (!std::atomic_ref<void*>(l->head).load(std::memory_order_acquire)) return;
+  listlock(l)->lock();
+  auto* s = static_cast<condwaiter*>(l->head);
+  if (all) {
+    l->head = l->tail = nullptr;
+    for (auto* w = s; w; w = w->next) w->queued = false;
+  } else if (s) {
+    listremove(l, s);
+    s->next = nullptr;
+  }
+  listlock(l)->unlock();
+  while (s) {
+    condwaiter* next = s->next;  // read before the wake-up
+    condwakeone(s);
+    s = next;
+  }
+}
+
+}  // namespace gmp

@@ -56,6 +56,7 @@ constexpr int32_t rseqCpuIdRegistrationFailed = -1;
 
 using dl_allocate_tls_t = void* (*)(void*);
 dl_allocate_tls_t dl_allocate_tls;
+void (*dl_deallocate_tls)(void*, bool);
 size_t offTid;
 size_t offList;    // offTid - sizeof(list_t)
 size_t offRobust;  // offTid + 0x10: struct robust_list_head (robust_prev just before it)
@@ -65,11 +66,6 @@ uintptr_t m0tcb;
 const ptrdiff_t* rseq_offset;  // glibc 2.35+: __rseq_offset, __rseq_size
 const unsigned int* rseq_size;
 
-uintptr_t threadpointer() {
-  uintptr_t tp;
-  asm volatile("movq %%fs:0, %0" : "=r"(tp));
-  return tp;
-}
 template <typename T> T& at(uintptr_t tcb, size_t off) {
   return *reinterpret_cast<T*>(tcb + off);
 }
@@ -105,6 +101,9 @@ bool tcbprobe() {
   dl_allocate_tls = reinterpret_cast<dl_allocate_tls_t>(
       dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE"));
   if (!dl_allocate_tls) return false;
+  dl_deallocate_tls = reinterpret_cast<void (*)(void*, bool)>(
+      dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE"));
+  if (!dl_deallocate_tls) return false;
   rseq_offset = static_cast<const ptrdiff_t*>(dlsym(RTLD_DEFAULT, "__rseq_offset"));
   rseq_size = static_cast<const unsigned int*>(dlsym(RTLD_DEFAULT, "__rseq_size"));
   m0tcb = tp;
@@ -145,6 +144,15 @@ void* tcballoc() {
 
 int* tcbtid(void* tcb) { return &at<int>(reinterpret_cast<uintptr_t>(tcb), offTid); }
 
+bool tcbusable() { return m0tcb != 0; }
+
+// tcbfree: a TCB of tcballoc's that no thread runs on any more (its dtv, dynamic TLS blocks
+// and the block itself).
+void tcbfree(void* tcb) { dl_deallocate_tls(tcb, true); }
+
+// tcbstart: on a thread's first run on its TCB, what start_thread does before user code.
+void tcbstart() { ctype_init(); }
+
 // minit_tls: per-thread set-up on mp's own thread.
 void minit_tls(m* mp) {
   if (mp->tcb) {  // what glibc's start_thread does for its own threads
@@ -156,6 +164,7 @@ void minit_tls(m* mp) {
       syscall(SYS_rseq, static_cast<char*>(mp->tcb) + *rseq_offset, *rseq_size, 0, rseqSig);
     }
   }
+  mp->fsbase = threadpointer();
   mp->errnop = &errno;
   mp->cxa_globals = reinterpret_cast<void**>(abi::__cxa_get_globals());
 }

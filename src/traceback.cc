@@ -51,6 +51,8 @@ const char* const waitReasonStrings[waitReasonCount] = {
     "sync.Cond.Wait",         // waitReasonSyncCondWait
     "sync.WaitGroup.Wait",    // waitReasonSyncWaitGroupWait
     "IO wait",                // waitReasonIOWait
+    "pthread join",           // waitReasonThreadJoin
+    "pthread sync",           // waitReasonThreadSync
 };
 
 namespace {

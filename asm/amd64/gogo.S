@@ -8,7 +8,9 @@
  *
  *   (the frame: see switchframe.inc)
  *
- * Offsets: buf->sp 0, buf->g 16, g->m 24, m->fpctl 8.
+ * A g with a TCB of its own (g->fsbase, a pthread goroutine) gets it as %fs first, so the
+ * TLS g slot written is its own.
+ * Offsets: buf->sp 0, buf->g 16, g->m 24, g->fsbase 32, m->fpctl 8.
  */
 #include "switchframe.inc"
 
@@ -21,6 +23,11 @@ gmp_gogo:
         .cfi_startproc
         endbr64
         movq    16(%rdi), %rax              /* rax = buf->g */
+        movq    32(%rax), %rdx              /* a TCB of its own (g->fsbase)? We come from */
+        testq   %rdx, %rdx                  /* g0, so %fs is the M's: load the g's */
+        jz      2f
+        wrfsbase %rdx
+2:
         movq    gmp_tls_g@gottpoff(%rip), %rcx  /* rcx = TLS offset of the g slot */
         movq    %rax, %fs:(%rcx)            /* setg(g) */
         movq    0(%rdi), %rsp               /* switch to the g's stack */

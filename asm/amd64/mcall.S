@@ -12,7 +12,9 @@
  * Then: TLS g = m->g0, %rsp = g0->sched.sp (fixed since mstart: g0 always restarts from
  * the top of its stack), %rbp = 0, call fn(g).
  * It also records the FP control words in m->fpctl (invariant FP1, see gogo.S).
- * Offsets: g->sched.sp 0, g->sched.pc 8, g->m 24, m->g0 0, m->fpctl 8.
+ * A g with a TCB of its own (g->fsbase) hands %fs back to the M's (m->fsbase) first.
+ * Offsets: g->sched.sp 0, g->sched.pc 8, g->m 24, g->fsbase 32, m->g0 0, m->fpctl 8,
+ * m->fsbase 16.
  */
 #include "switchframe.inc"
 
@@ -38,6 +40,11 @@ gmp_mcall:
         shlq    $32, %r9
         orq     %r9, %r8
         movq    %r8, 8(%rdx)                /* m->fpctl: the thread's FP control (FP1) */
+        cmpq    $0, 32(%rax)                /* the g ran on a TCB of its own (g->fsbase)? */
+        je      2f
+        movq    16(%rdx), %r8               /* then back to the M's (m->fsbase) */
+        wrfsbase %r8
+2:
         movq    0(%rdx), %rdx               /* rdx = m->g0 */
         movq    %rdx, %fs:(%rcx)            /* setg(g0) */
         movq    0(%rdx), %rsp               /* switch to g0's stack */

@@ -12,7 +12,8 @@
  *
  *   (the frame: see switchframe.inc)
  *
- * Offsets: g->sched.sp 0, g->sched.pc 8, gobuf->g 16.
+ * %fs: to's own TCB (g->fsbase) when it has one, else the M's when old had one.
+ * Offsets: g->sched.sp 0, g->sched.pc 8, gobuf->g 16, g->m 24, g->fsbase 32, m->fsbase 16.
  * FP control: the words just saved are the thread's current ones; to's are loaded only
  * when they differ (as in gogo). m->fpctl is left alone: FP1 only speaks of g0, and the
  * next mcall on this thread refreshes it.
@@ -38,6 +39,16 @@ gmp_switchto:
         orq     %rax, %rbx
 
         movq    16(%rsi), %rax              /* rax = to->g */
+        movq    32(%rax), %r8               /* %fs: to's own TCB (g->fsbase) if it has one, */
+        testq   %r8, %r8
+        jnz     3f
+        cmpq    $0, 32(%rdi)                /* else the M's if old had one of its own */
+        je      2f
+        movq    24(%rax), %r8               /* to->m (runon set it; old->m is cleared) */
+        movq    16(%r8), %r8                /* m->fsbase */
+3:
+        wrfsbase %r8
+2:
         movq    gmp_tls_g@gottpoff(%rip), %rcx  /* rcx = TLS offset of the g slot */
         movq    %rax, %fs:(%rcx)            /* setg(to's g) */
         movq    0(%rsi), %rsp               /* switch to to's stack */

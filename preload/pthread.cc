@@ -1,0 +1,252 @@
+// pthread.cc — the pthread shim's threads: pthread_create makes a goroutine with a TCB of its
+// own (src/gthread.cc) and the calls that name a thread follow it there. A pthread_t that is
+// not a gthread's (a real thread's: made before the runtime ran, with GMPDEBUG=takeover=0,
+// or on request) goes to libc as before.
+//
+// What differs from glibc, by design (README, "Threads under the preload"):
+//   - a PTHREAD_SCOPE_SYSTEM request (pthread_attr_setscope), a stack of the caller's own
+//     (pthread_attr_setstack) or an explicit real-time policy gets a real thread;
+//   - pthread_cancel of a gthread returns ENOTSUP;
+//   - pthread_kill of another gthread sends the signal to the process (a handler runs on
+//     some thread, as for kill(2)); of itself, to the M it runs on, before it returns;
+//   - gettid() is the M's, and changes as the thread moves between Ms.
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "hook.h"
+
+using namespace gmp;
+
+namespace {
+// Attributes whose owner asked for PTHREAD_SCOPE_SYSTEM: a small set of addresses (an
+// attribute lives from pthread_attr_init to pthread_attr_destroy; few ask).
+constexpr int systemAttrsMax = 64;
+const pthread_attr_t* systemattrs[systemAttrsMax];
+std::atomic<int> nsystemattrs{0};
+std::atomic_flag systemattrslock = ATOMIC_FLAG_INIT;
+
+struct attrguard {
+  attrguard() {
+    while (systemattrslock.test_and_set(std::memory_order_acquire)) sched_yield();
+  }
+  ~attrguard() { systemattrslock.clear(std::memory_order_release); }
+};
+
+void marksystem(const pthread_attr_t* a, bool on) {
+  attrguard g;
+  int n = nsystemattrs.load(std::memory_order_relaxed);
+  for (int i = 0; i < n; i++) {
+    if (systemattrs[i] == a) {
+      if (!on) {
+        systemattrs[i] = systemattrs[n - 1];
+        nsystemattrs.store(n - 1, std::memory_order_relaxed);
+      }
+      return;
+    }
+  }
+  if (on && n < systemAttrsMax) {
+    systemattrs[n] = a;
+    nsystemattrs.store(n + 1, std::memory_order_relaxed);
+  }
+}
+
+bool wantssystem(const pthread_attr_t* a) {
+  if (nsystemattrs.load(std::memory_order_relaxed) == 0) return false;
+  attrguard g;
+  for (int i = 0; i < nsystemattrs.load(std::memory_order_relaxed); i++) {
+    if (systemattrs[i] == a) return true;
+  }
+  return false;
+}
+
+// realthread: what in attr asks for a thread of the kernel's own.
+bool realthread(const pthread_attr_t* a) {
+  if (!a) return false;
+  if (wantssystem(a)) return true;
+  void* addr = nullptr;
+  size_t size = 0;
+  if (pthread_attr_getstack(a, &addr, &size) == 0 && addr) return true;
+  int inherit = PTHREAD_INHERIT_SCHED, policy = SCHED_OTHER;
+  pthread_attr_getinheritsched(a, &inherit);
+  pthread_attr_getschedpolicy(a, &policy);
+  return inherit == PTHREAD_EXPLICIT_SCHED && policy != SCHED_OTHER;
+}
+
+size_t stacksizeof(const pthread_attr_t* a) {
+  size_t size = 0;
+  if (a) {
+    pthread_attr_getstacksize(a, &size);
+  } else {
+    pthread_attr_t def;
+    if (pthread_getattr_default_np(&def) == 0) {
+      pthread_attr_getstacksize(&def, &size);
+      pthread_attr_destroy(&def);
+    }
+  }
+  if (size < size_t(PTHREAD_STACK_MIN)) size = PTHREAD_STACK_MIN;
+  return size;
+}
+
+uintptr_t id(pthread_t t) { return static_cast<uintptr_t>(t); }
+}  // namespace
+
+GMP_HOOK int pthread_attr_setscope(pthread_attr_t* a, int scope) {
+  REAL(pthread_attr_setscope);
+  int r = real_pthread_attr_setscope(a, scope);
+  if (r == 0) marksystem(a, scope == PTHREAD_SCOPE_SYSTEM);
+  return r;
+}
+
+GMP_HOOK int pthread_attr_destroy(pthread_attr_t* a) {
+  REAL(pthread_attr_destroy);
+  if (nsystemattrs.load(std::memory_order_relaxed)) marksystem(a, false);
+  return real_pthread_attr_destroy(a);
+}
+
+GMP_HOOK int pthread_create(pthread_t* th, const pthread_attr_t* a, void* (*fn)(void*),
+                            void* arg) {
+  REAL(pthread_create);
+  if (!realthread(a)) {
+    int detach = PTHREAD_CREATE_JOINABLE;
+    if (a) pthread_attr_getdetachstate(a, &detach);
+    uintptr_t t = 0;
+    int r = gthreadcreate(&t, fn, arg, stacksizeof(a), detach == PTHREAD_CREATE_DETACHED);
+    if (r >= 0) {
+      if (r == 0) *th = static_cast<pthread_t>(t);
+      return r;
+    }
+  }
+  return real_pthread_create(th, a, fn, arg);
+}
+
+GMP_HOOK int pthread_join(pthread_t th, void** ret) {
+  REAL(pthread_join);
+  if (gthread* t = gthreadof(id(th))) return gthreadjoin(t, ret, -1);
+  return real_pthread_join(th, ret);
+}
+
+GMP_HOOK int pthread_tryjoin_np(pthread_t th, void** ret) {
+  REAL(pthread_tryjoin_np);
+  if (gthread* t = gthreadof(id(th))) return gthreadjoin(t, ret, 0);
+  return real_pthread_tryjoin_np(th, ret);
+}
+
+GMP_HOOK int pthread_clockjoin_np(pthread_t th, void** ret, clockid_t clock, const timespec* abs) {
+  REAL(pthread_clockjoin_np);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_clockjoin_np(th, ret, clock, abs);
+  if (!abs) return gthreadjoin(t, ret, -1);
+  if (!validts(abs) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)) return EINVAL;
+  return gthreadjoin(t, ret, deadlineat(clock, abs));
+}
+
+GMP_HOOK int pthread_timedjoin_np(pthread_t th, void** ret, const timespec* abs) {
+  return pthread_clockjoin_np(th, ret, CLOCK_REALTIME, abs);
+}
+
+GMP_HOOK int pthread_detach(pthread_t th) {
+  REAL(pthread_detach);
+  if (gthread* t = gthreadof(id(th))) return gthreaddetach(t);
+  return real_pthread_detach(th);
+}
+
+GMP_HOOK [[noreturn]] void pthread_exit(void* ret) {
+  REAL(pthread_exit);
+  if (gthreadself()) gthreadexit(ret);
+  real_pthread_exit(ret);
+  __builtin_unreachable();
+}
+
+GMP_HOOK int pthread_getattr_np(pthread_t th, pthread_attr_t* a) {
+  REAL(pthread_getattr_np);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_getattr_np(th, a);
+  int r = pthread_attr_init(a);
+  if (r != 0) return r;
+  uintptr_t lo = 0;
+  size_t size = 0;
+  if (gthreadstack(t, &lo, &size)) {
+    pthread_attr_setstack(a, reinterpret_cast<void*>(lo), size);
+  }
+  pthread_attr_setguardsize(a, size_t(sysconf(_SC_PAGESIZE)));
+  if (gthreaddetached(t)) pthread_attr_setdetachstate(a, PTHREAD_CREATE_DETACHED);
+  return 0;
+}
+
+GMP_HOOK int pthread_setname_np(pthread_t th, const char* name) {
+  REAL(pthread_setname_np);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_setname_np(th, name);
+  size_t n = strlen(name);
+  if (n > 15) return ERANGE;
+  memcpy(gthreadname(t), name, n + 1);
+  return 0;
+}
+
+GMP_HOOK int pthread_getname_np(pthread_t th, char* buf, size_t len) {
+  REAL(pthread_getname_np);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_getname_np(th, buf, len);
+  const char* name = gthreadname(t);
+  if (!*name) name = program_invocation_short_name;  // what a new thread inherits
+  size_t n = strnlen(name, 15);
+  if (len < n + 1) return ERANGE;
+  memcpy(buf, name, n);
+  buf[n] = 0;
+  return 0;
+}
+
+GMP_HOOK int sched_yield() {
+  REAL(sched_yield);
+  if (gyield()) return 0;
+  return real_sched_yield();
+}
+
+GMP_HOOK int pthread_cancel(pthread_t th) {
+  REAL(pthread_cancel);
+  if (gthreadof(id(th))) return ENOTSUP;
+  return real_pthread_cancel(th);
+}
+
+GMP_HOOK int pthread_kill(pthread_t th, int sig) {
+  REAL(pthread_kill);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_kill(th, sig);
+  if (sig < 0 || sig >= NSIG) return EINVAL;
+  if (sig == 0) return 0;
+  long r = t == gthreadself() ? syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig)
+                              : kill(getpid(), sig);
+  return r == 0 ? 0 : errno;
+}
+
+GMP_HOOK int pthread_key_create(pthread_key_t* key, void (*dtor)(void*)) {
+  REAL(pthread_key_create);
+  int r = real_pthread_key_create(key, dtor);
+  if (r == 0) gthreadkey(*key, true, dtor);
+  return r;
+}
+
+GMP_HOOK int pthread_key_delete(pthread_key_t key) {
+  REAL(pthread_key_delete);
+  int r = real_pthread_key_delete(key);
+  if (r == 0) gthreadkey(key, false, nullptr);
+  return r;
+}
+
+GMP_HOOK void* pthread_getspecific(pthread_key_t key) {
+  REAL(pthread_getspecific);
+  if (gthread* t = gthreadself()) return key < PTHREAD_KEYS_MAX ? gthreadgetspecific(t, key) : nullptr;
+  return real_pthread_getspecific(key);
+}
+
+GMP_HOOK int pthread_setspecific(pthread_key_t key, const void* v) {
+  REAL(pthread_setspecific);
+  if (gthread* t = gthreadself()) return key < PTHREAD_KEYS_MAX ? gthreadsetspecific(t, key, v) : EINVAL;
+  return real_pthread_setspecific(key, v);
+}

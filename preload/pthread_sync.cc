@@ -1,0 +1,650 @@
+// pthread_sync.cc — the pthread shim's blocking objects: mutexes, conditions, read-write
+// locks, barriers, spin locks and unnamed semaphores wait by parking the goroutine (a thread
+// that is not one sleeps on a futex), so a thousand threads blocked on a mutex cost a
+// thousand parked goroutines, not a thousand OS threads.
+//
+// Each object keeps glibc's size and is ours inside, laid out so that glibc's static
+// initialisers (all zero, and a mutex's __kind) mean "unlocked" here. Process-shared objects
+// stay glibc's (another process reads them with glibc's code): a mutex whose __kind carries
+// glibc's pshared, robust, priority-inheritance or -protection bits, and conditions, locks,
+// barriers and semaphores initialised process-shared go to libc whole. Semaphores from
+// sem_open are glibc's too (they lack our mark).
+//
+// Waiting is hooks.h's: semwait/sempost on a count (sema.cc), condsleep/condwake on a list
+// of waiters (sync.cc). Deadlines are absolute times turned into the monotonic clock at the
+// call: a realtime clock set during the wait does not move them.
+#include <pthread.h>
+#include <semaphore.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstring>
+
+#include "hook.h"
+
+using namespace gmp;
+
+namespace {
+template <typename T> std::atomic_ref<T> at(T& v) { return std::atomic_ref<T>(v); }
+
+// ownerid: who holds a mutex: a thread's pthread_self() (a gthread's TCB; a real thread's),
+// or, for goroutines of gmp_go and goroutine 1, which share their M's TLS, the goid with the
+// top bit set (no TCB lies there).
+uint64_t ownerid() {
+  if (gthreadself()) return uint64_t(pthread_self());
+  if (int64_t id = curgoid()) return uint64_t(id) | (uint64_t(1) << 63);
+  return uint64_t(pthread_self());
+}
+
+// ---- the lock itself ------------------------------------------------------------------------
+//
+// A futex-style lock on a count: state 0 free, 1 held, 2 held and maybe waited for. A waiter
+// swaps in 2 and waits on sema; unlock swaps in 0 and, if it saw 2, posts once. A post no
+// waiter takes (its wait timed out) wakes a later waiter once for nothing: it swaps 2 in
+// again and waits again. Short spin first, for holders running on another CPU.
+struct lockword {
+  uint32_t state;
+  uint32_t sema;
+};
+
+bool lockacquire(lockword* l, int64_t deadline) {
+  uint32_t zero = 0;
+  if (at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire)) return true;
+  static const bool multicpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  for (int i = 0; multicpu && i < 100; i++) {
+    __builtin_ia32_pause();
+    zero = 0;
+    if (at(l->state).load(std::memory_order_relaxed) == 0 &&
+        at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  while (at(l->state).exchange(2, std::memory_order_acquire) != 0) {
+    if (!semwait(&l->sema, deadline)) return false;
+  }
+  return true;
+}
+
+bool locktry(lockword* l) {
+  uint32_t zero = 0;
+  return at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire);
+}
+
+void lockrelease(lockword* l) {
+  if (at(l->state).exchange(0, std::memory_order_release) == 2) sempost(&l->sema);
+}
+
+// ---- mutexes --------------------------------------------------------------------------------
+//
+// pthread_mutex_t, ours: __lock and __count are the lockword, __kind is glibc's (so its
+// static initialisers and pthread_mutexattr_settype mean what they say), __nusers counts a
+// recursive owner's depth, __list holds the owner (ownerid). Owner and depth are written by
+// the holder only; others compare the owner with themselves, which a stale read cannot make
+// equal.
+constexpr int glibcKindMask = 3;  // PTHREAD_MUTEX_KIND_MASK_NP
+constexpr int glibcOnlyBits = 16 | 32 | 64 | 128;  // robust, PI, PP, pshared (glibc's bits)
+
+lockword* lockof(pthread_mutex_t* m) { return reinterpret_cast<lockword*>(&m->__data.__lock); }
+uint64_t& ownerof(pthread_mutex_t* m) {
+  return *reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(m) +
+                                      offsetof(__pthread_mutex_s, __list));
+}
+bool glibcmutex(pthread_mutex_t* m) {
+  return at(m->__data.__kind).load(std::memory_order_relaxed) & glibcOnlyBits;
+}
+int kindof(pthread_mutex_t* m) { return m->__data.__kind & glibcKindMask; }
+
+int mutexlock(pthread_mutex_t* m, int64_t deadline, bool trying) {
+  int kind = kindof(m);
+  uint64_t me = ownerid();
+  if (kind != PTHREAD_MUTEX_NORMAL && at(ownerof(m)).load(std::memory_order_relaxed) == me) {
+    if (kind == PTHREAD_MUTEX_RECURSIVE) {
+      if (m->__data.__nusers == UINT_MAX) return EAGAIN;
+      m->__data.__nusers++;
+      return 0;
+    }
+    if (kind == PTHREAD_MUTEX_ERRORCHECK) return trying ? EBUSY : EDEADLK;
+  }
+  if (trying ? !locktry(lockof(m)) : !lockacquire(lockof(m), deadline)) {
+    return trying ? EBUSY : ETIMEDOUT;
+  }
+  at(ownerof(m)).store(me, std::memory_order_relaxed);
+  m->__data.__nusers = 1;
+  return 0;
+}
+
+int mutexunlock(pthread_mutex_t* m) {
+  int kind = kindof(m);
+  if (kind == PTHREAD_MUTEX_RECURSIVE || kind == PTHREAD_MUTEX_ERRORCHECK) {
+    if (at(ownerof(m)).load(std::memory_order_relaxed) != ownerid()) return EPERM;
+    if (kind == PTHREAD_MUTEX_RECURSIVE && --m->__data.__nusers != 0) return 0;
+  }
+  at(ownerof(m)).store(0, std::memory_order_relaxed);
+  lockrelease(lockof(m));
+  return 0;
+}
+
+bool validclock(clockid_t c) { return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC; }
+}  // namespace
+
+GMP_HOOK int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* a) {
+  REAL(pthread_mutex_init);
+  int type = PTHREAD_MUTEX_DEFAULT, shared = PTHREAD_PROCESS_PRIVATE;
+  int robust = PTHREAD_MUTEX_STALLED, protocol = PTHREAD_PRIO_NONE;
+  if (a) {
+    pthread_mutexattr_gettype(a, &type);
+    pthread_mutexattr_getpshared(a, &shared);
+    pthread_mutexattr_getrobust(a, &robust);
+    pthread_mutexattr_getprotocol(a, &protocol);
+  }
+  if (shared != PTHREAD_PROCESS_PRIVATE || robust != PTHREAD_MUTEX_STALLED ||
+      protocol != PTHREAD_PRIO_NONE) {
+    return real_pthread_mutex_init(m, a);  // glibc's: its kind bits say so from now on
+  }
+  memset(m, 0, sizeof *m);
+  m->__data.__kind = type;
+  return 0;
+}
+
+GMP_HOOK int pthread_mutex_destroy(pthread_mutex_t* m) {
+  REAL(pthread_mutex_destroy);
+  if (glibcmutex(m)) return real_pthread_mutex_destroy(m);
+  return at(lockof(m)->state).load(std::memory_order_relaxed) ? EBUSY : 0;
+}
+
+GMP_HOOK int pthread_mutex_lock(pthread_mutex_t* m) {
+  REAL(pthread_mutex_lock);
+  if (glibcmutex(m)) return real_pthread_mutex_lock(m);
+  return mutexlock(m, -1, false);
+}
+
+GMP_HOOK int pthread_mutex_trylock(pthread_mutex_t* m) {
+  REAL(pthread_mutex_trylock);
+  if (glibcmutex(m)) return real_pthread_mutex_trylock(m);
+  return mutexlock(m, -1, true);
+}
+
+GMP_HOOK int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, const timespec* abs) {
+  REAL(pthread_mutex_clocklock);
+  if (glibcmutex(m)) return real_pthread_mutex_clocklock(m, clock, abs);
+  if (mutexlock(m, -1, true) == 0) return 0;  // POSIX: no check of abs when it need not wait
+  if (!validclock(clock) || !validts(abs)) return EINVAL;
+  return mutexlock(m, deadlineat(clock, abs), false);
+}
+
+GMP_HOOK int pthread_mutex_timedlock(pthread_mutex_t* m, const timespec* abs) {
+  return pthread_mutex_clocklock(m, CLOCK_REALTIME, abs);
+}
+
+GMP_HOOK int pthread_mutex_unlock(pthread_mutex_t* m) {
+  REAL(pthread_mutex_unlock);
+  if (glibcmutex(m)) return real_pthread_mutex_unlock(m);
+  return mutexunlock(m);
+}
+
+// ---- conditions -----------------------------------------------------------------------------
+//
+// pthread_cond_t, ours: a waitlist (hooks.h) in the first 24 bytes, the clock at 24, and at
+// 28 a mark that pthread_cond_init saw a process-shared attribute (then the rest is glibc's
+// and every call goes to libc: glibc's own process-shared condition cannot carry our mark
+// in its bytes, so such a condition lives in pshared, a list of their addresses).
+namespace {
+struct condobj {
+  waitlist list;
+  int32_t clock;
+};
+static_assert(sizeof(condobj) <= sizeof(pthread_cond_t));
+condobj* condof(pthread_cond_t* c) { return reinterpret_cast<condobj*>(c); }
+
+constexpr int psharedMax = 64;
+std::atomic<const void*> pshared[psharedMax];  // process-shared conditions and rwlocks
+std::atomic<int> npshared{0};
+bool isshared(const void* o) {
+  int n = npshared.load(std::memory_order_acquire);
+  for (int i = 0; i < n; i++) {
+    if (pshared[i].load(std::memory_order_relaxed) == o) return true;
+  }
+  return false;
+}
+bool addshared(const void* o) {  // the object's init; false when the table is full
+  if (isshared(o)) return true;
+  for (int i = 0; i < psharedMax; i++) {
+    const void* none = nullptr;
+    if (pshared[i].compare_exchange_strong(none, o)) {
+      int n = npshared.load();
+      while (n < i + 1 && !npshared.compare_exchange_weak(n, i + 1)) {
+      }
+      return true;
+    }
+  }
+  return false;
+}
+void dropshared(const void* o) {
+  int n = npshared.load(std::memory_order_acquire);
+  for (int i = 0; i < n; i++) {
+    const void* mine = o;
+    pshared[i].compare_exchange_strong(mine, nullptr);
+  }
+}
+
+void unlockmutex(void* m) { pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
+
+int condwait(pthread_cond_t* c, pthread_mutex_t* m, int64_t deadline) {
+  if (!glibcmutex(m) && kindof(m) != PTHREAD_MUTEX_NORMAL &&
+      at(ownerof(m)).load(std::memory_order_relaxed) != ownerid()) {
+    return EPERM;
+  }
+  bool woken = condsleep(&condof(c)->list, unlockmutex, m, deadline);
+  pthread_mutex_lock(m);
+  return woken ? 0 : ETIMEDOUT;
+}
+}  // namespace
+
+GMP_HOOK int pthread_cond_init(pthread_cond_t* c, const pthread_condattr_t* a) {
+  REAL(pthread_cond_init);
+  int shared = PTHREAD_PROCESS_PRIVATE;
+  clockid_t clock = CLOCK_REALTIME;
+  if (a) {
+    pthread_condattr_getpshared(a, &shared);
+    pthread_condattr_getclock(a, &clock);
+  }
+  if (shared != PTHREAD_PROCESS_PRIVATE) {
+    if (!addshared(c)) return EAGAIN;
+    return real_pthread_cond_init(c, a);
+  }
+  dropshared(c);
+  memset(c, 0, sizeof *c);
+  condof(c)->clock = clock;
+  return 0;
+}
+
+GMP_HOOK int pthread_cond_destroy(pthread_cond_t* c) {
+  REAL(pthread_cond_destroy);
+  if (isshared(c)) {
+    dropshared(c);
+    return real_pthread_cond_destroy(c);
+  }
+  return 0;
+}
+
+GMP_HOOK int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
+  REAL(pthread_cond_wait);
+  if (isshared(c)) return real_pthread_cond_wait(c, m);
+  return condwait(c, m, -1);
+}
+
+GMP_HOOK int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock,
+                                    const timespec* abs) {
+  REAL(pthread_cond_clockwait);
+  if (isshared(c)) return real_pthread_cond_clockwait(c, m, clock, abs);
+  if (!validclock(clock) || !validts(abs)) return EINVAL;
+  return condwait(c, m, deadlineat(clock, abs));
+}
+
+GMP_HOOK int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abs) {
+  REAL(pthread_cond_timedwait);
+  if (isshared(c)) return real_pthread_cond_timedwait(c, m, abs);
+  if (!validts(abs)) return EINVAL;
+  return condwait(c, m, deadlineat(condof(c)->clock, abs));
+}
+
+GMP_HOOK int pthread_cond_signal(pthread_cond_t* c) {
+  REAL(pthread_cond_signal);
+  if (isshared(c)) return real_pthread_cond_signal(c);
+  condwake(&condof(c)->list, false);
+  return 0;
+}
+
+GMP_HOOK int pthread_cond_broadcast(pthread_cond_t* c) {
+  REAL(pthread_cond_broadcast);
+  if (isshared(c)) return real_pthread_cond_broadcast(c);
+  condwake(&condof(c)->list, true);
+  return 0;
+}
+
+// ---- read-write locks -----------------------------------------------------------------------
+//
+// pthread_rwlock_t, ours: an inner lock, the readers inside, a writer inside, writers
+// waiting, one waitlist for everyone (woken all at once when the lock may have come free),
+// and glibc's __flags (byte 48: PTHREAD_RWLOCK_PREFER_*, from the attribute or the static
+// initialiser). All fields under the inner lock. Readers are preferred, as glibc's default:
+// a reader may enter while a writer waits, so a thread can take its read lock recursively;
+// with PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP new readers wait for waiting writers.
+namespace {
+struct rwobj {
+  lockword inner;
+  uint32_t readers;
+  uint32_t writer;
+  uint32_t wwaiting;
+  uint32_t pad;
+  waitlist list;
+};
+static_assert(sizeof(rwobj) <= offsetof(pthread_rwlock_t, __data.__flags));
+rwobj* rwof(pthread_rwlock_t* rw) { return reinterpret_cast<rwobj*>(rw); }
+bool preferwriter(pthread_rwlock_t* rw) {
+  return rw->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
+}
+void unlockinner(void* o) { lockrelease(&static_cast<rwobj*>(o)->inner); }
+
+int rwlock(pthread_rwlock_t* rw, bool write, int64_t deadline, bool trying) {
+  rwobj* o = rwof(rw);
+  lockacquire(&o->inner, -1);
+  bool waitingwriter = false;
+  for (;;) {
+    bool free = write ? !o->writer && o->readers == 0
+                      : !o->writer && !(preferwriter(rw) && o->wwaiting > (waitingwriter ? 1 : 0));
+    if (free) break;
+    if (trying) {
+      lockrelease(&o->inner);
+      return EBUSY;
+    }
+    if (write && !waitingwriter) {
+      o->wwaiting++;
+      waitingwriter = true;
+    }
+    bool woken = condsleep(&o->list, unlockinner, o, deadline);
+    lockacquire(&o->inner, -1);
+    if (!woken) {
+      if (waitingwriter) o->wwaiting--;
+      lockrelease(&o->inner);
+      if (waitingwriter) condwake(&o->list, true);  // readers that waited for us
+      return ETIMEDOUT;
+    }
+  }
+  if (waitingwriter) o->wwaiting--;
+  if (write) {
+    o->writer = 1;
+  } else if (o->readers == UINT32_MAX) {
+    lockrelease(&o->inner);
+    return EAGAIN;
+  } else {
+    o->readers++;
+  }
+  lockrelease(&o->inner);
+  return 0;
+}
+}  // namespace
+
+GMP_HOOK int pthread_rwlock_init(pthread_rwlock_t* rw, const pthread_rwlockattr_t* a) {
+  REAL(pthread_rwlock_init);
+  int shared = PTHREAD_PROCESS_PRIVATE, kind = PTHREAD_RWLOCK_DEFAULT_NP;
+  if (a) {
+    pthread_rwlockattr_getpshared(a, &shared);
+    pthread_rwlockattr_getkind_np(a, &kind);
+  }
+  if (shared != PTHREAD_PROCESS_PRIVATE) {
+    if (!addshared(rw)) return EAGAIN;
+    return real_pthread_rwlock_init(rw, a);
+  }
+  dropshared(rw);
+  memset(rw, 0, sizeof *rw);
+  rw->__data.__flags = static_cast<unsigned char>(kind);
+  return 0;
+}
+
+GMP_HOOK int pthread_rwlock_destroy(pthread_rwlock_t* rw) {
+  REAL(pthread_rwlock_destroy);
+  if (isshared(rw)) {
+    dropshared(rw);
+    return real_pthread_rwlock_destroy(rw);
+  }
+  return 0;
+}
+
+#define RWHOOK(name, args, call, ours)              \
+  GMP_HOOK int name args {                          \
+    REAL(name);                                     \
+    if (isshared(rw)) return real_##name call;      \
+    ours;                                           \
+  }
+
+RWHOOK(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, false, -1, false))
+RWHOOK(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, true, -1, false))
+RWHOOK(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, false, -1, true))
+RWHOOK(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, true, -1, true))
+RWHOOK(pthread_rwlock_clockrdlock, (pthread_rwlock_t * rw, clockid_t c, const timespec* abs),
+       (rw, c, abs), if (rwlock(rw, false, -1, true) == 0) return 0;
+       if (!validclock(c) || !validts(abs)) return EINVAL;
+       return rwlock(rw, false, deadlineat(c, abs), false))
+RWHOOK(pthread_rwlock_clockwrlock, (pthread_rwlock_t * rw, clockid_t c, const timespec* abs),
+       (rw, c, abs), if (rwlock(rw, true, -1, true) == 0) return 0;
+       if (!validclock(c) || !validts(abs)) return EINVAL;
+       return rwlock(rw, true, deadlineat(c, abs), false))
+
+GMP_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t* rw, const timespec* abs) {
+  return pthread_rwlock_clockrdlock(rw, CLOCK_REALTIME, abs);
+}
+
+GMP_HOOK int pthread_rwlock_timedwrlock(pthread_rwlock_t* rw, const timespec* abs) {
+  return pthread_rwlock_clockwrlock(rw, CLOCK_REALTIME, abs);
+}
+
+GMP_HOOK int pthread_rwlock_unlock(pthread_rwlock_t* rw) {
+  REAL(pthread_rwlock_unlock);
+  if (isshared(rw)) return real_pthread_rwlock_unlock(rw);
+  rwobj* o = rwof(rw);
+  lockacquire(&o->inner, -1);
+  bool wake;
+  if (o->writer) {
+    o->writer = 0;
+    wake = true;
+  } else if (o->readers) {
+    wake = --o->readers == 0;
+  } else {
+    lockrelease(&o->inner);
+    return EPERM;
+  }
+  lockrelease(&o->inner);
+  if (wake) condwake(&o->list, true);
+  return 0;
+}
+
+// ---- barriers -------------------------------------------------------------------------------
+//
+// pthread_barrier_t, ours: an inner lock, the count, the arrivals of this round, the round,
+// and two counts to wait on, one per round's parity: a thread through round r cannot reach
+// round r + 2 before every thread of round r is through, so a round's wake-ups are never
+// taken by the next one. Process-shared barriers are glibc's (pshared list).
+namespace {
+struct barrierobj {
+  lockword inner;
+  uint32_t count;
+  uint32_t arrived;
+  uint32_t round;
+  uint32_t sema[2];
+};
+static_assert(sizeof(barrierobj) <= sizeof(pthread_barrier_t));
+barrierobj* barrierof(pthread_barrier_t* b) { return reinterpret_cast<barrierobj*>(b); }
+}  // namespace
+
+GMP_HOOK int pthread_barrier_init(pthread_barrier_t* b, const pthread_barrierattr_t* a,
+                                  unsigned count) {
+  REAL(pthread_barrier_init);
+  int shared = PTHREAD_PROCESS_PRIVATE;
+  if (a) pthread_barrierattr_getpshared(a, &shared);
+  if (shared != PTHREAD_PROCESS_PRIVATE) {
+    if (!addshared(b)) return EAGAIN;
+    return real_pthread_barrier_init(b, a, count);
+  }
+  if (count == 0) return EINVAL;
+  dropshared(b);
+  memset(b, 0, sizeof *b);
+  barrierof(b)->count = count;
+  return 0;
+}
+
+GMP_HOOK int pthread_barrier_destroy(pthread_barrier_t* b) {
+  REAL(pthread_barrier_destroy);
+  if (isshared(b)) {
+    dropshared(b);
+    return real_pthread_barrier_destroy(b);
+  }
+  barrierobj* o = barrierof(b);
+  lockacquire(&o->inner, -1);
+  bool busy = o->arrived != 0;
+  lockrelease(&o->inner);
+  return busy ? EBUSY : 0;
+}
+
+GMP_HOOK int pthread_barrier_wait(pthread_barrier_t* b) {
+  REAL(pthread_barrier_wait);
+  if (isshared(b)) return real_pthread_barrier_wait(b);
+  barrierobj* o = barrierof(b);
+  lockacquire(&o->inner, -1);
+  uint32_t* sema = &o->sema[o->round & 1];
+  if (++o->arrived == o->count) {
+    uint32_t others = o->count - 1;
+    o->arrived = 0;
+    o->round++;
+    lockrelease(&o->inner);
+    for (uint32_t i = 0; i < others; i++) sempost(sema);
+    return PTHREAD_BARRIER_SERIAL_THREAD;
+  }
+  lockrelease(&o->inner);
+  semwait(sema, -1);
+  return 0;
+}
+
+// ---- spin locks -----------------------------------------------------------------------------
+//
+// glibc's value (0 free, 1 held), so either side's calls agree; a waiter spins a bounded
+// while, then yields its goroutine (or thread) and tries again.
+GMP_HOOK int pthread_spin_lock(pthread_spinlock_t* vs) {
+  int* s = const_cast<int*>(vs);
+  for (;;) {
+    for (int i = 0; i < 1000; i++) {
+      int zero = 0;
+      if (at(*s).load(std::memory_order_relaxed) == 0 &&
+          at(*s).compare_exchange_weak(zero, 1, std::memory_order_acquire)) {
+        return 0;
+      }
+      __builtin_ia32_pause();
+    }
+    sched_yield();
+  }
+}
+
+// ---- unnamed semaphores ---------------------------------------------------------------------
+//
+// sem_t, ours: the count (the semaphore's value, waited on as sema.cc's count) and a mark in
+// the last word; glibc's (sem_open's, or process-shared) lack it and go to libc.
+namespace {
+constexpr uint32_t semMark = 0x676d7073;  // "gmps"
+struct semobj {
+  uint32_t count;
+  uint32_t pad[6];
+  uint32_t mark;
+};
+static_assert(sizeof(semobj) == sizeof(sem_t));
+semobj* semof(sem_t* s) { return reinterpret_cast<semobj*>(s); }
+bool oursem(sem_t* s) { return semof(s)->mark == semMark; }
+
+int semfail(int e) {
+  errno = e;
+  return -1;
+}
+}  // namespace
+
+GMP_HOOK int sem_init(sem_t* s, int shared, unsigned value) {
+  REAL(sem_init);
+  if (shared) return real_sem_init(s, shared, value);
+  if (value > SEM_VALUE_MAX) return semfail(EINVAL);
+  memset(s, 0, sizeof *s);
+  semof(s)->count = value;
+  semof(s)->mark = semMark;
+  return 0;
+}
+
+GMP_HOOK int sem_destroy(sem_t* s) {
+  REAL(sem_destroy);
+  if (!oursem(s)) return real_sem_destroy(s);
+  semof(s)->mark = 0;
+  return 0;
+}
+
+GMP_HOOK int sem_post(sem_t* s) {
+  REAL(sem_post);
+  if (!oursem(s)) return real_sem_post(s);
+  if (at(semof(s)->count).load(std::memory_order_relaxed) >= SEM_VALUE_MAX) {
+    return semfail(EOVERFLOW);
+  }
+  sempost(&semof(s)->count);
+  return 0;
+}
+
+GMP_HOOK int sem_wait(sem_t* s) {
+  REAL(sem_wait);
+  if (!oursem(s)) return real_sem_wait(s);
+  semwait(&semof(s)->count, -1);
+  return 0;
+}
+
+GMP_HOOK int sem_trywait(sem_t* s) {
+  REAL(sem_trywait);
+  if (!oursem(s)) return real_sem_trywait(s);
+  auto c = at(semof(s)->count);
+  uint32_t v = c.load();
+  while (v > 0) {
+    if (c.compare_exchange_weak(v, v - 1, std::memory_order_acquire)) return 0;
+  }
+  return semfail(EAGAIN);
+}
+
+GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
+  REAL(sem_clockwait);
+  if (!oursem(s)) return real_sem_clockwait(s, clock, abs);
+  if (sem_trywait(s) == 0) return 0;
+  if (!validclock(clock) || !validts(abs)) return semfail(EINVAL);
+  if (!semwait(&semof(s)->count, deadlineat(clock, abs))) return semfail(ETIMEDOUT);
+  return 0;
+}
+
+GMP_HOOK int sem_timedwait(sem_t* s, const timespec* abs) {
+  return sem_clockwait(s, CLOCK_REALTIME, abs);
+}
+
+GMP_HOOK int sem_getvalue(sem_t* s, int* v) {
+  REAL(sem_getvalue);
+  if (!oursem(s)) return real_sem_getvalue(s, v);
+  *v = int(at(semof(s)->count).load(std::memory_order_relaxed));
+  return 0;
+}
+
+// ---- once -----------------------------------------------------------------------------------
+//
+// glibc's values: 0 not run, 2 done (__PTHREAD_ONCE_DONE); 1 while a thread runs it. Others
+// wait on one process-wide list, woken all when any once completes.
+namespace {
+waitlist oncewaiters;
+struct oncecheck {
+  int* once;
+};
+void oncerecheck(void* arg) {  // after queueing: done meanwhile? then wake ourselves
+  if (at(*static_cast<oncecheck*>(arg)->once).load(std::memory_order_acquire) == 2) {
+    condwake(&oncewaiters, true);
+  }
+}
+}  // namespace
+
+GMP_HOOK int pthread_once(pthread_once_t* once, void (*fn)()) {
+  auto o = at(*once);
+  for (;;) {
+    int v = o.load(std::memory_order_acquire);
+    if (v == 2) return 0;
+    if (v == 0 && o.compare_exchange_strong(v, 1, std::memory_order_acquire)) {
+      try {
+        fn();
+      } catch (...) {  // as a cancelled fn in glibc: not run, the next caller tries again
+        o.store(0, std::memory_order_release);
+        condwake(&oncewaiters, true);
+        throw;
+      }
+      o.store(2, std::memory_order_release);
+      condwake(&oncewaiters, true);
+      return 0;
+    }
+    oncecheck c{once};
+    condsleep(&oncewaiters, oncerecheck, &c, -1);
+  }
+}

@@ -1,0 +1,387 @@
+// gthread.cc — threads that are goroutines: what the preload's pthread_create makes (issue 6,
+// DESIGN.md "Thread-local state and goroutines").
+//
+// A gthread is a goroutine with a TCB of its own (tls.cc's tcballoc: every module's TLS, a
+// struct pthread glibc accepts), which the switch paths load with wrfsbase (g->fsbase;
+// asm/amd64 gogo, mcall, switchto). So thread_local, errno, malloc's tcache, stdio's lock
+// owners and pthread_self() are the thread's, on whichever M it runs. The pthread_t is the
+// TCB's address, as glibc's is, and the TCB finds its gthread through a TLS variable of ours
+// (gmp_tls_thread), which any thread reads at the TCB's static offset.
+//
+// The TCB's tid is a number of our own above any pid (tidbase + n): glibc's recursive locks
+// (ld.so's) compare owners by tid, so each thread needs a distinct one; the real tid is the
+// M's and changes as the goroutine moves. glibc's raise() on itself asks the kernel (gettid).
+//
+// Life and death (GT1): joinstate goes joinable -> detached (pthread_detach) or joinable ->
+// exited (the thread ended first), each by one CAS; whoever loses the race to the other
+// state frees the thread: exit of a detached thread frees it at once (gthreadexited, on g0
+// once %fs is the M's), detach or join of an exited one after reading it. A joiner waits on
+// done, which the exit releases once.
+//
+// At the end, on the thread's own TCB, as glibc's start_thread: C++ thread_local destructors
+// (__call_tls_dtors), pthread key destructors (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds),
+// then malloc's thread cache goes back to the arenas (tcacheshutdown: glibc 2.36 exports no
+// __libc_thread_freeres, and a million threads' caches would otherwise leak).
+#include <dlfcn.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <unwind.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "hooks.h"
+#include "runtime.h"
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+namespace gmp {
+
+namespace {
+constexpr unsigned keysmax = 1024;       // PTHREAD_KEYS_MAX
+constexpr unsigned keysinline = 32;      // slots in the gthread itself; the rest on demand
+constexpr int destructorRounds = 4;      // PTHREAD_DESTRUCTOR_ITERATIONS
+constexpr int tidbase = 1 << 30;         // above pid_max (4194304 at most)
+
+enum : uint32_t { joinable = 0, detached = 1, exited = 2 };
+
+// A key's value in one thread is valid while its seq is the key's current one: a deleted
+// and re-created key reads null in every thread, as POSIX asks.
+struct keyslot {
+  uint64_t seq;
+  void* v;
+};
+struct keyinfo {
+  std::atomic<uint64_t> seq{0};  // bumped by create and delete (the key's hooks)
+  std::atomic<void (*)(void*)> dtor{nullptr};
+};
+keyinfo keys[keysmax];
+}  // namespace
+
+struct gthread {
+  void* (*fn)(void*);
+  void* arg;
+  void* retval;                      // written by the thread, read after done (join)
+  uintptr_t tcb;                     // constant
+  g* gp;                             // the thread itself sets it first thing (owner)
+  uintptr_t rootframe;               // gthreadstart's frame (the thread's own)
+  std::atomic<uint32_t> joinstate;   // GT1
+  std::atomic<uint32_t> done{0};     // semaphore: released once at exit
+  char name[16];                     // pthread_setname_np; the thread's or anyone's
+  jmp_buf exitbuf;                   // pthread_exit's way out (the thread's own)
+  _Unwind_Exception unwind;          // pthread_exit's forced unwind (the thread's own)
+  keyslot keys1[keysinline];         // the thread's own
+  keyslot* keys2;                    // keysmax - keysinline more, allocated by the thread
+};
+
+// The gthread of the TCB we run on (null on Ms and real threads: zero in the TLS image).
+extern "C" {
+__thread gthread* gmp_tls_thread __attribute__((tls_model("initial-exec"))) = nullptr;
+}
+
+namespace {
+std::atomic<int> nexttid{tidbase};
+ptrdiff_t tcacheoff;  // malloc's tcache slot from the thread pointer (0: unknown)
+bool haveFsgsbase;
+std::atomic<int> tcachestate{0};  // 0 not probed, 1 probing, 2 done
+
+// tlsoffset: where the initial-exec variable v of the running thread lies in every TCB.
+template <typename T> ptrdiff_t tlsoffset(T* v) {
+  return reinterpret_cast<intptr_t>(v) - intptr_t(threadpointer());
+}
+template <typename T> T& tlsat(uintptr_t tcb, ptrdiff_t off) {
+  return *reinterpret_cast<T*>(tcb + off);
+}
+
+inline void wrfsbase(uintptr_t v) { asm volatile("wrfsbase %0" ::"r"(v) : "memory"); }
+
+// glibc 2.36 malloc's per-thread cache: counts[64] then entries[64]; an entry's next
+// pointer is mangled with its own address (safe-linking), and key marks it cached.
+struct tcacheentry {
+  uintptr_t next;
+  uintptr_t key;
+};
+constexpr int tcacheBins = 64;
+struct tcachestruct {
+  uint16_t counts[tcacheBins];
+  tcacheentry* entries[tcacheBins];
+};
+
+// tcacheshutdown: glibc's tcache_thread_shutdown for the TCB we run on: take the cache
+// out of the thread (a later free goes straight to its arena), give every cached chunk
+// back, then the cache itself.
+void tcacheshutdown() {
+  if (!tcacheoff) return;
+  auto& slot = tlsat<tcachestruct*>(threadpointer(), tcacheoff);
+  tcachestruct* tc = slot;
+  if (!tc) return;
+  slot = nullptr;
+  for (auto* e : tc->entries) {
+    while (e) {
+      auto next = reinterpret_cast<tcacheentry*>((reinterpret_cast<uintptr_t>(e) >> 12) ^ e->next);
+      e->key = 0;
+      free(e);
+      if (reinterpret_cast<uintptr_t>(next) & 15) break;  // not a chunk: stop, leak the rest
+      e = next;
+    }
+  }
+  free(tc);
+}
+
+// tcacheprobe finds malloc's tcache slot once: on a fresh TCB (borrowed by this thread for
+// a malloc and a free, signals blocked), the word that changed to point at a cache whose
+// first bin holds the chunk just freed. Not found (another malloc, tcache tuned off):
+// tcacheoff stays 0 and threads end without the shutdown.
+void tcacheprobe() {
+  int st = 0;
+  if (!tcachestate.compare_exchange_strong(st, 1)) {
+    while (tcachestate.load() != 2) sched_yield();
+    return;
+  }
+  size_t size = 0, align = 0;
+  using tlsinfo_t = void (*)(size_t*, size_t*);
+  auto info = reinterpret_cast<tlsinfo_t>(dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info",
+                                                 "GLIBC_PRIVATE"));
+  void* v = info ? tcballoc() : nullptr;
+  if (v) {
+    info(&size, &align);
+    auto tcb = reinterpret_cast<uintptr_t>(v);
+    size_t words = size / 8;
+    auto* before = static_cast<uintptr_t*>(malloc(size));
+    if (before) {
+      auto* area = reinterpret_cast<uintptr_t*>(tcb - words * 8);
+      memcpy(before, area, words * 8);
+      sigset_t all, old;
+      sigfillset(&all);
+      syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+      uintptr_t mine = threadpointer();
+      wrfsbase(tcb);
+      void* q = malloc(24);
+      auto qa = reinterpret_cast<uintptr_t>(q);
+      free(q);
+      wrfsbase(mine);
+      for (size_t i = 0; i < words; i++) {
+        uintptr_t w = area[i];
+        if (w == before[i] || (w & 15) || w + (1 << 16) < qa || w > qa + (1 << 16)) continue;
+        auto* tc = reinterpret_cast<tcachestruct*>(w);
+        if (tc->counts[0] == 1 && reinterpret_cast<uintptr_t>(tc->entries[0]) == qa) {
+          tcacheoff = ptrdiff_t(i * 8) - ptrdiff_t(words * 8);
+          break;
+        }
+      }
+      wrfsbase(tcb);
+      tcacheshutdown();
+      wrfsbase(mine);
+      syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, 8);
+      free(before);
+    }
+    tcbfree(v);
+  }
+  if (debug.set) {
+    printerrf(tcacheoff ? "gmp: threads give malloc's cache back at exit\n"
+                        : "gmp: malloc's thread cache not found: exiting threads keep theirs\n");
+  }
+  tcachestate.store(2);
+}
+
+keyslot* slotof(gthread* t, unsigned key, bool make) {
+  if (key < keysinline) return &t->keys1[key];
+  if (!t->keys2) {
+    if (!make) return nullptr;
+    t->keys2 = static_cast<keyslot*>(calloc(keysmax - keysinline, sizeof(keyslot)));
+    if (!t->keys2) return nullptr;
+  }
+  return &t->keys2[key - keysinline];
+}
+
+// runkeydtors: the thread's key destructors, as glibc's __nptl_deallocate_tsd (its own).
+void runkeydtors(gthread* t) {
+  for (int round = 0; round < destructorRounds; round++) {
+    bool any = false;
+    for (unsigned k = 0; k < keysmax; k++) {
+      keyslot* s = slotof(t, k, false);
+      if (!s) break;  // no second level: nothing beyond the inline slots
+      if (!s->v || s->seq != keys[k].seq.load(std::memory_order_acquire)) continue;
+      void* v = s->v;
+      s->v = nullptr;
+      if (auto d = keys[k].dtor.load(std::memory_order_acquire)) {
+        d(v);
+        any = true;
+      }
+    }
+    if (!any) break;
+  }
+  free(t->keys2);
+  t->keys2 = nullptr;
+}
+
+void gthreadfree(gthread* t) {
+  tcbfree(reinterpret_cast<void*>(t->tcb));
+  free(t);
+}
+
+// gthreadstart: the thread's goroutine, on its own TCB.
+// run: the thread's function, left by a return or by pthread_exit's longjmp.
+__attribute__((noinline)) void run(gthread* t) {
+  t->rootframe = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (setjmp(t->exitbuf) == 0) t->retval = t->fn(t->arg);
+}
+
+void gthreadstart(void* arg) {
+  auto* t = static_cast<gthread*>(arg);
+  t->gp = getg();
+  tcbstart();
+  run(t);
+  t = gmp_tls_thread;
+  using tlsdtors_t = void (*)();
+  static const auto call_tls_dtors =
+      reinterpret_cast<tlsdtors_t>(dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE"));
+  if (call_tls_dtors) call_tls_dtors();
+  runkeydtors(t);
+  tcacheshutdown();
+}
+
+// exitstop: pthread_exit's forced unwind ran every cleanup below the thread's start
+// (C++ destructors, catch (...) that rethrow): leave through gthreadstart's setjmp.
+_Unwind_Reason_Code exitstop(int, _Unwind_Action actions, _Unwind_Exception_Class,
+                             _Unwind_Exception*, _Unwind_Context* ctx, void* arg) {
+  auto* t = static_cast<gthread*>(arg);
+  if ((actions & _UA_END_OF_STACK) || _Unwind_GetCFA(ctx) > t->rootframe) {
+    longjmp(t->exitbuf, 1);
+  }
+  return _URC_NO_REASON;
+}
+void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {}
+}  // namespace
+
+void tcbsetg(uintptr_t tcb, g* gp) { tlsat<g*>(tcb, tlsoffset(&gmp_tls_g)) = gp; }
+
+void gthreadexited(uintptr_t tcb) {
+  gthread* t = tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread));
+  uint32_t st = joinable;
+  if (t->joinstate.compare_exchange_strong(st, exited, std::memory_order_acq_rel)) {
+    semrelease(&t->done);  // the joiner frees it (GT1)
+  } else {
+    gthreadfree(t);  // detached
+  }
+}
+
+bool gthreadpossible() {
+  static const bool ok = [] {
+    haveFsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+    if (debug.set && !haveFsgsbase) {
+      printerr("gmp: no FSGSBASE (AT_HWCAP2): pthread_create makes real threads\n");
+    }
+    return haveFsgsbase && tcbusable();
+  }();
+  return ok && runtimeStarted.load(std::memory_order_acquire) && !debug.notakeover;
+}
+
+int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize,
+                  bool detach) {
+  if (!gthreadpossible()) return -1;
+  if (tcachestate.load(std::memory_order_acquire) != 2) tcacheprobe();
+  auto* t = static_cast<gthread*>(calloc(1, sizeof(gthread)));
+  if (!t) return EAGAIN;
+  void* v = tcballoc();
+  if (!v) {
+    free(t);
+    return EAGAIN;
+  }
+  auto tcb = reinterpret_cast<uintptr_t>(v);
+  *tcbtid(v) = nexttid.fetch_add(1, std::memory_order_relaxed);
+  if (nexttid.load(std::memory_order_relaxed) < tidbase) nexttid.store(tidbase);  // wrapped
+  t->fn = fn;
+  t->arg = arg;
+  t->tcb = tcb;
+  t->joinstate.store(detach ? detached : joinable, std::memory_order_relaxed);
+  tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread)) = t;
+  *id = tcb;  // before newproc: the thread may run and read it at once
+  if (newproc(gthreadstart, t, reinterpret_cast<uintptr_t>(fn), stacksize, tcb) < 0) {
+    *id = 0;
+    gthreadfree(t);
+    return EAGAIN;
+  }
+  return 0;
+}
+
+gthread* gthreadof(uintptr_t id) {
+  if (!id || !haveFsgsbase) return nullptr;
+  return tlsat<gthread*>(id, tlsoffset(&gmp_tls_thread));
+}
+
+gthread* gthreadself() { return gmp_tls_thread; }
+
+int gthreadjoin(gthread* t, void** ret, int64_t deadline) {
+  if (t == gmp_tls_thread) return EDEADLK;
+  if (t->joinstate.load(std::memory_order_acquire) == detached) return EINVAL;
+  if (deadline == 0) {
+    uint32_t one = 1;
+    if (!t->done.compare_exchange_strong(one, 0, std::memory_order_acquire)) return EBUSY;
+  } else if (!semacquireuntil(&t->done, false, waitReasonThreadJoin, deadline)) {
+    return ETIMEDOUT;
+  }
+  if (ret) *ret = t->retval;
+  gthreadfree(t);
+  return 0;
+}
+
+int gthreaddetach(gthread* t) {
+  uint32_t st = joinable;
+  if (t->joinstate.compare_exchange_strong(st, detached, std::memory_order_acq_rel)) return 0;
+  if (st == detached) return EINVAL;
+  gthreadfree(t);  // it ended already: nobody else will (GT1)
+  return 0;
+}
+
+[[noreturn]] void gthreadexit(void* ret) {
+  gthread* t = gmp_tls_thread;
+  t->retval = ret;
+  memset(&t->unwind, 0, sizeof t->unwind);
+  memcpy(&t->unwind.exception_class, "GMP\0EXIT", 8);
+  t->unwind.exception_cleanup = exitcleanup;
+  _Unwind_ForcedUnwind(&t->unwind, exitstop, t);
+  longjmp(t->exitbuf, 1);  // no unwind information at all: leave at once
+}
+
+bool gthreaddetached(gthread* t) {
+  return t->joinstate.load(std::memory_order_relaxed) == detached;
+}
+
+char* gthreadname(gthread* t) { return t->name; }
+
+bool gthreadstack(gthread* t, uintptr_t* lo, size_t* size) {
+  g* gp = t == gmp_tls_thread ? getg() : t->gp;
+  if (!gp || !gp->stk.lo) return false;
+  *lo = gp->stk.lo;
+  *size = gp->stk.hi - gp->stk.lo;
+  return true;
+}
+
+void* gthreadgetspecific(gthread* t, unsigned key) {
+  keyslot* s = slotof(t, key, false);
+  return s && s->seq == keys[key].seq.load(std::memory_order_acquire) ? s->v : nullptr;
+}
+
+int gthreadsetspecific(gthread* t, unsigned key, const void* v) {
+  keyslot* s = slotof(t, key, true);
+  if (!s) return ENOMEM;
+  s->seq = keys[key].seq.load(std::memory_order_acquire);
+  s->v = const_cast<void*>(v);
+  return 0;
+}
+
+void gthreadkey(unsigned key, bool created, void (*dtor)(void*)) {
+  if (key >= keysmax) return;
+  keys[key].dtor.store(created ? dtor : nullptr, std::memory_order_release);
+  keys[key].seq.fetch_add(1, std::memory_order_acq_rel);
+}
+
+}  // namespace gmp
