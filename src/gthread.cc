@@ -325,7 +325,7 @@ int gthreadjoin(gthread* t, void** ret, int64_t deadline) {
   if (deadline == 0) {
     uint32_t one = 1;
     if (!t->done.compare_exchange_strong(one, 0, std::memory_order_acquire)) return EBUSY;
-  } else if (!semacquireuntil(&t->done, false, waitReasonThreadJoin, deadline)) {
+  } else if (!semacquire(&t->done, false, waitReasonThreadJoin, deadline)) {
     return ETIMEDOUT;
   }
   if (ret) *ret = t->retval;

@@ -679,12 +679,9 @@ void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on t
 // Go's runtime semaphore: semacquire blocks until *addr > 0, then decrements it (a
 // goroutine parks, another thread sleeps); semrelease increments it and wakes one waiter.
 // lifo: queue at the front; handoff: give the count to the first waiter and yield to it.
-void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason);
+// deadline: give up then (a nanotime; < 0: never); true when it acquired.
+bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline = -1);
 void semacquire(std::atomic<uint32_t>* addr);
-// semacquireuntil: semacquire that gives up at deadline (a nanotime; < 0: never); true when
-// it acquired.
-bool semacquireuntil(std::atomic<uint32_t>* addr, bool lifo, waitreason reason,
-                     int64_t deadline);
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
 

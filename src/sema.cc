@@ -99,8 +99,7 @@ void semexpire(void* arg, int64_t) {
 }
 }  // namespace
 
-bool semacquireuntil(std::atomic<uint32_t>* addr, bool lifo, waitreason reason,
-                     int64_t deadline) {
+bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline) {
   if (cansemacquire(addr)) return true;
   semaroot* root = semroot(addr);
   g* gp = curgoroutine();
@@ -146,10 +145,6 @@ bool semacquireuntil(std::atomic<uint32_t>* addr, bool lifo, waitreason reason,
     if (s.ticket != 0 || cansemacquire(addr)) return true;  // SEM3
     if (s.expired) return false;
   }
-}
-
-void semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason) {
-  semacquireuntil(addr, lifo, reason, -1);
 }
 
 void semacquire(std::atomic<uint32_t>* addr) { semacquire(addr, false, waitReasonSemacquire); }

@@ -392,7 +392,7 @@ int gmp_sem_release(gmp_sem_t* s) {
 namespace gmp {
 
 bool semwait(uint32_t* sema, int64_t deadline) {
-  return semacquireuntil(semaaddr(sema), false, waitReasonThreadSync, deadline);
+  return semacquire(semaaddr(sema), false, waitReasonThreadSync, deadline);
 }
 
 void sempost(uint32_t* sema) { semrelease(semaaddr(sema)); }

@@ -29,6 +29,12 @@ void expectSame(const std::string& cmd) {
 }
 
 std::string app(const char* name) { return env("GMP_APPS") + "/" + name; }
+
+// figure: the number after "name=" in out, or -1.
+long figure(const std::string& out, const std::string& name) {
+  size_t at = out.find(name + "=");
+  return at == std::string::npos ? -1 : atol(out.c_str() + at + name.size() + 1);
+}
 }  // namespace
 
 TEST(Preload, Environment) {
@@ -98,4 +104,54 @@ TEST(Preload, StartsUnderAnAddressSpaceLimit) {
   }
   expectSame("sh -c 'ulimit -v 1000000; exec " + app("throws") + "'");
   expectSame("sh -c 'ulimit -v 1000000; exec " + app("plain") + " 3 x' | grep -v 'thread stack'");
+}
+
+// Issue 6: threads become goroutines, and the program cannot tell.
+TEST(Preload, ThreadsKeepTheirSemantics) {
+  for (const char* procs : {"1", "2"}) {
+    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " " + app("pthreads");
+    result plain = run(cmd, false), pre = run(cmd, true);
+    EXPECT_EQ(plain.status, 0) << plain.out;
+    EXPECT_EQ(plain.out.find("WRONG"), std::string::npos) << plain.out;
+    EXPECT_EQ(pre.status, 0) << "GMPMAXPROCS=" << procs << "\n" << pre.out;
+    EXPECT_EQ(pre.out, plain.out) << "GMPMAXPROCS=" << procs;
+  }
+}
+
+TEST(Preload, ThreadPerConnectionServerRunsOnAFewOsThreads) {
+  // 2,000 connections: 2,001 threads natively. stdout must match; stderr has the figures.
+  std::string cmd = app("threadserver") + " 2000 5";
+  result plain = gmptest::runshell("env GMPMAXPROCS=2 " + cmd + " 2>/dev/null");
+  result pre = gmptest::runshell("env GMPMAXPROCS=2 LD_PRELOAD=" + env("GMP_SO") + " " + cmd +
+                                 " 2>/dev/null");
+  EXPECT_EQ(plain.status, 0) << plain.out;
+  EXPECT_EQ(pre.status, 0) << pre.out;
+  EXPECT_EQ(pre.out, plain.out);
+  EXPECT_NE(plain.out.find("bytes checked: ok"), std::string::npos) << plain.out;
+  result nat = gmptest::runshell(cmd + " 2>&1 >/dev/null");
+  result ours = gmptest::runshell("env GMPMAXPROCS=2 LD_PRELOAD=" + env("GMP_SO") + " " + cmd +
+                                  " 2>&1 >/dev/null");
+  long natthreads = figure(nat.out, "os_threads"), threads = figure(ours.out, "os_threads");
+  // All clients are connected then; the server's threads are still being made.
+  EXPECT_GT(natthreads, 2000 / 2) << "natively each connection has a thread: " << nat.out;
+  EXPECT_GT(threads, 0) << ours.out;
+  EXPECT_LE(threads, 2 + 6) << "GMPMAXPROCS=2 and a few Ms (sysmon, blocked calls): " << ours.out;
+}
+
+TEST(Preload, TakeoverOffMakesRealThreads) {
+  result r = gmptest::runshell("env GMPDEBUG=takeover=0 LD_PRELOAD=" + env("GMP_SO") + " " +
+                               app("threadserver") + " 300 2 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_GT(figure(r.out, "os_threads"), 300 / 2) << r.out;
+}
+
+TEST(Preload, ThreadChurnKeepsRssFlat) {
+  // 200,000 threads created and joined one after another (README: a million). Each exit
+  // gives back its TCB, its stack and its malloc cache.
+  result r = run(app("churn") + " 200000", true);
+  ASSERT_EQ(r.status, 0) << r.out;
+  size_t at = r.out.find("growth ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  long growth = atol(r.out.c_str() + at + 7);
+  EXPECT_LT(growth, 4096) << "RSS grew by more than 4 MiB over 180,000 threads: " << r.out;
 }
