@@ -273,6 +273,7 @@ void gthreadexited(uintptr_t tcb) {
   }
 }
 
+// gthreadpossible: pthread_create may make a gthread now.
 bool gthreadpossible() {
   static const bool ok = [] {
     haveFsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
