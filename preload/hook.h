@@ -46,6 +46,9 @@ inline int64_t deadlinein(int64_t ns) {
   return ns > INT64_MAX - now ? -1 : now + ns;
 }
 
+// validclock: a clock the pthread timed waits take (glibc's EINVAL otherwise).
+inline bool validclock(clockid_t c) { return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC; }
+
 // deadlineat: the nanotime at which the valid absolute time abs on clock comes (now if it
 // has passed; -1 beyond the clock's range). A clock set later does not move it.
 inline int64_t deadlineat(clockid_t clock, const timespec* abs) {

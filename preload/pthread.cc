@@ -16,16 +16,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
-#include <mutex>
 
 #include "hook.h"
 
 using namespace gmp;
 
 namespace {
-// Attributes whose owner asked for PTHREAD_SCOPE_SYSTEM: a small set of addresses (an
-// attribute lives from pthread_attr_init to pthread_attr_destroy; few ask).
+// Attributes whose owner asked for PTHREAD_SCOPE_SYSTEM (glibc's default scope already, so
+// only a call to pthread_attr_setscope tells it): a small set of addresses, under
+// systemattrslock, cleared by pthread_attr_init and _destroy. Beyond systemAttrsMax such
+// attributes at once, a request makes a goroutine-thread (README).
 constexpr int systemAttrsMax = 64;
 const pthread_attr_t* systemattrs[systemAttrsMax];
 std::atomic<int> nsystemattrs{0};
@@ -71,7 +73,10 @@ bool realthread(const pthread_attr_t* a) {
   if (wantssystem(a)) return true;
   void* addr = nullptr;
   size_t size = 0;
-  if (pthread_attr_getstack(a, &addr, &size) == 0 && addr) return true;
+  // glibc reports the stack's low end, address - size: -size when no address was set.
+  if (pthread_attr_getstack(a, &addr, &size) == 0 && reinterpret_cast<uintptr_t>(addr) + size) {
+    return true;
+  }
   int inherit = PTHREAD_INHERIT_SCHED, policy = SCHED_OTHER;
   pthread_attr_getinheritsched(a, &inherit);
   pthread_attr_getschedpolicy(a, &policy);
@@ -101,6 +106,12 @@ GMP_HOOK int pthread_attr_setscope(pthread_attr_t* a, int scope) {
   int r = real_pthread_attr_setscope(a, scope);
   if (r == 0) marksystem(a, scope == PTHREAD_SCOPE_SYSTEM);
   return r;
+}
+
+GMP_HOOK int pthread_attr_init(pthread_attr_t* a) {
+  REAL(pthread_attr_init);
+  if (nsystemattrs.load(std::memory_order_relaxed)) marksystem(a, false);
+  return real_pthread_attr_init(a);
 }
 
 GMP_HOOK int pthread_attr_destroy(pthread_attr_t* a) {
@@ -142,7 +153,7 @@ GMP_HOOK int pthread_clockjoin_np(pthread_t th, void** ret, clockid_t clock, con
   gthread* t = gthreadof(id(th));
   if (!t) return real_pthread_clockjoin_np(th, ret, clock, abs);
   if (!abs) return gthreadjoin(t, ret, -1);
-  if (!validts(abs) || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)) return EINVAL;
+  if (!validclock(clock) || !validts(abs)) return EINVAL;
   return gthreadjoin(t, ret, deadlineat(clock, abs));
 }
 

@@ -5,17 +5,16 @@
 //
 // Each object keeps glibc's size and is ours inside, laid out so that glibc's static
 // initialisers (all zero, and a mutex's __kind) mean "unlocked" here. Process-shared objects
-// stay glibc's (another process reads them with glibc's code): a mutex whose __kind carries
-// glibc's pshared, robust, priority-inheritance or -protection bits, and conditions, locks,
-// barriers and semaphores initialised process-shared go to libc whole. Semaphores from
-// sem_open are glibc's too (they lack our mark).
+// stay glibc's (another process reads them with glibc's code), told apart by what glibc's
+// init writes where ours leave zero: a mutex's __kind bits (pshared, robust, priority
+// inheritance or protection), a condition's __wrefs bit 0, a rwlock's __shared, a barrier's
+// shared word. Semaphores are ours only with our mark (not sem_open's, not pshared ones).
 //
 // Waiting is hooks.h's: semwait/sempost on a count (sema.cc), condsleep/condwake on a list
 // of waiters (sync.cc). Deadlines are absolute times turned into the monotonic clock at the
 // call: a realtime clock set during the wait does not move them.
 #include <pthread.h>
 #include <semaphore.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <climits>
@@ -40,35 +39,29 @@ uint64_t ownerid() {
 // ---- the lock itself ------------------------------------------------------------------------
 //
 // A futex-style lock on a count: state 0 free, 1 held, 2 held and maybe waited for. A waiter
-// swaps in 2 and waits on sema; unlock swaps in 0 and, if it saw 2, posts once. A post no
-// waiter takes (its wait timed out) wakes a later waiter once for nothing: it swaps 2 in
-// again and waits again. Short spin first, for holders running on another CPU.
+// swaps in 2 and waits on sema; unlock swaps in 0 and, if it saw 2, posts once. So sema may
+// hold posts nobody waits for (a waiter's wait timed out, or its swap found the lock free):
+// each wakes a later waiter once for nothing, which swaps 2 in again and waits again. First
+// a short spin while the holder may be running on another P (syncspin, Go's canSpin).
 struct lockword {
   uint32_t state;
   uint32_t sema;
 };
 
-bool lockacquire(lockword* l, int64_t deadline) {
+bool locktry(lockword* l) {
   uint32_t zero = 0;
-  if (at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire)) return true;
-  static const bool multicpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
-  for (int i = 0; multicpu && i < 100; i++) {
-    __builtin_ia32_pause();
-    zero = 0;
-    if (at(l->state).load(std::memory_order_relaxed) == 0 &&
-        at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire)) {
-      return true;
-    }
+  return at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire);
+}
+
+bool lockacquire(lockword* l, int64_t deadline) {
+  if (locktry(l)) return true;
+  for (int i = 0; syncspin(i); i++) {
+    if (at(l->state).load(std::memory_order_relaxed) == 0 && locktry(l)) return true;
   }
   while (at(l->state).exchange(2, std::memory_order_acquire) != 0) {
     if (!semwait(&l->sema, deadline)) return false;
   }
   return true;
-}
-
-bool locktry(lockword* l) {
-  uint32_t zero = 0;
-  return at(l->state).compare_exchange_strong(zero, 1, std::memory_order_acquire);
 }
 
 void lockrelease(lockword* l) {
@@ -79,9 +72,10 @@ void lockrelease(lockword* l) {
 //
 // pthread_mutex_t, ours: __lock and __count are the lockword, __kind is glibc's (so its
 // static initialisers and pthread_mutexattr_settype mean what they say), __nusers counts a
-// recursive owner's depth, __list holds the owner (ownerid). Owner and depth are written by
-// the holder only; others compare the owner with themselves, which a stale read cannot make
-// equal.
+// recursive owner's depth, __list holds the owner (ownerid) of a recursive or error-checking
+// one (normal and adaptive mutexes do not track it, as glibc's do not check it). Owner and
+// depth are written by the holder only; others compare the owner with themselves, which a
+// stale read cannot make equal.
 constexpr int glibcKindMask = 3;  // PTHREAD_MUTEX_KIND_MASK_NP
 constexpr int glibcOnlyBits = 16 | 32 | 64 | 128;  // robust, PI, PP, pshared (glibc's bits)
 
@@ -95,16 +89,22 @@ bool glibcmutex(pthread_mutex_t* m) {
 }
 int kindof(pthread_mutex_t* m) { return m->__data.__kind & glibcKindMask; }
 
+bool tracksowner(int kind) {
+  return kind == PTHREAD_MUTEX_RECURSIVE || kind == PTHREAD_MUTEX_ERRORCHECK;
+}
+
 int mutexlock(pthread_mutex_t* m, int64_t deadline, bool trying) {
   int kind = kindof(m);
+  if (!tracksowner(kind)) {
+    if (trying ? locktry(lockof(m)) : lockacquire(lockof(m), deadline)) return 0;
+    return trying ? EBUSY : ETIMEDOUT;
+  }
   uint64_t me = ownerid();
-  if (kind != PTHREAD_MUTEX_NORMAL && at(ownerof(m)).load(std::memory_order_relaxed) == me) {
-    if (kind == PTHREAD_MUTEX_RECURSIVE) {
-      if (m->__data.__nusers == UINT_MAX) return EAGAIN;
-      m->__data.__nusers++;
-      return 0;
-    }
+  if (at(ownerof(m)).load(std::memory_order_relaxed) == me) {
     if (kind == PTHREAD_MUTEX_ERRORCHECK) return trying ? EBUSY : EDEADLK;
+    if (m->__data.__nusers == UINT_MAX) return EAGAIN;
+    m->__data.__nusers++;
+    return 0;
   }
   if (trying ? !locktry(lockof(m)) : !lockacquire(lockof(m), deadline)) {
     return trying ? EBUSY : ETIMEDOUT;
@@ -114,18 +114,20 @@ int mutexlock(pthread_mutex_t* m, int64_t deadline, bool trying) {
   return 0;
 }
 
+// ownedbyother: m is recursive or error-checking and the caller does not hold it (EPERM).
+bool ownedbyother(pthread_mutex_t* m) {
+  return tracksowner(kindof(m)) && at(ownerof(m)).load(std::memory_order_relaxed) != ownerid();
+}
+
 int mutexunlock(pthread_mutex_t* m) {
-  int kind = kindof(m);
-  if (kind == PTHREAD_MUTEX_RECURSIVE || kind == PTHREAD_MUTEX_ERRORCHECK) {
-    if (at(ownerof(m)).load(std::memory_order_relaxed) != ownerid()) return EPERM;
-    if (kind == PTHREAD_MUTEX_RECURSIVE && --m->__data.__nusers != 0) return 0;
+  if (tracksowner(kindof(m))) {
+    if (ownedbyother(m)) return EPERM;
+    if (--m->__data.__nusers != 0) return 0;  // recursive, still held
+    at(ownerof(m)).store(0, std::memory_order_relaxed);
   }
-  at(ownerof(m)).store(0, std::memory_order_relaxed);
   lockrelease(lockof(m));
   return 0;
 }
-
-bool validclock(clockid_t c) { return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC; }
 }  // namespace
 
 GMP_HOOK int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* a) {
@@ -168,8 +170,9 @@ GMP_HOOK int pthread_mutex_trylock(pthread_mutex_t* m) {
 GMP_HOOK int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, const timespec* abs) {
   REAL(pthread_mutex_clocklock);
   if (glibcmutex(m)) return real_pthread_mutex_clocklock(m, clock, abs);
+  if (!validclock(clock)) return EINVAL;      // glibc checks the clock first
   if (mutexlock(m, -1, true) == 0) return 0;  // POSIX: no check of abs when it need not wait
-  if (!validclock(clock) || !validts(abs)) return EINVAL;
+  if (!validts(abs)) return EINVAL;
   return mutexlock(m, deadlineat(clock, abs), false);
 }
 
@@ -185,59 +188,27 @@ GMP_HOOK int pthread_mutex_unlock(pthread_mutex_t* m) {
 
 // ---- conditions -----------------------------------------------------------------------------
 //
-// pthread_cond_t, ours: a waitlist (hooks.h) in the first 24 bytes, the clock at 24, and at
-// 28 a mark that pthread_cond_init saw a process-shared attribute (then the rest is glibc's
-// and every call goes to libc: glibc's own process-shared condition cannot carry our mark
-// in its bytes, so such a condition lives in pshared, a list of their addresses).
+// pthread_cond_t, ours: a waitlist (hooks.h) in the first 24 bytes and the clock at 24; bytes
+// 36-39 stay zero, where glibc's __wrefs has bit 0 set in a process-shared condition (then
+// every call goes to libc). A process-shared condition is used with a process-shared mutex,
+// which is glibc's too; with one of ours glibc's wait would unlock it its own way: EINVAL.
 namespace {
 struct condobj {
   waitlist list;
   int32_t clock;
 };
-static_assert(sizeof(condobj) <= sizeof(pthread_cond_t));
+static_assert(sizeof(condobj) <= offsetof(__pthread_cond_s, __wrefs));
 condobj* condof(pthread_cond_t* c) { return reinterpret_cast<condobj*>(c); }
+bool glibccond(pthread_cond_t* c) { return at(c->__data.__wrefs).load(std::memory_order_relaxed) & 1; }
 
-constexpr int psharedMax = 64;
-std::atomic<const void*> pshared[psharedMax];  // process-shared conditions and rwlocks
-std::atomic<int> npshared{0};
-bool isshared(const void* o) {
-  int n = npshared.load(std::memory_order_acquire);
-  for (int i = 0; i < n; i++) {
-    if (pshared[i].load(std::memory_order_relaxed) == o) return true;
-  }
-  return false;
-}
-bool addshared(const void* o) {  // the object's init; false when the table is full
-  if (isshared(o)) return true;
-  for (int i = 0; i < psharedMax; i++) {
-    const void* none = nullptr;
-    if (pshared[i].compare_exchange_strong(none, o)) {
-      int n = npshared.load();
-      while (n < i + 1 && !npshared.compare_exchange_weak(n, i + 1)) {
-      }
-      return true;
-    }
-  }
-  return false;
-}
-void dropshared(const void* o) {
-  int n = npshared.load(std::memory_order_acquire);
-  for (int i = 0; i < n; i++) {
-    const void* mine = o;
-    pshared[i].compare_exchange_strong(mine, nullptr);
-  }
-}
-
-void unlockmutex(void* m) { pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
+int unlockmutex(void* m) { return pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)); }
 
 int condwait(pthread_cond_t* c, pthread_mutex_t* m, int64_t deadline) {
-  if (!glibcmutex(m) && kindof(m) != PTHREAD_MUTEX_NORMAL &&
-      at(ownerof(m)).load(std::memory_order_relaxed) != ownerid()) {
-    return EPERM;
-  }
-  bool woken = condsleep(&condof(c)->list, unlockmutex, m, deadline);
-  pthread_mutex_lock(m);
-  return woken ? 0 : ETIMEDOUT;
+  if (!glibcmutex(m) && ownedbyother(m)) return EPERM;
+  int r = condsleep(&condof(c)->list, unlockmutex, m, deadline);
+  if (r != 0 && r != ETIMEDOUT) return r;  // the mutex was not the caller's to unlock
+  int relock = pthread_mutex_lock(m);      // EOWNERDEAD from a robust mutex comes first
+  return relock ? relock : r;
 }
 }  // namespace
 
@@ -249,11 +220,7 @@ GMP_HOOK int pthread_cond_init(pthread_cond_t* c, const pthread_condattr_t* a) {
     pthread_condattr_getpshared(a, &shared);
     pthread_condattr_getclock(a, &clock);
   }
-  if (shared != PTHREAD_PROCESS_PRIVATE) {
-    if (!addshared(c)) return EAGAIN;
-    return real_pthread_cond_init(c, a);
-  }
-  dropshared(c);
+  if (shared != PTHREAD_PROCESS_PRIVATE) return real_pthread_cond_init(c, a);
   memset(c, 0, sizeof *c);
   condof(c)->clock = clock;
   return 0;
@@ -261,108 +228,132 @@ GMP_HOOK int pthread_cond_init(pthread_cond_t* c, const pthread_condattr_t* a) {
 
 GMP_HOOK int pthread_cond_destroy(pthread_cond_t* c) {
   REAL(pthread_cond_destroy);
-  if (isshared(c)) {
-    dropshared(c);
-    return real_pthread_cond_destroy(c);
-  }
+  if (glibccond(c)) return real_pthread_cond_destroy(c);
   return 0;
 }
 
 GMP_HOOK int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
   REAL(pthread_cond_wait);
-  if (isshared(c)) return real_pthread_cond_wait(c, m);
+  if (glibccond(c)) return glibcmutex(m) ? real_pthread_cond_wait(c, m) : EINVAL;
   return condwait(c, m, -1);
 }
 
 GMP_HOOK int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock,
                                     const timespec* abs) {
   REAL(pthread_cond_clockwait);
-  if (isshared(c)) return real_pthread_cond_clockwait(c, m, clock, abs);
+  if (glibccond(c)) return glibcmutex(m) ? real_pthread_cond_clockwait(c, m, clock, abs) : EINVAL;
   if (!validclock(clock) || !validts(abs)) return EINVAL;
   return condwait(c, m, deadlineat(clock, abs));
 }
 
 GMP_HOOK int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abs) {
   REAL(pthread_cond_timedwait);
-  if (isshared(c)) return real_pthread_cond_timedwait(c, m, abs);
+  if (glibccond(c)) return glibcmutex(m) ? real_pthread_cond_timedwait(c, m, abs) : EINVAL;
   if (!validts(abs)) return EINVAL;
   return condwait(c, m, deadlineat(condof(c)->clock, abs));
 }
 
 GMP_HOOK int pthread_cond_signal(pthread_cond_t* c) {
   REAL(pthread_cond_signal);
-  if (isshared(c)) return real_pthread_cond_signal(c);
+  if (glibccond(c)) return real_pthread_cond_signal(c);
   condwake(&condof(c)->list, false);
   return 0;
 }
 
 GMP_HOOK int pthread_cond_broadcast(pthread_cond_t* c) {
   REAL(pthread_cond_broadcast);
-  if (isshared(c)) return real_pthread_cond_broadcast(c);
+  if (glibccond(c)) return real_pthread_cond_broadcast(c);
   condwake(&condof(c)->list, true);
   return 0;
 }
 
 // ---- read-write locks -----------------------------------------------------------------------
 //
-// pthread_rwlock_t, ours: an inner lock, the readers inside, a writer inside, writers
-// waiting, one waitlist for everyone (woken all at once when the lock may have come free),
-// and glibc's __flags (byte 48: PTHREAD_RWLOCK_PREFER_*, from the attribute or the static
-// initialiser). All fields under the inner lock. Readers are preferred, as glibc's default:
-// a reader may enter while a writer waits, so a thread can take its read lock recursively;
-// with PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP new readers wait for waiting writers.
+// pthread_rwlock_t, ours: an inner lock, the readers inside, the writers waiting, the writer
+// inside (its ownerid, 0: none), one waitlist for everyone (woken all at once when the lock
+// may have come free), and glibc's __flags (PTHREAD_RWLOCK_PREFER_*, from the attribute or
+// the static initialiser). All fields under the inner lock. Bytes 28-31, glibc's __shared
+// (set in a process-shared lock, which then goes to libc), are the waitlist's padding after
+// its lock word: zero in ours. Readers are preferred, as glibc's default: a reader may enter
+// while a writer waits, so a thread can take its read lock recursively; with
+// PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP new readers wait for waiting writers. The
+// writer asking again, for either lock, gets EDEADLK as from glibc.
 namespace {
 struct rwobj {
   lockword inner;
   uint32_t readers;
-  uint32_t writer;
   uint32_t wwaiting;
-  uint32_t pad;
+  uint64_t writer;
   waitlist list;
 };
+static_assert(offsetof(rwobj, list) + sizeof(uint32_t) ==
+                  offsetof(pthread_rwlock_t, __data.__shared) &&
+              offsetof(rwobj, list) + offsetof(waitlist, head) >=
+                  offsetof(pthread_rwlock_t, __data.__shared) + sizeof(int));
 static_assert(sizeof(rwobj) <= offsetof(pthread_rwlock_t, __data.__flags));
 rwobj* rwof(pthread_rwlock_t* rw) { return reinterpret_cast<rwobj*>(rw); }
+bool glibcrw(pthread_rwlock_t* rw) { return at(rw->__data.__shared).load(std::memory_order_relaxed); }
 bool preferwriter(pthread_rwlock_t* rw) {
   return rw->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
 }
-void unlockinner(void* o) { lockrelease(&static_cast<rwobj*>(o)->inner); }
+int unlockinner(void* o) {
+  lockrelease(&static_cast<rwobj*>(o)->inner);
+  return 0;
+}
 
 int rwlock(pthread_rwlock_t* rw, bool write, int64_t deadline, bool trying) {
   rwobj* o = rwof(rw);
+  uint64_t me = ownerid();
   lockacquire(&o->inner, -1);
-  bool waitingwriter = false;
-  for (;;) {
-    bool free = write ? !o->writer && o->readers == 0
-                      : !o->writer && !(preferwriter(rw) && o->wwaiting > (waitingwriter ? 1 : 0));
-    if (free) break;
-    if (trying) {
-      lockrelease(&o->inner);
-      return EBUSY;
-    }
-    if (write && !waitingwriter) {
-      o->wwaiting++;
-      waitingwriter = true;
-    }
-    bool woken = condsleep(&o->list, unlockinner, o, deadline);
-    lockacquire(&o->inner, -1);
-    if (!woken) {
-      if (waitingwriter) o->wwaiting--;
-      lockrelease(&o->inner);
-      if (waitingwriter) condwake(&o->list, true);  // readers that waited for us
-      return ETIMEDOUT;
-    }
-  }
-  if (waitingwriter) o->wwaiting--;
-  if (write) {
-    o->writer = 1;
-  } else if (o->readers == UINT32_MAX) {
-    lockrelease(&o->inner);
-    return EAGAIN;
+  int r = 0;
+  if (o->writer == me) {
+    r = EDEADLK;
   } else {
-    o->readers++;
+    bool waiting = false;  // this writer counts in wwaiting
+    for (;;) {
+      if (write ? !o->writer && o->readers == 0
+                : !o->writer && !(preferwriter(rw) && o->wwaiting)) {
+        break;
+      }
+      if (trying) {
+        r = EBUSY;
+        break;
+      }
+      if (write && !waiting) {
+        o->wwaiting++;
+        waiting = true;
+      }
+      r = condsleep(&o->list, unlockinner, o, deadline);
+      lockacquire(&o->inner, -1);
+      if (r) break;  // ETIMEDOUT
+    }
+    if (waiting) o->wwaiting--;
+    if (r == ETIMEDOUT && waiting) {
+      lockrelease(&o->inner);
+      condwake(&o->list, true);  // readers that waited behind us
+      return r;
+    }
+    if (r == 0) {
+      if (write) {
+        o->writer = me;
+      } else if (o->readers == UINT32_MAX) {
+        r = EAGAIN;
+      } else {
+        o->readers++;
+      }
+    }
   }
   lockrelease(&o->inner);
-  return 0;
+  return r;
+}
+
+// rwclock: the timed lock calls: the clock first, then without waiting, then abs (as glibc).
+int rwclock(pthread_rwlock_t* rw, bool write, clockid_t clock, const timespec* abs) {
+  if (!validclock(clock)) return EINVAL;
+  int r = rwlock(rw, write, -1, true);
+  if (r != EBUSY) return r;
+  if (!validts(abs)) return EINVAL;
+  return rwlock(rw, write, deadlineat(clock, abs), false);
 }
 }  // namespace
 
@@ -373,11 +364,7 @@ GMP_HOOK int pthread_rwlock_init(pthread_rwlock_t* rw, const pthread_rwlockattr_
     pthread_rwlockattr_getpshared(a, &shared);
     pthread_rwlockattr_getkind_np(a, &kind);
   }
-  if (shared != PTHREAD_PROCESS_PRIVATE) {
-    if (!addshared(rw)) return EAGAIN;
-    return real_pthread_rwlock_init(rw, a);
-  }
-  dropshared(rw);
+  if (shared != PTHREAD_PROCESS_PRIVATE) return real_pthread_rwlock_init(rw, a);
   memset(rw, 0, sizeof *rw);
   rw->__data.__flags = static_cast<unsigned char>(kind);
   return 0;
@@ -385,32 +372,38 @@ GMP_HOOK int pthread_rwlock_init(pthread_rwlock_t* rw, const pthread_rwlockattr_
 
 GMP_HOOK int pthread_rwlock_destroy(pthread_rwlock_t* rw) {
   REAL(pthread_rwlock_destroy);
-  if (isshared(rw)) {
-    dropshared(rw);
-    return real_pthread_rwlock_destroy(rw);
-  }
-  return 0;
+  return glibcrw(rw) ? real_pthread_rwlock_destroy(rw) : 0;
 }
 
-#define RWHOOK(name, args, call, ours)              \
-  GMP_HOOK int name args {                          \
-    REAL(name);                                     \
-    if (isshared(rw)) return real_##name call;      \
-    ours;                                           \
-  }
+GMP_HOOK int pthread_rwlock_rdlock(pthread_rwlock_t* rw) {
+  REAL(pthread_rwlock_rdlock);
+  return glibcrw(rw) ? real_pthread_rwlock_rdlock(rw) : rwlock(rw, false, -1, false);
+}
 
-RWHOOK(pthread_rwlock_rdlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, false, -1, false))
-RWHOOK(pthread_rwlock_wrlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, true, -1, false))
-RWHOOK(pthread_rwlock_tryrdlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, false, -1, true))
-RWHOOK(pthread_rwlock_trywrlock, (pthread_rwlock_t * rw), (rw), return rwlock(rw, true, -1, true))
-RWHOOK(pthread_rwlock_clockrdlock, (pthread_rwlock_t * rw, clockid_t c, const timespec* abs),
-       (rw, c, abs), if (rwlock(rw, false, -1, true) == 0) return 0;
-       if (!validclock(c) || !validts(abs)) return EINVAL;
-       return rwlock(rw, false, deadlineat(c, abs), false))
-RWHOOK(pthread_rwlock_clockwrlock, (pthread_rwlock_t * rw, clockid_t c, const timespec* abs),
-       (rw, c, abs), if (rwlock(rw, true, -1, true) == 0) return 0;
-       if (!validclock(c) || !validts(abs)) return EINVAL;
-       return rwlock(rw, true, deadlineat(c, abs), false))
+GMP_HOOK int pthread_rwlock_wrlock(pthread_rwlock_t* rw) {
+  REAL(pthread_rwlock_wrlock);
+  return glibcrw(rw) ? real_pthread_rwlock_wrlock(rw) : rwlock(rw, true, -1, false);
+}
+
+GMP_HOOK int pthread_rwlock_tryrdlock(pthread_rwlock_t* rw) {
+  REAL(pthread_rwlock_tryrdlock);
+  return glibcrw(rw) ? real_pthread_rwlock_tryrdlock(rw) : rwlock(rw, false, -1, true);
+}
+
+GMP_HOOK int pthread_rwlock_trywrlock(pthread_rwlock_t* rw) {
+  REAL(pthread_rwlock_trywrlock);
+  return glibcrw(rw) ? real_pthread_rwlock_trywrlock(rw) : rwlock(rw, true, -1, true);
+}
+
+GMP_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t* rw, clockid_t c, const timespec* abs) {
+  REAL(pthread_rwlock_clockrdlock);
+  return glibcrw(rw) ? real_pthread_rwlock_clockrdlock(rw, c, abs) : rwclock(rw, false, c, abs);
+}
+
+GMP_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t c, const timespec* abs) {
+  REAL(pthread_rwlock_clockwrlock);
+  return glibcrw(rw) ? real_pthread_rwlock_clockwrlock(rw, c, abs) : rwclock(rw, true, c, abs);
+}
 
 GMP_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t* rw, const timespec* abs) {
   return pthread_rwlock_clockrdlock(rw, CLOCK_REALTIME, abs);
@@ -422,7 +415,7 @@ GMP_HOOK int pthread_rwlock_timedwrlock(pthread_rwlock_t* rw, const timespec* ab
 
 GMP_HOOK int pthread_rwlock_unlock(pthread_rwlock_t* rw) {
   REAL(pthread_rwlock_unlock);
-  if (isshared(rw)) return real_pthread_rwlock_unlock(rw);
+  if (glibcrw(rw)) return real_pthread_rwlock_unlock(rw);
   rwobj* o = rwof(rw);
   lockacquire(&o->inner, -1);
   bool wake;
@@ -445,17 +438,23 @@ GMP_HOOK int pthread_rwlock_unlock(pthread_rwlock_t* rw) {
 // pthread_barrier_t, ours: an inner lock, the count, the arrivals of this round, the round,
 // and two counts to wait on, one per round's parity: a thread through round r cannot reach
 // round r + 2 before every thread of round r is through, so a round's wake-ups are never
-// taken by the next one. Process-shared barriers are glibc's (pshared list).
+// taken by the next one. Bytes 12-15 stay zero: glibc's process-shared barrier has its
+// shared word there (then every call goes to libc). A waiter's last touch of the barrier is
+// taking its count from sema, so destroy waits until both counts are taken.
 namespace {
 struct barrierobj {
   lockword inner;
   uint32_t count;
+  uint32_t glibcshared;  // never written by us
   uint32_t arrived;
   uint32_t round;
   uint32_t sema[2];
 };
-static_assert(sizeof(barrierobj) <= sizeof(pthread_barrier_t));
+static_assert(sizeof(barrierobj) == sizeof(pthread_barrier_t));
 barrierobj* barrierof(pthread_barrier_t* b) { return reinterpret_cast<barrierobj*>(b); }
+bool glibcbarrier(pthread_barrier_t* b) {
+  return at(barrierof(b)->glibcshared).load(std::memory_order_relaxed) != 0;
+}
 }  // namespace
 
 GMP_HOOK int pthread_barrier_init(pthread_barrier_t* b, const pthread_barrierattr_t* a,
@@ -463,12 +462,8 @@ GMP_HOOK int pthread_barrier_init(pthread_barrier_t* b, const pthread_barrieratt
   REAL(pthread_barrier_init);
   int shared = PTHREAD_PROCESS_PRIVATE;
   if (a) pthread_barrierattr_getpshared(a, &shared);
-  if (shared != PTHREAD_PROCESS_PRIVATE) {
-    if (!addshared(b)) return EAGAIN;
-    return real_pthread_barrier_init(b, a, count);
-  }
+  if (shared != PTHREAD_PROCESS_PRIVATE) return real_pthread_barrier_init(b, a, count);
   if (count == 0) return EINVAL;
-  dropshared(b);
   memset(b, 0, sizeof *b);
   barrierof(b)->count = count;
   return 0;
@@ -476,20 +471,22 @@ GMP_HOOK int pthread_barrier_init(pthread_barrier_t* b, const pthread_barrieratt
 
 GMP_HOOK int pthread_barrier_destroy(pthread_barrier_t* b) {
   REAL(pthread_barrier_destroy);
-  if (isshared(b)) {
-    dropshared(b);
-    return real_pthread_barrier_destroy(b);
-  }
+  if (glibcbarrier(b)) return real_pthread_barrier_destroy(b);
   barrierobj* o = barrierof(b);
   lockacquire(&o->inner, -1);
   bool busy = o->arrived != 0;
   lockrelease(&o->inner);
-  return busy ? EBUSY : 0;
+  if (busy) return EBUSY;
+  while (at(o->sema[0]).load(std::memory_order_acquire) ||
+         at(o->sema[1]).load(std::memory_order_acquire)) {
+    sched_yield();  // the last round's waiters are still leaving
+  }
+  return 0;
 }
 
 GMP_HOOK int pthread_barrier_wait(pthread_barrier_t* b) {
   REAL(pthread_barrier_wait);
-  if (isshared(b)) return real_pthread_barrier_wait(b);
+  if (glibcbarrier(b)) return real_pthread_barrier_wait(b);
   barrierobj* o = barrierof(b);
   lockacquire(&o->inner, -1);
   uint32_t* sema = &o->sema[o->round & 1];
@@ -541,14 +538,17 @@ semobj* semof(sem_t* s) { return reinterpret_cast<semobj*>(s); }
 bool oursem(sem_t* s) { return semof(s)->mark == semMark; }
 
 int semfail(int e) {
-  errno = e;
+  seterrno(e);  // perhaps after a park (hooks.h)
   return -1;
 }
 }  // namespace
 
 GMP_HOOK int sem_init(sem_t* s, int shared, unsigned value) {
   REAL(sem_init);
-  if (shared) return real_sem_init(s, shared, value);
+  if (shared) {
+    semof(s)->mark = 0;  // glibc's init leaves the last word alone
+    return real_sem_init(s, shared, value);
+  }
   if (value > SEM_VALUE_MAX) return semfail(EINVAL);
   memset(s, 0, sizeof *s);
   semof(s)->count = value;
@@ -583,19 +583,15 @@ GMP_HOOK int sem_wait(sem_t* s) {
 GMP_HOOK int sem_trywait(sem_t* s) {
   REAL(sem_trywait);
   if (!oursem(s)) return real_sem_trywait(s);
-  auto c = at(semof(s)->count);
-  uint32_t v = c.load();
-  while (v > 0) {
-    if (c.compare_exchange_weak(v, v - 1, std::memory_order_acquire)) return 0;
-  }
-  return semfail(EAGAIN);
+  return semtry(&semof(s)->count) ? 0 : semfail(EAGAIN);
 }
 
 GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
   REAL(sem_clockwait);
   if (!oursem(s)) return real_sem_clockwait(s, clock, abs);
-  if (sem_trywait(s) == 0) return 0;
-  if (!validclock(clock) || !validts(abs)) return semfail(EINVAL);
+  if (!validclock(clock)) return semfail(EINVAL);  // glibc checks the clock first
+  if (semtry(&semof(s)->count)) return 0;
+  if (!validts(abs)) return semfail(EINVAL);
   if (!semwait(&semof(s)->count, deadlineat(clock, abs))) return semfail(ETIMEDOUT);
   return 0;
 }
@@ -614,16 +610,16 @@ GMP_HOOK int sem_getvalue(sem_t* s, int* v) {
 // ---- once -----------------------------------------------------------------------------------
 //
 // glibc's values: 0 not run, 2 done (__PTHREAD_ONCE_DONE); 1 while a thread runs it. Others
-// wait on one process-wide list, woken all when any once completes.
+// wait on one process-wide list, woken all when any once completes or its function throws.
 namespace {
 waitlist oncewaiters;
-struct oncecheck {
-  int* once;
-};
-void oncerecheck(void* arg) {  // after queueing: done meanwhile? then wake ourselves
-  if (at(*static_cast<oncecheck*>(arg)->once).load(std::memory_order_acquire) == 2) {
+// oncerecheck, after queueing: if the once is no longer running (done, or its function threw
+// and another may run it), wake ourselves: its wake-up may have come before we queued.
+int oncerecheck(void* once) {
+  if (at(*static_cast<int*>(once)).load(std::memory_order_acquire) != 1) {
     condwake(&oncewaiters, true);
   }
+  return 0;
 }
 }  // namespace
 
@@ -644,7 +640,6 @@ GMP_HOOK int pthread_once(pthread_once_t* once, void (*fn)()) {
       condwake(&oncewaiters, true);
       return 0;
     }
-    oncecheck c{once};
-    condsleep(&oncewaiters, oncerecheck, &c, -1);
+    condsleep(&oncewaiters, oncerecheck, once, -1);
   }
 }

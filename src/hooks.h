@@ -103,17 +103,22 @@ void gthreadkey(unsigned key, bool created, void (*dtor)(void*));
 // semwait: take one; false when deadline (a nanotime; < 0: never) passed first.
 bool semwait(uint32_t* sema, int64_t deadline);
 void sempost(uint32_t* sema);  // add one, wake a waiter
+bool semtry(uint32_t* sema);   // take one if there is one
+// syncspin: a lock's waiter may spin once more (iter: spins so far; Go's canSpin: a few, on
+// a goroutine, while another P runs the holder); it spun when true.
+bool syncspin(int iter);
 // gyield: sched_yield on a goroutine; false when the caller is not one.
 bool gyield();
 // A condition's waiters, in three words of the condition object (lock, head, tail):
-// condsleep queues the caller, runs unlock(arg) and waits for condwake or the deadline
-// (false: the deadline). condwake wakes one waiter, or all.
+// condsleep queues the caller, runs unlock(arg) and waits for condwake or the deadline:
+// 0, ETIMEDOUT, or unlock's error (not zero: the caller did not wait). condwake wakes one
+// waiter, or all.
 struct waitlist {
   uint32_t lock;
   void* head;
   void* tail;
 };
-bool condsleep(waitlist* l, void (*unlock)(void*), void* arg, int64_t deadline);
+int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline);
 void condwake(waitlist* l, bool all);
 // goid of the caller when a goroutine, else 0 (pthread objects' owners).
 int64_t curgoid();

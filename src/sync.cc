@@ -371,12 +371,7 @@ int gmp_sem_acquire(gmp_sem_t* s) {
 
 int gmp_sem_tryacquire(gmp_sem_t* s) {
   if (!s) return -EINVAL;
-  auto c = at(s->count);
-  uint32_t v = c.load();
-  while (v > 0) {
-    if (c.compare_exchange_weak(v, v - 1)) return 0;
-  }
-  return -EAGAIN;
+  return semtry(&s->count) ? 0 : -EAGAIN;
 }
 
 int gmp_sem_release(gmp_sem_t* s) {
@@ -396,6 +391,21 @@ bool semwait(uint32_t* sema, int64_t deadline) {
 }
 
 void sempost(uint32_t* sema) { semrelease(semaaddr(sema)); }
+
+bool semtry(uint32_t* sema) {
+  auto c = at(*sema);
+  uint32_t v = c.load();
+  while (v > 0) {
+    if (c.compare_exchange_weak(v, v - 1, std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+bool syncspin(int iter) {
+  if (!canspin(iter)) return false;
+  procyield(30);
+  return true;
+}
 
 bool gyield() {
   if (!hookable(false)) return false;
@@ -466,7 +476,7 @@ void condexpire(void* arg, int64_t) {  // under the P's timerslock, which comes 
 }
 }  // namespace
 
-bool condsleep(waitlist* l, void (*unlock)(void*), void* arg, int64_t deadline) {
+int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
   g* gp = getg();
   if (gp && !(gp->m_ && gp->m_->curg == gp)) gp = nullptr;
   condwaiter s{gp, {}, nullptr, {0}, false, false, l};
@@ -485,10 +495,17 @@ bool condsleep(waitlist* l, void (*unlock)(void*), void* arg, int64_t deadline) 
     l->tail = &s;
   }
   listlock(l)->unlock();
-  unlock(arg);
+  if (int err = unlock(arg)) {  // not the caller's to unlock: leave without waiting
+    listlock(l)->lock();
+    bool mine = listremove(l, &s);
+    listlock(l)->unlock();
+    if (!mine && !gp) notesleep(&s.n);  // a waker took s: its wake-up is on the way (CW2)
+    if (timed) deltimer(&t);
+    return err;
+  }
   if (!s.queued && s.expired) {  // the deadline passed before we queued
     if (timed) deltimer(&t);
-    return false;
+    return ETIMEDOUT;
   }
   if (gp) {
     gopark(condcommit, &s, waitReasonSyncCondWait);
@@ -499,7 +516,7 @@ bool condsleep(waitlist* l, void (*unlock)(void*), void* arg, int64_t deadline) 
     listlock(l)->unlock();
     if (!s.expired) notesleep(&s.n);  // a waker took it: wait for its wake-up
   }
-  return !s.expired;
+  return s.expired ? ETIMEDOUT : 0;
 }
 
 void condwake(waitlist* l, bool all) {

@@ -162,8 +162,9 @@ TEST(Preload, ThreadChurnKeepsRssFlat) {
   // gives back its TCB, its stack and its malloc cache.
   result r = run(app("churn") + " 200000", true);
   ASSERT_EQ(r.status, 0) << r.out;
-  size_t at = r.out.find("growth ");
-  ASSERT_NE(at, std::string::npos) << r.out;
-  long growth = atol(r.out.c_str() + at + 7);
+  long growth = figure(r.out, "growth_kb"), threads = figure(r.out, "os_threads");
+  ASSERT_NE(figure(r.out, "rss_end_kb"), -1) << r.out;
   EXPECT_LT(growth, 4096) << "RSS grew by more than 4 MiB over 180,000 threads: " << r.out;
+  EXPECT_GT(threads, 0) << r.out;
+  EXPECT_LE(threads, 8) << "the threads ran on a few Ms, not one OS thread each: " << r.out;
 }

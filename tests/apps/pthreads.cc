@@ -203,6 +203,75 @@ void others() {
   }
   for (auto& t : v) t.join();
   check(serial == 100 && passed == 400, "barrier: 100 rounds of 4, one serial thread each");
+  check(pthread_barrier_destroy(&b) == 0, "barrier destroyed");
+  // The serial thread destroys, wipes and frees it at once: a destroy that returned while a
+  // waiter had yet to take its wake-up would leave that waiter waiting for ever.
+  int rounds = 0;
+  for (int round = 0; round < 200; round++) {
+    auto* hb = new pthread_barrier_t;
+    pthread_barrier_init(hb, nullptr, 3);
+    std::thread t1([hb] {
+      if (pthread_barrier_wait(hb) == PTHREAD_BARRIER_SERIAL_THREAD) {
+        pthread_barrier_destroy(hb);
+        memset(hb, 0, sizeof *hb);
+        delete hb;
+      }
+    });
+    std::thread t2([hb] {
+      if (pthread_barrier_wait(hb) == PTHREAD_BARRIER_SERIAL_THREAD) {
+        pthread_barrier_destroy(hb);
+        memset(hb, 0, sizeof *hb);
+        delete hb;
+      }
+    });
+    if (pthread_barrier_wait(hb) == PTHREAD_BARRIER_SERIAL_THREAD) {
+      pthread_barrier_destroy(hb);
+      memset(hb, 0, sizeof *hb);
+      delete hb;
+    }
+    t1.join();
+    t2.join();
+    rounds++;
+  }
+  check(rounds == 200, "barriers destroyed and wiped by their serial thread at once, 200 times");
+
+  pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+  pthread_rwlock_wrlock(&rw);
+  check(pthread_rwlock_wrlock(&rw) == EDEADLK && pthread_rwlock_rdlock(&rw) == EDEADLK,
+        "rwlock: the writer asking again gets EDEADLK");
+  int other = -1;
+  std::thread([&] {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 10 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+    other = pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &ts);
+  }).join();
+  check(other == ETIMEDOUT, "rwlock: a timed read lock behind the writer times out");
+  pthread_rwlock_unlock(&rw);
+  check(pthread_rwlock_tryrdlock(&rw) == 0 && pthread_rwlock_tryrdlock(&rw) == 0 &&
+            pthread_rwlock_trywrlock(&rw) == EBUSY,
+        "rwlock: readers together, a writer kept out");
+
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_t mc;
+  pthread_cond_init(&mc, &ca);
+  pthread_mutex_t mm = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&mm);
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_nsec += 5 * 1000 * 1000;
+  if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+  check(pthread_cond_timedwait(&mc, &mm, &ts) == ETIMEDOUT, "condition on CLOCK_MONOTONIC times out");
+  pthread_mutex_unlock(&mm);
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
+  pthread_mutex_t em;
+  pthread_mutex_init(&em, &ma);
+  check(pthread_cond_wait(&mc, &em) == EPERM, "condition wait without the mutex: EPERM");
 
   sem_t s;
   sem_init(&s, 0, 0);
@@ -223,6 +292,22 @@ void others() {
   }
   for (auto& t : v) t.join();
   check(ran == 1, "pthread_once ran once");
+  static std::once_flag flag;
+  static std::atomic<int> tries{0};
+  v.clear();
+  for (int i = 0; i < 4; i++) {
+    v.emplace_back([] {
+      try {
+        std::call_once(flag, [] {
+          usleep(2000);
+          if (tries++ == 0) throw std::runtime_error("first try fails");
+        });
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  for (auto& t : v) t.join();
+  check(tries == 2, "call_once: a throwing first try, then exactly one more");
 
   auto f = std::async(std::launch::async, [] { return 6 * 7; });
   check(f.get() == 42, "std::async");
@@ -234,19 +319,21 @@ void others() {
     });
   }
   check(stopped, "std::jthread stops and joins");
-  try {
-    std::thread([] {
+  std::string caught;
+  std::thread([&] {
+    try {
+      throw std::runtime_error("in a thread");
+    } catch (const std::exception& e) {
+      usleep(1000);  // parks under the preload: may resume on another M
+      caught = e.what();
       try {
-        throw std::runtime_error("in a thread");
-      } catch (const std::exception& e) {
-        usleep(1000);
-        if (strcmp(e.what(), "in a thread") != 0) throw;
+        throw;  // the exception being handled is still this thread's
+      } catch (const std::runtime_error& again) {
+        caught += std::string(", rethrown: ") + again.what();
       }
-    }).join();
-    check(true, "exception caught in its thread across a park");
-  } catch (...) {
-    check(false, "exception caught in its thread across a park");
-  }
+    }
+  }).join();
+  check(caught == "in a thread, rethrown: in a thread", "exception caught and rethrown in its thread across a park");
 }
 }  // namespace
 

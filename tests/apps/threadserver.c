@@ -73,6 +73,7 @@ static void *acceptor(void *arg) {
   pthread_attr_t a;
   pthread_attr_init(&a);
   pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&a, 256 << 10);  /* as thread pools do */
   for (int i = 0; i < nconn; i++) {
     int fd = accept(ls, NULL, NULL);
     if (fd < 0) die("accept");
