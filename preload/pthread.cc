@@ -139,6 +139,9 @@ GMP_HOOK int pthread_create(pthread_t* th, const pthread_attr_t* a, void* (*fn)(
 GMP_HOOK int pthread_join(pthread_t th, void** ret) {
   REAL(pthread_join);
   if (gthread* t = gthreadof(id(th))) return gthreadjoin(t, ret, -1);
+  // Goroutine 1 runs on its M's TCB, which may be a detached pthread's (EINVAL from glibc):
+  // the main thread joining itself is EDEADLK wherever it runs.
+  if (pthread_equal(th, pthread_self())) return EDEADLK;
   return real_pthread_join(th, ret);
 }
 

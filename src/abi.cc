@@ -12,12 +12,6 @@
 using namespace gmp;
 
 namespace {
-// ongoroutine: the caller runs on a goroutine (not g0, not a foreign thread).
-g* curgoroutine() {
-  g* gp = getg();
-  if (!gp || gp == gp->m_->g0) return nullptr;
-  return gp;
-}
 bool started() { return runtimeStarted.load(std::memory_order_acquire); }
 }  // namespace
 

@@ -91,12 +91,6 @@ void waiterpark(waiter* w, void (*unlock)(void*), void* arg, waitreason reason) 
 }
 
 namespace {
-// curwaiter: the waiter record for the caller: its goroutine, or null for a thread that is
-// not one (before the runtime starts, a foreign thread, g0 never calls here).
-g* curgoroutine() {
-  g* gp = getg();
-  return gp && gp->m_ && gp->m_->curg == gp ? gp : nullptr;
-}
 
 void unlockchan(void* c) { static_cast<hchan*>(c)->lock.unlock(); }
 

@@ -11,6 +11,8 @@
 // The TCB's tid is a number of our own above any pid (tidbase + n): glibc's recursive locks
 // (ld.so's) compare owners by tid, so each thread needs a distinct one; the real tid is the
 // M's and changes as the goroutine moves. glibc's raise() on itself asks the kernel (gettid).
+// Priority-inheritance mutexes (glibc's) cannot work on a gthread: the kernel looks the
+// owner's tid up (README).
 //
 // Life and death (GT1): joinstate goes joinable -> detached (pthread_detach) or joinable ->
 // exited (the thread ended first), each by one CAS; whoever loses the race to the other
@@ -32,6 +34,7 @@
 #include <unwind.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -45,10 +48,11 @@
 namespace gmp {
 
 namespace {
-constexpr unsigned keysmax = 1024;       // PTHREAD_KEYS_MAX
-constexpr unsigned keysinline = 32;      // slots in the gthread itself; the rest on demand
-constexpr int destructorRounds = 4;      // PTHREAD_DESTRUCTOR_ITERATIONS
-constexpr int tidbase = 1 << 30;         // above pid_max (4194304 at most)
+constexpr unsigned keysmax = PTHREAD_KEYS_MAX;
+constexpr unsigned keysinline = 32;  // slots in the gthread itself; the rest on demand
+// gthread tids: above pid_max (4194304 at most) and below FUTEX_OWNER_DIED (1 << 30), so a
+// glibc robust mutex held by a gthread reads as held by a live owner.
+constexpr uint32_t tidbase = 1 << 22, tidspan = (1u << 30) - tidbase;
 
 enum : uint32_t { joinable = 0, detached = 1, exited = 2 };
 
@@ -87,7 +91,7 @@ __thread gthread* gmp_tls_thread __attribute__((tls_model("initial-exec"))) = nu
 }
 
 namespace {
-std::atomic<int> nexttid{tidbase};
+std::atomic<uint32_t> ntids{0};
 ptrdiff_t tcacheoff;  // malloc's tcache slot from the thread pointer (0: unknown)
 bool haveFsgsbase;
 std::atomic<int> tcachestate{0};  // 0 not probed, 1 probing, 2 done
@@ -114,15 +118,23 @@ struct tcachestruct {
   tcacheentry* entries[tcacheBins];
 };
 
-// tcacheshutdown: glibc's tcache_thread_shutdown for the TCB we run on: take the cache
-// out of the thread (a later free goes straight to its arena), give every cached chunk
-// back, then the cache itself.
+// tcacheshutdown: glibc's tcache_thread_shutdown for the TCB we run on: give every cached
+// chunk back to its arena, then the cache itself. glibc's free makes a new cache for a
+// thread that has none (its tcache_shutting_down flag is not ours to set), so while we
+// free, the slot holds full: every bin full, so each free goes to the arena. Then the slot
+// is left empty: nothing runs on this TCB any more but the switch to g0.
+const tcachestruct full = [] {
+  tcachestruct t{};
+  for (auto& c : t.counts) c = UINT16_MAX;
+  return t;
+}();
+
 void tcacheshutdown() {
   if (!tcacheoff) return;
   auto& slot = tlsat<tcachestruct*>(threadpointer(), tcacheoff);
   tcachestruct* tc = slot;
   if (!tc) return;
-  slot = nullptr;
+  slot = const_cast<tcachestruct*>(&full);
   for (auto* e : tc->entries) {
     while (e) {
       auto next = reinterpret_cast<tcacheentry*>((reinterpret_cast<uintptr_t>(e) >> 12) ^ e->next);
@@ -133,6 +145,7 @@ void tcacheshutdown() {
     }
   }
   free(tc);
+  slot = nullptr;
 }
 
 // tcacheprobe finds malloc's tcache slot once: on a fresh TCB (borrowed by this thread for
@@ -203,7 +216,7 @@ keyslot* slotof(gthread* t, unsigned key, bool make) {
 
 // runkeydtors: the thread's key destructors, as glibc's __nptl_deallocate_tsd (its own).
 void runkeydtors(gthread* t) {
-  for (int round = 0; round < destructorRounds; round++) {
+  for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
     bool any = false;
     for (unsigned k = 0; k < keysmax; k++) {
       keyslot* s = slotof(t, k, false);
@@ -239,7 +252,6 @@ void gthreadstart(void* arg) {
   t->gp = getg();
   tcbstart();
   run(t);
-  t = gmp_tls_thread;
   using tlsdtors_t = void (*)();
   static const auto call_tls_dtors =
       reinterpret_cast<tlsdtors_t>(dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE"));
@@ -258,7 +270,11 @@ _Unwind_Reason_Code exitstop(int, _Unwind_Action actions, _Unwind_Exception_Clas
   }
   return _URC_NO_REASON;
 }
-void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {}
+// exitcleanup: a catch (...) ended pthread_exit's unwinding without rethrowing it (glibc
+// aborts with "FATAL: exception not rethrown").
+void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {
+  fatal("pthread_exit: the thread's unwinding was caught and not rethrown");
+}
 }  // namespace
 
 void tcbsetg(uintptr_t tcb, g* gp) { tlsat<g*>(tcb, tlsoffset(&gmp_tls_g)) = gp; }
@@ -297,8 +313,7 @@ int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize
     return EAGAIN;
   }
   auto tcb = reinterpret_cast<uintptr_t>(v);
-  *tcbtid(v) = nexttid.fetch_add(1, std::memory_order_relaxed);
-  if (nexttid.load(std::memory_order_relaxed) < tidbase) nexttid.store(tidbase);  // wrapped
+  *tcbtid(v) = int(tidbase + ntids.fetch_add(1, std::memory_order_relaxed) % tidspan);
   t->fn = fn;
   t->arg = arg;
   t->tcb = tcb;
@@ -323,11 +338,8 @@ gthread* gthreadself() { return gmp_tls_thread; }
 int gthreadjoin(gthread* t, void** ret, int64_t deadline) {
   if (t == gmp_tls_thread) return EDEADLK;
   if (t->joinstate.load(std::memory_order_acquire) == detached) return EINVAL;
-  if (deadline == 0) {
-    uint32_t one = 1;
-    if (!t->done.compare_exchange_strong(one, 0, std::memory_order_acquire)) return EBUSY;
-  } else if (!semacquire(&t->done, false, waitReasonThreadJoin, deadline)) {
-    return ETIMEDOUT;
+  if (!semacquire(&t->done, false, waitReasonThreadJoin, deadline)) {
+    return deadline == 0 ? EBUSY : ETIMEDOUT;
   }
   if (ret) *ret = t->retval;
   gthreadfree(t);

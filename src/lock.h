@@ -31,5 +31,7 @@ void notewakeup(note* n);
 void notesleep(note* n);
 // notetsleep: like notesleep with a timeout; returns true if woken. ns < 0 waits forever.
 bool notetsleep(note* n, int64_t ns);
+// notetsleepuntil: the same until a nanotime deadline (< 0: forever; past: do not sleep).
+bool notetsleepuntil(note* n, int64_t deadline);
 
 }  // namespace gmp

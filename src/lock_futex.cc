@@ -82,8 +82,9 @@ void notewakeup(note* n) {
 
 void notesleep(note* n) { notetsleep(n, -1); }
 
-bool notetsleep(note* n, int64_t ns) {
-  int64_t deadline = ns < 0 ? -1 : nanotime() + ns;
+bool notetsleep(note* n, int64_t ns) { return notetsleepuntil(n, ns < 0 ? -1 : nanotime() + ns); }
+
+bool notetsleepuntil(note* n, int64_t deadline) {
   if (notespin(n, deadline)) return true;
   uint32_t expect = noteClear;
   if (!n->key.compare_exchange_strong(expect, noteSleeping, std::memory_order_acq_rel)) {

@@ -421,7 +421,9 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->stacksize = stacksize;
   newg->cstate_ = cstate{};
   newg->fsbase = fsbase;
-  if (fsbase) tcbsetg(fsbase, newg);  // its TLS g slot, which the switch paths do not write
+  // Its TCB's g slot holds it before it first runs: gogo and switchto write the slot only
+  // after their wrfsbase, and a signal in between must find the g there.
+  if (fsbase) tcbsetg(fsbase, newg);
   int64_t goid = newgoid(pp);
   newg->goid = goid;  // read goid before publishing: newg may run and die at once
   GMP_PROBE(goroutine__create, goid, fn, newg->parentgoid);
@@ -791,10 +793,7 @@ void goexit0(g* gp) {
   casgstatus(gp, Grunning, Gdead);
   dropg(mp, gp);
   GMP_PROBE(goroutine__exit, gp->goid);
-  if (gp->fsbase) {  // a thread: its TCB is free to go now that %fs is the M's
-    gthreadexited(gp->fsbase);
-    gp->fsbase = 0;
-  }
+  if (gp->fsbase) gthreadexited(gp->fsbase);  // a thread: its TCB may go, %fs is the M's
   pp->gexited.store(pp->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   stackfree(pp, gp->stk);
   gp->stk = stack{};

@@ -380,6 +380,12 @@ inline g* getg() {
   asm volatile("movq gmp_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(gp));
   return gp;
 }
+// curgoroutine: the caller's goroutine, or null on g0, before the runtime starts and on a
+// thread the runtime does not know (which waits on a note instead of parking).
+inline g* curgoroutine() {
+  g* gp = getg();
+  return gp && gp->m_ && gp->m_->curg == gp ? gp : nullptr;
+}
 inline void setg(g* gp) {
   asm volatile("movq gmp_tls_g@gottpoff(%%rip), %%rax\n\tmovq %0, %%fs:(%%rax)"
                :
@@ -542,7 +548,7 @@ extern bool useRawClone;  // decided in schedinit: probe passed and not GMPDEBUG
 void* tcballoc();         // a TCB for a new raw M (null on failure); see tls.cc
 int* tcbtid(void* tcb);   // where clone stores the tid in that TCB
 void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locations
-bool tcbusable();         // tcballoc works (the probe on M0 passed)
+bool tcbusable();         // TCBs for gthreads: the probe on M0 passed, tcbfree works
 void tcbfree(void* tcb);  // give back a TCB of tcballoc's nobody runs on
 void tcbstart();          // on a thread's first run on a new TCB (ctype tables)
 // threadpointer: the %fs base of the running thread (or goroutine with a TCB of its own).
@@ -682,6 +688,7 @@ void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on t
 // deadline: give up then (a nanotime; < 0: never); true when it acquired.
 bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline = -1);
 void semacquire(std::atomic<uint32_t>* addr);
+bool cansemacquire(std::atomic<uint32_t>* addr);  // take a count without waiting
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
 

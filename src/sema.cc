@@ -13,10 +13,20 @@
 //         yields to it, so a barging acquirer cannot take it first (sync.Mutex's
 //         starvation mode). Without handoff a woken waiter re-tries the decrement.
 //   SEM4: a waiter with a deadline is woken by whoever takes it off the queue (semwaiter).
+//         The waiter reads expired without root.lock only after deltimer, which orders it
+//         after the timer's write (the P's timerslock), or after its own semdequeue.
 // lifo queues a waiter at the head (a mutex waiter that has waited before, as Go's).
 #include "runtime.h"
 
 namespace gmp {
+
+bool cansemacquire(std::atomic<uint32_t>* addr) {
+  uint32_t v = addr->load(std::memory_order_seq_cst);
+  while (v > 0) {
+    if (addr->compare_exchange_weak(v, v - 1, std::memory_order_seq_cst)) return true;
+  }
+  return false;
+}
 
 namespace {
 struct semaroot;
@@ -52,37 +62,25 @@ semaroot* semroot(std::atomic<uint32_t>* addr) {
   return &semtable[(reinterpret_cast<uintptr_t>(addr) >> 3) % semTabSize].root;
 }
 
-bool cansemacquire(std::atomic<uint32_t>* addr) {
-  uint32_t v = addr->load(std::memory_order_seq_cst);
-  while (v > 0) {
-    if (addr->compare_exchange_weak(v, v - 1, std::memory_order_seq_cst)) return true;
-  }
-  return false;
-}
-
 bool semunlock(g*, void* root) {
   static_cast<semaroot*>(root)->lock.unlock();
   return true;
 }
 
-g* curgoroutine() {
-  g* gp = getg();
-  return gp && gp->m_ && gp->m_->curg == gp ? gp : nullptr;
-}
-
-// semdequeue takes s off root's queue if it is still there (root.lock held).
-bool semdequeue(semaroot* root, semwaiter* s) {
-  if (!s->queued) return false;
+// semdequeue takes off root's queue (root.lock held) the first waiter for addr, or s itself
+// when s is given; returns it, or null when there is none (s: not queued any more).
+semwaiter* semdequeue(semaroot* root, std::atomic<uint32_t>* addr, semwaiter* s = nullptr) {
+  if (s && !s->queued) return nullptr;
   for (semwaiter **pp = &root->head, *prev = nullptr; *pp; prev = *pp, pp = &(*pp)->next) {
-    if (*pp == s) {
-      *pp = s->next;
-      if (root->tail == s) root->tail = prev;
-      break;
-    }
+    semwaiter* w = *pp;
+    if (s ? w != s : w->addr != addr) continue;
+    *pp = w->next;
+    if (root->tail == w) root->tail = prev;
+    w->queued = false;
+    root->nwait.fetch_sub(1, std::memory_order_seq_cst);
+    return w;
   }
-  s->queued = false;
-  root->nwait.fetch_sub(1, std::memory_order_seq_cst);
-  return true;
+  return nullptr;
 }
 
 // semexpire: a goroutine's deadline timer (SEM4). Runs under its P's timerslock, which is
@@ -92,7 +90,7 @@ void semexpire(void* arg, int64_t) {
   semaroot* root = s->root;
   root->lock.lock();
   s->expired = true;
-  bool mine = semdequeue(root, s);
+  bool mine = semdequeue(root, s->addr, s) != nullptr;
   g* gp = s->gp;
   root->lock.unlock();
   if (mine) goready(gp);
@@ -135,9 +133,9 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
       if (deadline >= 0) deltimer(&t);  // it may be running: s lives until it is done
     } else {
       root->lock.unlock();
-      if (!notetsleep(&s.n, deadline < 0 ? -1 : deadline - nanotime())) {
+      if (!notetsleepuntil(&s.n, deadline)) {
         root->lock.lock();
-        s.expired = semdequeue(root, &s);
+        s.expired = semdequeue(root, addr, &s) != nullptr;
         root->lock.unlock();
         if (!s.expired) notesleep(&s.n);  // a releaser took s: wait for its wake-up
       }
@@ -154,14 +152,14 @@ void semrelease(std::atomic<uint32_t>* addr, bool handoff) {
   addr->fetch_add(1, std::memory_order_seq_cst);  // SEM1
   if (root->nwait.load(std::memory_order_seq_cst) == 0) return;
   root->lock.lock();
-  semwaiter* s = root->head;
-  while (s && s->addr != addr) s = s->next;
-  if (s) semdequeue(root, s);
+  semwaiter* s = semdequeue(root, addr);
   root->lock.unlock();
   if (!s) return;
   if (handoff && cansemacquire(addr)) s->ticket = 1;  // SEM3
   g* wgp = s->gp;
-  // Nothing of s may be touched once its owner can run (it lives on the owner's stack).
+  // Nothing of s may be touched once its owner can run (it lives on the owner's stack), nor
+  // *addr after the fetch_add above: a waiter's owner may free the word once it has its
+  // count (gthread.cc's join frees the thread that holds it).
   if (wgp) {
     goready(wgp);
   } else {

@@ -38,8 +38,8 @@ constexpr int64_t starvationThresholdNs = 1000 * 1000;
 // another P is running (the holder may release soon) and nothing waits on our run queue.
 bool canspin(int iter) {
   if (iter >= 4 || ncpu <= 1) return false;
-  g* gp = getg();
-  p* pp = gp && gp->m_ && gp->m_->curg == gp ? gp->m_->p_ : nullptr;
+  g* gp = curgoroutine();
+  p* pp = gp ? gp->m_->p_ : nullptr;
   if (!pp) return false;
   if (gomaxprocs.load(std::memory_order_relaxed) <=
       sched.npidle.load(std::memory_order_relaxed) +
@@ -262,34 +262,20 @@ int gmp_once(gmp_once_t* o, void (*fn)(void*), void* arg) {
   return 0;
 }
 
-// ---- Cond (Go's notifyList) --------------------------------------------------------------------
+// ---- Cond -----------------------------------------------------------------------------------------
 
-// A waiter takes a ticket (wait++) before it unlocks the caller's mutex, and sleeps unless
-// its ticket is already below notify; signal wakes the holder of ticket notify and bumps it,
-// broadcast wakes everyone and sets notify = wait. So a signal between the unlock and the
-// sleep is never lost.
+// A waitlist (hooks.h; condsleep and condwake below): a waiter queues before it unlocks the
+// caller's mutex (CW1), so a signal after that unlock is never lost.
 }  // extern "C"
 
 namespace {
-struct notifywaiter {  // on its own stack
-  g* gp;               // or null: a thread sleeping on n
-  note n;
-  uint32_t ticket;
-  notifywaiter* next;
-};
-gmp::rtmutex* condlock(gmp_cond_t* c) {
-  static_assert(sizeof(gmp::rtmutex) == sizeof(c->lock));
-  return reinterpret_cast<gmp::rtmutex*>(&c->lock);
+waitlist* listof(gmp_cond_t* c) {
+  static_assert(sizeof(gmp_cond_t) == sizeof(waitlist) &&
+                offsetof(gmp_cond_t, head) == offsetof(waitlist, head) &&
+                offsetof(gmp_cond_t, tail) == offsetof(waitlist, tail));
+  return reinterpret_cast<waitlist*>(c);
 }
-bool ticketless(uint32_t a, uint32_t b) { return int32_t(a - b) < 0; }
-bool condunlock(g*, void* c) {
-  condlock(static_cast<gmp_cond_t*>(c))->unlock();
-  return true;
-}
-void notifywake(notifywaiter* s) {
-  g* gp = s->gp;  // s may vanish once its owner runs
-  if (gp) goready(gp); else notewakeup(&s->n);
-}
+int unlockgmp(void* m) { return -gmp_mutex_unlock(static_cast<gmp_mutex_t*>(m)); }
 }  // namespace
 
 extern "C" {
@@ -297,67 +283,20 @@ extern "C" {
 int gmp_cond_wait(gmp_cond_t* c, gmp_mutex_t* m) {
   if (!c || !m) return -EINVAL;
   if (!(at(m->state).load(std::memory_order_relaxed) & mutexLocked)) return -EPERM;
-  uint32_t t = at(c->wait).fetch_add(1);
-  gmp_mutex_unlock(m);
-  condlock(c)->lock();
-  if (ticketless(t, at(c->notify).load())) {
-    condlock(c)->unlock();  // already signalled
-  } else {
-    g* gp = getg();
-    if (gp && !(gp->m_ && gp->m_->curg == gp)) gp = nullptr;
-    notifywaiter s{gp, {}, t, nullptr};
-    auto** tail = reinterpret_cast<notifywaiter**>(&c->tail);
-    if (*tail) (*tail)->next = &s; else c->head = &s;
-    *tail = &s;
-    if (gp) {
-      gopark(condunlock, c, waitReasonSyncCondWait);
-    } else {
-      condlock(c)->unlock();
-      notesleep(&s.n);
-    }
-  }
+  if (int err = condsleep(listof(c), unlockgmp, m, -1)) return -err;
   gmp_mutex_lock(m);
   return 0;
 }
 
 int gmp_cond_signal(gmp_cond_t* c) {
   if (!c) return -EINVAL;
-  if (at(c->wait).load() == at(c->notify).load()) return 0;  // nobody waits
-  condlock(c)->lock();
-  uint32_t t = at(c->notify).load();
-  if (t == at(c->wait).load()) {
-    condlock(c)->unlock();
-    return 0;
-  }
-  at(c->notify).store(t + 1);
-  notifywaiter* found = nullptr;
-  for (auto *prev = static_cast<notifywaiter*>(nullptr), *s = static_cast<notifywaiter*>(c->head);
-       s; prev = s, s = s->next) {
-    if (s->ticket == t) {
-      if (prev) prev->next = s->next; else c->head = s->next;
-      if (c->tail == s) c->tail = prev;
-      found = s;
-      break;
-    }
-  }
-  condlock(c)->unlock();
-  if (found) notifywake(found);  // else: it has not queued yet and will see notify
+  condwake(listof(c), false);
   return 0;
 }
 
 int gmp_cond_broadcast(gmp_cond_t* c) {
   if (!c) return -EINVAL;
-  if (at(c->wait).load() == at(c->notify).load()) return 0;
-  condlock(c)->lock();
-  auto* s = static_cast<notifywaiter*>(c->head);
-  c->head = c->tail = nullptr;
-  at(c->notify).store(at(c->wait).load());
-  condlock(c)->unlock();
-  while (s) {
-    notifywaiter* next = s->next;  // read before the wake-up
-    notifywake(s);
-    s = next;
-  }
+  condwake(listof(c), true);
   return 0;
 }
 
@@ -392,14 +331,7 @@ bool semwait(uint32_t* sema, int64_t deadline) {
 
 void sempost(uint32_t* sema) { semrelease(semaaddr(sema)); }
 
-bool semtry(uint32_t* sema) {
-  auto c = at(*sema);
-  uint32_t v = c.load();
-  while (v > 0) {
-    if (c.compare_exchange_weak(v, v - 1, std::memory_order_acquire)) return true;
-  }
-  return false;
-}
+bool semtry(uint32_t* sema) { return cansemacquire(semaaddr(sema)); }
 
 bool syncspin(int iter) {
   if (!canspin(iter)) return false;
@@ -414,8 +346,8 @@ bool gyield() {
 }
 
 int64_t curgoid() {
-  g* gp = getg();
-  return gp && gp->m_ && gp->m_->curg == gp ? gp->goid : 0;
+  g* gp = curgoroutine();
+  return gp ? gp->goid : 0;
 }
 
 // A condition's waiters (condsleep, condwake). CW1: a waiter is queued (queued, under the
@@ -430,7 +362,7 @@ struct condwaiter {  // on its own stack
   condwaiter* next;
   std::atomic<uint32_t> state;  // CW2 (goroutines)
   bool queued;                  // the list's lock
-  bool expired;                 // the list's lock
+  bool expired;                 // the deadline took it off the list (the list's lock)
   waitlist* l;
 };
 rtmutex* listlock(waitlist* l) {
@@ -469,53 +401,49 @@ bool condcommit(g*, void* s) {
 void condexpire(void* arg, int64_t) {  // under the P's timerslock, which comes first
   auto* s = static_cast<condwaiter*>(arg);
   listlock(s->l)->lock();
-  s->expired = true;
-  bool mine = listremove(s->l, s);
+  bool mine = listremove(s->l, s);  // else a waker took it first: a wake-up, not a timeout
+  if (mine) s->expired = true;
   listlock(s->l)->unlock();
   if (mine) condwakeone(s);
 }
 }  // namespace
 
 int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
-  g* gp = getg();
-  if (gp && !(gp->m_ && gp->m_->curg == gp)) gp = nullptr;
+  g* gp = curgoroutine();
   condwaiter s{gp, {}, nullptr, {0}, false, false, l};
+  listlock(l)->lock();  // CW1
+  s.queued = true;
+  if (l->tail) static_cast<condwaiter*>(l->tail)->next = &s; else l->head = &s;
+  l->tail = &s;
+  listlock(l)->unlock();
   timer t{};
   bool timed = gp && deadline >= 0;
-  if (timed) {
-    t.when = deadline;
+  if (timed) {  // after queueing (the timer finds s queued or taken) and outside the
+    t.when = deadline;  // list's lock (the P's timerslock comes first)
     t.f = condexpire;
     t.arg = &s;
     addtimer(&t);
   }
-  listlock(l)->lock();
-  if (!s.expired) {  // CW1
-    s.queued = true;
-    if (l->tail) static_cast<condwaiter*>(l->tail)->next = &s; else l->head = &s;
-    l->tail = &s;
-  }
-  listlock(l)->unlock();
-  if (int err = unlock(arg)) {  // not the caller's to unlock: leave without waiting
+  int err = unlock(arg);
+  if (err) {  // not the caller's to unlock: leave without waiting
     listlock(l)->lock();
     bool mine = listremove(l, &s);
     listlock(l)->unlock();
-    if (!mine && !gp) notesleep(&s.n);  // a waker took s: its wake-up is on the way (CW2)
-    if (timed) deltimer(&t);
-    return err;
-  }
-  if (!s.queued && s.expired) {  // the deadline passed before we queued
-    if (timed) deltimer(&t);
-    return ETIMEDOUT;
-  }
-  if (gp) {
+    if (!mine) {  // a waker took s: its wake-up is on the way and uses s (CW2)
+      if (gp) gopark(condcommit, &s, waitReasonSyncCondWait); else notesleep(&s.n);
+    }
+  } else if (gp) {
     gopark(condcommit, &s, waitReasonSyncCondWait);
-    if (timed) deltimer(&t);  // it may be running: s lives until it is done
-  } else if (!notetsleep(&s.n, deadline < 0 ? -1 : std::max<int64_t>(deadline - nanotime(), 0))) {
+  } else if (!notetsleepuntil(&s.n, deadline)) {
     listlock(l)->lock();
     s.expired = listremove(l, &s);
     listlock(l)->unlock();
     if (!s.expired) notesleep(&s.n);  // a waker took it: wait for its wake-up
   }
+  // s.expired: set by the timer under the list's lock, read after deltimer (which waits
+  // for the timer's run), or by this thread itself.
+  if (timed) deltimer(&t);
+  if (err) return err;
   return s.expired ? ETIMEDOUT : 0;
 }
 

@@ -101,9 +101,8 @@ bool tcbprobe() {
   dl_allocate_tls = reinterpret_cast<dl_allocate_tls_t>(
       dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE"));
   if (!dl_allocate_tls) return false;
-  dl_deallocate_tls = reinterpret_cast<void (*)(void*, bool)>(
+  dl_deallocate_tls = reinterpret_cast<void (*)(void*, bool)>(  // gthreads only (tcbusable)
       dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE"));
-  if (!dl_deallocate_tls) return false;
   rseq_offset = static_cast<const ptrdiff_t*>(dlsym(RTLD_DEFAULT, "__rseq_offset"));
   rseq_size = static_cast<const unsigned int*>(dlsym(RTLD_DEFAULT, "__rseq_size"));
   m0tcb = tp;
@@ -144,7 +143,7 @@ void* tcballoc() {
 
 int* tcbtid(void* tcb) { return &at<int>(reinterpret_cast<uintptr_t>(tcb), offTid); }
 
-bool tcbusable() { return m0tcb != 0; }
+bool tcbusable() { return m0tcb != 0 && dl_deallocate_tls; }
 
 // tcbfree: a TCB of tcballoc's that no thread runs on any more (its dtv, dynamic TLS blocks
 // and the block itself).

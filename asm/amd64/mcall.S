@@ -42,7 +42,9 @@ gmp_mcall:
         movq    %r8, 8(%rdx)                /* m->fpctl: the thread's FP control (FP1) */
         cmpq    $0, 32(%rax)                /* the g ran on a TCB of its own (g->fsbase)? */
         je      2f
-        movq    16(%rdx), %r8               /* then back to the M's (m->fsbase) */
+        movq    16(%rdx), %r8               /* then back to the M's (m->fsbase), its g slot */
+        movq    0(%rdx), %r9                /* holding g0 first: a signal right after the */
+        movq    %r9, (%r8,%rcx)             /* wrfsbase must not see a stale g there */
         wrfsbase %r8
 2:
         movq    0(%rdx), %rdx               /* rdx = m->g0 */

@@ -39,17 +39,18 @@ gmp_switchto:
         orq     %rax, %rbx
 
         movq    16(%rsi), %rax              /* rax = to->g */
-        movq    32(%rax), %r8               /* %fs: to's own TCB (g->fsbase) if it has one, */
-        testq   %r8, %r8
+        movq    gmp_tls_g@gottpoff(%rip), %rcx  /* rcx = TLS offset of the g slot */
+        movq    32(%rax), %r8               /* %fs: to's own TCB (g->fsbase) if it has one */
+        testq   %r8, %r8                    /* (its g slot holds to's g: tcbsetg), */
         jnz     3f
         cmpq    $0, 32(%rdi)                /* else the M's if old had one of its own */
         je      2f
         movq    24(%rax), %r8               /* to->m (runon set it; old->m is cleared) */
-        movq    16(%r8), %r8                /* m->fsbase */
+        movq    16(%r8), %r8                /* m->fsbase, whose g slot gets to's g before */
+        movq    %rax, (%r8,%rcx)            /* %fs turns to it (a signal in between) */
 3:
         wrfsbase %r8
 2:
-        movq    gmp_tls_g@gottpoff(%rip), %rcx  /* rcx = TLS offset of the g slot */
         movq    %rax, %fs:(%rcx)            /* setg(to's g) */
         movq    0(%rsi), %rsp               /* switch to to's stack */
         SWITCHFRAME_CFI

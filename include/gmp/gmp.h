@@ -279,8 +279,8 @@ GMP_API int gmp_once(gmp_once_t *o, void (*fn)(void *), void *arg);
  * gmp_cond_t: sync.Cond. wait unlocks m, waits for signal or broadcast, relocks m (-EPERM if
  * m is not locked). Wake-ups are not spurious but, as with any condition, re-check it.
  */
-typedef struct gmp_cond { uint32_t wait, notify, lock; void *head, *tail; } gmp_cond_t;
-#define GMP_COND_INIT {0, 0, 0, 0, 0}
+typedef struct gmp_cond { uint32_t lock; void *head, *tail; } gmp_cond_t;
+#define GMP_COND_INIT {0, 0, 0}
 GMP_API int gmp_cond_wait(gmp_cond_t *c, gmp_mutex_t *m);
 GMP_API int gmp_cond_signal(gmp_cond_t *c);
 GMP_API int gmp_cond_broadcast(gmp_cond_t *c);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 static __thread char scratch[256];
+static void *volatile sink;  /* the allocations escape: the compiler must make them */
 
 enum { tidsmax = 1024 };
 static long tids[tidsmax];  /* distinct gettid() values seen, in order (main joins each) */
@@ -25,10 +26,13 @@ static void *work(void *arg) {
   int seen = 0;
   for (int i = 0; i < ntids && !seen; i++) seen = tids[i] == tid;
   if (!seen && ntids < tidsmax) tids[ntids++] = tid;
-  char *p = malloc(100 + (size_t)arg % 900);
+  char *p = malloc(100 + (size_t)arg % 900), *q = malloc(24);
   memset(p, 1, 100);
+  sink = p;
+  sink = q;
   scratch[(long)arg % 256] = p[0];
-  free(p);
+  free(p);  /* both go to the thread's malloc cache, which its exit must give back */
+  free(q);
   return arg;
 }
 
