@@ -5,13 +5,13 @@
 // other caller gets the real function (dlsym RTLD_NEXT). The shape of every hook:
 //   1. try the call without blocking (RWF_NOWAIT, MSG_DONTWAIT): data that is ready costs one
 //      system call, as in libc;
-//   2. it would block: an fd the program set O_NONBLOCK gets the real call, and with it
-//      EAGAIN (a regular file, for which O_NONBLOCK means nothing, blocks as usual);
+//   2. it would block: an fd the program set O_NONBLOCK gets EAGAIN (a regular file, for
+//      which O_NONBLOCK means nothing, gets the real call and blocks as usual);
 //   3. otherwise the operation goes to the P's ring and the goroutine parks until it is done.
-// Blocking writes and sends on streams go on until every byte is out, as the kernel's do; a
-// failure after some bytes returns the count so far, as libc does. A regular file never
-// returns a short read that libc would not: a partial RWF_NOWAIT read is completed through
-// the ring. A socket's SO_RCVTIMEO and SO_SNDTIMEO bound a parked call as they bound the
+// Blocking writes, writev and sends on streams go on until every byte is out, as the
+// kernel's do; a failure after some bytes returns the count so far, as libc does. A regular
+// file never returns a short read that libc would not: a partial RWF_NOWAIT read is
+// completed through the ring. A socket's SO_RCVTIMEO and SO_SNDTIMEO bound a parked call as they bound the
 // kernel's wait (a linked timeout): it ends in EAGAIN, or with the bytes moved so far.
 #include <fcntl.h>
 #include <liburing.h>
@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <vector>
 
 #include "hook.h"
 
@@ -148,13 +149,16 @@ int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
 }
 
 // parked: steps 2 and 3 for a call whose first attempt returned tried (-1, errno still
-// its) and would block. An fd the program made non-blocking gets that answer, EAGAIN (or
-// real()'s, when the file refused RWF_NOWAIT: EOPNOTSUPP); a blocking one parks on
-// ring(deadline) until the call is done, the deadline from the socket's timeout opt; one that
-// can no longer park where the goroutine resumed (passthrough) gets real().
+// its) and would block. An fd the program made non-blocking gets that answer, EAGAIN, but
+// for a file that refused RWF_NOWAIT (EOPNOTSUPP) and a regular file (whose reads and
+// writes the kernel blocks whatever O_NONBLOCK says): those get real(). A blocking fd parks on ring(deadline) until the call is done, the deadline from the
+// socket's timeout opt; one that can no longer park where the goroutine resumed
+// (passthrough) gets real(). maybefile: fd may be a regular file (not for the socket calls).
 template <typename Real, typename Ring>
-ssize_t parked(int fd, ssize_t tried, int opt, Real real, Ring ring) {
-  if (nonblocking(fd)) return errno == EOPNOTSUPP ? real() : tried;
+ssize_t parked(int fd, ssize_t tried, int opt, bool maybefile, Real real, Ring ring) {
+  if (nonblocking(fd)) {  // regular()'s fstat leaves errno alone when it succeeds
+    return errno == EOPNOTSUPP || (maybefile && regular(fd)) ? real() : tried;
+  }
   int64_t deadline = timeoutof(fd, opt);
   for (;;) {
     int32_t res = ring(deadline);
@@ -164,9 +168,10 @@ ssize_t parked(int fd, ssize_t tried, int opt, Real real, Ring ring) {
 }
 
 // readparked: parked for read (off -1) or pread.
-ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, gmp::intrmode mode) {
+ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool maybefile,
+                   gmp::intrmode mode) {
   return parked(
-      fd, tried, SO_RCVTIMEO,
+      fd, tried, SO_RCVTIMEO, maybefile,
       [&] {
         REAL(read);
         REAL(pread);
@@ -182,7 +187,7 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
     ssize_t r = syscall(SYS_recvfrom, fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
     if (r >= 0) return r;
     if (errno != ENOTSOCK) {
-      return errno == EAGAIN ? readparked(fd, buf, n, off, r, gmp::intrRestart) : r;
+      return errno == EAGAIN ? readparked(fd, buf, n, off, r, false, gmp::intrRestart) : r;
     }
     notsocket.set(fd, true);
   }
@@ -196,16 +201,16 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
     return more > 0 ? r + more : r;
   }
   if (!wouldblock(errno)) return r;
-  return readparked(fd, buf, n, off, r, introf(fd, off));
+  return readparked(fd, buf, n, off, r, true, introf(fd, off));
 }
 
 // writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
 ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
-  REAL(write);
-  REAL(pwrite);
   // rest: the real call for what is not out yet, or what is out when it fails.
   size_t done = 0;
   auto rest = [&] {
+    REAL(write);
+    REAL(pwrite);
     const char* from = static_cast<const char*>(buf) + done;
     ssize_t w = off < 0 ? real_write(fd, from, n - done)
                         : real_pwrite(fd, from, n - done, off + int64_t(done));
@@ -219,7 +224,7 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   } else if (!wouldblock(errno)) {
     return r;
   }
-  if (nonblocking(fd)) return r >= 0 ? r : errno == EOPNOTSUPP ? rest() : r;
+  if (nonblocking(fd)) return (r < 0 && errno == EOPNOTSUPP) || regular(fd) ? rest() : r;
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
   for (;;) {
@@ -280,18 +285,67 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r >= 0 || !wouldblock(errno)) return r;
   return parked(
-      fd, r, SO_RCVTIMEO, [&] { return real_readv(fd, iov, cnt); },
+      fd, r, SO_RCVTIMEO, true, [&] { return real_readv(fd, iov, cnt); },
       [&](int64_t deadline) { return ringreadv(fd, iov, cnt, deadline); });
 }
 
+namespace {
+// iovleft: what of an iovec array is not out yet (a copy, advanced as bytes go out).
+struct iovleft {
+  std::vector<iovec> v;
+  size_t at = 0;  // the first vector with bytes left
+  size_t total = 0;
+  iovleft(const iovec* iov, size_t cnt) : v(iov, iov + cnt) {
+    for (const iovec& e : v) total += e.iov_len;
+  }
+  void advance(size_t n) {
+    while (n > 0 && at < v.size()) {
+      size_t k = n < v[at].iov_len ? n : v[at].iov_len;
+      v[at].iov_base = static_cast<char*>(v[at].iov_base) + k;
+      v[at].iov_len -= k;
+      n -= k;
+      if (v[at].iov_len == 0) at++;
+    }
+    while (at < v.size() && v[at].iov_len == 0) at++;
+  }
+  iovec* data() { return v.data() + at; }
+  int count() const { return int(v.size() - at); }
+};
+}  // namespace
+
+// writev: every byte on a blocking fd, as write (writeat) does.
 GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   REAL(writev);
-  if (!gmp::hookable(true)) return real_writev(fd, iov, cnt);
+  if (!gmp::hookable(true) || cnt <= 0) return real_writev(fd, iov, cnt);
+  if (cnt == 1) return writeat(fd, iov[0].iov_base, iov[0].iov_len, -1);
   ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
-  if (r >= 0 || !wouldblock(errno)) return r;
-  return parked(
-      fd, r, SO_SNDTIMEO, [&] { return real_writev(fd, iov, cnt); },
-      [&](int64_t deadline) { return ringwritev(fd, iov, cnt, deadline); });
+  if (r < 0 && !wouldblock(errno)) return r;
+  iovleft left(iov, size_t(cnt));
+  size_t done = r > 0 ? size_t(r) : 0;
+  if (done == left.total) return r;
+  left.advance(done);
+  // rest: the real call for what is not out yet, or what is out when it fails.
+  auto rest = [&] {
+    ssize_t w = real_writev(fd, left.data(), left.count());
+    return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
+  };
+  if (nonblocking(fd)) return (r < 0 && errno == EOPNOTSUPP) || regular(fd) ? rest() : r;
+  int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
+  for (;;) {
+    int32_t res = ringwritev(fd, left.data(), left.count(), deadline);
+    if (res == gmp::restartcall && done > 0) break;  // a handler after some bytes (signal(7))
+    if (res > 0) {
+      done += size_t(res);
+      left.advance(size_t(res));
+    } else if (!again(res)) {
+      return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
+    }
+    if (done == left.total) break;
+    bool nb = nonblocking(fd);
+    if (nb && done > 0) break;  // made non-blocking meanwhile: what is out
+    if (nb || !gmp::hookable(true)) return rest();
+  }
+  return ssize_t(done);
 }
 
 // ---- sockets ------------------------------------------------------------------------------------
@@ -303,7 +357,7 @@ ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
   ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r >= 0 || errno != EAGAIN) return r;
   return parked(
-      fd, r, SO_RCVTIMEO, [&] { return syscall(SYS_recvmsg, fd, msg, flags); },
+      fd, r, SO_RCVTIMEO, false, [&] { return syscall(SYS_recvmsg, fd, msg, flags); },
       [&](int64_t deadline) { return ringrecvmsg(fd, msg, flags, deadline); });
 }
 
@@ -312,21 +366,22 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
   ssize_t r = syscall(SYS_sendmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r < 0) {
     if (errno != EAGAIN) return r;
-    return parked(
-        fd, r, SO_SNDTIMEO, [&] { return real(msg); },
+    r = parked(  // the ring's send may take part of it, as the first try may
+        fd, r, SO_SNDTIMEO, false, [&] { return real(msg); },
         [&](int64_t deadline) { return ringsendmsg(fd, msg, flags, deadline); });
+    if (r <= 0) return r;
   }
-  size_t total = 0;
-  for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
-  if (size_t(r) == total || msg->msg_iovlen != 1 || nonblocking(fd)) return r;
-  // A stream socket took part of a single buffer: a blocking send goes on with the rest.
+  iovleft left(msg->msg_iov, msg->msg_iovlen);
+  if (size_t(r) == left.total || nonblocking(fd)) return r;
+  // A stream socket took part of it: a blocking send goes on with the rest (a datagram
+  // socket sends all or nothing, so only streams come here).
   size_t done = size_t(r);
+  left.advance(done);
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
-  while (done < total) {
-    iovec iov{static_cast<char*>(msg->msg_iov[0].iov_base) + done, total - done};
+  while (done < left.total) {
     msghdr rest{};
-    rest.msg_iov = &iov;
-    rest.msg_iovlen = 1;
+    rest.msg_iov = left.data();
+    rest.msg_iovlen = size_t(left.count());
     if (!gmp::hookable(true)) {
       ssize_t w = real(&rest);
       return w > 0 ? ssize_t(done) + w : ssize_t(done);
@@ -336,7 +391,8 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
     if (again(res)) continue;
     if (res <= 0) break;
     done += size_t(res);
-    if (done < total && nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
+    left.advance(size_t(res));
+    if (done < left.total && nonblocking(fd)) break;  // made non-blocking meanwhile: what is out
   }
   return ssize_t(done);
 }
@@ -472,7 +528,8 @@ GMP_HOOK int dup3(int fd, int to, int flags) {
 GMP_HOOK int close(int fd) {
   REAL(close);
   gmp::netpollclose(fd);
-  notsocket.set(fd, false);
+  notsocket.set(fd, false);  // the number's next file starts unmarked (no new file can
+  hastimeout.set(fd, false);  // take it before real_close returns)
   return real_close(fd);
 }
 

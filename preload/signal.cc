@@ -88,7 +88,11 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
 
 GMP_HOOK int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   REAL(sigaction);
-  if (!forwardable(sig)) return real_sigaction(sig, act, old);
+  if (!forwardable(sig)) {
+    // The program's own SIGURG handler: sysmon's requests would reach it (lazysyscall.cc).
+    if (sig == SIGURG && act && ishandler(act)) gmp::lazysyscalloff();
+    return real_sigaction(sig, act, old);
+  }
   tableguard guard;
   action& a = actions[sig];
   void* prevfn = a.fn.load(std::memory_order_relaxed);

@@ -7,7 +7,6 @@
 // F_OFD_SETLKW, and system. Non-blocking forms (WNOHANG, LOCK_NB, other fcntl commands) go
 // straight to libc, as do callers that are not goroutines.
 #include <fcntl.h>
-#include <liburing.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/file.h>
@@ -100,10 +99,9 @@ int fcntlg(int (*realfn)(int, int, ...), int fd, int cmd, void* arg) {
 }  // namespace
 
 // fcntl takes one argument word after cmd (an int or a pointer): passed on as it came. With
-// _FILE_OFFSET_BITS=64 the headers call fcntl fcntl64, so both are defined by asm name.
+// _FILE_OFFSET_BITS=64 the headers call fcntl fcntl64, the same function on x86-64 (glibc's
+// __libc_fcntl64 under both names): one hook, defined by asm name and aliased.
 GMP_HOOK int fcntl_hook(int fd, int cmd, ...) __asm__("fcntl");
-GMP_HOOK int fcntl64_hook(int fd, int cmd, ...) __asm__("fcntl64");
-
 GMP_HOOK int fcntl_hook(int fd, int cmd, ...) {
   static const auto real_fcntl = gmp::libcfn<int (*)(int, int, ...)>("fcntl");
   va_list ap;
@@ -112,12 +110,5 @@ GMP_HOOK int fcntl_hook(int fd, int cmd, ...) {
   va_end(ap);
   return fcntlg(real_fcntl, fd, cmd, arg);
 }
-
-GMP_HOOK int fcntl64_hook(int fd, int cmd, ...) {
-  static const auto real_fcntl64 = gmp::libcfn<int (*)(int, int, ...)>("fcntl64");
-  va_list ap;
-  va_start(ap, cmd);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  return fcntlg(real_fcntl64, fd, cmd, arg);
-}
+extern "C" __attribute__((visibility("default"), alias("fcntl"))) int fcntl64_hook(int, int, ...)
+    __asm__("fcntl64");

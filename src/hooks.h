@@ -57,6 +57,10 @@ void sigintr(int code, bool restart);
 // 1's parked calls can be interrupted.
 void sigforwarding();
 
+// lazysyscalloff: the program installs a SIGURG handler of its own: sysmon stops asking
+// threads blocked in calls nothing hooks for their P (lazysyscall.cc). Any thread.
+void lazysyscalloff();
+
 // netpollclose: before close(fd): goroutines parked on fd wake with EBADF. Any thread.
 void netpollclose(int fd);
 

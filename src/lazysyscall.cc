@@ -37,19 +37,17 @@
 //        (malloc and friends, which may sleep on a futex) holds m.locks (acquirem) for the
 //        call. Written by the M only; the handler reads it on the same thread. A goroutine
 //        dump (libunwind reads files) is excluded as a whole (dumpactive).
-// Without SIGURG (the program installed its own handler) or xsave, under Valgrind, or under
-// GMPDEBUG=takeover=0, nothing of this runs, and such a call holds its P until it returns.
+// Without SIGURG (the program installed its own handler, before the runtime started or later:
+// lazysyscalloff) or xsave, under Valgrind, or under GMPDEBUG=takeover=0, nothing of this
+// runs, and such a call holds its P until it returns.
 #include <cpuid.h>
-#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
-#include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <linux/futex.h>
 
 #include "annotate.h"
@@ -197,8 +195,11 @@ void lazysyscalls(int64_t now) {
   }
 }
 
+void lazysyscalloff() { lazysyscallson.store(false, std::memory_order_relaxed); }
+
 void lazysyscallsig(m* mp, g* gp, void* ctx) {
   if (mp->syscallreq.exchange(0, std::memory_order_acquire) == 0) return;  // LS1
+  if (!lazysyscallson.load(std::memory_order_relaxed)) return;  // turned off after the ask
   if (mp->locks != 0 || dumpactive() || !gp || gp != mp->curg || !mp->p_ ||
       mp->p_->status.load(std::memory_order_relaxed) != Prunning) {
     return;  // LS2, or not a goroutine's call

@@ -293,6 +293,89 @@ TEST(HookContract, Sockets) {
 // a datagram cut short loses its rest, a zero-byte read consumes nothing, a socket's short
 // read is final; a pipe that takes the number of a closed socket, and a socket that takes a
 // pipe's, read as their kind does.
+// A blocking stream send or writev goes on until every byte is out, however the socket's
+// room comes back: the first try (MSG_DONTWAIT) finds it full, and the ring's send may take
+// part of the rest at a time.
+TEST(HookContract, BlockingSendsAndWritevSendEveryByte) {
+  same("1 MiB send to a full TCP socket, then an 8 MiB writev, drained by a thread", [] {
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = bindloopback(ls);
+    listen(ls, 1);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int a = accept(ls, nullptr, nullptr);
+    static char chunk[65536];
+    size_t filled = 0;
+    for (ssize_t w; (w = send(c, chunk, sizeof chunk, MSG_DONTWAIT)) > 0;) filled += size_t(w);
+    constexpr size_t mib = 1 << 20;
+    static char big[8 * mib];  // beyond the socket's buffer: a first try takes part of it
+    std::thread drain([&] {  // libc's reads on a plain thread, to the end of the stream
+      static char sink[65536];
+      usleep(10000);
+      while (read(a, sink, sizeof sink) > 0) {
+      }
+    });
+    std::string out = std::string(filled > 0 ? "full " : "? ") + say(send(c, big, mib, 0)) + " ";
+    iovec two[2] = {{big, 4 * mib}, {big + 4 * mib, 4 * mib}};
+    out += say(writev(c, two, 2));
+    shutdown(c, SHUT_WR);
+    drain.join();
+    close(a);
+    close(c);
+    close(ls);
+    return out;
+  }, true);
+  same("a 128 KiB writev to a pipe with room for 4 KiB, drained by a thread", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    static char buf[1 << 16];
+    ssize_t first = write(p[1], buf, sizeof buf - 4096);
+    std::thread drain([&] {  // to the end: the writer closes its end when its call is done
+      static char sink[1 << 16];
+      usleep(10000);
+      while (read(p[0], sink, sizeof sink) > 0) {
+      }
+    });
+    iovec two[2] = {{buf, sizeof buf}, {buf, sizeof buf}};
+    std::string out = (first > 0 ? "" : "? ") + say(writev(p[1], two, 2));
+    close(p[1]);
+    drain.join();
+    close(p[0]);
+    return out;
+  }, true);
+}
+
+// A regular file ignores O_NONBLOCK: a read of pages that are not cached waits for the disk
+// and returns the data, on a goroutine as in libc (RWF_NOWAIT's EAGAIN is not the program's).
+TEST(HookContract, NonBlockingRegularFileReadsWaitForTheDisk) {
+  char path[] = "gmp-contract-XXXXXX";  // in the build directory: tmpfs keeps every page
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  static char data[1 << 20];
+  memset(data, 'x', sizeof data);
+  ASSERT_EQ(write(fd, data, sizeof data), ssize_t(sizeof data));
+  fsync(fd);
+  auto evict = [&] { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); };
+  evict();
+  char c;
+  iovec iov{&c, 1};
+  if (preadv2(fd, &iov, 1, 0, RWF_NOWAIT) != -1 || errno != EAGAIN) {
+    close(fd);
+    GTEST_SKIP() << "this file system keeps the pages cached: nothing to wait for";
+  }
+  std::string name = "/proc/self/fd/" + std::to_string(fd);
+  same("O_NONBLOCK read of uncached pages", [&] {
+    evict();
+    int nb = open(name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    static char buf[1 << 16];
+    std::string out = say(read(nb, buf, sizeof buf)) + " " + say(pread(nb, buf, 100, 4096));
+    close(nb);
+    return out;
+  });
+  close(fd);
+}
+
 TEST(HookContract, ReadOnSockets) {
   same("read(): datagrams, zero bytes, short stream reads, fds that change kind", [] {
     int dg[2];
