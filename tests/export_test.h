@@ -62,6 +62,13 @@ template <typename F> bool waitfor(F pred, int64_t seconds = 10) {
   return true;
 }
 
+// parks: how many times goroutines have parked so far (gmp_stats).
+inline uint64_t parks() {
+  struct gmp_stats st {};
+  gmp_stats(&st, sizeof st);
+  return st.parks;
+}
+
 inline gmp::m* curm() { return gmp::getg()->m_; }
 inline gmp::p* curp() { return gmp::getg()->m_->p_; }
 inline gmp::g* curg() { return gmp::getg(); }

@@ -83,6 +83,23 @@ sockaddr_in bindloopback(int fd) {
   return addr;
 }
 
+// later: when a helper thread may do what a scenario's call waits for (write to the FIFO,
+// send, shut down). Made just before the helper starts: on a goroutine, once the caller's
+// call has parked (the parks count passes what it was: ongoroutine's other goroutine only
+// yields), so a loaded machine cannot have the event come first and the call not park; on
+// a plain thread, after ms.
+struct later {
+  bool ongo = gmp_goid() > 0;
+  uint64_t before = parks();
+  void wait(int ms) const {
+    if (ongo) {
+      waitfor([this] { return parks() > before; });
+    } else {
+      usleep(ms * 1000);
+    }
+  }
+};
+
 // same: s describes the same on a plain thread (libc's functions) and on a goroutine (the
 // hooks); waits: s waits somewhere (a timeout, a connection), so on the goroutine it parks.
 void same(const char* what, const scenario& s, bool waits = false) {
@@ -202,8 +219,9 @@ TEST(HookContract, OpenAndSync) {
     mkdtemp(dir);
     std::string f = std::string(dir) + "/fifo";
     mkfifo(f.c_str(), 0600);
+    later when;
     std::thread writer([&] {
-      usleep(30000);
+      when.wait(30);
       int w = open(f.c_str(), O_WRONLY | O_CLOEXEC);
       write(w, "through", 7);
       close(w);
@@ -309,9 +327,10 @@ TEST(HookContract, BlockingSendsAndWritevSendEveryByte) {
     for (ssize_t w; (w = send(c, chunk, sizeof chunk, MSG_DONTWAIT)) > 0;) filled += size_t(w);
     constexpr size_t mib = 1 << 20;
     static char big[8 * mib];  // beyond the socket's buffer: a first try takes part of it
+    later when;
     std::thread drain([&] {  // libc's reads on a plain thread, to the end of the stream
       static char sink[65536];
-      usleep(10000);
+      when.wait(10);
       while (read(a, sink, sizeof sink) > 0) {
       }
     });
@@ -330,9 +349,10 @@ TEST(HookContract, BlockingSendsAndWritevSendEveryByte) {
     pipe2(p, O_CLOEXEC);
     static char buf[1 << 16];
     ssize_t first = write(p[1], buf, sizeof buf - 4096);
+    later when;
     std::thread drain([&] {  // to the end: the writer closes its end when its call is done
       static char sink[1 << 16];
-      usleep(10000);
+      when.wait(10);
       while (read(p[0], sink, sizeof sink) > 0) {
       }
     });
@@ -407,8 +427,9 @@ TEST(HookContract, ReadOnSockets) {
     send(st[0], "abc", 3, 0);
     out += say(read(st[1], buf, sizeof buf));
     out += ":" + std::string(buf, 3) + " ";
+    later when;
     std::thread late([&] {
-      usleep(20000);
+      when.wait(20);
       send(st[0], "later", 5, 0);
     });
     out += say(read(st[1], buf, sizeof buf));  // waits for the next send
@@ -485,8 +506,9 @@ TEST(HookContract, SocketTimeouts) {
   same("shutdown wakes a reader waiting on the socket", [] {
     int sv[2];
     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    later when;
     std::thread closer([&] {
-      usleep(20000);
+      when.wait(20);
       shutdown(sv[1], SHUT_RDWR);
     });
     char buf[8];

@@ -43,12 +43,6 @@ struct handle {
 // park's commit has looked: sigintr.cc SI3).
 bool armed(gmp::g* gp) { return gp->intr.load() == 1; }
 
-uint64_t parks() {
-  struct gmp_stats st {};
-  gmp_stats(&st, sizeof st);
-  return st.parks;
-}
-
 // kicker signals the process once gp is parked on an interruptible call (after 10 s it
 // signals anyway: the test then fails on its result), then runs then(parks), parks the
 // count of parks before the signal.

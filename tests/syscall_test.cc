@@ -63,7 +63,9 @@ TEST(Syscall, WaitpidParksAndReturnsTheStatus) {
   ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, environ), 0);
   int status = 0;
   pid_t got = 0;
+  uint64_t before = parks();  // yieldsduring's own goroutines yield, never park
   int64_t ticks = yieldsduring([&] { got = waitpid(pid, &status, 0); });
+  EXPECT_GT(parks(), before) << "waitpid parked on the child's pidfd, not in the kernel";
   EXPECT_EQ(got, pid);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 7);
@@ -73,9 +75,9 @@ TEST(Syscall, WaitpidParksAndReturnsTheStatus) {
   EXPECT_EQ(errnonow(), ECHILD);
 }
 
-// The resolver blocks its M in libc-internal I/O (NSS reads /etc/hosts for localhost);
-// between entersyscall and exitsyscall the answer is still libc's.
-TEST(Syscall, GetaddrinfoFromGoroutines) {
+// The resolver blocks its M in libc-internal I/O (NSS reads /etc/hosts for localhost):
+// whatever the hook does around it, the answer on goroutines is still libc's.
+TEST(Syscall, GetaddrinfoAnswersOnGoroutinesAsLibc) {
   constexpr int n = 8;
   std::atomic<int> right{0};
   WaitGroup wg(n);
