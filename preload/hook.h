@@ -84,6 +84,9 @@ int parkready(int fd, unsigned events, int64_t deadline, intrmode mode);
 // takes over what the hooks know of fd; returns to. Every caller.
 int fdcopied(int fd, int to);
 
+// forkregister (fork.cc): the runtime's fork handler is the first registered. Any thread.
+void forkregister();
+
 // ringresult: a ring operation's result as libc returns it. Cancelled: close() took the fd
 // away (the only other canceller of these operations), which a call made after the close
 // would find as EBADF. A socket timeout (-ETIME, parkuntil) is the kernel's EAGAIN.

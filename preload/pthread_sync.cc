@@ -609,14 +609,17 @@ GMP_HOOK int sem_getvalue(sem_t* s, int* v) {
 
 // ---- once -----------------------------------------------------------------------------------
 //
-// glibc's values: 0 not run, 2 done (__PTHREAD_ONCE_DONE); 1 while a thread runs it. Others
-// wait on one process-wide list, woken all when any once completes or its function throws.
+// glibc's values: 0 not run, 2 done (__PTHREAD_ONCE_DONE); while a thread runs it, 1 plus
+// the fork generation times 4, as glibc's: a once left running by a thread the forked child
+// does not have is run again there. Others wait on one process-wide list, woken all when
+// any once completes or its function throws.
 namespace {
 waitlist oncewaiters;
+int oncerunning() { return int(1 | (forkgeneration() << 2 & INT_MAX)); }
 // oncerecheck, after queueing: if the once is no longer running (done, or its function threw
 // and another may run it), wake ourselves: its wake-up may have come before we queued.
 int oncerecheck(void* once) {
-  if (at(*static_cast<int*>(once)).load(std::memory_order_acquire) != 1) {
+  if (at(*static_cast<int*>(once)).load(std::memory_order_acquire) != oncerunning()) {
     condwake(&oncewaiters, true);
   }
   return 0;
@@ -628,7 +631,9 @@ GMP_HOOK int pthread_once(pthread_once_t* once, void (*fn)()) {
   for (;;) {
     int v = o.load(std::memory_order_acquire);
     if (v == 2) return 0;
-    if (v == 0 && o.compare_exchange_strong(v, 1, std::memory_order_acquire)) {
+    int running = oncerunning();
+    if ((v == 0 || ((v & 1) && v != running)) &&
+        o.compare_exchange_strong(v, running, std::memory_order_acquire)) {
       try {
         fn();
       } catch (...) {  // as a cancelled fn in glibc: not run, the next caller tries again

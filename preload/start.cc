@@ -9,7 +9,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include "../src/hooks.h"
+#include "hook.h"
 
 namespace {
 using mainfn_t = int (*)(int, char**, char**);
@@ -31,5 +31,6 @@ extern "C" __attribute__((visibility("default"))) int __libc_start_main(
     _exit(127);
   }
   realmain = mainfn;
+  gmp::forkregister();  // before the program's constructors can register handlers
   return real(rt0_main, argc, argv, init, fini, rtld_fini, stack_end);
 }

@@ -87,6 +87,9 @@ void allginit() {
   gmp_allgs = static_cast<g*>(v);
 }
 
+// The arena stays; records past committed are made read-write again by the next grow.
+void allgforkchild() { growlock.key.store(0, std::memory_order_relaxed); }
+
 namespace {
 g* initg(void* mem) {
   g* gp = new (mem) g();

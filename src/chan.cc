@@ -41,6 +41,7 @@ sudog* waitq::dequeue() {
     sudog* s = first;
     if (!s) return nullptr;
     remove(s);
+    if (s->w->gen != forkgen.load(std::memory_order_relaxed)) continue;  // a ghost (FK2)
     // A select waits on several channels; the first waker to claim it wins. A sudog whose
     // select was claimed elsewhere stays queued only until that select takes its channel
     // locks to clean up: skip it.

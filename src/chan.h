@@ -39,6 +39,9 @@ struct waiter {
   // claimed through. Written by the claiming waker before waiterready.
   std::atomic<uint32_t> selectdone{0};
   sudog* fired = nullptr;
+  // The fork generation it waits in: one queued before a fork is a ghost in the child,
+  // which waitq::dequeue skips (fork.cc, FK2). Constant.
+  uint32_t gen = forkgen.load(std::memory_order_relaxed);
 };
 
 struct sudog {
@@ -56,7 +59,8 @@ struct waitq {
   sudog* first = nullptr;
   sudog* last = nullptr;
   void enqueue(sudog* s);
-  sudog* dequeue();       // the first sudog that is not a select someone else claimed
+  sudog* dequeue();       // the first sudog of this fork generation that is not a select
+                          // someone else claimed
   void remove(sudog* s);  // take s off if it is still queued
 };
 

@@ -74,6 +74,7 @@ struct gthread {
   void* arg;
   void* retval;                      // written by the thread, read after done (join)
   uintptr_t tcb;                     // constant
+  int tid;                           // the TCB's tid (constant; gthreadforkchild)
   g* gp;                             // the thread itself sets it first thing (owner)
   uintptr_t rootframe;               // gthreadstart's frame (the thread's own)
   std::atomic<uint32_t> joinstate;   // GT1
@@ -279,6 +280,15 @@ void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {
 
 void tcbsetg(uintptr_t tcb, g* gp) { tlsat<g*>(tcb, tlsoffset(&gmp_tls_g)) = gp; }
 
+// gthreadforkchild: glibc's fork wrote the child's tid into the TCB it ran on; the thread's
+// own goes back (the M's TCB has the real one, tcbforkchild). A tcache probe a ghost was
+// making starts again.
+void gthreadforkchild() {
+  if (gthread* t = gmp_tls_thread) *tcbtid(reinterpret_cast<void*>(t->tcb)) = t->tid;
+  int probing = 1;
+  tcachestate.compare_exchange_strong(probing, 0);
+}
+
 void gthreadexited(uintptr_t tcb) {
   gthread* t = tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread));
   uint32_t st = joinable;
@@ -313,7 +323,8 @@ int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize
     return EAGAIN;
   }
   auto tcb = reinterpret_cast<uintptr_t>(v);
-  *tcbtid(v) = int(tidbase + ntids.fetch_add(1, std::memory_order_relaxed) % tidspan);
+  t->tid = int(tidbase + ntids.fetch_add(1, std::memory_order_relaxed) % tidspan);
+  *tcbtid(v) = t->tid;
   t->fn = fn;
   t->arg = arg;
   t->tcb = tcb;

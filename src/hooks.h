@@ -79,6 +79,18 @@ int64_t nanotime();
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);
 
+// ---- fork (fork.cc; preload/fork.cc) --------------------------------------------------------
+
+// afterforkchild: glibc's first child handler: rebuild the runtime around the goroutine that
+// forked, the child's one thread (fork.cc, FK1-FK3), or, when it cannot, forkoff.
+void afterforkchild();
+// forkoff: a child the runtime does not rebuild (_Fork, which runs no handlers): no
+// scheduler; the hooks pass through and pthread_create makes real threads.
+void forkoff();
+// forkgeneration: how many forks back the process is (forkgen): a once or a lock taken in
+// an older generation was taken by a thread the child does not have.
+uint32_t forkgeneration();
+
 // ---- threads that are goroutines (gthread.cc; preload/pthread.cc) ----------------------------
 
 // A gthread is a thread pthread_create made as a goroutine with a TCB of its own; its

@@ -21,6 +21,11 @@ struct pollring {
 };
 
 void netpollinit();              // schedinit: the shared eventfd
+// netpollforkchild: a forked child's poller: the parent's rings (shared with it) unmapped
+// and closed, a new eventfd, no fd waited on; rings are made again on first use (FK1).
+void netpollforkchild();
+// netpolloff: a child without a scheduler (forkoff): every hook passes through for good.
+void netpolloff();
 pollring* netpollring(p* pp);    // pp's ring, made on first use; null if io_uring fails. Owner
 bool netpollinflight();  // some ring has operations in flight (NP4). Any M
 // netpollpending: pp's ring has operations in flight (a cheap hint for the scheduler's

@@ -42,7 +42,6 @@
 // in ppoll on it; netpollBreak writes it. The eventfd is only a hint: a woken M drains it and
 // scans every ring, and a completion posted after the drain signals it again, so none is lost.
 #include <poll.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -67,10 +66,9 @@ constexpr unsigned ringCqEntries = 8192;  // completion slots; beyond, the kerne
 
 int wakefd = -1;  // the shared eventfd; constant once netpollinit ran
 
-// A child of fork() has one thread and the parent's rings, whose memory it shares with the
-// parent: it must never touch them, and with its Ms gone it cannot park either. Until the
-// runtime re-initialises itself in children (the fork work of the takeover issue), every
-// hook passes through there, as it did before the hooks existed.
+// A child of fork() has the parent's rings, whose memory and requests it shares with the
+// parent: it must never touch them. forked: every hook passes through — while
+// netpollforkchild replaces them, and for good in a child without a scheduler (netpolloff).
 std::atomic<bool> forked{false};
 
 // NP5, for the fds below fdtableSize; a reserved, lazily committed table (4 MiB of address
@@ -87,10 +85,6 @@ int highfd(int fd) {
   if (hi < 0) return fd;
   syscall(SYS_close, fd);
   return int(hi);
-}
-void forkchild() {
-  forked.store(true, std::memory_order_relaxed);
-  sigintrmain(nullptr);  // the child's signals must not cancel the parent's operations
 }
 
 
@@ -121,11 +115,38 @@ void netpollinit() {
   wakefd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wakefd < 0) fatal("netpollinit: eventfd failed");
   wakefd = highfd(wakefd);
-  pthread_atfork(nullptr, nullptr, forkchild);
   void* t = mmap(nullptr, fdtableSize * sizeof(int32_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (t == MAP_FAILED) fatal("netpollinit: out of memory for the fd table");
   fdtable.store(static_cast<std::atomic<int32_t>*>(t), std::memory_order_release);
+}
+
+void netpolloff() {
+  forked.store(true, std::memory_order_relaxed);
+  sigintrmain(nullptr);  // nor may its signals cancel the parent's operations
+}
+
+void netpollforkchild() {
+  forked.store(true, std::memory_order_relaxed);
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    p* pp = allp[i];
+    if (pollring* r = pp->ring.load(std::memory_order_relaxed)) {
+      io_uring_queue_exit(&r->ring);  // the child's mappings and fd; the parent keeps its own
+      delete r;
+    }
+    pp->ring.store(nullptr, std::memory_order_relaxed);
+    pp->ringfailed = false;
+  }
+  // The eventfd too is the parent's: a new one under the same number.
+  int fd = int(rawsyscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (fd < 0 || rawsyscall(SYS_dup3, fd, wakefd, O_CLOEXEC) < 0) {
+    fatal("netpollforkchild: no eventfd");
+  }
+  rawsyscall(SYS_close, fd);
+  std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);
+  madvise(fdwaiters, fdtableSize * sizeof(int32_t), MADV_DONTNEED);  // zeroes, privately
+  forked.store(false, std::memory_order_relaxed);
 }
 
 namespace {

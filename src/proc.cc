@@ -1234,13 +1234,81 @@ namespace {
 void runmain(void*) {
   mainStarted.store(true, std::memory_order_relaxed);
   sigintrmain(getg());
-  newm(sysmon, nullptr, false);
+  startsysmon();
   sysmonstarted_wait();
   int r = themain.fn(themain.argc, themain.argv, themain.envp);
   exit(r);
 }
 
 }  // namespace
+
+void startsysmon() { newm(sysmon, nullptr, false); }
+
+// procforkchild: the scheduler of a forked child (fork.cc, FK1-FK3), on gp, the goroutine
+// that forked, the child's one thread: gp's M alone on allm, gp's P running, every other P
+// idle, all of them with empty queues and heaps, the other goroutines dead. The rings are
+// gone already (netpollforkchild). sysmon is started after (startsysmon).
+void procforkchild(g* gp) {
+  m* mp = gp->m_;
+  p* mine = mp->p_;
+  sched.lock.key.store(0, std::memory_order_relaxed);
+  sched.midle = nullptr;
+  sched.nmidle = 0;
+  sched.mcount.store(1, std::memory_order_relaxed);
+  sched.pidle = nullptr;
+  sched.npidle.store(0, std::memory_order_relaxed);
+  sched.nmspinning.store(0, std::memory_order_relaxed);
+  sched.runq = gqueue{};
+  sched.runqsize_.store(0, std::memory_order_relaxed);
+  sched.gfree = gqueue{};  // ghosts' records may be on it, half moved: left alone
+  sched.gcwaiting.store(false, std::memory_order_relaxed);
+  sched.stopwait = 0;
+  noteclear(&sched.stopnote);
+  sched.sysmonwait = false;
+  noteclear(&sched.sysmonnote);
+  sched.timerwhen.store(0, std::memory_order_relaxed);
+  sched.timersleeper.store(false, std::memory_order_relaxed);
+  sched.npollwait.store(0, std::memory_order_relaxed);
+  sched.gcreatedNoP.store(1, std::memory_order_relaxed);  // gp, the one goroutine (gcount)
+  worldsema.store(1, std::memory_order_relaxed);
+  mp->alllink = nullptr;
+  mp->nextp = nullptr;
+  mp->oldp = nullptr;
+  mp->syscallreq.store(0, std::memory_order_relaxed);
+  mp->dumpreq.store(0, std::memory_order_relaxed);
+  noteclear(&mp->park);
+  allm.store(mp, std::memory_order_release);
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = nallp.load(std::memory_order_acquire) - 1; i >= 0; i--) {
+    p* pp = allp[i];
+    pp->runqhead.store(0, std::memory_order_relaxed);
+    pp->runqtail.store(0, std::memory_order_relaxed);
+    pp->runnext.store(nullptr, std::memory_order_relaxed);
+    pp->runnextstreak = 0;
+    pp->sysmontick_ = sysmontick{};
+    for (auto* c : {&pp->gcreated, &pp->gexited, &pp->nswitch, &pp->nsteal, &pp->npark}) {
+      c->store(0, std::memory_order_relaxed);
+    }
+    timersforkchild(pp);
+    if (pp == mine) continue;  // its caches were gp's M's alone: kept
+    pp->gfree = gqueue{};
+    pp->goidcache = pp->goidcacheend = 0;
+    pp->gbatch = nullptr;
+    pp->gbatchn = 0;
+    pp->nstack = 0;
+    pp->m_ = nullptr;
+    if (i < procs) pidleput(pp);
+  }
+  // FK2: the ghosts. A record still being set up (Gidle) or dead was running nothing.
+  int64_t n = gmp_allglen.load(std::memory_order_acquire);
+  for (int64_t i = 0; i < n; i++) {
+    g* x = &gmp_allgs[i];
+    uint32_t st = x->atomicstatus.load(std::memory_order_relaxed);
+    if (x == gp || st == Gidle || st == Gdead) continue;
+    x->atomicstatus.store(Gdead, std::memory_order_relaxed);
+    x->m_ = nullptr;
+  }
+}
 
 void rt0_newmain(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
   themain = mainargs{fn, argc, argv, envp};

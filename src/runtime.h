@@ -470,6 +470,8 @@ int procresize_world(int32_t n);  // stop the world, procresize(n), start it; re
 [[noreturn]] void mstart();       // M0 enters the scheduler
 // rt0_newmain: create goroutine 1, which starts sysmon and then runs fn(argc, argv, envp).
 void rt0_newmain(int (*fn)(int, char**, char**), int argc, char** argv, char** envp);
+void startsysmon();             // a new M for sysmon (goroutine 1; a forked child)
+void procforkchild(g* gp);      // a forked child's scheduler around gp (fork.cc, FK1-FK3)
 
 // ---- runq.cc ---------------------------------------------------------------------------------
 
@@ -489,6 +491,7 @@ g* globrunqget(p* pp, int32_t max);  // sched.lock held
 extern "C" g* gmp_allgs;
 extern "C" std::atomic<int64_t> gmp_allglen;
 void allginit();     // reserve the g arena (schedinit)
+void allgforkchild();  // a forked child: the arena's lock (FK1)
 g* malg(p* pp);      // a fresh zeroed g record (Gidle), or null when out of memory
 
 // ---- stack.cc --------------------------------------------------------------------------------
@@ -500,6 +503,7 @@ void stackfree(p* pp, stack s);
 void stackcache_drain(p* pp);  // P being destroyed: give its cache to the pool
 size_t stackpool_bound();      // stacks the global pool keeps committed (tests)
 size_t mainstacksize();        // goroutine 1's stack: RLIMIT_STACK
+void stackforkchild();         // a forked child: an empty pool (FK1)
 
 // ---- os_linux.cc -----------------------------------------------------------------------------
 
@@ -551,6 +555,10 @@ void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locat
 bool tcbusable();         // TCBs for gthreads: the probe on M0 passed, tcbfree works
 void tcbfree(void* tcb);  // give back a TCB of tcballoc's nobody runs on
 void tcbstart();          // on a thread's first run on a new TCB (ctype tables)
+// tcbforkchild: in a forked child, glibc took tp, the TCB fork ran on (mp's own, or a
+// gthread's), for the thread's: move the thread's tid, robust list and glibc's thread-list
+// entry to mp's own TCB.
+void tcbforkchild(m* mp, uintptr_t tp, int tid);
 // threadpointer: the %fs base of the running thread (or goroutine with a TCB of its own).
 inline uintptr_t threadpointer() {
   uintptr_t tp;
@@ -673,12 +681,14 @@ int64_t checktimers(p* pp, int64_t now);  // run pp's expired timers (now 0: rea
 int64_t nexttimer();                   // the earliest when over all Ps (0: none)
 void timersleep(int64_t until);        // the idle M waits for a timer (see time.cc)
 void movetimers(p* from, p* to);       // procresize, world stopped
+void timersforkchild(p* pp);           // a forked child: an empty heap, not read (FK1)
 void timesleep(int64_t ns);            // gmp_sleep: park the goroutine (or sleep the thread)
 
 // ---- gthread.cc ------------------------------------------------------------------------------
 
 void tcbsetg(uintptr_t tcb, g* gp);  // newproc: the TLS g slot of a g's own TCB
 void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on tcb ended
+void gthreadforkchild();             // a forked child: the caller's gthread tid back (FK3)
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 
@@ -691,5 +701,12 @@ void semacquire(std::atomic<uint32_t>* addr);
 bool cansemacquire(std::atomic<uint32_t>* addr);  // take a count without waiting
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
+void semforkchild();  // a forked child: an empty table, every waiter was a ghost (FK1)
+
+// ---- fork.cc ---------------------------------------------------------------------------------
+
+// forkgen: bumped in each forked child while it has one thread; a waiter records it when
+// it queues, and queues in the program's memory skip waiters of an older one (FK2).
+extern std::atomic<uint32_t> forkgen;
 
 }  // namespace gmp

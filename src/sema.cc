@@ -170,4 +170,12 @@ void semrelease(std::atomic<uint32_t>* addr, bool handoff) {
 
 void semrelease(std::atomic<uint32_t>* addr) { semrelease(addr, false); }
 
+void semforkchild() {
+  for (auto& e : semtable) {
+    e.root.lock.key.store(0, std::memory_order_relaxed);
+    e.root.nwait.store(0, std::memory_order_relaxed);
+    e.root.head = e.root.tail = nullptr;
+  }
+}
+
 }  // namespace gmp

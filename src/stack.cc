@@ -201,6 +201,12 @@ void stackfree(p* pp, stack s) {
   pp->stackcache[pp->nstack++] = s.lo;
 }
 
+void stackforkchild() {
+  pool.lock.key.store(0, std::memory_order_relaxed);
+  pool.hot = stackvec{};  // half-pushed, perhaps: its stacks are left behind
+  pool.cold = stackvec{};
+}
+
 void stackcache_drain(p* pp) {
   poolput(pp->stackcache, pp->nstack);
   pp->nstack = 0;

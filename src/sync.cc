@@ -354,7 +354,9 @@ int64_t curgoid() {
 // list's lock) before the caller's mutex is released, so a wake after that release finds
 // it. CW2: whoever takes it off the list (condwake, or its deadline) wakes it, once; a
 // goroutine's state goes queued (0) -> parked (1, its park's commit) or woken (2, the
-// waker): a waker that finds it still queued leaves it to see 2 and not park.
+// waker): a waker that finds it still queued leaves it to see 2 and not park. CW3: a
+// waiter queued before a fork is a ghost in the child (fork.cc, FK2): condwake drops it
+// without a wake-up.
 namespace {
 struct condwaiter {  // on its own stack
   g* gp;             // or null: a thread sleeping on n
@@ -364,6 +366,7 @@ struct condwaiter {  // on its own stack
   bool queued;                  // the list's lock
   bool expired;                 // the deadline took it off the list (the list's lock)
   waitlist* l;
+  uint32_t gen;                 // CW3: forkgen when it queued
 };
 rtmutex* listlock(waitlist* l) {
   static_assert(sizeof(rtmutex) == sizeof(l->lock));
@@ -410,7 +413,7 @@ void condexpire(void* arg, int64_t) {  // under the P's timerslock, which comes 
 
 int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
   g* gp = curgoroutine();
-  condwaiter s{gp, {}, nullptr, {0}, false, false, l};
+  condwaiter s{gp, {}, nullptr, {0}, false, false, l, forkgen.load(std::memory_order_relaxed)};
   listlock(l)->lock();  // CW1
   s.queued = true;
   if (l->tail) static_cast<condwaiter*>(l->tail)->next = &s; else l->head = &s;
@@ -451,19 +454,26 @@ void condwake(waitlist* l, bool all) {
   // A peek without the lock: a waiter queued after the caller's own unlock is not one it
   // must wake (CW1 covers those queued before).
   if (!std::atomic_ref<void*>(l->head).load(std::memory_order_acquire)) return;
+  uint32_t gen = forkgen.load(std::memory_order_relaxed);
   listlock(l)->lock();
   auto* s = static_cast<condwaiter*>(l->head);
   if (all) {
     l->head = l->tail = nullptr;
     for (auto* w = s; w; w = w->next) w->queued = false;
-  } else if (s) {
-    listremove(l, s);
-    s->next = nullptr;
+  } else {
+    while (s && s->gen != gen) {  // CW3
+      listremove(l, s);
+      s = static_cast<condwaiter*>(l->head);
+    }
+    if (s) {
+      listremove(l, s);
+      s->next = nullptr;
+    }
   }
   listlock(l)->unlock();
   while (s) {
     condwaiter* next = s->next;  // read before the wake-up
-    condwakeone(s);
+    if (s->gen == gen) condwakeone(s);  // CW3
     s = next;
   }
 }

@@ -30,6 +30,7 @@ constexpr int64_t syscallRetakeIdle = 10 * 1000 * 1000;  // leave an idle syscal
 
 note started;         // sysmon has settled useRawClone (wakes goroutine 1)
 int64_t starttime;    // nanotime at sysmon start, for the SCHED line
+bool settled;         // the first sysmon settled useRawClone; a forked child's keeps it
 
 // retake hands off Ps that sit in Psyscall since the previous round. Returns how many.
 int32_t retake(int64_t now) {
@@ -164,15 +165,18 @@ void sysmon() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
-  starttime = nanotime();
-  // This is the first thread made by the real pthread_create: glibc is now multi-threaded,
-  // and the TCB layout probed on M0 can be confirmed on a second thread.
-  bool rawok = tcbconfirm();
-  useRawClone = rawok && !debug.mclonePthread && !asanBuild;
-  if (!rawok && debug.set && !debug.mclonePthread && !asanBuild) {
-    printerr("gmp: raw-clone Ms unavailable (TCB layout probe failed); using pthread Ms\n");
+  if (!settled) {
+    starttime = nanotime();
+    // This is the first thread made by the real pthread_create: glibc is now
+    // multi-threaded, and the TCB layout probed on M0 can be confirmed on a second thread.
+    bool rawok = tcbconfirm();
+    useRawClone = rawok && !debug.mclonePthread && !asanBuild;
+    if (!rawok && debug.set && !debug.mclonePthread && !asanBuild) {
+      printerr("gmp: raw-clone Ms unavailable (TCB layout probe failed); using pthread Ms\n");
+    }
+    settled = true;
+    notewakeup(&started);
   }
-  notewakeup(&started);
 
   int64_t delay = sysmonMinDelay;
   int32_t idle = 0;

@@ -206,6 +206,16 @@ void movetimers(p* from, p* to) {
   from->timerslock.unlock();
 }
 
+// timersforkchild: every timer in a heap is a ghost's (the caller, running, waits on none),
+// and timers live on their goroutines' stacks: nobody looks at them again.
+void timersforkchild(p* pp) {
+  pp->timerslock.key.store(0, std::memory_order_relaxed);
+  pp->timers = nullptr;  // the array may be mid-realloc: left behind
+  pp->ntimers = 0;
+  pp->timerscap = 0;
+  pp->timer0when.store(0, std::memory_order_relaxed);
+}
+
 // ---- sleeping -----------------------------------------------------------------------------------
 
 namespace {

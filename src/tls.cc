@@ -152,6 +152,25 @@ void tcbfree(void* tcb) { dl_deallocate_tls(tcb, true); }
 // tcbstart: on a thread's first run on its TCB, what start_thread does before user code.
 void tcbstart() { ctype_init(); }
 
+void tcbforkchild(m* mp, uintptr_t tp, int tid) {
+  uintptr_t own = mp->fsbase;
+  if (!offTid) return;  // no probed layout: no TCB of ours, glibc's own is right
+  at<int>(own, offTid) = tid;
+  if (tp == own) return;  // glibc's fork fixed it up itself
+  // Its entry in glibc's thread list (reclaim_stacks put tp there alone): own's instead.
+  uintptr_t gnode = tp + offList, mnode = own + offList;
+  uintptr_t next = at<uintptr_t>(tp, offList), prev = at<uintptr_t>(tp, offList + 8);
+  at<uintptr_t>(own, offList) = next;
+  at<uintptr_t>(own, offList + 8) = prev;
+  at<uintptr_t>(next, 8) = mnode;
+  at<uintptr_t>(prev, 0) = mnode;
+  at<uintptr_t>(tp, offList) = at<uintptr_t>(tp, offList + 8) = gnode;
+  // Its robust mutexes are not the child's (as _Fork clears them); the kernel's pointers.
+  at<uintptr_t>(own, offRobust - 8) = at<uintptr_t>(own, offRobust) = own + offRobust;
+  syscall(SYS_set_robust_list, own + offRobust, robustHeadSize);
+  syscall(SYS_set_tid_address, own + offTid);
+}
+
 // minit_tls: per-thread set-up on mp's own thread.
 void minit_tls(m* mp) {
   if (mp->tcb) {  // what glibc's start_thread does for its own threads

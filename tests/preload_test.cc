@@ -168,3 +168,26 @@ TEST(Preload, ThreadChurnKeepsRssFlat) {
   EXPECT_GT(threads, 0) << r.out;
   EXPECT_LE(threads, 8) << "the threads ran on a few Ms, not one OS thread each: " << r.out;
 }
+
+TEST(Preload, ForkExecAndSpawnFromThreads) {
+  if (asanbuild()) GTEST_SKIP() << "an ASan build: the pthread takeover is not built in";
+  // timeout: a child waiting for a thread it does not have would wait for ever.
+  for (const char* procs : {"1", "2"}) {
+    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 120 " + app("forks");
+    result plain = gmptest::runshell(cmd + " 2>/dev/null");
+    result pre = gmptest::runshell("env LD_PRELOAD=" + env("GMP_SO") + " " + cmd + " 2>/dev/null");
+    EXPECT_EQ(plain.status, 0) << plain.out;
+    EXPECT_EQ(plain.out.find("WRONG"), std::string::npos) << plain.out;
+    EXPECT_NE(plain.out.find("exec from a thread"), std::string::npos) << plain.out;
+    EXPECT_EQ(pre.status, 0) << "GMPMAXPROCS=" << procs << "\n" << pre.out;
+    EXPECT_EQ(pre.out, plain.out) << "GMPMAXPROCS=" << procs;
+  }
+  // 22 threads wait while the parent forks: as many OS threads natively, a few preloaded.
+  std::string cmd = "env GMPMAXPROCS=2 timeout 120 " + app("forks");
+  long nat = figure(gmptest::runshell(cmd + " 2>&1 >/dev/null").out, "os_threads");
+  result ours = gmptest::runshell("env LD_PRELOAD=" + env("GMP_SO") + " " + cmd + " 2>&1 >/dev/null");
+  EXPECT_GE(nat, 23);
+  long threads = figure(ours.out, "os_threads");
+  EXPECT_GT(threads, 0) << ours.out;
+  EXPECT_LE(threads, 2 + 6) << ours.out;
+}

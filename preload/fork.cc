@@ -1,0 +1,69 @@
+// fork.cc — fork's family. The runtime rebuilds itself in a forked child from a child
+// handler of glibc's fork (src/fork.cc), which must run before the program's own: glibc runs
+// child handlers in the order they were registered, so ours is registered before any other
+// — at start-up (preload/start.cc), or earlier, when a library's constructor registers
+// first through one of the two calls here.
+//
+// vfork is fork: a vfork child shares the parent's memory and runs on its goroutine's stack
+// and TLS until it execs, where a hook it calls (close, dup2) would take it for the parked
+// goroutine's thread. POSIX allows it; a child that writes the parent's memory is outside
+// vfork's contract anyway. posix_spawn, system and popen use glibc's own clone and run
+// nothing of ours in the child. _Fork (no handlers, async-signal-safe) leaves a child
+// without a scheduler (forkoff).
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "hook.h"
+
+extern "C" void* __dso_handle;
+
+namespace {
+using registerfn = int (*)(void (*)(), void (*)(), void (*)(), void*);
+
+registerfn realregister() {
+  static const auto f = reinterpret_cast<registerfn>(dlsym(RTLD_NEXT, "__register_atfork"));
+  return f;
+}
+}  // namespace
+
+namespace gmp {
+// forkregister: our child handler is registered, first. Any thread, before the runtime too.
+void forkregister() {
+  static std::atomic<int> state{0};  // 0 not yet, 1 registering, 2 done
+  int s = 0;
+  if (state.compare_exchange_strong(s, 1, std::memory_order_acquire)) {
+    realregister()(nullptr, nullptr, afterforkchild, &__dso_handle);  // fails only on ENOMEM
+    state.store(2, std::memory_order_release);
+    return;
+  }
+  while (state.load(std::memory_order_acquire) != 2) sched_yield();
+}
+}  // namespace gmp
+
+// pthread_atfork comes from libc_nonshared.a and calls this one.
+GMP_HOOK int __register_atfork(void (*prepare)(), void (*parent)(), void (*child)(),
+                               void* dso) {
+  gmp::forkregister();
+  return realregister()(prepare, parent, child, dso);
+}
+
+// Old binaries call libc.so's own pthread_atfork (GLIBC_2.2.5), which reaches glibc's
+// __register_atfork without our definition above. Their handlers stay registered for the
+// life of the process, as with that pthread_atfork (libc's handle).
+GMP_HOOK int pthread_atfork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
+  gmp::forkregister();
+  return realregister()(prepare, parent, child, nullptr);
+}
+
+GMP_HOOK pid_t vfork() noexcept { return fork(); }
+GMP_HOOK pid_t __vfork() noexcept { return fork(); }
+
+GMP_HOOK pid_t _Fork() noexcept {
+  REAL(_Fork);
+  pid_t pid = real__Fork();
+  if (pid == 0) gmp::forkoff();
+  return pid;
+}
