@@ -1,17 +1,22 @@
 // fork.cc — fork's family. The runtime rebuilds itself in a forked child from a child
 // handler of glibc's fork (src/fork.cc), which must run before the program's own: glibc runs
-// child handlers in the order they were registered, so ours is registered before any other
-// — at start-up (preload/start.cc), or earlier, when a library's constructor registers
-// first through one of the two calls here.
+// child handlers in the order they were registered (prepare handlers in the reverse order),
+// so ours are registered before any other — at start-up (preload/start.cc), or earlier, when
+// a library's constructor registers first through one of the two calls here. Our prepare
+// handler, the last to run, blocks every signal on the forking thread; the parent's and the
+// child's, the first, restore the mask, the child's once the runtime is rebuilt. fork itself
+// is hooked only to finish in the child, after every child handler (forkdone).
 //
 // vfork is fork: a vfork child shares the parent's memory and runs on its goroutine's stack
 // and TLS until it execs, where a hook it calls (close, dup2) would take it for the parked
-// goroutine's thread. POSIX allows it; a child that writes the parent's memory is outside
-// vfork's contract anyway. posix_spawn, system and popen use glibc's own clone and run
-// nothing of ours in the child. _Fork (no handlers, async-signal-safe) leaves a child
-// without a scheduler (forkoff).
+// goroutine's thread. POSIX allows it; what differs: the handlers run, and a child that
+// writes the parent's memory (vfork's contract forbids it) writes its own copy. posix_spawn,
+// system and popen use glibc's own clone and run nothing of ours in the child. _Fork (no
+// handlers, async-signal-safe) leaves a child without a scheduler (forkoff).
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,15 +32,38 @@ registerfn realregister() {
   static const auto f = reinterpret_cast<registerfn>(dlsym(RTLD_NEXT, "__register_atfork"));
   return f;
 }
+
+// The forking thread's mask, from our prepare handler to our parent or child handler (the
+// same thread: nothing between them parks).
+__thread sigset_t forkmask __attribute__((tls_model("initial-exec")));
+
+void setmask(int how, const sigset_t* set, sigset_t* old) {
+  syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
+void prepare() {
+  sigset_t all;
+  sigfillset(&all);
+  setmask(SIG_BLOCK, &all, &forkmask);
+}
+
+void parent() { setmask(SIG_SETMASK, &forkmask, nullptr); }
+
+void child() {
+  gmp::afterforkchild();
+  gmp::signalforkchild();
+  if (gmp::pthreadforkchild) gmp::pthreadforkchild();
+  if (gmp::pthreadsyncforkchild) gmp::pthreadsyncforkchild();
+  setmask(SIG_SETMASK, &forkmask, nullptr);
+}
 }  // namespace
 
 namespace gmp {
-// forkregister: our child handler is registered, first. Any thread, before the runtime too.
 void forkregister() {
   static std::atomic<int> state{0};  // 0 not yet, 1 registering, 2 done
   int s = 0;
   if (state.compare_exchange_strong(s, 1, std::memory_order_acquire)) {
-    realregister()(nullptr, nullptr, afterforkchild, &__dso_handle);  // fails only on ENOMEM
+    realregister()(prepare, parent, child, &__dso_handle);  // fails only on ENOMEM
     state.store(2, std::memory_order_release);
     return;
   }
@@ -56,6 +84,13 @@ GMP_HOOK int __register_atfork(void (*prepare)(), void (*parent)(), void (*child
 GMP_HOOK int pthread_atfork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
   gmp::forkregister();
   return realregister()(prepare, parent, child, nullptr);
+}
+
+GMP_HOOK pid_t fork() noexcept {
+  REAL(fork);
+  pid_t pid = real_fork();
+  if (pid == 0) gmp::forkdone();
+  return pid;
 }
 
 GMP_HOOK pid_t vfork() noexcept { return fork(); }

@@ -86,6 +86,12 @@ int fdcopied(int fd, int to);
 
 // forkregister (fork.cc): the runtime's fork handler is the first registered. Any thread.
 void forkregister();
+// The preload's own state in a forked child (fork.cc, after afterforkchild): locks a thread
+// the child does not have may have held. The pthread takeover's files are not in every build
+// (meson.build): weak.
+void signalforkchild();
+void pthreadforkchild() __attribute__((weak));
+void pthreadsyncforkchild() __attribute__((weak));
 
 // ringresult: a ring operation's result as libc returns it. Cancelled: close() took the fd
 // away (the only other canceller of these operations), which a call made after the close

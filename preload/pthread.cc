@@ -40,6 +40,12 @@ struct attrguard {
   ~attrguard() { systemattrslock.clear(std::memory_order_release); }
 };
 
+}  // namespace
+
+// A thread the forked child does not have may have held the lock (preload/fork.cc).
+void gmp::pthreadforkchild() { systemattrslock.clear(std::memory_order_relaxed); }
+
+namespace {
 void marksystem(const pthread_attr_t* a, bool on) {
   attrguard g;
   int n = nsystemattrs.load(std::memory_order_relaxed);

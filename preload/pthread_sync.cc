@@ -616,6 +616,13 @@ GMP_HOOK int sem_getvalue(sem_t* s, int* v) {
 namespace {
 waitlist oncewaiters;
 int oncerunning() { return int(1 | (forkgeneration() << 2 & INT_MAX)); }
+}  // namespace
+
+// Every waiter is a thread the forked child does not have, one may have held the lock
+// (preload/fork.cc).
+void gmp::pthreadsyncforkchild() { oncewaiters = waitlist{}; }
+
+namespace {
 // oncerecheck, after queueing: if the once is no longer running (done, or its function threw
 // and another may run it), wake ourselves: its wake-up may have come before we queued.
 int oncerecheck(void* once) {

@@ -55,6 +55,15 @@ struct tableguard {
   }
 };
 
+}  // namespace
+
+namespace gmp {
+// signalforkchild: a thread the child does not have may have held the table's lock.
+void signalforkchild() { tablelock.clear(std::memory_order_relaxed); }
+}  // namespace gmp
+
+namespace {
+
 bool forwardable(int sig) {
   switch (sig) {
     case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL:

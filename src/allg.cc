@@ -87,8 +87,22 @@ void allginit() {
   gmp_allgs = static_cast<g*>(v);
 }
 
-// The arena stays; records past committed are made read-write again by the next grow.
-void allgforkchild() { growlock.key.store(0, std::memory_order_relaxed); }
+// allgforkchild: in a forked child, every g but keep that was running or waiting is a
+// ghost (fork.cc, FK2): dead, on no free list. Only the committed part is read: a record
+// counted in allglen may not be mapped yet (malg counts before grow). The copy of committed
+// may lag the mapping, never lead it (grow writes it after the mprotect).
+void allgforkchild(g* keep) {
+  growlock.key.store(0, std::memory_order_relaxed);
+  int64_t n = gmp_allglen.load(std::memory_order_acquire);
+  if (int64_t c = int64_t(committed / sizeof(g)); c < n) n = c;
+  for (int64_t i = 0; i < n; i++) {
+    g* x = &gmp_allgs[i];
+    uint32_t st = x->atomicstatus.load(std::memory_order_relaxed);
+    if (x == keep || st == Gidle || st == Gdead) continue;
+    x->atomicstatus.store(Gdead, std::memory_order_relaxed);
+    x->m_ = nullptr;
+  }
+}
 
 namespace {
 g* initg(void* mem) {

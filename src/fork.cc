@@ -20,8 +20,13 @@
 //        its calls). DESIGN.md says "the caller as goroutine 1": a new goid would change
 //        the owner of every mutex it holds (recursive and error-checking ones compare it).
 // The handler runs first among the child handlers (preload/fork.cc registers it before any
-// other), so the program's own find a working runtime. Timers do not carry over, as POSIX
-// timers do not: a timer of the parent never fires in the child.
+// other), so the program's own find a working runtime, and with every signal blocked since
+// the last prepare handler (a handler must not run on the half-rebuilt runtime, nor cancel
+// the parent's operations through the rings the two share). It allocates nothing: a malloc
+// that replaces glibc's (jemalloc) unlocks its own in its child handler, which comes later.
+// So sysmon, which needs memory, starts when fork returns (forkdone), or with the child's
+// first new M. Timers do not carry over, as POSIX timers do not: a timer of the parent never
+// fires in the child.
 //
 // A fork the runtime cannot rebuild around — made by a thread that is not a goroutine, in
 // a signal handler, or through _Fork, which runs no handlers — leaves a child without a
@@ -72,10 +77,9 @@ void afterforkchild() {
   netpollforkchild();  // before procforkchild, which forgets the Ps' rings
   semforkchild();
   stackforkchild();
-  allgforkchild();
+  allgforkchild(gp);
   procforkchild(gp);
   sigintrmain(gp);  // FK3
-  startsysmon();
 }
 
 }  // namespace gmp

@@ -84,6 +84,9 @@ void timesleep(int64_t ns);
 // afterforkchild: glibc's first child handler: rebuild the runtime around the goroutine that
 // forked, the child's one thread (fork.cc, FK1-FK3), or, when it cannot, forkoff.
 void afterforkchild();
+// forkdone: fork returned 0, after every child handler: what the rebuilt runtime still
+// needs that allocates (sysmon). Nothing in a child without a scheduler.
+void forkdone();
 // forkoff: a child the runtime does not rebuild (_Fork, which runs no handlers): no
 // scheduler; the hooks pass through and pthread_create makes real threads.
 void forkoff();

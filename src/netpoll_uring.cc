@@ -133,7 +133,7 @@ void netpollforkchild() {
     p* pp = allp[i];
     if (pollring* r = pp->ring.load(std::memory_order_relaxed)) {
       io_uring_queue_exit(&r->ring);  // the child's mappings and fd; the parent keeps its own
-      delete r;
+      // r itself is left behind: no free in a child handler (fork.cc).
     }
     pp->ring.store(nullptr, std::memory_order_relaxed);
     pp->ringfailed = false;

@@ -164,8 +164,15 @@ p* releasep() {
   return pp;
 }
 
+// sysmonmissing: a forked child has no sysmon yet (fork.cc: its child handler must not
+// allocate). The first new M of the child, or fork's return (forkdone), starts it.
+std::atomic<bool> sysmonmissing{false};
+
 // newm: a new M that will run fn (if any) and then schedule with pp. Any thread.
 void newm(void (*fn)(), p* pp, bool spinning) {
+  if (fn != sysmon && sysmonmissing.exchange(false, std::memory_order_relaxed)) {
+    newm(sysmon, nullptr, false);
+  }
   m* cur = acquirem();  // malloc, _dl_allocate_tls, clone: the caller may hold its P's state
   m* mp = new (std::nothrow) m();
   g* g0 = new (std::nothrow) g();
@@ -1244,10 +1251,15 @@ void runmain(void*) {
 
 void startsysmon() { newm(sysmon, nullptr, false); }
 
+void forkdone() {
+  if (sysmonmissing.exchange(false, std::memory_order_relaxed)) startsysmon();
+}
+
 // procforkchild: the scheduler of a forked child (fork.cc, FK1-FK3), on gp, the goroutine
 // that forked, the child's one thread: gp's M alone on allm, gp's P running, every other P
-// idle, all of them with empty queues and heaps, the other goroutines dead. The rings are
-// gone already (netpollforkchild). sysmon is started after (startsysmon).
+// idle, all of them with empty queues and heaps. The rings are gone already
+// (netpollforkchild), the ghosts are dead (allgforkchild). sysmon comes later (forkdone).
+// Allocates nothing: a malloc of the program's (jemalloc) may still be locked.
 void procforkchild(g* gp) {
   m* mp = gp->m_;
   p* mine = mp->p_;
@@ -1271,6 +1283,7 @@ void procforkchild(g* gp) {
   sched.npollwait.store(0, std::memory_order_relaxed);
   sched.gcreatedNoP.store(1, std::memory_order_relaxed);  // gp, the one goroutine (gcount)
   worldsema.store(1, std::memory_order_relaxed);
+  sysmonmissing.store(true, std::memory_order_relaxed);
   mp->alllink = nullptr;
   mp->nextp = nullptr;
   mp->oldp = nullptr;
@@ -1298,15 +1311,6 @@ void procforkchild(g* gp) {
     pp->nstack = 0;
     pp->m_ = nullptr;
     if (i < procs) pidleput(pp);
-  }
-  // FK2: the ghosts. A record still being set up (Gidle) or dead was running nothing.
-  int64_t n = gmp_allglen.load(std::memory_order_acquire);
-  for (int64_t i = 0; i < n; i++) {
-    g* x = &gmp_allgs[i];
-    uint32_t st = x->atomicstatus.load(std::memory_order_relaxed);
-    if (x == gp || st == Gidle || st == Gdead) continue;
-    x->atomicstatus.store(Gdead, std::memory_order_relaxed);
-    x->m_ = nullptr;
   }
 }
 

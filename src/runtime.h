@@ -470,7 +470,7 @@ int procresize_world(int32_t n);  // stop the world, procresize(n), start it; re
 [[noreturn]] void mstart();       // M0 enters the scheduler
 // rt0_newmain: create goroutine 1, which starts sysmon and then runs fn(argc, argv, envp).
 void rt0_newmain(int (*fn)(int, char**, char**), int argc, char** argv, char** envp);
-void startsysmon();             // a new M for sysmon (goroutine 1; a forked child)
+void startsysmon();             // a new M for sysmon (goroutine 1)
 void procforkchild(g* gp);      // a forked child's scheduler around gp (fork.cc, FK1-FK3)
 
 // ---- runq.cc ---------------------------------------------------------------------------------
@@ -491,7 +491,7 @@ g* globrunqget(p* pp, int32_t max);  // sched.lock held
 extern "C" g* gmp_allgs;
 extern "C" std::atomic<int64_t> gmp_allglen;
 void allginit();     // reserve the g arena (schedinit)
-void allgforkchild();  // a forked child: the arena's lock (FK1)
+void allgforkchild(g* keep);  // a forked child: the arena's lock, the ghosts dead (FK1, FK2)
 g* malg(p* pp);      // a fresh zeroed g record (Gidle), or null when out of memory
 
 // ---- stack.cc --------------------------------------------------------------------------------

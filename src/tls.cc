@@ -158,7 +158,16 @@ void tcbforkchild(m* mp, uintptr_t tp, int tid) {
   at<int>(own, offTid) = tid;
   if (tp == own) return;  // glibc's fork fixed it up itself
   // Its entry in glibc's thread list (reclaim_stacks put tp there alone): own's instead.
+  // own's node first leaves the list it is on: a pthread M's is in glibc's stack cache now
+  // (reclaim_stacks moved every other thread there), which would hand its stack to the next
+  // pthread_create; a raw M's is self-linked. M0's is a stale node of a list glibc emptied,
+  // whose neighbours no longer point back at it: left alone.
   uintptr_t gnode = tp + offList, mnode = own + offList;
+  uintptr_t onext = at<uintptr_t>(own, offList), oprev = at<uintptr_t>(own, offList + 8);
+  if (at<uintptr_t>(onext, 8) == mnode && at<uintptr_t>(oprev, 0) == mnode) {
+    at<uintptr_t>(onext, 8) = oprev;
+    at<uintptr_t>(oprev, 0) = onext;
+  }
   uintptr_t next = at<uintptr_t>(tp, offList), prev = at<uintptr_t>(tp, offList + 8);
   at<uintptr_t>(own, offList) = next;
   at<uintptr_t>(own, offList + 8) = prev;

@@ -172,7 +172,8 @@ TEST(Preload, ThreadChurnKeepsRssFlat) {
 TEST(Preload, ForkExecAndSpawnFromThreads) {
   if (asanbuild()) GTEST_SKIP() << "an ASan build: the pthread takeover is not built in";
   // timeout: a child waiting for a thread it does not have would wait for ever.
-  for (const char* procs : {"1", "2"}) {
+  // pthread Ms too: glibc's fork then moves their TCBs to its stack cache (tls.cc).
+  for (const char* procs : {"1", "2", "2 GMPDEBUG=mclone=pthread"}) {
     std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 120 " + app("forks");
     result plain = gmptest::runshell(cmd + " 2>/dev/null");
     result pre = gmptest::runshell("env LD_PRELOAD=" + env("GMP_SO") + " " + cmd + " 2>/dev/null");
