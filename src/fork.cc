@@ -71,7 +71,7 @@ void afterforkchild() {
   forkgen.fetch_add(1, std::memory_order_relaxed);  // FK2
   m* mp = gp->m_;
   int tid = gettid_();
-  tcbforkchild(mp, threadpointer(), tid);
+  if (gp->fsbase) tcbforkchild(mp, gp->fsbase, tid, gthreadself() != nullptr);
   gthreadforkchild();
   mp->procid.store(tid, std::memory_order_relaxed);
   netpollforkchild();  // before procforkchild, which forgets the Ps' rings

@@ -38,6 +38,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "annotate.h"
 #include "hooks.h"
 #include "runtime.h"
 
@@ -106,6 +107,7 @@ template <typename T> T& tlsat(uintptr_t tcb, ptrdiff_t off) {
 }
 
 inline void wrfsbase(uintptr_t v) { asm volatile("wrfsbase %0" ::"r"(v) : "memory"); }
+
 
 // glibc 2.36 malloc's per-thread cache: counts[64] then entries[64]; an entry's next
 // pointer is mangled with its own address (safe-linking), and key marks it cached.
@@ -291,6 +293,7 @@ void gthreadforkchild() {
 
 void gthreadexited(uintptr_t tcb) {
   gthread* t = tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread));
+  if (!t) return;  // goroutine 1 on the main thread's TCB (maintcbsplit): not ours to free
   uint32_t st = joinable;
   if (t->joinstate.compare_exchange_strong(st, exited, std::memory_order_acq_rel)) {
     semrelease(&t->done);  // the joiner frees it (GT1)
@@ -299,16 +302,44 @@ void gthreadexited(uintptr_t tcb) {
   }
 }
 
-// gthreadpossible: pthread_create may make a gthread now.
-bool gthreadpossible() {
+int newtid() { return int(tidbase + ntids.fetch_add(1, std::memory_order_relaxed) % tidspan); }
+
+namespace {
+// owntcbs: goroutines may have TCBs of their own here (FSGSBASE for wrfsbase, the probed
+// TCB layout, no ASan: its interceptors keep per-thread state in TLS). Set once, on M0.
+bool owntcbs() {
   static const bool ok = [] {
     haveFsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
     if (debug.set && !haveFsgsbase) {
-      printerr("gmp: no FSGSBASE (AT_HWCAP2): pthread_create makes real threads\n");
+      printerr("gmp: no FSGSBASE (AT_HWCAP2): pthread_create makes real threads, and the "
+               "main thread shares its TLS with the goroutines of its OS thread\n");
     }
-    return haveFsgsbase && tcbusable();
+    return haveFsgsbase && tcbusable() && !asanBuild;
   }();
-  return ok && runtimeStarted.load(std::memory_order_acquire) && !debug.notakeover;
+  return ok;
+}
+}  // namespace
+
+// maintcbsplit: goroutine 1 keeps the main thread's TCB — main's pthread_self(), its
+// thread_local values, keys and errno, the same on whichever M it runs (CPython keys its
+// threads by pthread_self()) — and M0 moves to a TCB of tcballoc's with a tid of ours (a
+// recursive lock of glibc's compares owners by tid: two TCBs must not share one). Returns
+// the main thread's TCB (goroutine 1's fsbase), or 0 where goroutines cannot have TCBs.
+// On M0 in schedinit, before any of the runtime's TLS is used there.
+uintptr_t maintcbsplit() {
+  if (!owntcbs()) return 0;
+  void* v = tcballoc();
+  if (!v) return 0;
+  *tcbtid(v) = newtid();
+  uintptr_t main = threadpointer();
+  wrfsbase(reinterpret_cast<uintptr_t>(v));
+  tcbstart();
+  return main;
+}
+
+// gthreadpossible: pthread_create may make a gthread now.
+bool gthreadpossible() {
+  return owntcbs() && runtimeStarted.load(std::memory_order_acquire) && !debug.notakeover;
 }
 
 int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize,
@@ -323,7 +354,7 @@ int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize
     return EAGAIN;
   }
   auto tcb = reinterpret_cast<uintptr_t>(v);
-  t->tid = int(tidbase + ntids.fetch_add(1, std::memory_order_relaxed) % tidspan);
+  t->tid = newtid();
   *tcbtid(v) = t->tid;
   t->fn = fn;
   t->arg = arg;

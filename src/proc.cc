@@ -1114,6 +1114,7 @@ struct mainargs {
   char** argv;
   char** envp;
 } themain;
+uintptr_t mainfsbase;  // goroutine 1's TCB: the main thread's (maintcbsplit), or 0
 
 }  // namespace
 
@@ -1192,6 +1193,7 @@ void schedinit() {
   g0_m0.sched.gp = &g0_m0;
   g0_m0.m_ = &m0;
   mcommoninit(&m0);
+  mainfsbase = maintcbsplit();
   setg(&g0_m0);
   int32_t procs = ncpu;
   if (debug.maxprocs > 0) procs = debug.maxprocs;
@@ -1316,7 +1318,7 @@ void procforkchild(g* gp) {
 
 void rt0_newmain(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
   themain = mainargs{fn, argc, argv, envp};
-  if (newproc(runmain, nullptr, reinterpret_cast<uintptr_t>(fn), mainstacksize()) < 0) {
+  if (newproc(runmain, nullptr, reinterpret_cast<uintptr_t>(fn), mainstacksize(), mainfsbase) < 0) {
     fatal("newproc: cannot create the main goroutine");
   }
 }

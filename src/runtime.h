@@ -555,10 +555,11 @@ void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locat
 bool tcbusable();         // TCBs for gthreads: the probe on M0 passed, tcbfree works
 void tcbfree(void* tcb);  // give back a TCB of tcballoc's nobody runs on
 void tcbstart();          // on a thread's first run on a new TCB (ctype tables)
-// tcbforkchild: in a forked child, glibc took tp, the TCB fork ran on (mp's own, or a
-// gthread's), for the thread's: move the thread's tid, robust list and glibc's thread-list
-// entry to mp's own TCB.
-void tcbforkchild(m* mp, uintptr_t tp, int tid);
+// tcbforkchild: in a forked child whose fork ran on tp, a TCB of a goroutine's own (a
+// gthread's, or goroutine 1's: the main thread's), glibc took tp for the thread's: mp's own
+// TCB leaves glibc's stack cache; for a gthread it takes the thread's tid, robust list and
+// glibc's thread-list entry, and goroutine 1 keeps them.
+void tcbforkchild(m* mp, uintptr_t tp, int tid, bool gthreadtcb);
 // threadpointer: the %fs base of the running thread (or goroutine with a TCB of its own).
 inline uintptr_t threadpointer() {
   uintptr_t tp;
@@ -689,6 +690,8 @@ void timesleep(int64_t ns);            // gmp_sleep: park the goroutine (or slee
 void tcbsetg(uintptr_t tcb, g* gp);  // newproc: the TLS g slot of a g's own TCB
 void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on tcb ended
 void gthreadforkchild();             // a forked child: the caller's gthread tid back (FK3)
+uintptr_t maintcbsplit();            // schedinit: goroutine 1's TCB (main's), M0 on a new one
+int newtid();                        // a tid of ours for a TCB no OS thread owns
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 

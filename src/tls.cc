@@ -152,29 +152,36 @@ void tcbfree(void* tcb) { dl_deallocate_tls(tcb, true); }
 // tcbstart: on a thread's first run on its TCB, what start_thread does before user code.
 void tcbstart() { ctype_init(); }
 
-void tcbforkchild(m* mp, uintptr_t tp, int tid) {
+void tcbforkchild(m* mp, uintptr_t tp, int tid, bool gthreadtcb) {
   uintptr_t own = mp->fsbase;
-  if (!offTid) return;  // no probed layout: no TCB of ours, glibc's own is right
-  at<int>(own, offTid) = tid;
-  if (tp == own) return;  // glibc's fork fixed it up itself
-  // Its entry in glibc's thread list (reclaim_stacks put tp there alone): own's instead.
-  // own's node first leaves the list it is on: a pthread M's is in glibc's stack cache now
-  // (reclaim_stacks moved every other thread there), which would hand its stack to the next
-  // pthread_create; a raw M's is self-linked. M0's is a stale node of a list glibc emptied,
-  // whose neighbours no longer point back at it: left alone.
-  uintptr_t gnode = tp + offList, mnode = own + offList;
+  if (!offTid || tp == own) return;  // glibc's fork fixed its own TCB up itself
+  // own's node leaves the list it is on: a pthread M's is in glibc's stack cache now
+  // (reclaim_stacks moved every other thread there), which would hand the stack we run on
+  // to the next pthread_create; a raw M's is self-linked. M0's (the main thread's TCB is
+  // goroutine 1's, maintcbsplit) is self-linked too.
+  uintptr_t mnode = own + offList;
   uintptr_t onext = at<uintptr_t>(own, offList), oprev = at<uintptr_t>(own, offList + 8);
   if (at<uintptr_t>(onext, 8) == mnode && at<uintptr_t>(oprev, 0) == mnode) {
     at<uintptr_t>(onext, 8) = oprev;
     at<uintptr_t>(oprev, 0) = onext;
   }
+  at<uintptr_t>(own, offList) = at<uintptr_t>(own, offList + 8) = mnode;
+  if (!gthreadtcb) {
+    // tp is goroutine 1's, the main thread's: the child's thread to glibc, with the tid.
+    at<int>(own, offTid) = newtid();
+    return;
+  }
+  // A gthread's TCB goes back to being the gthread's (gthreadforkchild): the thread's tid,
+  // its entry in glibc's thread list (reclaim_stacks put tp there alone), its robust list
+  // (not the child's, as _Fork clears them) and the kernel's pointers go to own.
+  at<int>(own, offTid) = tid;
+  uintptr_t gnode = tp + offList;
   uintptr_t next = at<uintptr_t>(tp, offList), prev = at<uintptr_t>(tp, offList + 8);
   at<uintptr_t>(own, offList) = next;
   at<uintptr_t>(own, offList + 8) = prev;
   at<uintptr_t>(next, 8) = mnode;
   at<uintptr_t>(prev, 0) = mnode;
   at<uintptr_t>(tp, offList) = at<uintptr_t>(tp, offList + 8) = gnode;
-  // Its robust mutexes are not the child's (as _Fork clears them); the kernel's pointers.
   at<uintptr_t>(own, offRobust - 8) = at<uintptr_t>(own, offRobust) = own + offRobust;
   syscall(SYS_set_robust_list, own + offRobust, robustHeadSize);
   syscall(SYS_set_tid_address, own + offTid);

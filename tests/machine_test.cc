@@ -4,6 +4,7 @@
 #include <fenv.h>
 #include <sched.h>
 #include <pthread.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,34 @@ TEST(Machine, ErrnoAndCaughtExceptionFollowGoroutineAcrossMs) {
   EXPECT_EQ(errAfter, 4321);
   EXPECT_EQ(uncaughtInCatch, 0);
   EXPECT_EQ(rethrown, "parked in catch");
+}
+
+namespace {
+thread_local int mainvalue = 0;
+[[gnu::noinline]] int* mainvalueaddr() { return &mainvalue; }  // no TLS address kept
+}  // namespace
+
+// Goroutine 1 is the main thread: it keeps the main thread's TCB on every M (gthread.cc,
+// maintcbsplit), so pthread_self(), its thread_local values and its errno stay its own, as
+// CPython, which keys its threads by pthread_self(), needs.
+TEST(Machine, MainGoroutineKeepsTheMainThreadsTcbAcrossMs) {
+  if (gmp::asanBuild || !(getauxval(AT_HWCAP2) & (1 << 1))) {  // HWCAP2_FSGSBASE
+    GTEST_SKIP() << "goroutines cannot have TCBs here (no FSGSBASE, or an ASan build): "
+                    "goroutine 1 shares its M's";
+  }
+  ASSERT_NE(curg()->fsbase, 0u) << "goroutine 1 runs on its M's TCB";
+  ScopedMaxprocs procs(1);
+  *mainvalueaddr() = 42;
+  int* where = mainvalueaddr();
+  pthread_t self = pthread_self();
+  m* before = curm();
+  m* after = migrate([] { gmp_yield(); });
+  EXPECT_NE(before, after) << "goroutine 1 did not change M: nothing was tested";
+  EXPECT_TRUE(pthread_equal(pthread_self(), self));
+  EXPECT_EQ(mainvalueaddr(), where);
+  EXPECT_EQ(*mainvalueaddr(), 42);
+  EXPECT_EQ(threadpointer(), curg()->fsbase);
+  EXPECT_NE(threadpointer(), curm()->fsbase);
 }
 
 // A goroutine migrating with an exception in flight in a destructor sees its own
