@@ -153,7 +153,9 @@ TEST(Preload, TakeoverOffMakesRealThreads) {
   result r = gmptest::runshell("env GMPDEBUG=takeover=0 LD_PRELOAD=" + env("GMP_SO") + " " +
                                app("threadserver") + " 300 2 2>&1");
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_GT(figure(r.out, "os_threads"), 300 / 2) << r.out;
+  // Far more than the 8 at most of the takeover. How many are alive at the count depends on
+  // the machine's timing: 139 to 596 measured on 2 busy CPUs.
+  EXPECT_GT(figure(r.out, "os_threads"), 64) << r.out;
 }
 
 TEST(Preload, ThreadChurnKeepsRssFlat) {
@@ -191,4 +193,24 @@ TEST(Preload, ForkExecAndSpawnFromThreads) {
   long threads = figure(ours.out, "os_threads");
   EXPECT_GT(threads, 0) << ours.out;
   EXPECT_LE(threads, 2 + 6) << ours.out;
+}
+
+// Real Debian programs under the preload: the same output as natively. CPython asks for
+// PTHREAD_SCOPE_SYSTEM, so its threads stay real ones (its locks are ours); xz -T4, sort
+// --parallel and git's pack and grep threads become goroutines; make, git and the shell
+// fork and exec hundreds of children, each preloaded too.
+TEST(Preload, RealProgramsBehaveTheSame) {
+  for (const char* prog : {"python3", "sqlite3", "make", "git", "xz", "sort"}) {
+    if (gmptest::runshell(std::string("command -v ") + prog + " >/dev/null").status != 0) {
+      ADD_FAILURE() << prog << " is not installed (.ci/run installs it)";
+    }
+  }
+  for (const char* mode : {"python", "sqlite", "make", "git", "xz", "sort"}) {
+    std::string cmd = "timeout 120 sh " + std::string(SOURCE_APPS) + "/realprograms.sh " + mode;
+    result plain = run(cmd, false), pre = run(cmd, true);
+    EXPECT_EQ(plain.status, 0) << mode << ": " << plain.out;
+    EXPECT_FALSE(plain.out.empty()) << mode;
+    EXPECT_EQ(pre.status, plain.status) << mode << ": " << pre.out;
+    EXPECT_EQ(pre.out, plain.out) << mode;
+  }
 }
