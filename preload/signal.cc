@@ -166,3 +166,20 @@ GMP_HOOK int siginterrupt(int sig, int interrupt) {
   }
   return sigaction(sig, &sa, nullptr);
 }
+
+// pthread_sigmask and sigprocmask on a goroutine set its own mask, applied to whichever
+// thread it runs on (src/signal_unix.cc, gsigmask).
+GMP_HOOK int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  REAL(pthread_sigmask);
+  int r = gmp::gsigmask(how, set, old);
+  return r >= 0 ? r : real_pthread_sigmask(how, set, old);
+}
+
+GMP_HOOK int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  REAL(sigprocmask);
+  int r = gmp::gsigmask(how, set, old);
+  if (r < 0) return real_sigprocmask(how, set, old);
+  if (r == 0) return 0;
+  errno = r;
+  return -1;
+}

@@ -2,6 +2,8 @@
 // The preload files call only what is declared here, never scheduler internals.
 #pragma once
 
+#include <signal.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -56,6 +58,10 @@ void sigintr(int code, bool restart);
 // sigforwarding: the program installed a handler (preload/signal.cc): from now on goroutine
 // 1's parked calls can be interrupted.
 void sigforwarding();
+
+// gsigmask: pthread_sigmask for a goroutine: its own mask, the thread's while it runs
+// (signal_unix.cc). 0 or EINVAL; -1: the caller is not a goroutine (pass the call through).
+int gsigmask(int how, const sigset_t* set, sigset_t* old);
 
 // lazysyscalloff: the program installs a SIGURG handler of its own: sysmon stops asking
 // threads blocked in calls nothing hooks for their P (lazysyscall.cc). Any thread.

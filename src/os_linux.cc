@@ -106,8 +106,11 @@ void* pthreadstart(void* arg) {
 }
 }  // namespace
 
+uint64_t initsigmaskbits;
+
 void osinit() {
   pthread_sigmask(SIG_SETMASK, nullptr, &initsigmask);
+  memcpy(&initsigmaskbits, &initsigmask, sizeof initsigmaskbits);
   long ps = long(getauxval(AT_PAGESZ));
   if (ps > 0) physpagesize = size_t(ps);
   cpu_set_t set;
@@ -217,6 +220,13 @@ void* sysAlloc(size_t n) {
 void sysFree(void* v, size_t n) { munmap(v, n); }
 
 namespace {
+// threadsigmask: the calling thread's own mask, not its goroutine's (gsigmask, which the
+// hooked pthread_sigmask applies on a goroutine).
+void threadsigmask(const sigset_t* set, sigset_t* old) {
+  if (old) sigemptyset(old);
+  rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(set), long(old), sizeof(uint64_t));
+}
+
 // newmsigmask: the mask mp's thread will run with: its creator's (a program that blocks a
 // signal to sigwait for it keeps it blocked on new Ms), but never the runtime's own signals
 // (sysmon, which creates Ms too, blocks everything): a blocked SIGSEGV would kill the
@@ -246,22 +256,22 @@ bool newosproc(m* mp) {
     constexpr unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
                                     CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
                                     CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    threadsigmask(&all, &old);
     newmsigmask(mp, &old);
     long r = gmp_clone(flags, reinterpret_cast<void*>(mp->g0stack.hi), tcbtid(tcb), tcbtid(tcb),
                        tcb, clonestart, mp);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    threadsigmask(&old, nullptr);
     return r > 0;
   }
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, g0StackSize);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  threadsigmask(&all, &old);
   newmsigmask(mp, &old);
   pthread_t t;
   int r = real_pthread_create(&t, &attr, pthreadstart, mp);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  threadsigmask(&old, nullptr);
   pthread_attr_destroy(&attr);
   return r == 0;
 }

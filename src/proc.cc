@@ -44,6 +44,7 @@
 //     short goroutines reuses a few hot stacks.
 //   - No preemption yet: a goroutine runs until it yields, parks, exits or enters a syscall.
 #include <dirent.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -428,6 +429,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->stacksize = stacksize;
   newg->cstate_ = cstate{};
   newg->fsbase = fsbase;
+  newg->sigmask = newg->parentgoid ? me->sigmask : initsigmaskbits;  // as a thread's
   // Its TCB's g slot holds it before it first runs: gogo and switchto write the slot only
   // after their wrfsbase, and a signal in between must find the g there.
   if (fsbase) tcbsetg(fsbase, newg);
@@ -504,6 +506,7 @@ namespace {
     pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
   }
+  sigmaskapply(mp, gp->sigmask);
   if (gp->stk.lo == 0) {
     if (!stackalloc(pp, gp->stacksize ? gp->stacksize : stackdefault, &gp->stk)) {
       fatal("out of memory allocating a goroutine stack");
@@ -1220,6 +1223,7 @@ void schedinit() {
   uint16_t fpucw;
   asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fpucw));
   mp->fpctl = uint64_t(mxcsr) | uint64_t(fpucw) << 32;  // FP1
+  rawsyscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, long(&mp->cursigmask), sizeof(uint64_t));
   if (mp->mstartfn) mp->mstartfn();  // sysmon never returns
   if (mp->nextp) {
     acquirep(mp->nextp);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 
@@ -110,6 +111,10 @@ struct g {
   uintptr_t gopc;                      // pc of the newproc caller ("created by")
   int64_t parentgoid;                  // goid of the creating goroutine, 0 if none
   cstate cstate_;                      // errno and C++ exception state while switched out
+  // The signals the program blocked for this goroutine (pthread_sigmask; bit sig - 1),
+  // applied to its M's thread while it runs (runon, sigmaskapply). Written by the g itself
+  // (gsigmask) or by newproc before the g is published: its creator's.
+  uint64_t sigmask;
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
   // A signal handler's interruption of the hooked call the g is parked in (sigintr.cc,
@@ -161,6 +166,7 @@ struct m {
   std::atomic<uint32_t> syscallreq;  // sysmon's lazy-syscall request (lazysyscall.cc LS1)
   uint64_t fastrand;   // per-M random state for steal order (this M only)
   uint64_t sigmask[16];  // signal mask the new thread restores (sigset_t; set by newosproc)
+  uint64_t cursigmask;   // the thread's mask now (sigmaskapply; mstart_on_thread). This M only
 
   // Cached per-thread C state locations (tls.cc); computed on this M's own thread.
   int* errnop;
@@ -660,6 +666,19 @@ void tracebacksaved(int fd, g* gp);
 // ---- signal_unix.cc --------------------------------------------------------------------------
 
 void initsig();          // schedinit: install the runtime's handlers where the program has none
+// Signal masks follow goroutines: a g's mask (g.sigmask) is the thread's while it runs,
+// less the signals the runtime and glibc must always get (sigmaskkeep). sigmaskapply sets
+// mp's thread to want when it differs (mp's own thread).
+constexpr uint64_t sigbit(int sig) { return uint64_t(1) << (sig - 1); }
+constexpr uint64_t sigmaskkeep = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGFPE) |
+                                 sigbit(SIGILL) | sigbit(SIGURG) | sigbit(SIGKILL) |
+                                 sigbit(SIGSTOP) | sigbit(32) | sigbit(33);  // glibc's own
+void sigmaskset(m* mp, uint64_t want);
+inline void sigmaskapply(m* mp, uint64_t want) {
+  want &= ~sigmaskkeep;
+  if (__builtin_expect(want != mp->cursigmask, 0)) sigmaskset(mp, want);
+}
+extern uint64_t initsigmaskbits;  // the main thread's mask at start-up (osinit)
 void minitsig(m* mp);    // on mp's thread: its sigaltstack
 enum tracebacklevel : int32_t { tracebackNone, tracebackSingle, tracebackAll, tracebackCrash };
 // dumpgoroutines prints every goroutine to fd as a goroutine dump does: cur (the caller's,

@@ -35,9 +35,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "runtime.h"
 
 // glibc's sigaction under its other exported name: libgmp.so's own sigaction is the hook of
@@ -338,6 +340,43 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
     tgkill_(gettid_(), s);
   }
   _exit(2);
+}
+
+// ---- signal masks of goroutines ----------------------------------------------------------------
+//
+// pthread_sigmask on a goroutine sets its own mask (g.sigmask), which its M's thread takes
+// whenever the goroutine runs (runon → sigmaskapply: a system call only when the mask
+// differs from the thread's): the goroutine-thread sees the mask it set on every M, and a
+// signal sent to the process goes to a thread whose running goroutine does not block it.
+// An M between goroutines keeps the last one's mask.
+
+void sigmaskset(m* mp, uint64_t want) {
+  rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&want), 0, sizeof want);
+  mp->cursigmask = want;
+}
+
+int gsigmask(int how, const sigset_t* set, sigset_t* old) {
+  if (!hookable(false)) return -1;
+  g* gp = getg();
+  uint64_t cur = gp->sigmask, s = 0, now = cur;
+  if (set) {
+    memcpy(&s, set, sizeof s);  // before old is written: they may be the same
+    switch (how) {
+      case SIG_BLOCK: now = cur | s; break;
+      case SIG_UNBLOCK: now = cur & ~s; break;
+      case SIG_SETMASK: now = s; break;
+      default: return EINVAL;
+    }
+  }
+  if (old) {
+    sigemptyset(old);
+    memcpy(old, &cur, sizeof cur);
+  }
+  if (set) {
+    gp->sigmask = now & ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+    sigmaskapply(gp->m_, gp->sigmask);  // no park in between: still the M it runs on
+  }
+  return 0;
 }
 
 }  // namespace gmp

@@ -90,8 +90,17 @@ TEST(Preload, PthreadMsPathToo) {
 }
 
 TEST(Preload, SignalsBlockedByTheProgramStayBlocked) {
-  expectSame(app("sigwait"));
-  EXPECT_EQ(run(app("sigwait"), true).out, "got SIGUSR1 20 times\n");
+  // One P: the thread that blocks SIGUSR2 and main take turns on one OS thread.
+  for (const char* procs : {"1", "2"}) {
+    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 60 " + app("sigwait");
+    expectSame(cmd);
+    EXPECT_EQ(run(cmd, true).out,
+              "got SIGUSR1 20 times\n"
+              "main blocks SIGUSR2: 0\n"
+              "SIGUSR2 handled: 1\n"
+              "the thread blocks SIGUSR2: 1\n")
+        << "GMPMAXPROCS=" << procs;
+  }
 }
 
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
