@@ -90,6 +90,7 @@ void forkregister();
 // the child does not have may have held. The pthread takeover's files are not in every build
 // (meson.build): weak.
 void signalforkchild();
+int signalrun(int sig);  // signal.cc: run the program's handler for sig here; its flags or -1
 void pthreadforkchild() __attribute__((weak));
 void pthreadsyncforkchild() __attribute__((weak));
 

@@ -11,6 +11,7 @@
 // run, but interrupt no parked call.
 #include <signal.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -94,6 +95,45 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
 }
 
 }  // namespace
+
+namespace gmp {
+// signalrun: what the kernel would do for sig sent by tgkill to a thread that does not block
+// it, when the program has a handler for it: run it, here, with sig blocked unless
+// SA_NODEFER (preload/pthread.cc's pthread_kill). Returns the handler's flags, or -1 when
+// sig has no handler of the program's (nothing ran).
+int signalrun(int sig) {
+  if (sig <= 0 || sig >= NSIG) return -1;
+  action& a = actions[sig];
+  void* fn = a.fn.load(std::memory_order_acquire);
+  int flags = a.flags.load(std::memory_order_relaxed);
+  if (!fn) return -1;
+  if (void* seen = fn; flags & SA_RESETHAND) {
+    if (a.fn.compare_exchange_strong(seen, nullptr)) {
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      REAL(sigaction);
+      real_sigaction(sig, &dfl, nullptr);
+    }
+  }
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = SI_TKILL;
+  info.si_pid = getpid();
+  info.si_uid = getuid();
+  ucontext_t ctx;
+  getcontext(&ctx);
+  sigset_t one, saved;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  bool defer = !(flags & SA_NODEFER);
+  if (defer) pthread_sigmask(SIG_BLOCK, &one, &saved);
+  int e = errno;
+  reinterpret_cast<sigfn>(fn)(sig, &info, &ctx);
+  errno = e;
+  if (defer) pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return flags;
+}
+}  // namespace gmp
 
 GMP_HOOK int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   REAL(sigaction);
@@ -182,4 +222,22 @@ GMP_HOOK int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
   if (r == 0) return 0;
   errno = r;
   return -1;
+}
+
+// sigwait and its kin block their thread, as a call nothing can park does: its P goes to
+// another thread meanwhile (insyscall), and a signal sent to it (pthread_kill) is sent to
+// the OS thread it waits on (preload/pthread.cc).
+GMP_HOOK int sigwait(const sigset_t* set, int* sig) {
+  REAL(sigwait);
+  return gmp::insyscall([&] { return real_sigwait(set, sig); });
+}
+
+GMP_HOOK int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
+  REAL(sigwaitinfo);
+  return gmp::insyscall([&] { return real_sigwaitinfo(set, info); });
+}
+
+GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* ts) {
+  REAL(sigtimedwait);
+  return gmp::insyscall([&] { return real_sigtimedwait(set, info, ts); });
 }

@@ -252,7 +252,7 @@ __attribute__((noinline)) void run(gthread* t) {
 
 void gthreadstart(void* arg) {
   auto* t = static_cast<gthread*>(arg);
-  t->gp = getg();
+  __atomic_store_n(&t->gp, getg(), __ATOMIC_RELEASE);
   tcbstart();
   run(t);
   using tlsdtors_t = void (*)();
@@ -406,6 +406,24 @@ int gthreaddetach(gthread* t) {
   longjmp(t->exitbuf, 1);  // no unwind information at all: leave at once
 }
 
+bool gthreadblocks(gthread* t, int sig) {
+  g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
+  return gp && sig > 0 && sig <= 64 && (gp->sigmask & sigbit(sig)) != 0;
+}
+
+int gthreadostid(gthread* t) {
+  g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
+  m* mp = gp ? __atomic_load_n(&gp->m_, __ATOMIC_ACQUIRE) : nullptr;
+  return mp ? mp->procid.load(std::memory_order_relaxed) : 0;
+}
+
+void gthreadinterrupt(gthread* t, bool restart) {
+  // t's goroutine, if it runs yet; a record a later gthread reuses is armed only by that
+  // one's calls (its fsbase is another TCB): then nothing is interrupted.
+  g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
+  if (gp && gp->fsbase == t->tcb) sigintrg(gp, restart);
+}
+
 bool gthreaddetached(gthread* t) {
   return t->joinstate.load(std::memory_order_relaxed) == detached;
 }
@@ -413,7 +431,7 @@ bool gthreaddetached(gthread* t) {
 char* gthreadname(gthread* t) { return t->name; }
 
 bool gthreadstack(gthread* t, uintptr_t* lo, size_t* size) {
-  g* gp = t == gmp_tls_thread ? getg() : t->gp;
+  g* gp = t == gmp_tls_thread ? getg() : __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
   if (!gp || !gp->stk.lo) return false;
   *lo = gp->stk.lo;
   *size = gp->stk.hi - gp->stk.lo;

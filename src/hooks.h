@@ -117,6 +117,13 @@ int gthreadjoin(gthread* t, void** ret, int64_t deadline);
 int gthreaddetach(gthread* t);  // 0 or EINVAL (detached already)
 [[noreturn]] void gthreadexit(void* ret);  // pthread_exit on a gthread: unwind, then end
 bool gthreaddetached(gthread* t);
+// gthreadblocks: t blocks sig (its pthread_sigmask). gthreadostid: the OS thread t runs on
+// now, 0 when it waits parked or in a queue (it may move at any time).
+bool gthreadblocks(gthread* t, int sig);
+int gthreadostid(gthread* t);
+// gthreadinterrupt: a handler ran for a signal sent to t (pthread_kill): t's parked call
+// ends in EINTR or, with restart (SA_RESTART), is made again (sigintr.cc).
+void gthreadinterrupt(gthread* t, bool restart);
 char* gthreadname(gthread* t);  // 16 bytes
 bool gthreadstack(gthread* t, uintptr_t* lo, size_t* size);  // false before it first ran
 void* gthreadgetspecific(gthread* t, unsigned key);

@@ -518,6 +518,7 @@ extern size_t physpagesize;
 void osinit();
 // sigintrmain: gp is goroutine 1, which a signal's handler interrupts (sigintr.cc).
 void sigintrmain(g* gp);
+void sigintrg(g* gp, bool restart);  // a handler ran for gp: end its parked call (SI2)
 int64_t nanotime();
 void usleep_ns(int64_t ns);
 

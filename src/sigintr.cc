@@ -7,8 +7,10 @@
 // interrupted. Under the runtime the handler runs on whichever M the kernel picks, so the
 // trampoline of preload/signal.cc tells the runtime (sigintr), and the runtime interrupts
 // the call of goroutine 1, which stands for the main thread. A signal aimed at one thread
-// (tgkill, pthread_kill, raise: SI_TKILL) interrupts nobody: the runtime cannot yet tell
-// which goroutine that thread stands for.
+// that is a goroutine (pthread_kill of a gthread) is not sent at all: preload/pthread.cc
+// runs the handler on the sender and then interrupts the target's call here (sigintrthread),
+// so the handler has run when the call ends, as on a thread. Other signals aimed at one
+// thread (tgkill, raise: SI_TKILL) interrupt nobody.
 //
 // How. A goroutine parks on one ring operation (netpollwait); interrupting it means
 // cancelling that operation by its user_data (IORING_REGISTER_SYNC_CANCEL, a system call any
@@ -66,21 +68,22 @@ void cancel(g* gp) {
   reg.timeout.tv_nsec = 100 * 1000 * 1000;
   netpollcancel(gp->intrring, reg);
 }
+// interruptible: gp's calls are cut short by a handler: goroutine 1's (signals to the
+// process) and those of goroutines with a TCB of their own, threads (pthread_kill).
+bool interruptible(g* gp) { return gp == maing.load(std::memory_order_relaxed) || gp->fsbase != 0; }
 }  // namespace
 
 void sigintrmain(g* gp) { maing.store(gp, std::memory_order_release); }
 void sigforwarding() { forwarding.store(true, std::memory_order_release); }
 
+
 bool sigintrtarget() {
-  return forwarding.load(std::memory_order_acquire) &&
-         getg() == maing.load(std::memory_order_relaxed);
+  g* gp = getg();
+  return forwarding.load(std::memory_order_acquire) && gp && interruptible(gp);
 }
 
 bool intrarm(g* gp, pollring* r, void* op) {
-  if (gp != maing.load(std::memory_order_relaxed) ||
-      !forwarding.load(std::memory_order_acquire)) {
-    return false;
-  }
+  if (!interruptible(gp) || !forwarding.load(std::memory_order_acquire)) return false;
   gp->intrkey = reinterpret_cast<uint64_t>(op);
   gp->intrring = r;
   gp->intr.store(intrArmed | intrCommit, std::memory_order_seq_cst);  // SI1
@@ -109,8 +112,11 @@ int32_t intrdisarm(g* gp, int32_t res, intrmode mode) {
 
 void sigintr(int code, bool restart) {
   if (code == SI_TKILL) return;
-  g* gp = maing.load(std::memory_order_acquire);
-  if (!gp) return;
+  if (g* gp = maing.load(std::memory_order_acquire)) sigintrg(gp, restart);
+}
+
+// sigintrg: a handler ran for gp: end its armed call (SI2). Any thread, a handler too.
+void sigintrg(g* gp, bool restart) {
   uint32_t st = gp->intr.load(std::memory_order_seq_cst);
   for (;;) {
     if ((st & ~uint32_t(intrCommit)) != intrArmed) return;  // SI2: not parked, or hit already

@@ -116,6 +116,21 @@ TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
             "alarms: 5 or more\n");
 }
 
+TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
+  // timeout: a call pthread_kill failed to interrupt would wait for ever.
+  for (const char* procs : {"1", "2"}) {
+    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 60 " + app("threadkill");
+    expectSame(cmd);
+    EXPECT_EQ(run(cmd, true).out,
+              "read: -1 Interrupted system call, handler first: 1\n"
+              "read under SA_RESTART: still waiting: 1, handler ran: 1\n"
+              "read under SA_RESTART: 1 y\n"
+              "poll under SA_RESTART: -1 Interrupted system call, handler first: 1\n"
+              "sigwait: SIGUSR2\n")
+        << "GMPMAXPROCS=" << procs;
+  }
+}
+
 TEST(Preload, StartsUnderAnAddressSpaceLimit) {
   if (asanbuild()) {
     GTEST_SKIP() << "an ASan build: ASan itself cannot start under ulimit -v";

@@ -1,0 +1,119 @@
+/* threadkill.c — pthread_kill of a thread blocked in a call, as a plain program: the
+ * handler runs, then the thread's read fails with EINTR (no SA_RESTART) or goes on until
+ * data comes (SA_RESTART); its poll fails with EINTR either way. A thread that blocks the
+ * signal and waits for it in sigwait gets it. Under the preload the threads are goroutines
+ * parked on the ring: the output must be the same. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t handled;
+static volatile int done, ready;
+static int fds[2];
+
+static void onusr1(int sig) {
+  (void)sig;
+  handled++;
+}
+
+static void handle(int flags) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onusr1;
+  sa.sa_flags = flags;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+struct result {
+  long r;
+  int err;
+  int handledfirst; /* the handler had run when the call returned */
+  char c;
+};
+
+static void* reader(void* arg) {
+  struct result* x = arg;
+  x->r = read(fds[0], &x->c, 1);
+  x->err = errno;
+  x->handledfirst = handled > 0;
+  done = 1;
+  return NULL;
+}
+
+static void* poller(void* arg) {
+  struct result* x = arg;
+  struct pollfd pf = {fds[0], POLLIN, 0};
+  x->r = poll(&pf, 1, -1);
+  x->err = errno;
+  x->handledfirst = handled > 0;
+  done = 1;
+  return NULL;
+}
+
+static void* waiter(void* arg) {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &s, NULL);
+  ready = 1;
+  if (sigwait(&s, (int*)arg) != 0) *(int*)arg = -1;
+  return NULL;
+}
+
+/* kickuntil: pthread_kill t every 20 ms until it is done (a call reached late, on a loaded
+ * machine, is still interrupted rather than left waiting for ever). */
+static void kickuntil(pthread_t t) {
+  usleep(50 * 1000);
+  while (!done) {
+    pthread_kill(t, SIGUSR1);
+    usleep(20 * 1000);
+  }
+}
+
+static const char* err(const struct result* x) { return x->r < 0 ? strerror(x->err) : "-"; }
+
+int main(void) {
+  if (pipe(fds) != 0) return 1;
+  pthread_t t;
+  struct result x = {0};
+
+  handle(0);
+  handled = done = 0;
+  pthread_create(&t, NULL, reader, &x);
+  kickuntil(t);
+  pthread_join(t, NULL);
+  printf("read: %ld %s, handler first: %d\n", x.r, err(&x), x.handledfirst);
+
+  handle(SA_RESTART);
+  handled = done = 0;
+  memset(&x, 0, sizeof x);
+  pthread_create(&t, NULL, reader, &x);
+  usleep(50 * 1000);
+  pthread_kill(t, SIGUSR1);
+  usleep(50 * 1000);
+  printf("read under SA_RESTART: still waiting: %d, handler ran: %d\n", !done, handled > 0);
+  if (write(fds[1], "y", 1) != 1) return 1;
+  pthread_join(t, NULL);
+  printf("read under SA_RESTART: %ld %c\n", x.r, x.c);
+
+  handled = done = 0;
+  memset(&x, 0, sizeof x);
+  pthread_create(&t, NULL, poller, &x);
+  kickuntil(t);
+  pthread_join(t, NULL);
+  printf("poll under SA_RESTART: %ld %s, handler first: %d\n", x.r, err(&x), x.handledfirst);
+
+  int got = 0;
+  pthread_create(&t, NULL, waiter, &got);
+  while (!ready) usleep(1000);
+  usleep(50 * 1000);
+  pthread_kill(t, SIGUSR2);
+  pthread_join(t, NULL);
+  printf("sigwait: %s\n", got == SIGUSR2 ? "SIGUSR2" : "wrong");
+  return 0;
+}
