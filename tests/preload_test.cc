@@ -38,6 +38,16 @@ void expectSame(const std::string& cmd) {
 
 std::string app(const char* name) { return env("GMP_APPS") + "/" + name; }
 
+// expectAtOneAndTwoPs: app prints expect natively and preloaded, at GMPMAXPROCS=1 (its
+// threads take turns on one OS thread) and 2; timeout: a call nothing ends would wait for ever.
+void expectAtOneAndTwoPs(const char* name, const std::string& expect) {
+  for (const char* procs : {"1", "2"}) {
+    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 60 " + app(name);
+    expectSame(cmd);
+    EXPECT_EQ(run(cmd, true).out, expect) << "GMPMAXPROCS=" << procs;
+  }
+}
+
 
 // figure: the number after "name=" in out, or -1.
 long figure(const std::string& out, const std::string& name) {
@@ -90,17 +100,11 @@ TEST(Preload, PthreadMsPathToo) {
 }
 
 TEST(Preload, SignalsBlockedByTheProgramStayBlocked) {
-  // One P: the thread that blocks SIGUSR2 and main take turns on one OS thread.
-  for (const char* procs : {"1", "2"}) {
-    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 60 " + app("sigwait");
-    expectSame(cmd);
-    EXPECT_EQ(run(cmd, true).out,
-              "got SIGUSR1 20 times\n"
-              "main blocks SIGUSR2: 0\n"
-              "SIGUSR2 handled: 1\n"
-              "the thread blocks SIGUSR2: 1\n")
-        << "GMPMAXPROCS=" << procs;
-  }
+  expectAtOneAndTwoPs("sigwait",
+                      "got SIGUSR1 20 times\n"
+                      "main blocks SIGUSR2: 0\n"
+                      "SIGUSR2 handled: 1\n"
+                      "the thread blocks SIGUSR2: 1\n");
 }
 
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
@@ -117,18 +121,12 @@ TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
 }
 
 TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
-  // timeout: a call pthread_kill failed to interrupt would wait for ever.
-  for (const char* procs : {"1", "2"}) {
-    std::string cmd = std::string("env GMPMAXPROCS=") + procs + " timeout 60 " + app("threadkill");
-    expectSame(cmd);
-    EXPECT_EQ(run(cmd, true).out,
-              "read: -1 Interrupted system call, handler first: 1\n"
-              "read under SA_RESTART: still waiting: 1, handler ran: 1\n"
-              "read under SA_RESTART: 1 y\n"
-              "poll under SA_RESTART: -1 Interrupted system call, handler first: 1\n"
-              "sigwait: SIGUSR2\n")
-        << "GMPMAXPROCS=" << procs;
-  }
+  expectAtOneAndTwoPs("threadkill",
+                      "read: -1 Interrupted system call, handler first: 1\n"
+                      "read under SA_RESTART: still waiting: 1, handler ran: 1\n"
+                      "read under SA_RESTART: 1 y\n"
+                      "poll under SA_RESTART: -1 Interrupted system call, handler first: 1\n"
+                      "sigwait: SIGUSR2\n");
 }
 
 TEST(Preload, StartsUnderAnAddressSpaceLimit) {
