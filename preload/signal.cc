@@ -107,8 +107,10 @@ int signalrun(int sig) {
   void* fn = a.fn.load(std::memory_order_acquire);
   int flags = a.flags.load(std::memory_order_relaxed);
   if (!fn) return -1;
-  if (void* seen = fn; flags & SA_RESETHAND) {
-    if (a.fn.compare_exchange_strong(seen, nullptr)) {
+  if (flags & SA_RESETHAND) {  // under the table's lock: a sigaction may come in between
+    tableguard guard;
+    if (a.fn.load(std::memory_order_relaxed) == fn) {
+      a.fn.store(nullptr, std::memory_order_relaxed);
       struct sigaction dfl {};
       dfl.sa_handler = SIG_DFL;
       REAL(sigaction);

@@ -325,13 +325,18 @@ bool owntcbs() {
 // threads by pthread_self()) — and M0 moves to a TCB of tcballoc's with a tid of ours (a
 // recursive lock of glibc's compares owners by tid: two TCBs must not share one). Returns
 // the main thread's TCB (goroutine 1's fsbase), or 0 where goroutines cannot have TCBs.
+// The main TCB leaves glibc's thread list (tcbunlist): setuid() then changes the
+// credentials of the calling thread and glibc's own threads (sysmon's), not M0's, as for
+// the other raw-clone Ms (README).
 // On M0 in schedinit, before any of the runtime's TLS is used there.
 uintptr_t maintcbsplit() {
-  if (!owntcbs()) return 0;
+  // Not with stack annotations: g0bounds asks glibc for M0's stack through its TCB.
+  if (!owntcbs() || stackAnnotations) return 0;
   void* v = tcballoc();
   if (!v) return 0;
   *tcbtid(v) = newtid();
   uintptr_t main = threadpointer();
+  tcbunlist(main);  // as the raw Ms' TCBs and M0's new one: setuid() reaches none of them
   wrfsbase(reinterpret_cast<uintptr_t>(v));
   tcbstart();
   return main;

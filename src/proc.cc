@@ -429,7 +429,15 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->stacksize = stacksize;
   newg->cstate_ = cstate{};
   newg->fsbase = fsbase;
-  newg->sigmask = newg->parentgoid ? me->sigmask : initsigmaskbits;  // as a thread's
+  // Its creator's signal mask, as a thread's: a goroutine's own, a foreign thread's real
+  // one; the runtime's own goroutines (g0 creates goroutine 1) start with main's at start-up.
+  if (newg->parentgoid) {
+    newg->sigmask = me->sigmask;
+  } else if (!mp) {
+    rawsyscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, long(&newg->sigmask), sizeof(uint64_t));
+  } else {
+    newg->sigmask = initsigmaskbits;
+  }
   // Its TCB's g slot holds it before it first runs: gogo and switchto write the slot only
   // after their wrfsbase, and a signal in between must find the g there.
   if (fsbase) tcbsetg(fsbase, newg);

@@ -567,6 +567,10 @@ void tcbstart();          // on a thread's first run on a new TCB (ctype tables)
 // TCB leaves glibc's stack cache; for a gthread it takes the thread's tid, robust list and
 // glibc's thread-list entry, and goroutine 1 keeps them.
 void tcbforkchild(m* mp, uintptr_t tp, int tid, bool gthreadtcb);
+// tcbunlist: tcb leaves glibc's thread lists (self-linked). A TCB that no OS thread owns for
+// good must not be there: glibc's setuid() signals each listed thread's tid and waits for
+// its handler to clear the flag in the TCB loaded there, which may be another one.
+void tcbunlist(uintptr_t tcb);
 // threadpointer: the %fs base of the running thread (or goroutine with a TCB of its own).
 inline uintptr_t threadpointer() {
   uintptr_t tp;

@@ -152,22 +152,28 @@ void tcbfree(void* tcb) { dl_deallocate_tls(tcb, true); }
 // tcbstart: on a thread's first run on its TCB, what start_thread does before user code.
 void tcbstart() { ctype_init(); }
 
+void tcbunlist(uintptr_t tcb) {
+  uintptr_t node = tcb + offList;
+  uintptr_t next = at<uintptr_t>(tcb, offList), prev = at<uintptr_t>(tcb, offList + 8);
+  if (at<uintptr_t>(next, 8) == node && at<uintptr_t>(prev, 0) == node) {  // linked for real
+    at<uintptr_t>(next, 8) = prev;
+    at<uintptr_t>(prev, 0) = next;
+  }
+  at<uintptr_t>(tcb, offList) = at<uintptr_t>(tcb, offList + 8) = node;
+}
+
 void tcbforkchild(m* mp, uintptr_t tp, int tid, bool gthreadtcb) {
   uintptr_t own = mp->fsbase;
   if (!offTid || tp == own) return;  // glibc's fork fixed its own TCB up itself
-  // own's node leaves the list it is on: a pthread M's is in glibc's stack cache now
+  // own leaves the list it is on: a pthread M's TCB is in glibc's stack cache now
   // (reclaim_stacks moved every other thread there), which would hand the stack we run on
-  // to the next pthread_create; a raw M's is self-linked. M0's (the main thread's TCB is
-  // goroutine 1's, maintcbsplit) is self-linked too.
+  // to the next pthread_create; a raw M's is self-linked.
+  tcbunlist(own);
   uintptr_t mnode = own + offList;
-  uintptr_t onext = at<uintptr_t>(own, offList), oprev = at<uintptr_t>(own, offList + 8);
-  if (at<uintptr_t>(onext, 8) == mnode && at<uintptr_t>(oprev, 0) == mnode) {
-    at<uintptr_t>(onext, 8) = oprev;
-    at<uintptr_t>(oprev, 0) = onext;
-  }
-  at<uintptr_t>(own, offList) = at<uintptr_t>(own, offList + 8) = mnode;
   if (!gthreadtcb) {
-    // tp is goroutine 1's, the main thread's: the child's thread to glibc, with the tid.
+    // tp is goroutine 1's, the main thread's: it keeps the thread's tid and leaves glibc's
+    // list, as in the parent (maintcbsplit); own takes a tid of ours.
+    tcbunlist(tp);
     at<int>(own, offTid) = newtid();
     return;
   }

@@ -1,7 +1,8 @@
 /* threadkill.c — pthread_kill of a thread blocked in a call, as a plain program: the
  * handler runs, then the thread's read fails with EINTR (no SA_RESTART) or goes on until
  * data comes (SA_RESTART); its poll fails with EINTR either way. A thread that blocks the
- * signal and waits for it in sigwait gets it. Under the preload the threads are goroutines
+ * signal and waits for it in sigwait gets it. setuid from a thread, which glibc carries out
+ * by signalling every thread it knows, returns. Under the preload the threads are goroutines
  * parked on the ring: the output must be the same. */
 #include <errno.h>
 #include <poll.h>
@@ -65,6 +66,11 @@ static void* waiter(void* arg) {
   return NULL;
 }
 
+static void* setuider(void* arg) {
+  *(int*)arg = setuid(getuid());
+  return NULL;
+}
+
 /* kickuntil: pthread_kill t every 20 ms until it is done (a call reached late, on a loaded
  * machine, is still interrupted rather than left waiting for ever). */
 static void kickuntil(pthread_t t) {
@@ -115,5 +121,10 @@ int main(void) {
   pthread_kill(t, SIGUSR2);
   pthread_join(t, NULL);
   printf("sigwait: %s\n", got == SIGUSR2 ? "SIGUSR2" : "wrong");
+
+  int r = -1;
+  pthread_create(&t, NULL, setuider, &r);
+  pthread_join(t, NULL);
+  printf("setuid from a thread: %d\n", r);
   return 0;
 }
