@@ -104,7 +104,8 @@ TEST(Preload, SignalsBlockedByTheProgramStayBlocked) {
                       "got SIGUSR1 20 times\n"
                       "main blocks SIGUSR2: 0\n"
                       "SIGUSR2 handled: 1\n"
-                      "the thread blocks SIGUSR2: 1\n");
+                      "the thread blocks SIGUSR2: 1\n"
+                      "signalfd: got SIGUSR1 5 times\n");
 }
 
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {

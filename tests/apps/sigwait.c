@@ -2,14 +2,25 @@
  * collects it with sigwait. Every thread of the process must keep it blocked (the runtime's
  * own threads included), or the default action kills the process. Then a thread blocks
  * SIGUSR2 for itself only: main, which runs meanwhile (on the same OS thread, preloaded
- * with one P), neither sees it blocked nor misses its handler; the thread still has it. */
+ * with one P), neither sees it blocked nor misses its handler; the thread still has it.
+ * Last, a signalfd read by main collects SIGUSR1 sent by another thread. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t usr2;
 static void onusr2(int sig) { (void)sig; usr2++; }
+
+static void* sender(void* arg) {
+  (void)arg;
+  for (int i = 0; i < 5; i++) {
+    usleep(10 * 1000);
+    kill(getpid(), SIGUSR1);
+  }
+  return NULL;
+}
 
 static void* blocker(void* arg) {
   sigset_t s, cur;
@@ -48,5 +59,15 @@ int main(void) {
   printf("SIGUSR2 handled: %d\n", (int)usr2);
   pthread_join(t, NULL);
   printf("the thread blocks SIGUSR2: %d\n", threadblocks);
+
+  int fd = signalfd(-1, &set, SFD_CLOEXEC); /* SIGUSR1, still blocked everywhere */
+  pthread_create(&t, NULL, sender, NULL);
+  int got = 0;
+  for (int i = 0; i < 5; i++) {
+    struct signalfd_siginfo si;
+    got += read(fd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo == SIGUSR1;
+  }
+  pthread_join(t, NULL);
+  printf("signalfd: got SIGUSR1 %d times\n", got);
   return 0;
 }
