@@ -227,17 +227,17 @@ void threadsigmask(const sigset_t* set, sigset_t* old) {
   rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(set), long(old), sizeof(uint64_t));
 }
 
-// newmsigmask: the mask mp's thread will run with: its creator's (a program that blocks a
-// signal to sigwait for it keeps it blocked on new Ms), but never the runtime's own signals
-// (sysmon, which creates Ms too, blocks everything): a blocked SIGSEGV would kill the
-// process without a report, a blocked SIGURG would keep the M out of goroutine dumps.
-void newmsigmask(m* mp, const sigset_t* creator) {
-  // sysmon blocks everything: an M it starts gets the program's mask from start-up instead.
-  g* gp = getg();
-  bool fromsysmon = gp && gp->m_ && gp->m_->mstartfn == sysmon;
-  sigset_t set = fromsysmon ? initsigmask : *creator;
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGURG}) sigdelset(&set, sig);
-  memcpy(mp->sigmask, &set, sizeof set);
+// newmsigmask: the mask mp's thread starts with: every signal blocked but the runtime's
+// own and glibc's (a blocked SIGSEGV would kill the process without a report, a blocked
+// SIGURG would keep the M out of goroutine dumps). The thread takes the mask of each
+// goroutine it runs (runon): a new M takes no signal of the program's until it runs one,
+// so a signal every goroutine blocks (to sigwait for it) stays pending for them.
+void newmsigmask(m* mp) {
+  uint64_t set = ~sigmaskkeep;
+  sigset_t full;
+  sigemptyset(&full);
+  memcpy(&full, &set, sizeof set);
+  memcpy(mp->sigmask, &full, sizeof full);
 }
 }  // namespace
 
@@ -257,7 +257,7 @@ bool newosproc(m* mp) {
                                     CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
                                     CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
     threadsigmask(&all, &old);
-    newmsigmask(mp, &old);
+    newmsigmask(mp);
     long r = gmp_clone(flags, reinterpret_cast<void*>(mp->g0stack.hi), tcbtid(tcb), tcbtid(tcb),
                        tcb, clonestart, mp);
     threadsigmask(&old, nullptr);
@@ -268,7 +268,7 @@ bool newosproc(m* mp) {
   pthread_attr_setstacksize(&attr, g0StackSize);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   threadsigmask(&all, &old);
-  newmsigmask(mp, &old);
+  newmsigmask(mp);
   pthread_t t;
   int r = real_pthread_create(&t, &attr, pthreadstart, mp);
   threadsigmask(&old, nullptr);
