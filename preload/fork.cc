@@ -37,24 +37,20 @@ registerfn realregister() {
 // same thread: nothing between them parks).
 __thread sigset_t forkmask __attribute__((tls_model("initial-exec")));
 
-void setmask(int how, const sigset_t* set, sigset_t* old) {
-  syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
-}
-
 void prepare() {
   sigset_t all;
   sigfillset(&all);
-  setmask(SIG_BLOCK, &all, &forkmask);
+  gmp::threadmask(SIG_BLOCK, &all, &forkmask);
 }
 
-void parent() { setmask(SIG_SETMASK, &forkmask, nullptr); }
+void parent() { gmp::threadmask(SIG_SETMASK, &forkmask, nullptr); }
 
 void child() {
   gmp::afterforkchild();
   gmp::signalforkchild();
   if (gmp::pthreadforkchild) gmp::pthreadforkchild();
   if (gmp::pthreadsyncforkchild) gmp::pthreadsyncforkchild();
-  setmask(SIG_SETMASK, &forkmask, nullptr);
+  gmp::threadmask(SIG_SETMASK, &forkmask, nullptr);
 }
 }  // namespace
 

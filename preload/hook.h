@@ -4,7 +4,10 @@
 
 #include <dlfcn.h>
 #include <liburing.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -83,6 +86,12 @@ int parkready(int fd, unsigned events, int64_t deadline, intrmode mode);
 // fdcopied (io.cc): to, a new fd for the file fd names (dup, dup2, dup3, F_DUPFD; or -1),
 // takes over what the hooks know of fd; returns to. Every caller.
 int fdcopied(int fd, int to);
+
+// threadmask: rt_sigprocmask on the calling OS thread itself, past the pthread_sigmask hook
+// (which would set the goroutine's mask) and keeping errno.
+inline void threadmask(int how, const sigset_t* set, sigset_t* old) {
+  syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
 
 // forkregister (fork.cc): the runtime's fork handler is the first registered. Any thread.
 void forkregister();

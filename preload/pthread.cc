@@ -241,12 +241,13 @@ GMP_HOOK int pthread_kill(pthread_t th, int sig) {
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (sig == 0) return 0;
   long r;
+  bool blocks = gthreadblocks(t, sig);
   if (t == gthreadself()) {
     r = syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-  } else if (int flags = gthreadblocks(t, sig) ? -1 : signalrun(sig); flags >= 0) {
+  } else if (int flags = blocks ? -1 : signalrun(sig); flags >= 0) {
     gthreadinterrupt(t, (flags & SA_RESTART) != 0);  // after the handler ran, as a thread's
     return 0;
-  } else if (int tid = gthreadblocks(t, sig) ? gthreadostid(t) : 0) {
+  } else if (int tid = blocks ? gthreadostid(t) : 0) {
     r = syscall(SYS_tgkill, getpid(), tid, sig);  // its sigwait, say, on the thread it runs on
   } else {
     r = kill(getpid(), sig);  // no handler: the default action, or blocked and parked

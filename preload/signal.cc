@@ -46,13 +46,13 @@ struct tableguard {
   tableguard() {
     sigset_t all;
     sigfillset(&all);
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &saved, _NSIG / 8);
+    gmp::threadmask(SIG_BLOCK, &all, &saved);
     while (tablelock.test_and_set(std::memory_order_acquire)) {
     }
   }
   ~tableguard() {
     tablelock.clear(std::memory_order_release);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, _NSIG / 8);
+    gmp::threadmask(SIG_SETMASK, &saved, nullptr);
   }
 };
 

@@ -38,7 +38,9 @@
 
 namespace gmp {
 
-std::atomic<uint32_t> forkgen{0};
+// Its own cache line: every blocking channel operation and condition wake-up reads it, and
+// nothing near it may be written beside it.
+alignas(64) std::atomic<uint32_t> forkgen{0};
 
 namespace {
 // rebuildable: gp is a goroutine running normally on its own stack (not a signal handler,

@@ -76,7 +76,8 @@ struct gthread {
   void* retval;                      // written by the thread, read after done (join)
   uintptr_t tcb;                     // constant
   int tid;                           // the TCB's tid (constant; gthreadforkchild)
-  g* gp;                             // the thread itself sets it first thing (owner)
+  g* gp;  // the thread sets it first thing (release); others load it with acquire (kill,
+          // getattr_np): null until then, and the record may be reused once it ended
   uintptr_t rootframe;               // gthreadstart's frame (the thread's own)
   std::atomic<uint32_t> joinstate;   // GT1
   std::atomic<uint32_t> done{0};     // semaphore: released once at exit

@@ -32,7 +32,6 @@ size_t physpagesize = 4096;
 
 namespace {
 constexpr size_t g0StackSize = 256 << 10;
-sigset_t initsigmask;  // the main thread's signal mask at start-up (osinit), Go's initSigmask
 
 
 using pthread_create_t = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
@@ -106,11 +105,10 @@ void* pthreadstart(void* arg) {
 }
 }  // namespace
 
-uint64_t initsigmaskbits;
+uint64_t initsigmaskbits;  // Go's initSigmask
 
 void osinit() {
-  pthread_sigmask(SIG_SETMASK, nullptr, &initsigmask);
-  memcpy(&initsigmaskbits, &initsigmask, sizeof initsigmaskbits);
+  rawsyscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, long(&initsigmaskbits), sizeof initsigmaskbits);
   long ps = long(getauxval(AT_PAGESZ));
   if (ps > 0) physpagesize = size_t(ps);
   cpu_set_t set;

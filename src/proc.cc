@@ -166,7 +166,8 @@ p* releasep() {
 }
 
 // sysmonmissing: a forked child has no sysmon yet (fork.cc: its child handler must not
-// allocate). The first new M of the child, or fork's return (forkdone), starts it.
+// allocate). Set by procforkchild while the child has one thread; whoever exchanges it to
+// false first — the child's first new M (newm), or fork's return (forkdone) — starts it.
 std::atomic<bool> sysmonmissing{false};
 
 // newm: a new M that will run fn (if any) and then schedule with pp. Any thread.

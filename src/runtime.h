@@ -734,6 +734,6 @@ void semforkchild();  // a forked child: an empty table, every waiter was a ghos
 
 // forkgen: bumped in each forked child while it has one thread; a waiter records it when
 // it queues, and queues in the program's memory skip waiters of an older one (FK2).
-extern std::atomic<uint32_t> forkgen;
+alignas(64) extern std::atomic<uint32_t> forkgen;
 
 }  // namespace gmp

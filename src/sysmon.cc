@@ -30,7 +30,9 @@ constexpr int64_t syscallRetakeIdle = 10 * 1000 * 1000;  // leave an idle syscal
 
 note started;         // sysmon has settled useRawClone (wakes goroutine 1)
 int64_t starttime;    // nanotime at sysmon start, for the SCHED line
-bool settled;         // the first sysmon settled useRawClone; a forked child's keeps it
+// settled: the first sysmon settled useRawClone (written by it before it wakes goroutine
+// 1, which orders it for every later newm); a forked child's sysmon reads it, set.
+bool settled;
 
 // retake hands off Ps that sit in Psyscall since the previous round. Returns how many.
 int32_t retake(int64_t now) {
