@@ -23,7 +23,9 @@
 //        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
 //        Relaxed: a reader that sees a stale 0 is never the last word. The submitting M reads
 //        its own increment; an M that then goes idle does so under sched.lock, which the
-//        deadlock check takes too.
+//        deadlock check takes too. The reaper's decrement is a release: a deadlock check that
+//        reads it and then fences (acquire) sees sched.sysmonpolling set by a reaping sysmon,
+//        whose goroutines are in no run queue yet.
 //   NP5: fdtable[fd] counts the goroutines parked on an operation on fd (netpollwait,
 //        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
 // IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
@@ -309,7 +311,7 @@ bool netpoll(pollring* r, gqueue* out) {
     }
     if (n) io_uring_cq_advance(&r->ring, n);
     // NP4 once per batch: until then the count is high, which only keeps an M polling.
-    if (ops) r->inflight.fetch_sub(ops, std::memory_order_relaxed);
+    if (ops) r->inflight.fetch_sub(ops, std::memory_order_release);  // NP4, checkdead
     any = any || ops;
     // More completions than the CQ holds wait in the kernel's overflow list until an
     // io_uring_enter with GETEVENTS moves them in (any thread may: the ring is not

@@ -210,6 +210,9 @@ void checkdead() {
   if (sched.mcount.load(std::memory_order_relaxed) - sched.nmidle - 1 > 0) return;
   if (sched.gcwaiting.load(std::memory_order_relaxed) || !mainStarted.load()) return;
   if (sched.runq.n != 0 || nexttimer() != 0 || netpollinflight() || gcount() == 0) return;
+  // A reaping sysmon lowered inflight with goroutines still in its hands (NP4's release).
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (sched.sysmonpolling.load(std::memory_order_relaxed)) return;
   for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
     if (!runqempty(allp[i])) return;
   }
@@ -1296,6 +1299,7 @@ void procforkchild(g* gp) {
   sched.timerwhen.store(0, std::memory_order_relaxed);
   sched.timersleeper.store(false, std::memory_order_relaxed);
   sched.npollwait.store(0, std::memory_order_relaxed);
+  sched.sysmonpolling.store(false, std::memory_order_relaxed);
   sched.gcreatedNoP.store(1, std::memory_order_relaxed);  // gp, the one goroutine (gcount)
   worldsema.store(1, std::memory_order_relaxed);
   sysmonmissing.store(true, std::memory_order_relaxed);

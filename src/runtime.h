@@ -352,6 +352,11 @@ struct schedt {
   // itself when that is over 10 ms ago and work is in flight (a P kept busy never gets
   // there). Relaxed: a hint, at worst one poll early or late.
   std::atomic<int64_t> lastpoll;
+  // sysmon holds goroutines it reaped and has not queued yet: it counts as a running M for
+  // checkdead, as Go's sysmon does with incidlelocked(-1). Written by sysmon (seq_cst: set
+  // before the reap lowers a ring's inflight, cleared after the queueing under sched.lock);
+  // read by checkdead, under sched.lock, after it saw nothing in flight.
+  std::atomic<bool> sysmonpolling;
 
   // The timer sleeper (time.cc, "Sleeping until a timer"), which is also the M blocked in
   // netpoll: its deadline (INT64_MAX: I/O only, no timer), 0 when none sleeps or a waker

@@ -215,7 +215,9 @@ void sysmon() {
     if (now - sched.lastpoll.load(std::memory_order_relaxed) > 10 * 1000 * 1000 &&
         netpollinflight()) {
       gqueue q;
+      sched.sysmonpolling.store(true, std::memory_order_seq_cst);
       if (netpollall(&q)) injectglist(&q);
+      sched.sysmonpolling.store(false, std::memory_order_seq_cst);
     }
     lazysyscalls(now);
     bool stuck = stuckwork();
