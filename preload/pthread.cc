@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "hook.h"
@@ -105,6 +106,22 @@ size_t stacksizeof(const pthread_attr_t* a) {
 }
 
 uintptr_t id(pthread_t t) { return static_cast<uintptr_t>(t); }
+
+// realthreadstart: a real thread's function, the thread counted among the program's (TC1)
+// until it returns or pthread_exit's unwinding passes here. (Its thread_local and key
+// destructors run after that: the last thread's run in exit's stead, keys' not at all.)
+struct realstart {
+  void* (*fn)(void*);
+  void* arg;
+};
+void* realthreadstart(void* a) {
+  realstart s = *static_cast<realstart*>(a);
+  free(a);
+  struct ending {
+    ~ending() { threaddone(); }
+  } e;
+  return s.fn(s.arg);
+}
 }  // namespace
 
 GMP_HOOK int pthread_attr_setscope(pthread_attr_t* a, int scope) {
@@ -139,7 +156,16 @@ GMP_HOOK int pthread_create(pthread_t* th, const pthread_attr_t* a, void* (*fn)(
       return r;
     }
   }
-  return real_pthread_create(th, a, fn, arg);
+  auto* s = static_cast<realstart*>(malloc(sizeof(realstart)));
+  if (!s) return EAGAIN;
+  *s = realstart{fn, arg};
+  threadadd();  // TC1: before it can end
+  int r = real_pthread_create(th, a, realthreadstart, s);
+  if (r != 0) {
+    threadundo();
+    free(s);
+  }
+  return r;
 }
 
 GMP_HOOK int pthread_join(pthread_t th, void** ret) {
@@ -148,22 +174,25 @@ GMP_HOOK int pthread_join(pthread_t th, void** ret) {
   // Goroutine 1 runs on its M's TCB, which may be a detached pthread's (EINVAL from glibc):
   // the main thread joining itself is EDEADLK wherever it runs.
   if (pthread_equal(th, pthread_self())) return EDEADLK;
+  // The main thread, which a pthread_exit in main ends while M0 runs on (threadexit.cc).
+  if (int r = mainjoin(id(th), ret, -1); r >= 0) return r;
   return real_pthread_join(th, ret);
 }
 
 GMP_HOOK int pthread_tryjoin_np(pthread_t th, void** ret) {
   REAL(pthread_tryjoin_np);
   if (gthread* t = gthreadof(id(th))) return gthreadjoin(t, ret, 0);
+  if (int r = mainjoin(id(th), ret, 0); r >= 0) return r;
   return real_pthread_tryjoin_np(th, ret);
 }
 
 GMP_HOOK int pthread_clockjoin_np(pthread_t th, void** ret, clockid_t clock, const timespec* abs) {
   REAL(pthread_clockjoin_np);
   gthread* t = gthreadof(id(th));
-  if (!t) return real_pthread_clockjoin_np(th, ret, clock, abs);
-  if (!abs) return gthreadjoin(t, ret, -1);
-  if (!validclock(clock) || !validts(abs)) return EINVAL;
-  return gthreadjoin(t, ret, deadlineat(clock, abs));
+  if (!t && !ismainthread(id(th))) return real_pthread_clockjoin_np(th, ret, clock, abs);
+  if (abs && (!validclock(clock) || !validts(abs))) return EINVAL;
+  int64_t deadline = abs ? deadlineat(clock, abs) : -1;
+  return t ? gthreadjoin(t, ret, deadline) : mainjoin(id(th), ret, deadline);
 }
 
 GMP_HOOK int pthread_timedjoin_np(pthread_t th, void** ret, const timespec* abs) {
@@ -178,8 +207,46 @@ GMP_HOOK int pthread_detach(pthread_t th) {
 
 GMP_HOOK [[noreturn]] void pthread_exit(void* ret) {
   REAL(pthread_exit);
-  if (gthreadself()) gthreadexit(ret);
+  threadexit(ret);  // returns on a thread that is not a goroutine
   real_pthread_exit(ret);
+  __builtin_unreachable();
+}
+
+// pthread_cleanup_push and _pop in C without -fexceptions (glibc's macros; pthread.h declares
+// these only for such code). The _defer and _restore forms also switch the cancel type,
+// which a goroutine has no use for: pthread_cancel of a gthread is ENOTSUP.
+extern "C" {
+void __pthread_register_cancel(__pthread_unwind_buf_t*);
+void __pthread_unregister_cancel(__pthread_unwind_buf_t*);
+void __pthread_register_cancel_defer(__pthread_unwind_buf_t*);
+void __pthread_unregister_cancel_restore(__pthread_unwind_buf_t*);
+[[noreturn]] void __pthread_unwind_next(__pthread_unwind_buf_t*);
+}
+
+GMP_HOOK void __pthread_register_cancel(__pthread_unwind_buf_t* buf) {
+  REAL(__pthread_register_cancel);
+  if (!cleanuppush(buf)) real___pthread_register_cancel(buf);
+}
+
+GMP_HOOK void __pthread_unregister_cancel(__pthread_unwind_buf_t* buf) {
+  REAL(__pthread_unregister_cancel);
+  if (!cleanuppop(buf)) real___pthread_unregister_cancel(buf);
+}
+
+GMP_HOOK void __pthread_register_cancel_defer(__pthread_unwind_buf_t* buf) {
+  REAL(__pthread_register_cancel_defer);
+  if (!cleanuppush(buf)) real___pthread_register_cancel_defer(buf);
+}
+
+GMP_HOOK void __pthread_unregister_cancel_restore(__pthread_unwind_buf_t* buf) {
+  REAL(__pthread_unregister_cancel_restore);
+  if (!cleanuppop(buf)) real___pthread_unregister_cancel_restore(buf);
+}
+
+GMP_HOOK [[noreturn]] void __pthread_unwind_next(__pthread_unwind_buf_t* buf) {
+  REAL(__pthread_unwind_next);
+  cleanupnext(buf);
+  real___pthread_unwind_next(buf);
   __builtin_unreachable();
 }
 

@@ -78,12 +78,10 @@ struct gthread {
   int tid;                           // the TCB's tid (constant; gthreadforkchild)
   g* gp;  // the thread sets it first thing (release); others load it with acquire (kill,
           // getattr_np): null until then, and the record may be reused once it ended
-  uintptr_t rootframe;               // gthreadstart's frame (the thread's own)
   std::atomic<uint32_t> joinstate;   // GT1
   std::atomic<uint32_t> done{0};     // semaphore: released once at exit
   char name[16];                     // pthread_setname_np; the thread's or anyone's
-  jmp_buf exitbuf;                   // pthread_exit's way out (the thread's own)
-  _Unwind_Exception unwind;          // pthread_exit's forced unwind (the thread's own)
+  exitpoint ep;                      // pthread_exit's way out (the thread's own)
   keyslot keys1[keysinline];         // the thread's own
   keyslot* keys2;                    // keysmax - keysinline more, allocated by the thread
 };
@@ -244,40 +242,23 @@ void gthreadfree(gthread* t) {
   free(t);
 }
 
-// gthreadstart: the thread's goroutine, on its own TCB.
-// run: the thread's function, left by a return or by pthread_exit's longjmp.
-__attribute__((noinline)) void run(gthread* t) {
-  t->rootframe = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  if (setjmp(t->exitbuf) == 0) t->retval = t->fn(t->arg);
-}
-
+// gthreadstart: the thread's goroutine, on its own TCB: the thread's function, left by a
+// return or by pthread_exit (threadexit.cc), then its end as glibc's start_thread's.
 void gthreadstart(void* arg) {
   auto* t = static_cast<gthread*>(arg);
   __atomic_store_n(&t->gp, getg(), __ATOMIC_RELEASE);
   tcbstart();
-  run(t);
+  callexiting(&t->ep, [](void* a) {
+    auto* t = static_cast<gthread*>(a);
+    t->retval = t->fn(t->arg);
+  }, t);
   using tlsdtors_t = void (*)();
   static const auto call_tls_dtors =
       reinterpret_cast<tlsdtors_t>(dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE"));
   if (call_tls_dtors) call_tls_dtors();
   runkeydtors(t);
+  threaddone();
   tcacheshutdown();
-}
-
-// exitstop: pthread_exit's forced unwind ran every cleanup below the thread's start
-// (C++ destructors, catch (...) that rethrow): leave through gthreadstart's setjmp.
-_Unwind_Reason_Code exitstop(int, _Unwind_Action actions, _Unwind_Exception_Class,
-                             _Unwind_Exception*, _Unwind_Context* ctx, void* arg) {
-  auto* t = static_cast<gthread*>(arg);
-  if ((actions & _UA_END_OF_STACK) || _Unwind_GetCFA(ctx) > t->rootframe) {
-    longjmp(t->exitbuf, 1);
-  }
-  return _URC_NO_REASON;
-}
-// exitcleanup: a catch (...) ended pthread_exit's unwinding without rethrowing it (glibc
-// aborts with "FATAL: exception not rethrown").
-void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {
-  fatal("pthread_exit: the thread's unwinding was caught and not rethrown");
 }
 }  // namespace
 
@@ -368,7 +349,9 @@ int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize
   t->joinstate.store(detach ? detached : joinable, std::memory_order_relaxed);
   tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread)) = t;
   *id = tcb;  // before newproc: the thread may run and read it at once
+  threadadd();  // TC1: before it can end
   if (newproc(gthreadstart, t, reinterpret_cast<uintptr_t>(fn), stacksize, tcb) < 0) {
+    threadundo();
     *id = 0;
     gthreadfree(t);
     return EAGAIN;
@@ -402,15 +385,14 @@ int gthreaddetach(gthread* t) {
   return 0;
 }
 
-[[noreturn]] void gthreadexit(void* ret) {
+exitpoint* gthreadexitpoint(void* ret) {
   gthread* t = gmp_tls_thread;
+  if (!t) return nullptr;
   t->retval = ret;
-  memset(&t->unwind, 0, sizeof t->unwind);
-  memcpy(&t->unwind.exception_class, "GMP\0EXIT", 8);
-  t->unwind.exception_cleanup = exitcleanup;
-  _Unwind_ForcedUnwind(&t->unwind, exitstop, t);
-  longjmp(t->exitbuf, 1);  // no unwind information at all: leave at once
+  return &t->ep;
 }
+
+void (*gthreadkeydtor(unsigned key))(void*) { return keys[key].dtor.load(std::memory_order_acquire); }
 
 bool gthreadblocks(gthread* t, int sig) {
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);

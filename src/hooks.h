@@ -100,6 +100,28 @@ void forkoff();
 // an older generation was taken by a thread the child does not have.
 uint32_t forkgeneration();
 
+// ---- how threads end (threadexit.cc; preload/pthread.cc) -----------------------------------
+
+// threadexit: pthread_exit on a goroutine: unwind its stack (C++ destructors, C cleanup
+// handlers), then end it: a gthread or the main thread as a thread ends, a goroutine of
+// gmp_go's as Go's Goexit. Returns only on a thread that is not a goroutine.
+void threadexit(void* ret);
+// glibc's pthread_cleanup_push and _pop, and the way on after a handler ran: on a goroutine
+// the chain of buffers is the goroutine's; false on a thread that is not one (glibc's).
+bool cleanuppush(void* buf);
+bool cleanuppop(void* buf);
+bool cleanupnext(void* buf);  // does not return on a goroutine
+// mainjoin: a join of the main thread (id: a pthread_t): 0, EDEADLK, EBUSY, ETIMEDOUT as
+// gthreadjoin, or -1 when id is not the main thread's.
+int mainjoin(uintptr_t id, void** ret, int64_t deadline);
+bool ismainthread(uintptr_t id);  // id is the main thread's pthread_t
+// threadadd, threadundo: one more thread (a gthread, a real thread the preload made), one
+// that failed to start. threaddone: one ended, after its destructors: exit(0) if the last
+// (TC1).
+void threadadd();
+void threadundo();
+void threaddone();
+
 // ---- threads that are goroutines (gthread.cc; preload/pthread.cc) ----------------------------
 
 // A gthread is a thread pthread_create made as a goroutine with a TCB of its own; its
@@ -115,7 +137,6 @@ gthread* gthreadself();            // the caller's gthread, or null
 // 0, EDEADLK (itself), EINVAL (detached), EBUSY (deadline 0, still running), ETIMEDOUT.
 int gthreadjoin(gthread* t, void** ret, int64_t deadline);
 int gthreaddetach(gthread* t);  // 0 or EINVAL (detached already)
-[[noreturn]] void gthreadexit(void* ret);  // pthread_exit on a gthread: unwind, then end
 bool gthreaddetached(gthread* t);
 // gthreadblocks: t blocks sig (its pthread_sigmask). gthreadostid: the OS thread t runs on
 // now, 0 when it waits parked or in a queue (it may move at any time).

@@ -822,6 +822,8 @@ void goexit0(g* gp) {
   gp->startfn = nullptr;
   gp->startarg = nullptr;
   gp->waitreason_ = waitReasonZero;
+  gp->cleanup = nullptr;  // TC2: a handler left registered by a frame that longjmp'd away
+  gp->exiting = nullptr;
   gfput(pp, gp);
   schedule();
 }
@@ -1255,14 +1257,14 @@ void schedinit() {
 namespace {
 
 // runmain: goroutine 1. Starts sysmon (which settles how Ms are made), then runs main and
-// exits the process with its result, as returning from main does.
+// exits the process with its result, as returning from main does (a pthread_exit in main
+// ends only the main thread: threadexit.cc).
 void runmain(void*) {
   mainStarted.store(true, std::memory_order_relaxed);
   sigintrmain(getg());
   startsysmon();
   sysmonstarted_wait();
-  int r = themain.fn(themain.argc, themain.argv, themain.envp);
-  exit(r);
+  exit(mainthreadrun(themain.fn, themain.argc, themain.argv, themain.envp));
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 //   - sched is guarded by sched.lock except for the fields marked atomic.
 #pragma once
 
+#include <setjmp.h>
+#include <unwind.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstddef>
@@ -25,6 +28,7 @@ struct g;
 struct m;
 struct p;
 struct pollring;  // netpoll.h
+struct exitpoint;  // threadexit.cc
 
 // ---- g ---------------------------------------------------------------------------------------
 
@@ -125,6 +129,10 @@ struct g {
   std::atomic<uint32_t> intr;
   uint64_t intrkey;
   pollring* intrring;
+  // pthread_exit on this goroutine (threadexit.cc, TC2): its chain of C cleanup buffers
+  // (pthread_cleanup_push) and, while it unwinds, where the unwinding stops. The g's own.
+  void* cleanup;
+  exitpoint* exiting;
 #if GMP_STACK_ANNOTATIONS
   void* fiberfake;  // ASan's fake frames while switched out (annotate.h); owner
 #endif
@@ -721,6 +729,30 @@ void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on t
 void gthreadforkchild();             // a forked child: the caller's gthread tid back (FK3)
 uintptr_t maintcbsplit();            // schedinit: goroutine 1's TCB (main's), M0 on a new one
 int newtid();                        // a tid of ours for a TCB no OS thread owns
+
+// gthreadexitpoint: the calling gthread's exit point, its value ret kept for its joiner;
+// null when the caller is not a gthread. gthreadkeydtor: key's destructor, null when the
+// key has none or is not live.
+exitpoint* gthreadexitpoint(void* ret);
+void (*gthreadkeydtor(unsigned key))(void*);
+
+// ---- threadexit.cc ---------------------------------------------------------------------------
+
+// exitpoint: where pthread_exit's unwinding of a goroutine stops (TC2). A gthread's and
+// goroutine 1's: the frame that called the thread's function (rootframe, buf); a gmp_go
+// goroutine's: the end of its stack (rootframe 0). unwind: the unwinding's exception
+// object, which must outlive every frame it passes. The goroutine's own.
+struct exitpoint {
+  jmp_buf buf;
+  uintptr_t rootframe;
+  _Unwind_Exception unwind;
+};
+// callexiting: fn(arg) with ep as the exit point; false when pthread_exit left it.
+bool callexiting(exitpoint* ep, void (*fn)(void*), void* arg);
+void threadsforkchild();  // a forked child: one thread, the caller (TC1, TC3)
+// mainthreadrun: goroutine 1 runs fn and returns its result; pthread_exit there ends the
+// main thread (not the process) and does not return.
+int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** envp);
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 

@@ -2,9 +2,15 @@
 // the public header: rt0 takes over through the link, main is goroutine 1.
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+#include <pthread.h>
+
 #include <atomic>
+#include <cstring>
+#include <memory>
 
 #include "gmp/gmp.h"
+#include "gmp/gmp.hpp"
 
 namespace {
 std::atomic<int64_t> sum{0};
@@ -28,4 +34,56 @@ TEST(Linked, GoroutinesRunThroughThePublicAbi) {
   EXPECT_EQ(sum.load(), int64_t(n) * (n - 1) / 2);
   EXPECT_GE(gmp_num_goroutine(), 1);
   EXPECT_GE(gmp_maxprocs(0), 1);
+}
+
+namespace {
+// leave: parks, then ends the calling goroutine from a frame below its function.
+__attribute__((noinline)) void leave(int* reached) {
+  gmp_sleep(1000 * 1000);
+  pthread_exit(nullptr);
+  ++*reached;
+}
+
+struct tracked {
+  static inline std::atomic<int> live{0};
+  tracked() { live++; }
+  ~tracked() { live--; }
+};
+
+// takeover: libgmp.so's pthread shim is there (not in an ASan build: meson.build).
+bool takeover() {
+  Dl_info info{};
+  return dladdr(reinterpret_cast<void*>(&pthread_exit), &info) && info.dli_fname &&
+         strstr(info.dli_fname, "libgmp") != nullptr;
+}
+}  // namespace
+
+// pthread_exit on a goroutine of gmp_go's ends it as Go's Goexit ends one: the destructors
+// of its frames run (the callable's own too), its code after the call does not, the other
+// goroutines go on. (Before, glibc's pthread_exit ended the M's OS thread.)
+TEST(Linked, PthreadExitEndsAGoroutineAsGoexit) {
+  if (!takeover()) GTEST_SKIP() << "pthread_exit is glibc's here: an ASan build has no pthread shim";
+  int old = gmp_maxprocs(1);
+  for (int procs : {1, 2}) {
+    gmp_maxprocs(procs);
+    int64_t before = gmp_num_goroutine();
+    gmp::chan<int> done(1);
+    int reached = 0;
+    gmp::go([done, &reached, t = std::make_unique<tracked>()]() mutable {
+      struct sentinel {
+        gmp::chan<int>& c;
+        ~sentinel() { c.send(1); }
+      } s{done};
+      leave(&reached);
+      reached += 10;
+    });
+    EXPECT_EQ(done.recv(), 1);
+    for (int i = 0; i < 10000 && (tracked::live.load() != 0 || gmp_num_goroutine() != before); i++) {
+      gmp_sleep(100 * 1000);
+    }
+    EXPECT_EQ(tracked::live.load(), 0) << "GMPMAXPROCS=" << procs;
+    EXPECT_EQ(gmp_num_goroutine(), before);
+    EXPECT_EQ(reached, 0);
+  }
+  gmp_maxprocs(old);
 }

@@ -131,6 +131,20 @@ TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
                       "setuid from a thread: 0\n");
 }
 
+TEST(Preload, ThreadsEndAsThreads) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("threadexit",
+                      "handlers: pcba, value 42\n"
+                      "handlers across parks: pcba, value 42\n"
+                      "40 parked threads ran their own handler: 40\n"
+                      "main's handler: main\n"
+                      "main's key destructor: main's value\n"
+                      "joined main: 7\n"
+                      "last thread ends\n"
+                      "atexit handler ran");
+  expectAtOneAndTwoPs("threadexit alone", "main's handler: alone\natexit handler ran");
+}
+
 TEST(Preload, StartsUnderAnAddressSpaceLimit) {
   if (asanbuild()) {
     GTEST_SKIP() << "an ASan build: ASan itself cannot start under ulimit -v";

@@ -15,6 +15,8 @@
 
 #include <gmp/gmp.h>
 
+#include <cxxabi.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -48,7 +50,7 @@ inline void check(int r, const char* what) {
 
 // go runs f(args...) as a new goroutine (f and args are moved to the heap) and returns its
 // id. An exception escaping f is an unrecovered panic: "gmp: panic: <what()>", the goroutine
-// dump, exit 2. Throws std::system_error if the goroutine cannot be made.
+// dump, exit 2 (pthread_exit's unwinding is not one: it ends the goroutine). Throws std::system_error if the goroutine cannot be made.
 template <typename F, typename... Args> int64_t go(F&& f, Args&&... args) {
   using task = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
   auto* t = new task(std::forward<F>(f), std::forward<Args>(args)...);
@@ -58,6 +60,8 @@ template <typename F, typename... Args> int64_t go(F&& f, Args&&... args) {
         try {
           std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); },
                      *own);
+        } catch (abi::__forced_unwind&) {
+          throw;  // pthread_exit: the goroutine ends, as Go's Goexit
         } catch (const std::exception& e) {
           gmp_panic(e.what());
         } catch (...) {

@@ -1,0 +1,226 @@
+// threadexit.cc — how the program's threads end under the runtime (issue 6): pthread_exit on
+// any goroutine, the C handlers of pthread_cleanup_push, the main thread's own pthread_exit,
+// and the count of the program's threads, whose last end exits the process (POSIX: "as if
+// exit() were called with 0"; glibc's __nptl_nthreads).
+//
+// pthread_exit on a goroutine unwinds its stack by force (_Unwind_ForcedUnwind, as glibc's
+// __pthread_unwind): C++ destructors run, catch (...) blocks that rethrow run, and C
+// handlers run in turn. The unwinding stops at the goroutine's exit point: for a gthread
+// and for goroutine 1, the frame that called the thread's function (callexiting's setjmp),
+// where the thread then ends as after a return; for a goroutine of gmp_go's, the end of its
+// stack (gostart's CFI ends the unwind information), where it ends as Go's Goexit ends one.
+//
+// C handlers. In C built without -fexceptions, pthread_cleanup_push setjmps into a buffer in
+// its caller's frame and registers it (__pthread_register_cancel); pthread_cleanup_pop
+// unregisters it. (C++ and C with -fexceptions use a destructor or a cleanup attribute,
+// which the unwinding runs by itself.) glibc keeps the chain in the TCB; a goroutine's is
+// its own (g.cleanup), since a goroutine moves between Ms and shares an M's TCB with others.
+// The unwinding's stop function jumps into the innermost buffer when the frame that holds it
+// is next (its address below that frame's CFA, as glibc's unwind_stop compares the saved
+// stack pointer); the macro then runs the handler and calls __pthread_unwind_next, which
+// unlinks the buffer and starts the unwinding again from there.
+//
+// The main thread. pthread_exit in main ends goroutine 1 as glibc ends the main thread: its
+// handlers and destructors, then its pthread key destructors.
+// The process goes on while other threads live (gthreads and real threads the preload
+// made) and exits with 0 when the last of them ends; pthread_join of the main thread
+// returns its value.
+//
+// Invariants:
+//   TC1: nthreads counts the program's threads alive: 1 for the main thread from the start
+//        (until its pthread_exit), +1 for each gthread (gthreadcreate, before it can run)
+//        and each real thread (the preload's pthread_create, before it can run), -1 at each
+//        one's end, after its destructors. Whoever takes it to 0 calls exit(0). A forked
+//        child starts again at 1: the thread that forked (threadsforkchild).
+//   TC2: g.cleanup and g.exiting are written by their goroutine only (push, pop, the
+//        unwinding); goexit0 clears them for the record's next goroutine.
+//   TC3: mainthread is goroutine 1 while it runs main: written by goroutine 1 (set on
+//        entry, cleared when main's thread ends) and by a forked child's one thread; read
+//        by goroutine 1's own pthread_exit (a goroutine compares it with itself).
+#include <pthread.h>
+#include <setjmp.h>
+#include <unwind.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "hooks.h"
+#include "runtime.h"
+
+namespace gmp {
+
+namespace {
+std::atomic<int64_t> nthreads{1};  // TC1
+
+g* mainthread;                         // TC3
+exitpoint mainexit;                    // goroutine 1's own
+void* mainretval;                      // written by goroutine 1 before maindone's release
+std::atomic<uint32_t> maindone{0};     // semaphore: released once main's thread has ended
+pthread_t mainid;                      // main's pthread_self(): constant once main runs
+
+// The prefix of glibc's struct pthread_unwind_buf that we use: the jump buffer the macro
+// setjmps into, then the link to the next outer buffer (priv.data.prev, in __pad[0]).
+__pthread_unwind_buf_t*& prevof(__pthread_unwind_buf_t* b) {
+  return *reinterpret_cast<__pthread_unwind_buf_t**>(&b->__pad[0]);
+}
+
+[[noreturn]] void exitend(exitpoint* ep) {
+  if (ep->rootframe) longjmp(ep->buf, 1);
+  getg()->exiting = nullptr;
+  free(ep);  // a gmp_go goroutine's (exitpointof): nothing reads it any more
+  gmp_goexit1();
+}
+
+// exitstop: the forced unwinding's stop function, called for each frame before its
+// cleanups run (and once more at the end of the unwind information).
+_Unwind_Reason_Code exitstop(int, _Unwind_Action actions, _Unwind_Exception_Class,
+                             _Unwind_Exception*, _Unwind_Context* ctx, void* arg) {
+  auto* ep = static_cast<exitpoint*>(arg);
+  bool end = (actions & _UA_END_OF_STACK) != 0;
+  uintptr_t cfa = end ? UINTPTR_MAX : _Unwind_GetCFA(ctx);
+  if (auto* b = static_cast<__pthread_unwind_buf_t*>(getg()->cleanup)) {
+    if (reinterpret_cast<uintptr_t>(b) < cfa) {
+      longjmp(reinterpret_cast<__jmp_buf_tag*>(b->__cancel_jmp_buf), 1);  // TC2
+    }
+  }
+  if (end || (ep->rootframe && cfa > ep->rootframe)) exitend(ep);
+  return _URC_NO_REASON;
+}
+
+// exitcleanup: a catch (...) ended the unwinding without rethrowing it (glibc aborts with
+// "FATAL: exception not rethrown").
+void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {
+  fatal("pthread_exit: the thread's unwinding was caught and not rethrown");
+}
+
+// unwind: force the unwinding of the calling goroutine's stack down to ep.
+[[noreturn]] void unwind(exitpoint* ep) {
+  memset(&ep->unwind, 0, sizeof ep->unwind);
+  memcpy(&ep->unwind.exception_class, "GMP\0EXIT", 8);
+  ep->unwind.exception_cleanup = exitcleanup;
+  _Unwind_ForcedUnwind(&ep->unwind, exitstop, ep);
+  exitend(ep);  // no unwind information on the way: leave at once
+}
+
+// exitpointof: where the calling goroutine's unwinding stops, its value kept for its joiner.
+exitpoint* exitpointof(void* ret) {
+  if (exitpoint* ep = gthreadexitpoint(ret)) return ep;
+  if (getg() == mainthread) {
+    mainretval = ret;
+    return &mainexit;
+  }
+  // A goroutine of gmp_go's: its exit point lives until it ends (exitend frees it).
+  auto* ep = static_cast<exitpoint*>(calloc(1, sizeof(exitpoint)));
+  if (!ep) fatal("pthread_exit: out of memory");
+  return ep;
+}
+
+// mainkeydtors: the main thread's pthread key destructors, as glibc's
+// __nptl_deallocate_tsd (its values are glibc's: pthread_getspecific passes them through).
+void mainkeydtors() {
+  for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+    bool any = false;
+    for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+      auto dtor = gthreadkeydtor(k);
+      if (!dtor) continue;
+      void* v = pthread_getspecific(k);
+      if (!v) continue;
+      pthread_setspecific(k, nullptr);
+      dtor(v);
+      any = true;
+    }
+    if (!any) break;
+  }
+}
+}  // namespace
+
+bool callexiting(exitpoint* ep, void (*fn)(void*), void* arg) {
+  ep->rootframe = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (setjmp(ep->buf) != 0) return false;
+  fn(arg);
+  return true;
+}
+
+void threadadd() { nthreads.fetch_add(1, std::memory_order_relaxed); }
+void threadundo() { nthreads.fetch_sub(1, std::memory_order_relaxed); }
+
+void threaddone() {
+  if (nthreads.fetch_sub(1, std::memory_order_acq_rel) == 1) exit(0);  // TC1
+}
+
+void threadsforkchild() {
+  nthreads.store(1, std::memory_order_relaxed);
+  if (mainthread != getg()) mainthread = nullptr;  // a ghost: the child has no main thread
+}
+
+int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
+  mainthread = getg();
+  mainid = pthread_self();
+  struct call {
+    int (*fn)(int, char**, char**);
+    int argc;
+    char** argv;
+    char** envp;
+    int r;
+  } c{fn, argc, argv, envp, 0};
+  if (callexiting(&mainexit, [](void* a) {
+        auto* c = static_cast<call*>(a);
+        c->r = c->fn(c->argc, c->argv, c->envp);
+      }, &c)) {
+    return c.r;
+  }
+  // pthread_exit in main: the main thread ends, the process may not. As glibc's
+  // __libc_start_call_main: its key destructors, not its thread_local ones (exit runs
+  // those of the thread that calls it).
+  sigintrmain(nullptr);
+  mainkeydtors();
+  mainthread = nullptr;
+  semrelease(&maindone);
+  threaddone();
+  gmp_goexit1();
+}
+
+bool ismainthread(uintptr_t id) { return mainid && pthread_equal(pthread_t(id), mainid); }
+
+int mainjoin(uintptr_t id, void** ret, int64_t deadline) {
+  if (!ismainthread(id)) return -1;
+  if (g* gp = getg(); gp && gp == mainthread) return EDEADLK;
+  if (!semacquire(&maindone, false, waitReasonThreadJoin, deadline)) {
+    return deadline == 0 ? EBUSY : ETIMEDOUT;
+  }
+  if (ret) *ret = mainretval;
+  return 0;
+}
+
+void threadexit(void* ret) {
+  g* gp = getg();
+  if (!gp || gp == gp->m_->g0) return;  // not a goroutine: glibc's pthread_exit
+  gp->exiting = exitpointof(ret);  // for __pthread_unwind_next (cleanupnext)
+  unwind(gp->exiting);
+}
+
+bool cleanuppush(void* buf) {
+  g* gp = getg();
+  if (!gp || gp == gp->m_->g0) return false;  // not a goroutine: glibc's chain
+  auto* b = static_cast<__pthread_unwind_buf_t*>(buf);
+  prevof(b) = static_cast<__pthread_unwind_buf_t*>(gp->cleanup);
+  gp->cleanup = b;  // TC2
+  return true;
+}
+
+bool cleanuppop(void* buf) {
+  g* gp = getg();
+  if (!gp || gp == gp->m_->g0) return false;
+  gp->cleanup = prevof(static_cast<__pthread_unwind_buf_t*>(buf));  // TC2
+  return true;
+}
+
+bool cleanupnext(void* buf) {
+  g* gp = getg();
+  if (!gp || gp == gp->m_->g0) return false;
+  if (!gp->exiting) fatal("__pthread_unwind_next: no pthread_exit under way");
+  gp->cleanup = prevof(static_cast<__pthread_unwind_buf_t*>(buf));  // TC2: its handler ran
+  unwind(gp->exiting);
+}
+
+}  // namespace gmp
