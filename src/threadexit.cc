@@ -52,11 +52,11 @@ namespace gmp {
 namespace {
 std::atomic<int64_t> nthreads{1};  // TC1
 
-g* mainthread;                         // TC3
-exitpoint mainexit;                    // goroutine 1's own
-void* mainretval;                      // written by goroutine 1 before maindone's release
-std::atomic<uint32_t> maindone{0};     // semaphore: released once main's thread has ended
-pthread_t mainid;                      // main's pthread_self(): constant once main runs
+std::atomic<g*> mainthread{nullptr};     // TC3 (relaxed: a goroutine compares it with itself)
+exitpoint mainexit;                      // goroutine 1's own
+void* mainretval;                        // written by goroutine 1 before maindone's release
+std::atomic<uint32_t> maindone{0};       // semaphore: released once main's thread has ended
+std::atomic<pthread_t> mainid{0};        // main's pthread_self(), set when main starts
 
 // The prefix of glibc's struct pthread_unwind_buf that we use: the jump buffer the macro
 // setjmps into, then the link to the next outer buffer (priv.data.prev, in __pad[0]).
@@ -71,19 +71,24 @@ __pthread_unwind_buf_t*& prevof(__pthread_unwind_buf_t* b) {
   gmp_goexit1();
 }
 
-// exitstop: the forced unwinding's stop function, called for each frame before its
-// cleanups run (and once more at the end of the unwind information).
-_Unwind_Reason_Code exitstop(int, _Unwind_Action actions, _Unwind_Exception_Class,
-                             _Unwind_Exception*, _Unwind_Context* ctx, void* arg) {
-  auto* ep = static_cast<exitpoint*>(arg);
-  bool end = (actions & _UA_END_OF_STACK) != 0;
-  uintptr_t cfa = end ? UINTPTR_MAX : _Unwind_GetCFA(ctx);
+// exitnext: the unwinding reached the frame whose CFA is cfa (UINTPTR_MAX: the end of the
+// unwind information): jump into the innermost C handler's buffer if that frame holds it,
+// or leave at the exit point if the frame is the thread's root or beyond.
+void exitnext(exitpoint* ep, uintptr_t cfa) {
   if (auto* b = static_cast<__pthread_unwind_buf_t*>(getg()->cleanup)) {
     if (reinterpret_cast<uintptr_t>(b) < cfa) {
       longjmp(reinterpret_cast<__jmp_buf_tag*>(b->__cancel_jmp_buf), 1);  // TC2
     }
   }
-  if (end || (ep->rootframe && cfa > ep->rootframe)) exitend(ep);
+  if (cfa == UINTPTR_MAX || (ep->rootframe && cfa > ep->rootframe)) exitend(ep);
+}
+
+// exitstop: the forced unwinding's stop function, called for each frame before its
+// cleanups run (and once more at the end of the unwind information).
+_Unwind_Reason_Code exitstop(int, _Unwind_Action actions, _Unwind_Exception_Class,
+                             _Unwind_Exception*, _Unwind_Context* ctx, void* arg) {
+  exitnext(static_cast<exitpoint*>(arg),
+           (actions & _UA_END_OF_STACK) ? UINTPTR_MAX : _Unwind_GetCFA(ctx));
   return _URC_NO_REASON;
 }
 
@@ -99,13 +104,15 @@ void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {
   memcpy(&ep->unwind.exception_class, "GMP\0EXIT", 8);
   ep->unwind.exception_cleanup = exitcleanup;
   _Unwind_ForcedUnwind(&ep->unwind, exitstop, ep);
-  exitend(ep);  // no unwind information on the way: leave at once
+  // No unwind information on the way: the C handlers left, then the exit point.
+  exitnext(ep, UINTPTR_MAX);
+  __builtin_unreachable();
 }
 
 // exitpointof: where the calling goroutine's unwinding stops, its value kept for its joiner.
 exitpoint* exitpointof(void* ret) {
   if (exitpoint* ep = gthreadexitpoint(ret)) return ep;
-  if (getg() == mainthread) {
+  if (getg() == mainthread.load(std::memory_order_relaxed)) {
     mainretval = ret;
     return &mainexit;
   }
@@ -150,12 +157,14 @@ void threaddone() {
 
 void threadsforkchild() {
   nthreads.store(1, std::memory_order_relaxed);
-  if (mainthread != getg()) mainthread = nullptr;  // a ghost: the child has no main thread
+  if (mainthread.load(std::memory_order_relaxed) != getg()) {
+    mainthread.store(nullptr, std::memory_order_relaxed);  // a ghost: no main thread here
+  }
 }
 
 int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
-  mainthread = getg();
-  mainid = pthread_self();
+  mainthread.store(getg(), std::memory_order_relaxed);
+  mainid.store(pthread_self(), std::memory_order_relaxed);
   struct call {
     int (*fn)(int, char**, char**);
     int argc;
@@ -174,17 +183,20 @@ int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** 
   // those of the thread that calls it).
   sigintrmain(nullptr);
   mainkeydtors();
-  mainthread = nullptr;
+  mainthread.store(nullptr, std::memory_order_relaxed);
   semrelease(&maindone);
   threaddone();
   gmp_goexit1();
 }
 
-bool ismainthread(uintptr_t id) { return mainid && pthread_equal(pthread_t(id), mainid); }
+bool ismainthread(uintptr_t id) {
+  pthread_t main = mainid.load(std::memory_order_relaxed);
+  return main && pthread_equal(pthread_t(id), main);
+}
 
 int mainjoin(uintptr_t id, void** ret, int64_t deadline) {
   if (!ismainthread(id)) return -1;
-  if (g* gp = getg(); gp && gp == mainthread) return EDEADLK;
+  if (g* gp = getg(); gp && gp == mainthread.load(std::memory_order_relaxed)) return EDEADLK;
   if (!semacquire(&maindone, false, waitReasonThreadJoin, deadline)) {
     return deadline == 0 ? EBUSY : ETIMEDOUT;
   }
