@@ -46,6 +46,7 @@ void prepare() {
 void parent() { gmp::threadmask(SIG_SETMASK, &forkmask, nullptr); }
 
 void child() {
+  gmp::threadsforkchild();  // TC1: whether or not a scheduler is rebuilt
   gmp::afterforkchild();
   gmp::signalforkchild();
   if (gmp::pthreadforkchild) gmp::pthreadforkchild();

@@ -108,8 +108,7 @@ size_t stacksizeof(const pthread_attr_t* a) {
 uintptr_t id(pthread_t t) { return static_cast<uintptr_t>(t); }
 
 // realthreadstart: a real thread's function, the thread counted among the program's (TC1)
-// until it returns or pthread_exit's unwinding passes here. (Its thread_local and key
-// destructors run after that: the last thread's run in exit's stead, keys' not at all.)
+// until it returns or pthread_exit's unwinding passes here, and its destructors ran.
 struct realstart {
   void* (*fn)(void*);
   void* arg;
@@ -118,7 +117,7 @@ void* realthreadstart(void* a) {
   realstart s = *static_cast<realstart*>(a);
   free(a);
   struct ending {
-    ~ending() { threaddone(); }
+    ~ending() { realthreadend(); }
   } e;
   return s.fn(s.arg);
 }
@@ -297,6 +296,9 @@ GMP_HOOK int sched_yield() {
 
 GMP_HOOK int pthread_cancel(pthread_t th) {
   REAL(pthread_cancel);
+  // glibc would signal the OS thread main started on, and unwind whatever goroutine runs
+  // there.
+  if (ismainthread(id(th))) return ENOTSUP;
   if (gthreadof(id(th))) return ENOTSUP;
   return real_pthread_cancel(th);
 }

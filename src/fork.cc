@@ -75,7 +75,6 @@ void afterforkchild() {
   int tid = gettid_();
   if (gp->fsbase) tcbforkchild(mp, gp->fsbase, tid, gthreadself() != nullptr);
   gthreadforkchild();
-  threadsforkchild();
   mp->procid.store(tid, std::memory_order_relaxed);
   netpollforkchild();  // before procforkchild, which forgets the Ps' rings
   semforkchild();

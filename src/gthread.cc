@@ -252,10 +252,7 @@ void gthreadstart(void* arg) {
     auto* t = static_cast<gthread*>(a);
     t->retval = t->fn(t->arg);
   }, t);
-  using tlsdtors_t = void (*)();
-  static const auto call_tls_dtors =
-      reinterpret_cast<tlsdtors_t>(dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE"));
-  if (call_tls_dtors) call_tls_dtors();
+  calltlsdtors();
   runkeydtors(t);
   threaddone();
   tcacheshutdown();

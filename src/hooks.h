@@ -121,6 +121,10 @@ bool ismainthread(uintptr_t id);  // id is the main thread's pthread_t
 void threadadd();
 void threadundo();
 void threaddone();
+// realthreadend: a real thread the preload made ends: its thread_local and key destructors
+// (glibc's later pass finds none left), then threaddone.
+void realthreadend();
+void threadsforkchild();  // a forked child: one thread, the caller (TC1, TC3)
 
 // ---- threads that are goroutines (gthread.cc; preload/pthread.cc) ----------------------------
 

@@ -1264,7 +1264,7 @@ void runmain(void*) {
   sigintrmain(getg());
   startsysmon();
   sysmonstarted_wait();
-  exit(mainthreadrun(themain.fn, themain.argc, themain.argv, themain.envp));
+  mainthreadrun(themain.fn, themain.argc, themain.argv, themain.envp);
 }
 
 }  // namespace

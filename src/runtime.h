@@ -749,10 +749,12 @@ struct exitpoint {
 };
 // callexiting: fn(arg) with ep as the exit point; false when pthread_exit left it.
 bool callexiting(exitpoint* ep, void (*fn)(void*), void* arg);
-void threadsforkchild();  // a forked child: one thread, the caller (TC1, TC3)
-// mainthreadrun: goroutine 1 runs fn and returns its result; pthread_exit there ends the
-// main thread (not the process) and does not return.
-int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** envp);
+void calltlsdtors();  // the calling thread's C++ thread_local destructors (glibc's)
+// mainthreadrun: goroutine 1 runs fn and exits with its result, from the frame pthread_exit
+// returns to (an atexit handler may call it); pthread_exit in fn ends the main thread, not
+// the process.
+[[noreturn]] void mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv,
+                                char** envp);
 
 // ---- sema.cc ---------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@
 //   TC3: mainthread is goroutine 1 while it runs main: written by goroutine 1 (set on
 //        entry, cleared when main's thread ends) and by a forked child's one thread; read
 //        by goroutine 1's own pthread_exit (a goroutine compares it with itself).
+#include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <unwind.h>
@@ -112,6 +113,7 @@ void exitcleanup(_Unwind_Reason_Code, _Unwind_Exception*) {
 // exitpointof: where the calling goroutine's unwinding stops, its value kept for its joiner.
 exitpoint* exitpointof(void* ret) {
   if (exitpoint* ep = gthreadexitpoint(ret)) return ep;
+  if (exitpoint* ep = getg()->exiting) return ep;  // a handler's own pthread_exit
   if (getg() == mainthread.load(std::memory_order_relaxed)) {
     mainretval = ret;
     return &mainexit;
@@ -122,9 +124,10 @@ exitpoint* exitpointof(void* ret) {
   return ep;
 }
 
-// mainkeydtors: the main thread's pthread key destructors, as glibc's
-// __nptl_deallocate_tsd (its values are glibc's: pthread_getspecific passes them through).
-void mainkeydtors() {
+// glibckeydtors: the calling thread's pthread key destructors, as glibc's
+// __nptl_deallocate_tsd, for a thread whose values glibc holds (pthread_getspecific passes
+// them through): the main thread, a real thread.
+void glibckeydtors() {
   for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
     bool any = false;
     for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
@@ -141,6 +144,13 @@ void mainkeydtors() {
 }
 }  // namespace
 
+void calltlsdtors() {
+  using tlsdtors_t = void (*)();
+  static const auto call_tls_dtors =
+      reinterpret_cast<tlsdtors_t>(dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE"));
+  if (call_tls_dtors) call_tls_dtors();
+}
+
 bool callexiting(exitpoint* ep, void (*fn)(void*), void* arg) {
   ep->rootframe = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (setjmp(ep->buf) != 0) return false;
@@ -155,6 +165,12 @@ void threaddone() {
   if (nthreads.fetch_sub(1, std::memory_order_acq_rel) == 1) exit(0);  // TC1
 }
 
+void realthreadend() {
+  calltlsdtors();
+  glibckeydtors();
+  threaddone();
+}
+
 void threadsforkchild() {
   nthreads.store(1, std::memory_order_relaxed);
   if (mainthread.load(std::memory_order_relaxed) != getg()) {
@@ -162,7 +178,7 @@ void threadsforkchild() {
   }
 }
 
-int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
+void mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** envp) {
   mainthread.store(getg(), std::memory_order_relaxed);
   mainid.store(pthread_self(), std::memory_order_relaxed);
   struct call {
@@ -170,19 +186,17 @@ int mainthreadrun(int (*fn)(int, char**, char**), int argc, char** argv, char** 
     int argc;
     char** argv;
     char** envp;
-    int r;
-  } c{fn, argc, argv, envp, 0};
-  if (callexiting(&mainexit, [](void* a) {
-        auto* c = static_cast<call*>(a);
-        c->r = c->fn(c->argc, c->argv, c->envp);
-      }, &c)) {
-    return c.r;
-  }
+  } c{fn, argc, argv, envp};
+  callexiting(&mainexit, [](void* a) {
+    auto* c = static_cast<call*>(a);
+    exit(c->fn(c->argc, c->argv, c->envp));  // in the frame mainexit.buf names
+  }, &c);
   // pthread_exit in main: the main thread ends, the process may not. As glibc's
   // __libc_start_call_main: its key destructors, not its thread_local ones (exit runs
-  // those of the thread that calls it).
+  // those of the thread that calls it). Not where goroutine 1 shares its M's TLS (no
+  // FSGSBASE: gthread.cc), whose values are the M's other goroutines' too.
   sigintrmain(nullptr);
-  mainkeydtors();
+  if (getg()->fsbase) glibckeydtors();
   mainthread.store(nullptr, std::memory_order_relaxed);
   semrelease(&maindone);
   threaddone();

@@ -87,3 +87,50 @@ TEST(Linked, PthreadExitEndsAGoroutineAsGoexit) {
   }
   gmp_maxprocs(old);
 }
+
+extern "C" void cleanupexit(char** at, void* value);  // linked_cleanup.c
+
+namespace {
+struct order {
+  char s[8] = {};
+  char* at = s;
+};
+// leavethrough: a C++ frame whose destructor appends 'd', then C code that leaves by
+// pthread_exit with a C handler registered.
+__attribute__((noinline)) void leavethrough(order* o, void* value) {
+  struct dtor {
+    order* o;
+    ~dtor() { *o->at++ = 'd'; }
+  } d{o};
+  cleanupexit(&o->at, value);
+}
+}  // namespace
+
+// The C handler of the innermost frame runs first, then the C++ destructor of the frame
+// that called it: on a thread of pthread_create's (its value joined) and on a goroutine of
+// gmp_go's (which then ends).
+TEST(Linked, CleanupHandlersAndDestructorsRunInnermostFirst) {
+  if (!takeover()) GTEST_SKIP() << "pthread_exit is glibc's here: an ASan build has no pthread shim";
+  order t;
+  pthread_t th;
+  ASSERT_EQ(pthread_create(&th, nullptr, [](void* a) -> void* {
+    leavethrough(static_cast<order*>(a), reinterpret_cast<void*>(7));
+    return nullptr;
+  }, &t), 0);
+  void* v = nullptr;
+  ASSERT_EQ(pthread_join(th, &v), 0);
+  EXPECT_STREQ(t.s, "cd");
+  EXPECT_EQ(v, reinterpret_cast<void*>(7));
+
+  order g;
+  gmp::chan<int> done(1);
+  gmp::go([&g, done] {
+    struct sentinel {
+      gmp::chan<int> c;
+      ~sentinel() { c.send(1); }
+    } s{done};
+    leavethrough(&g, nullptr);
+  });
+  EXPECT_EQ(done.recv(), 1);
+  EXPECT_STREQ(g.s, "cd");
+}
