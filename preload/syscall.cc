@@ -3,10 +3,11 @@
 // Psyscall, and sysmon hands it to another M when the call lasts (retake), so the other
 // goroutines keep running. Covered: the resolver (getaddrinfo, getnameinfo,
 // gethostbyname*, which do their I/O through libc-internal calls no hook sees), waitpid and
-// wait (parked on a pidfd when waiting for one child), flock, fcntl's F_SETLKW and
+// wait (parked on the ring's waitid where the kernel has it), flock, fcntl's F_SETLKW and
 // F_OFD_SETLKW, and system. Non-blocking forms (WNOHANG, LOCK_NB, other fcntl commands) go
 // straight to libc, as do callers that are not goroutines.
 #include <fcntl.h>
+#include <liburing.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/file.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 
@@ -49,29 +51,57 @@ GMP_HOOK int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t b
   return insyscall([&] { return real_gethostbyname_r(name, ret, buf, buflen, result, h_errnop); });
 }
 
+namespace {
+// IORING_OP_WAITID (Linux 6.7), which liburing 2.3 does not know yet; false once the kernel
+// refused it (an older kernel: the opcode is EINVAL), then waits block in the kernel.
+constexpr uint8_t opWaitid = 50;
+std::atomic<bool> waitidmissing{false};
+constexpr int waitpidOptions = WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD;
+
+// waitready: park until waitpid(pid, options) has a child to report: a waitid on the ring
+// with WNOWAIT, which leaves the child to be collected, for the same children and changes
+// (a traced child's stops included, which a pidfd would never report). 1 ready (or an
+// error, which the caller's own call reports), 0 not possible here, -2 a handler without
+// SA_RESTART ran.
+int waitready(pid_t pid, int options) {
+  if (waitidmissing.load(std::memory_order_relaxed) || (options & ~waitpidOptions) ||
+      !gmp::hookable(true)) {
+    return 0;
+  }
+  idtype_t type = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
+  id_t id = pid > 0 ? id_t(pid) : pid < -1 ? id_t(-pid) : 0;  // P_PGID 0: the caller's group
+  siginfo_t info;  // the kernel writes it; the goroutine's stack lives while it is parked
+  for (;;) {
+    io_uring_sqe* sqe = gmp::netpollsqe();
+    io_uring_prep_rw(opWaitid, sqe, int(id), nullptr, unsigned(type), 0);
+    sqe->file_index = unsigned((options & ~WNOHANG) | WEXITED | WNOWAIT);
+    sqe->addr2 = reinterpret_cast<uintptr_t>(&info);
+    int32_t r = gmp::netpollwait(sqe, gmp::intrRestart);
+    if (r == gmp::restartcall) continue;  // SA_RESTART: wait again
+    if (r == -EINTR) return -2;
+    if (r == -EINVAL) {  // valid options: the kernel does not know the operation
+      waitidmissing.store(true, std::memory_order_relaxed);
+      return 0;
+    }
+    return 1;
+  }
+}
+}  // namespace
+
 GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
   REAL(waitpid);
   if ((options & WNOHANG) || !gmp::hookable(false)) return real_waitpid(pid, status, options);
-  // One child, waited for to exit (a pidfd reports nothing else: not WUNTRACED's stops,
-  // nor WCONTINUED): park on its pidfd until it is ready, then collect it without waiting.
-  if (pid > 0 && !(options & (WUNTRACED | WCONTINUED))) {
-    int pfd = int(syscall(SYS_pidfd_open, pid, 0));
-    if (pfd >= 0) {
-      pid_t r;
-      int ready = 1;
-      while ((r = real_waitpid(pid, status, options | WNOHANG)) == 0 &&
-             (ready = gmp::parkready(pfd, POLLIN, -1, gmp::intrRestart)) > 0) {
-      }
-      // errno, if r < 0, is libc's on this thread; closing a valid pidfd leaves it alone
-      // (and no errno read here: its address may date from before a park, another M).
-      syscall(SYS_close, pfd);
-      if (r != 0) return r;
-      if (ready == -2) {  // a signal handler without SA_RESTART
-        gmp::seterrno(EINTR);
-        return -1;
-      }
-      // else the poll failed: wait in the kernel instead
+  for (;;) {
+    pid_t r = real_waitpid(pid, status, options | WNOHANG);
+    if (r != 0) return r;  // errno, if r < 0, is libc's on this thread
+    int ready = waitready(pid, options);
+    if (ready == 0) break;
+    if (ready == -2) {
+      gmp::seterrno(EINTR);
+      return -1;
     }
+    // A child to collect, or an error the next look reports; or another thread collected
+    // it first: wait again.
   }
   return insyscall([&] { return real_waitpid(pid, status, options); });
 }

@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <spawn.h>
+#include <liburing.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 
 #include <pthread.h>
@@ -52,8 +55,8 @@ TEST(Syscall, BlockedFlockLeavesThePToOthers) {
   close(fd2);
 }
 
-// waitpid for one child parks on its pidfd; with one P another goroutine runs meanwhile, and
-// the status is the child's.
+// waitpid for one child parks on the ring (a waitid that leaves the child to collect); with
+// one P another goroutine runs meanwhile, and the status is the child's.
 TEST(Syscall, WaitpidParksAndReturnsTheStatus) {
   NoLazySyscalls hooksonly;
   ScopedMaxprocs one(1);
@@ -65,7 +68,7 @@ TEST(Syscall, WaitpidParksAndReturnsTheStatus) {
   pid_t got = 0;
   uint64_t before = parks();  // yieldsduring's own goroutines yield, never park
   int64_t ticks = yieldsduring([&] { got = waitpid(pid, &status, 0); });
-  EXPECT_GT(parks(), before) << "waitpid parked on the child's pidfd, not in the kernel";
+  EXPECT_GT(parks(), before) << "waitpid parked on the ring, not in the kernel";
   EXPECT_EQ(got, pid);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 7);
@@ -73,6 +76,64 @@ TEST(Syscall, WaitpidParksAndReturnsTheStatus) {
   errno = 0;
   EXPECT_EQ(waitpid(pid, &status, WNOHANG), -1);
   EXPECT_EQ(errnonow(), ECHILD);
+}
+
+namespace {
+// waitidring: the kernel has IORING_OP_WAITID (Linux 6.7), which waitpid parks on.
+bool waitidring() {
+  io_uring_probe* p = io_uring_get_probe();
+  bool ok = p && io_uring_opcode_supported(p, 50);
+  if (p) io_uring_free_probe(p);
+  return ok;
+}
+}  // namespace
+
+// A tracer's waitpid reports its traced child's stops without WUNTRACED (a pidfd never
+// signals them: strace hung preloaded), with the kernel's own status.
+TEST(Syscall, WaitpidReportsTheStopsOfATracedChild) {
+  NoLazySyscalls hooksonly;
+  ScopedMaxprocs one(1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) _exit(99);  // not permitted here
+    usleep(50 * 1000);  // the parent is parked by then
+    raise(SIGSTOP);
+    _exit(3);
+  }
+  ASSERT_GT(pid, 0);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 99) GTEST_SKIP() << "ptrace is not permitted here";
+  EXPECT_TRUE(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP) << st;
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+}
+
+// WUNTRACED reports a stopped child, and waitpid(-1) waits for any child: parked on the
+// ring, with the kernel's own status.
+TEST(Syscall, WaitpidReportsAStoppedChildAndAnyChild) {
+  NoLazySyscalls hooksonly;
+  ScopedMaxprocs one(1);
+  uint64_t before = parks();
+  int st = 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    usleep(50 * 1000);
+    raise(SIGSTOP);
+    _exit(4);
+  }
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(waitpid(pid, &st, WUNTRACED), pid);
+  EXPECT_TRUE(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP) << st;
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_EQ(waitpid(-1, &st, 0), pid);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 4) << st;
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, &st, 0), -1);
+  EXPECT_EQ(errnonow(), ECHILD);
+  if (!waitidring()) GTEST_SKIP() << "no IORING_OP_WAITID (Linux < 6.7): waitpid blocks its M";
+  EXPECT_GT(parks(), before) << "the wait for a sleeping child parked on the ring";
 }
 
 // The resolver blocks its M in libc-internal I/O (NSS reads /etc/hosts for localhost):
