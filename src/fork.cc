@@ -55,6 +55,7 @@ bool rebuildable(g* gp) {
 uint32_t forkgeneration() { return forkgen.load(std::memory_order_relaxed); }
 
 void forkoff() {
+  procfsforkchild();
   forkgen.fetch_add(1, std::memory_order_relaxed);
   if (!runtimeStarted.load(std::memory_order_acquire)) return;
   netpolloff();
@@ -64,6 +65,7 @@ void forkoff() {
 }
 
 void afterforkchild() {
+  procfsforkchild();
   if (!runtimeStarted.load(std::memory_order_acquire)) return;  // no runtime to rebuild yet
   g* gp = getg();
   if (!rebuildable(gp)) {

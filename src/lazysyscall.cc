@@ -58,8 +58,9 @@ void gmp_lazysyscall();  // asm/amd64/lazysyscall.S
 void gmp_lazyenter();
 void gmp_lazyexit();
 // The extended state gmp_lazysyscall saves: the xsave mask (x87, SSE, AVX, AVX-512 as the
-// OS enabled them) and the area's size, a multiple of 64. Set once by lazysyscallinit,
-// before any request.
+// OS enabled them) and the area's size, a multiple of 64. Set once by sysmon before its
+// first request (xsaveinit: CPUID traps to the hypervisor in a VM, some 15 us a leaf, which
+// every process would pay at start); the handler reads them after the request (LS1).
 __attribute__((visibility("hidden"))) uint64_t gmp_xsavesize;
 __attribute__((visibility("hidden"))) uint32_t gmp_xsavemask;
 }
@@ -72,6 +73,7 @@ constexpr uintptr_t redzone = 128;
 constexpr uintptr_t cframes = 4096;  // what gmp_lazyenter/exit need below the saved state
 
 uintptr_t textlo, texthi;  // libgmp's code: the runtime's own system calls are left alone
+int xsavestate = 0;         // sysmon's: 0 not probed, 1 ready, -1 no xsave (nothing runs)
 
 // xsaveinit sets gmp_xsavemask and gmp_xsavesize; false without OS-enabled xsave.
 bool xsaveinit() {
@@ -146,7 +148,7 @@ bool restartnr(long nr, const unsigned long* a) {
 bool restartable(int tid) {
   char path[64], buf[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  if (!readsmall(path, buf, sizeof buf)) return false;
+  if (!procread(path, buf, sizeof buf)) return false;
   long nr;
   unsigned long a[6];
   if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
@@ -161,7 +163,7 @@ std::atomic<bool> lazysyscallson{false};
 
 void lazysyscallinit(bool sigurgours) {
   // Under Valgrind every thread but one always waits in the kernel: none would look running.
-  if (!sigurgours || debug.notakeover || undervalgrind() || !xsaveinit() ||
+  if (!sigurgours || debug.notakeover || undervalgrind() ||
       dl_iterate_phdr(findtext, nullptr) == 0) {
     if (debug.set) printerr("gmp: blocked calls nothing hooks keep their P\n");
     return;
@@ -189,6 +191,12 @@ void lazysyscalls(int64_t now) {
     int tid = mp ? mp->procid.load(std::memory_order_relaxed) : 0;
     if (tid <= 0 || mp->syscallreq.load(std::memory_order_relaxed) != 0 || !restartable(tid)) {
       continue;
+    }
+    if (xsavestate == 0) xsavestate = xsaveinit() ? 1 : -1;
+    if (xsavestate < 0) {
+      if (debug.set) printerr("gmp: no xsave: blocked calls nothing hooks keep their P\n");
+      lazysyscallson.store(false, std::memory_order_relaxed);
+      return;
     }
     mp->syscallreq.store(1, std::memory_order_release);  // LS1
     tgkill_(tid, SIGURG);

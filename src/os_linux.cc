@@ -274,4 +274,19 @@ bool newosproc(m* mp) {
   return r == 0;
 }
 
+bool newthread(void* (*fn)(void*), void* arg) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 << 10);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all, old;
+  sigfillset(&all);
+  threadsigmask(&all, &old);  // it starts with every signal blocked, and keeps them so
+  pthread_t t;
+  int r = real_pthread_create(&t, &attr, fn, arg);
+  threadsigmask(&old, nullptr);
+  pthread_attr_destroy(&attr);
+  return r == 0;
+}
+
 }  // namespace gmp

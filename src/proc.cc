@@ -43,7 +43,6 @@
 //     goexit0: a million queued goroutines cost a million small records, and a storm of
 //     short goroutines reuses a few hot stacks.
 //   - No preemption yet: a goroutine runs until it yields, parks, exits or enters a syscall.
-#include <dirent.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
@@ -194,12 +193,10 @@ void newm(void (*fn)(), p* pp, bool spinning) {
 // otherthreads: the process has threads the runtime did not make (the program's own, a
 // foreign library's): they may ready a goroutine at any time.
 bool otherthreads() {
-  DIR* d = opendir("/proc/self/task");
-  if (!d) return true;  // cannot tell: assume so
-  int32_t n = 0;
-  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n > sched.mcount.load(std::memory_order_relaxed);
+  int32_t n = procentries("/proc/self/task");
+  if (n < 0) return true;  // cannot tell: assume so
+  // The helper that counted is a thread of the runtime's that is not an M.
+  return n - 1 > sched.mcount.load(std::memory_order_relaxed);
 }
 
 // checkdead: Go's deadlock report. Called with sched.lock held when an M goes idle. When

@@ -69,6 +69,24 @@ const unsigned int* rseq_size;
 template <typename T> T& at(uintptr_t tcb, size_t off) {
   return *reinterpret_cast<T*>(tcb + off);
 }
+
+// tidat: tid at off in the TCB tp, by its neighbours: before it list, a node of ld.so's
+// doubly linked thread list (M0 is on it from the start), so both neighbours point back at
+// it; after it robust_head, whose list is empty (points at itself), as does robust_prev.
+// Sets offList and offRobust when so.
+bool tidat(uintptr_t tp, size_t off) {
+  size_t list = off - 2 * sizeof(uintptr_t), robust = off + 0x10;
+  uintptr_t node = tp + list;
+  uintptr_t next = at<uintptr_t>(tp, list), prev = at<uintptr_t>(tp, list + 8);
+  if (!next || !prev || (next & 7) || (prev & 7)) return false;
+  if (at<uintptr_t>(next, 8) != node || at<uintptr_t>(prev, 0) != node) return false;
+  if (at<uintptr_t>(tp, robust) != tp + robust || at<uintptr_t>(tp, robust - 8) != tp + robust) {
+    return false;
+  }
+  offList = list;
+  offRobust = robust;
+  return true;
+}
 }  // namespace
 
 // tcbprobe: M0's TCB has the layout we fill in (m0tcb is set only when it has).
@@ -76,26 +94,12 @@ bool tcbprobe() {
   uintptr_t tp = threadpointer();
   if (at<uintptr_t>(tp, offTcb) != tp || at<uintptr_t>(tp, offSelf) != tp) return false;
   int tid = gettid_();
-  for (size_t off = tidScanLo; off < tidScanHi; off += 4) {
-    if (at<int>(tp, off) == tid) {
-      offTid = off;
-      break;
-    }
+  // tid follows list (two pointers), so it is 8-aligned; another word equal to it (a
+  // number that happens to match) fails the checks on its neighbours and the scan goes on.
+  for (size_t off = tidScanLo; off < tidScanHi && !offTid; off += 8) {
+    if (at<int>(tp, off) == tid && tidat(tp, off)) offTid = off;
   }
   if (!offTid) return false;
-  // list, just before tid: a node of ld.so's doubly linked thread list (M0 is on it from
-  // the start), so both neighbours must point back at it.
-  offList = offTid - 2 * sizeof(uintptr_t);
-  uintptr_t node = tp + offList;
-  uintptr_t next = at<uintptr_t>(tp, offList), prev = at<uintptr_t>(tp, offList + 8);
-  if (!next || !prev) return false;
-  if (at<uintptr_t>(next, 8) != node || at<uintptr_t>(prev, 0) != node) return false;
-  // robust_head after tid: its list is empty (points at itself), and so does robust_prev.
-  offRobust = offTid + 0x10;
-  if (at<uintptr_t>(tp, offRobust) != tp + offRobust ||
-      at<uintptr_t>(tp, offRobust - 8) != tp + offRobust) {
-    return false;
-  }
   ctype_init = reinterpret_cast<void (*)()>(dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE"));
   if (!ctype_init) return false;
   dl_allocate_tls = reinterpret_cast<dl_allocate_tls_t>(
@@ -115,8 +119,11 @@ bool tcbconfirm() {
   if (!m0tcb) return false;  // the probe on M0 failed
   uintptr_t tp = threadpointer();
   uintptr_t node = tp + offList;
+  // The node after ours on glibc's list, which a thread made or ending meanwhile may be
+  // changing: its prev link must come back to us. Not followed unless it is a node's address.
+  uintptr_t next = at<uintptr_t>(tp, offList);
   return at<int>(tp, offTid) == gettid_() && at<int>(tp, offMultipleThreads) == 1 &&
-         at<uintptr_t>(at<uintptr_t>(tp, offList), 8) == node &&
+         next != 0 && (next & 7) == 0 && at<uintptr_t>(next, 8) == node &&
          at<int>(m0tcb, offMultipleThreads) == 1 &&
          at<uintptr_t>(tp, offStackGuard) == at<uintptr_t>(m0tcb, offStackGuard);
 }

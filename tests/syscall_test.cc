@@ -206,6 +206,29 @@ bool progresswhile(int maxprocs, int nblocked, const std::function<void(int)>& b
 
 }  // namespace
 
+// The runtime reads /proc while the program runs (sysmon looks at the system call of a
+// thread that kept its P for 10 ms), but never with a descriptor of the program's: an open
+// gets the lowest free number, as POSIX says, all along. (sysmon's own open took it: a
+// preloaded shell's `seq > file` redirection lost its stdout.) Raw system calls: the loop
+// never schedules, so sysmon looks at its thread every 10 ms.
+TEST(Syscall, RuntimeReadsOfProcTakeNoDescriptorOfTheProgram) {
+  ScopedMaxprocs two(2);
+  uint64_t before = gmp::procfsrequests();
+  int lowest = int(syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_GE(lowest, 0);
+  syscall(SYS_close, lowest);
+  int64_t end = gmp_nanotime() + int64_t(300) * 1000 * 1000;
+  long opens = 0, elsewhere = 0;
+  while (gmp_nanotime() < end) {
+    int fd = int(syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC));
+    elsewhere += fd != lowest;
+    opens++;
+    syscall(SYS_close, fd);
+  }
+  EXPECT_EQ(elsewhere, 0) << "of " << opens << " opens";
+  EXPECT_GT(gmp::procfsrequests(), before) << "sysmon looked at the looping thread";
+}
+
 // syscall(2) itself: libc's wrapper, no hook. The read gives up its P while it waits and
 // then returns the byte, errno untouched.
 TEST(Syscall, RawReadLeavesThePToOthers) {
