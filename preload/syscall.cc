@@ -64,8 +64,10 @@ constexpr int waitpidOptions = WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCL
 // error, which the caller's own call reports), 0 not possible here, -2 a handler without
 // SA_RESTART ran.
 int waitready(pid_t pid, int options) {
+  // __WNOTHREAD: children of the calling OS thread, which the collect on another M would
+  // not be: the kernel's wait.
   if (waitidmissing.load(std::memory_order_relaxed) || (options & ~waitpidOptions) ||
-      !gmp::hookable(true)) {
+      (options & __WNOTHREAD) || !gmp::hookable(true)) {
     return 0;
   }
   idtype_t type = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
@@ -83,7 +85,9 @@ int waitready(pid_t pid, int options) {
       waitidmissing.store(true, std::memory_order_relaxed);
       return 0;
     }
-    return 1;
+    // A child to collect, or none at all (the caller's look reports ECHILD); any other
+    // error: wait in the kernel instead.
+    return r >= 0 || r == -ECHILD || r == -ECANCELED ? 1 : 0;
   }
 }
 }  // namespace

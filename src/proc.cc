@@ -195,8 +195,8 @@ void newm(void (*fn)(), p* pp, bool spinning) {
 bool otherthreads() {
   int32_t n = procentries("/proc/self/task");
   if (n < 0) return true;  // cannot tell: assume so
-  // The helper that counted is a thread of the runtime's that is not an M.
-  return n - 1 > sched.mcount.load(std::memory_order_relaxed);
+  // procfs.cc's helper, once sysmon made it, is a thread of the runtime's that is no M.
+  return n - procfshelpers() > sched.mcount.load(std::memory_order_relaxed);
 }
 
 // checkdead: Go's deadlock report. Called with sched.lock held when an M goes idle. When

@@ -15,10 +15,13 @@
 //   PF1: one request at a time, under proclock. The requester writes the request, then
 //        state 1 (release) and wakes the helper; the helper answers, then state 2
 //        (release) and wakes the requester, which reads the answer (acquire) and sets 0.
-//   PF2: helper: 0 none, 1 being made (by the requester whose CAS won), 2 made, -1 cannot
-//        be made (or the unshare failed: it answers every request with -1). A forked child
-//        has no helper thread: procfsforkchild sets 0 again, while the child has one thread.
-// Callers may hold sched.lock (checkdead): the helper takes no lock of the runtime's.
+//   PF2: helper: 0 none, 1 being made (by the requester whose CAS won: sysmon only, never a
+//        caller under sched.lock), 2 made, -1 cannot be made. A forked child has no helper
+//        thread: procfsforkchild sets 0 again, while the child has one thread.
+// Where the helper cannot be made, or cannot have a table of its own (a seccomp profile
+// that refuses unshare, a kernel without close_range), or is not made yet when the deadlock
+// check asks, the caller reads itself, as before the helper: the race above stays possible
+// there, and sysmon's look at blocked threads and the deadlock report keep working.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -34,6 +37,7 @@ namespace gmp {
 
 namespace {
 enum : int { opRead = 0, opCount = 1 };
+constexpr long notalone = -2;  // the helper shares the program's table: read here
 
 struct procreq {
   std::atomic<uint32_t> state{0};  // PF1
@@ -83,14 +87,15 @@ void* helpermain(void*) {
   for (;;) {
     uint32_t s;
     while ((s = req.state.load(std::memory_order_acquire)) != 1) futexsleep(&req.state, s, -1);
-    req.result = served ? serve(req.op, req.path, req.buf, req.n) : -1;
+    req.result = served ? serve(req.op, req.path, req.buf, req.n) : notalone;
     req.state.store(2, std::memory_order_release);  // PF1
     futexwakeup(&req.state, INT32_MAX);
   }
 }
 
-long ask(int op, const char* path, char* buf, size_t n) {
+long ask(int op, const char* path, char* buf, size_t n, bool make) {
   int h = helper.load(std::memory_order_acquire);
+  if (h == 0 && !make) return serve(op, path, buf, n);
   if (h == 0 && helper.compare_exchange_strong(h, 1, std::memory_order_acq_rel)) {
     h = newthread(helpermain, nullptr) ? 2 : -1;  // PF2
     helper.store(h, std::memory_order_release);
@@ -99,7 +104,7 @@ long ask(int op, const char* path, char* buf, size_t n) {
     osyield();
     h = helper.load(std::memory_order_acquire);
   }
-  if (h < 0) return -1;
+  if (h < 0) return serve(op, path, buf, n);
   proclock.lock();
   req.op = op;
   req.path = path;
@@ -113,13 +118,17 @@ long ask(int op, const char* path, char* buf, size_t n) {
   req.state.store(0, std::memory_order_relaxed);
   asked.fetch_add(1, std::memory_order_relaxed);
   proclock.unlock();
-  return r;
+  return r == notalone ? serve(op, path, buf, n) : r;
 }
 }  // namespace
 
-bool procread(const char* path, char* buf, size_t n) { return ask(opRead, path, buf, n) > 0; }
+bool procread(const char* path, char* buf, size_t n) {
+  return ask(opRead, path, buf, n, true) > 0;
+}
 
-int32_t procentries(const char* path) { return int32_t(ask(opCount, path, nullptr, 0)); }
+int32_t procentries(const char* path) { return int32_t(ask(opCount, path, nullptr, 0, false)); }
+
+int32_t procfshelpers() { return helper.load(std::memory_order_acquire) == 2 ? 1 : 0; }
 
 uint64_t procfsrequests() { return asked.load(std::memory_order_relaxed); }
 

@@ -557,13 +557,14 @@ bool newthread(void* (*fn)(void*), void* arg);
 // ---- procfs.cc -------------------------------------------------------------------------------
 
 // /proc while the program runs, read on a thread with a file table of its own (no
-// descriptor number of the program's is ever taken, PF1-PF2). procread: readsmall's
-// contract. procentries: the entries of a directory but . and .., or -1. Any thread, under
-// sched.lock too.
+// descriptor number of the program's is taken, PF1-PF2). procread: readsmall's contract;
+// sysmon's (it makes the helper). procentries: the entries of a directory but . and .., or
+// -1; any thread, under sched.lock too (it never makes the helper).
 bool procread(const char* path, char* buf, size_t n);
 int32_t procentries(const char* path);
 void procfsforkchild();  // a forked child, while it has one thread: no helper yet
 uint64_t procfsrequests();  // how many reads it served (tests)
+int32_t procfshelpers();    // threads of its own alive: 0 or 1
 int tgkill_(int tid, int sig);  // signal one of our threads; 0 or -errno
 // startwatchdog: from now on, the process ends (msg, exit 2) in ns, whatever else happens;
 // a raw thread that needs nothing from libc or the runtime. Once per process.
