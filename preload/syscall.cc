@@ -60,9 +60,9 @@ constexpr int waitpidOptions = WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCL
 
 // waitready: park until waitpid(pid, options) has a child to report: a waitid on the ring
 // with WNOWAIT, which leaves the child to be collected, for the same children and changes
-// (a traced child's stops included, which a pidfd would never report). 1 ready (or an
-// error, which the caller's own call reports), 0 not possible here, -2 a handler without
-// SA_RESTART ran.
+// (a traced child's stops included, which a pidfd would never report). 1 ready (or no
+// child: the caller's own look reports ECHILD), 0 wait in the kernel instead (no waitid
+// here, or the ring failed), -2 a handler without SA_RESTART ran.
 int waitready(pid_t pid, int options) {
   // __WNOTHREAD: children of the calling OS thread, which the collect on another M would
   // not be: the kernel's wait.

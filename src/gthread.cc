@@ -216,16 +216,15 @@ keyslot* slotof(gthread* t, unsigned key, bool make) {
   return &t->keys2[key - keysinline];
 }
 
-// runkeydtors: the thread's key destructors, as glibc's __nptl_deallocate_tsd (its own).
-void runkeydtors(gthread* t) {
+// keydtors: glibc's __nptl_deallocate_tsd over one thread's values: take(k) returns key k's
+// value and clears it (null: none), for k below limit(); each value whose key has a
+// destructor goes to it, in rounds while any ran, up to PTHREAD_DESTRUCTOR_ITERATIONS.
+template <typename Limit, typename Take> void keydtors(Limit limit, Take take) {
   for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
     bool any = false;
-    for (unsigned k = 0; k < keysmax; k++) {
-      keyslot* s = slotof(t, k, false);
-      if (!s) break;  // no second level: nothing beyond the inline slots
-      if (!s->v || s->seq != keys[k].seq.load(std::memory_order_acquire)) continue;
-      void* v = s->v;
-      s->v = nullptr;
+    for (unsigned k = 0, n = limit(); k < n; k++) {
+      void* v = take(k);
+      if (!v) continue;
       if (auto d = keys[k].dtor.load(std::memory_order_acquire)) {
         d(v);
         any = true;
@@ -233,6 +232,18 @@ void runkeydtors(gthread* t) {
     }
     if (!any) break;
   }
+}
+
+// runkeydtors: a gthread's key destructors (its own).
+void runkeydtors(gthread* t) {
+  // The second level only once it exists: a destructor may make it (a later key set).
+  keydtors([t] { return t->keys2 ? keysmax : keysinline; }, [t](unsigned k) -> void* {
+    keyslot* s = slotof(t, k, false);
+    if (!s->v || s->seq != keys[k].seq.load(std::memory_order_acquire)) return nullptr;
+    void* v = s->v;
+    s->v = nullptr;
+    return v;
+  });
   free(t->keys2);
   t->keys2 = nullptr;
 }
@@ -389,7 +400,14 @@ exitpoint* gthreadexitpoint(void* ret) {
   return &t->ep;
 }
 
-void (*gthreadkeydtor(unsigned key))(void*) { return keys[key].dtor.load(std::memory_order_acquire); }
+void glibckeydtors() {
+  keydtors([] { return keysmax; }, [](unsigned k) -> void* {
+    if (!keys[k].dtor.load(std::memory_order_relaxed)) return nullptr;  // no call to make
+    void* v = pthread_getspecific(k);  // glibc's, through the hook: not a gthread
+    if (v) pthread_setspecific(k, nullptr);
+    return v;
+  });
+}
 
 bool gthreadblocks(gthread* t, int sig) {
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);

@@ -53,28 +53,24 @@ std::atomic<int> helper{0};  // PF2
 std::atomic<uint64_t> asked{0};  // requests served (procfsrequests), relaxed
 bool served;                 // the helper's: its table is its own (unshare succeeded)
 
-// serve: op on path, on the helper's own file table. -1 when it cannot.
+// serve: op on path, in the calling thread's file table: 1 (a read) or a count, -1 when it
+// cannot.
 long serve(int op, const char* path, char* buf, size_t n) {
-  int flags = O_RDONLY | O_CLOEXEC | (op == opCount ? O_DIRECTORY : 0);
-  int fd = int(rawsyscall(SYS_openat, AT_FDCWD, long(path), flags));
+  if (op == opRead) return readsmall(path, buf, n) ? 1 : -1;
+  int fd = int(rawsyscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
   if (fd < 0) return -1;
   long r = 0;
-  if (op == opRead) {
-    r = rawsyscall(SYS_read, fd, long(buf), long(n - 1));
-    if (r >= 0) buf[r] = 0;
-  } else {
-    alignas(8) char ents[4096];
-    for (;;) {
-      long k = rawsyscall(SYS_getdents64, fd, long(ents), sizeof ents);
-      if (k <= 0) {
-        if (k < 0) r = -1;
-        break;
-      }
-      for (long at = 0; at < k;) {
-        auto* d = reinterpret_cast<dirent64*>(ents + at);
-        r += d->d_name[0] != '.';
-        at += d->d_reclen;
-      }
+  alignas(8) char ents[4096];
+  for (;;) {
+    long k = rawsyscall(SYS_getdents64, fd, long(ents), sizeof ents);
+    if (k <= 0) {
+      if (k < 0) r = -1;
+      break;
+    }
+    for (long at = 0; at < k;) {
+      auto* d = reinterpret_cast<dirent64*>(ents + at);
+      r += d->d_name[0] != '.';
+      at += d->d_reclen;
     }
   }
   rawsyscall(SYS_close, fd);

@@ -746,10 +746,11 @@ uintptr_t maintcbsplit();            // schedinit: goroutine 1's TCB (main's), M
 int newtid();                        // a tid of ours for a TCB no OS thread owns
 
 // gthreadexitpoint: the calling gthread's exit point, its value ret kept for its joiner;
-// null when the caller is not a gthread. gthreadkeydtor: key's destructor, null when the
-// key has none or is not live.
+// null when the caller is not a gthread. glibckeydtors: the calling thread's pthread key
+// destructors, for a thread whose values glibc holds (pthread_getspecific passes them
+// through): the main thread, a real thread.
 exitpoint* gthreadexitpoint(void* ret);
-void (*gthreadkeydtor(unsigned key))(void*);
+void glibckeydtors();
 
 // ---- threadexit.cc ---------------------------------------------------------------------------
 

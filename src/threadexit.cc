@@ -124,24 +124,6 @@ exitpoint* exitpointof(void* ret) {
   return ep;
 }
 
-// glibckeydtors: the calling thread's pthread key destructors, as glibc's
-// __nptl_deallocate_tsd, for a thread whose values glibc holds (pthread_getspecific passes
-// them through): the main thread, a real thread.
-void glibckeydtors() {
-  for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
-    bool any = false;
-    for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
-      auto dtor = gthreadkeydtor(k);
-      if (!dtor) continue;
-      void* v = pthread_getspecific(k);
-      if (!v) continue;
-      pthread_setspecific(k, nullptr);
-      dtor(v);
-      any = true;
-    }
-    if (!any) break;
-  }
-}
 }  // namespace
 
 void calltlsdtors() {
