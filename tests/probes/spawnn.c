@@ -17,6 +17,9 @@ int main(int argc, char **argv) {
     if (gmp_go(work, NULL) <= 0) return 1;
   }
   while (atomic_load(&done) < n) gmp_yield();
+  /* A goroutine counts itself done before it exits (goexit0 fires goroutine__exit): wait
+     for the exits too, or perf may see one short (the last one still on another P). */
+  while (gmp_num_goroutine() > 1) gmp_yield();
   printf("%ld\n", (long)atomic_load(&done));
   return 0;
 }
