@@ -65,13 +65,13 @@ void forkoff() {
 }
 
 void afterforkchild() {
-  procfsforkchild();
   if (!runtimeStarted.load(std::memory_order_acquire)) return;  // no runtime to rebuild yet
   g* gp = getg();
   if (!rebuildable(gp)) {
     forkoff();
     return;
   }
+  procfsforkchild();
   forkgen.fetch_add(1, std::memory_order_relaxed);  // FK2
   m* mp = gp->m_;
   int tid = gettid_();

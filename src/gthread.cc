@@ -411,7 +411,7 @@ void glibckeydtors() {
 
 bool gthreadblocks(gthread* t, int sig) {
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
-  return gp && sig > 0 && sig <= 64 && (gp->sigmask & sigbit(sig)) != 0;
+  return gp && sig > 0 && sig <= 64 && (__atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig)) != 0;
 }
 
 int gthreadostid(gthread* t) {

@@ -82,7 +82,13 @@ void clonestart(void* arg) {
   auto* mp = static_cast<m*>(arg);
   minit_tls(mp);  // first: C code below needs the thread's libc state
   mp->procid.store(gettid_(), std::memory_order_relaxed);
-  pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(mp->sigmask), nullptr);
+  // Every signal blocked but the runtime's own and glibc's (a blocked SIGSEGV would kill
+  // the process without a report, a blocked SIGURG would keep the M out of goroutine
+  // dumps). The thread takes the mask of each goroutine it runs (runon): a new M takes no
+  // signal of the program's until it runs one, so a signal every goroutine blocks (to
+  // sigwait for it) stays pending for them.
+  uint64_t set = ~sigmaskkeep;
+  rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&set), 0, sizeof set);
   char name[16];
   snprintf(name, sizeof name, "gmp-m%ld", long(mp->id));
   prctl(PR_SET_NAME, name);
@@ -224,28 +230,14 @@ void threadsigmask(const sigset_t* set, sigset_t* old) {
   if (old) sigemptyset(old);
   rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(set), long(old), sizeof(uint64_t));
 }
-
-// newmsigmask: the mask mp's thread starts with: every signal blocked but the runtime's
-// own and glibc's (a blocked SIGSEGV would kill the process without a report, a blocked
-// SIGURG would keep the M out of goroutine dumps). The thread takes the mask of each
-// goroutine it runs (runon): a new M takes no signal of the program's until it runs one,
-// so a signal every goroutine blocks (to sigwait for it) stays pending for them.
-void newmsigmask(m* mp) {
-  uint64_t set = ~sigmaskkeep;
-  sigset_t full;
-  sigemptyset(&full);
-  memcpy(&full, &set, sizeof set);
-  memcpy(mp->sigmask, &full, sizeof full);
-}
 }  // namespace
 
 // newosproc starts mp's thread: raw clone on a TCB of ours (useRawClone) or a pthread. All
-// signals are blocked across the creation so the thread starts with none until it restores
-// the creator's mask (clonestart).
+// signals are blocked across the creation so the thread takes none until clonestart sets
+// an M's mask.
 bool newosproc(m* mp) {
   sigset_t all, old;
   sigfillset(&all);
-  static_assert(sizeof(mp->sigmask) >= sizeof(sigset_t));
   if (useRawClone) {
     if (!stackalloc(nullptr, g0StackSize, &mp->g0stack)) return false;
     void* tcb = tcballoc();
@@ -255,7 +247,6 @@ bool newosproc(m* mp) {
                                     CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
                                     CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
     threadsigmask(&all, &old);
-    newmsigmask(mp);
     long r = gmp_clone(flags, reinterpret_cast<void*>(mp->g0stack.hi), tcbtid(tcb), tcbtid(tcb),
                        tcb, clonestart, mp);
     threadsigmask(&old, nullptr);
@@ -266,7 +257,6 @@ bool newosproc(m* mp) {
   pthread_attr_setstacksize(&attr, g0StackSize);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   threadsigmask(&all, &old);
-  newmsigmask(mp);
   pthread_t t;
   int r = real_pthread_create(&t, &attr, pthreadstart, mp);
   threadsigmask(&old, nullptr);

@@ -117,7 +117,9 @@ struct g {
   cstate cstate_;                      // errno and C++ exception state while switched out
   // The signals the program blocked for this goroutine (pthread_sigmask; bit sig - 1),
   // applied to its M's thread while it runs (runon, sigmaskapply). Written by the g itself
-  // (gsigmask) or by newproc before the g is published: its creator's.
+  // (gsigmask, a relaxed atomic store) or by newproc before the g is published: its
+  // creator's. Read by the g's M, and by a pthread_kill on any thread (gthreadblocks,
+  // relaxed: a mask changed meanwhile is a race the program made, as with threads).
   uint64_t sigmask;
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
@@ -173,7 +175,6 @@ struct m {
   uint32_t locks;
   std::atomic<uint32_t> syscallreq;  // sysmon's lazy-syscall request (lazysyscall.cc LS1)
   uint64_t fastrand;   // per-M random state for steal order (this M only)
-  uint64_t sigmask[16];  // signal mask the new thread restores (sigset_t; set by newosproc)
   uint64_t cursigmask;   // the thread's mask now (sigmaskapply; mstart_on_thread). This M only
 
   // Cached per-thread C state locations (tls.cc); computed on this M's own thread.

@@ -373,7 +373,7 @@ int gsigmask(int how, const sigset_t* set, sigset_t* old) {
     memcpy(old, &cur, sizeof cur);
   }
   if (set) {
-    gp->sigmask = now & ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+    __atomic_store_n(&gp->sigmask, now & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)), __ATOMIC_RELAXED);
     sigmaskapply(gp->m_, gp->sigmask);  // no park in between: still the M it runs on
   }
   return 0;
