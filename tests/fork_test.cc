@@ -126,6 +126,19 @@ bool anyring() {
 // The child's I/O parks on rings of its own: a read of a pipe another goroutine of the child
 // writes later, at each P count the parent has.
 TEST(Fork, ChildParksItsIoOnItsOwnRings) {
+  // The parent parks on a ring first (the test may run alone), so that "none in the child"
+  // means the child dropped the parent's.
+  int pp[2];
+  ASSERT_EQ(pipe2(pp, O_CLOEXEC), 0);
+  go([&] {
+    gmp_sleep(5 * 1000 * 1000);
+    (void)!write(pp[1], "p", 1);
+  });
+  char pc = 0;
+  ASSERT_EQ(read(pp[0], &pc, 1), 1);
+  close(pp[0]);
+  close(pp[1]);
+  ASSERT_TRUE(anyring());
   for (int procs : {1, 2}) {
     ScopedMaxprocs mp(procs);
     int st = forkrun([]() -> int {
