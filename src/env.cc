@@ -63,6 +63,8 @@ void parsedebugvars() {
         debug.scheddetail = atoi(val) != 0;
       } else if (strcmp(kv, "takeover") == 0) {
         debug.notakeover = atoi(val) == 0;
+      } else if (strcmp(kv, "fsgsbase") == 0) {
+        debug.nofsgsbase = atoi(val) == 0;
       } else if (strcmp(kv, "mclone") == 0) {
         if (strcmp(val, "pthread") == 0) {
           debug.mclonePthread = true;

@@ -2,11 +2,12 @@
 // DESIGN.md "Thread-local state and goroutines").
 //
 // A gthread is a goroutine with a TCB of its own (tls.cc's tcballoc: every module's TLS, a
-// struct pthread glibc accepts), which the switch paths load with wrfsbase (g->fsbase;
-// asm/amd64 gogo, mcall, switchto). So thread_local, errno, malloc's tcache, stdio's lock
-// owners and pthread_self() are the thread's, on whichever M it runs. The pthread_t is the
-// TCB's address, as glibc's is, and the TCB finds its gthread through a TLS variable of ours
-// (gmp_tls_thread), which any thread reads at the TCB's static offset.
+// struct pthread glibc accepts), which the switch paths load into %fs (g->fsbase; asm/amd64
+// gogo, mcall, switchto: wrfsbase, or arch_prctl where the CPU hides FSGSBASE). So
+// thread_local, errno, malloc's tcache, stdio's lock owners and pthread_self() are the
+// thread's, on whichever M it runs. The pthread_t is the TCB's address, as glibc's is, and
+// the TCB finds its gthread through a TLS variable of ours (gmp_tls_thread), which any
+// thread reads at the TCB's static offset.
 //
 // The TCB's tid is a number of our own above any pid (tidbase + n): glibc's recursive locks
 // (ld.so's) compare owners by tid, so each thread needs a distinct one; the real tid is the
@@ -24,6 +25,7 @@
 // (__call_tls_dtors), pthread key destructors (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds),
 // then malloc's thread cache goes back to the arenas (tcacheshutdown: glibc 2.36 exports no
 // __libc_thread_freeres, and a million threads' caches would otherwise leak).
+#include <asm/prctl.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -94,7 +96,6 @@ __thread gthread* gmp_tls_thread __attribute__((tls_model("initial-exec"))) = nu
 namespace {
 std::atomic<uint32_t> ntids{0};
 ptrdiff_t tcacheoff;  // malloc's tcache slot from the thread pointer (0: unknown)
-bool haveFsgsbase;
 std::atomic<int> tcachestate{0};  // 0 not probed, 1 probing, 2 done
 
 // tlsoffset: where the initial-exec variable v of the running thread lies in every TCB.
@@ -105,7 +106,23 @@ template <typename T> T& tlsat(uintptr_t tcb, ptrdiff_t off) {
   return *reinterpret_cast<T*>(tcb + off);
 }
 
-inline void wrfsbase(uintptr_t v) { asm volatile("wrfsbase %0" ::"r"(v) : "memory"); }
+}  // namespace
+
+// gmp_fsgsbase: the CPU lets us write %fs's base (FSGSBASE): the switch paths use wrfsbase,
+// else arch_prctl (asm/amd64/setfsbase.inc). Written once on M0 by owntcbs, before any
+// goroutine has a TCB of its own; read by every switch of one.
+extern "C" {
+uint8_t gmp_fsgsbase;
+}
+
+namespace {
+void setfsbase(uintptr_t v) {
+  if (gmp_fsgsbase) {
+    asm volatile("wrfsbase %0" ::"r"(v) : "memory");
+  } else {
+    rawsyscall(SYS_arch_prctl, ARCH_SET_FS, long(v));
+  }
+}
 
 
 // glibc 2.36 malloc's per-thread cache: counts[64] then entries[64]; an entry's next
@@ -177,11 +194,11 @@ void tcacheprobe() {
       sigfillset(&all);
       syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
       uintptr_t mine = threadpointer();
-      wrfsbase(tcb);
+      setfsbase(tcb);
       void* q = malloc(24);
       auto qa = reinterpret_cast<uintptr_t>(q);
       free(q);
-      wrfsbase(mine);
+      setfsbase(mine);
       for (size_t i = 0; i < words; i++) {
         uintptr_t w = area[i];
         if (w == before[i] || (w & 15) || w + (1 << 16) < qa || w > qa + (1 << 16)) continue;
@@ -191,9 +208,9 @@ void tcacheprobe() {
           break;
         }
       }
-      wrfsbase(tcb);
+      setfsbase(tcb);
       tcacheshutdown();
-      wrfsbase(mine);
+      setfsbase(mine);
       syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, 8);
       free(before);
     }
@@ -295,16 +312,15 @@ void gthreadexited(uintptr_t tcb) {
 int newtid() { return int(tidbase + ntids.fetch_add(1, std::memory_order_relaxed) % tidspan); }
 
 namespace {
-// owntcbs: goroutines may have TCBs of their own here (FSGSBASE for wrfsbase, the probed
-// TCB layout, no ASan: its interceptors keep per-thread state in TLS). Set once, on M0.
+// owntcbs: goroutines may have TCBs of their own here (the probed TCB layout, no ASan: its
+// interceptors keep per-thread state in TLS). Without FSGSBASE (AT_HWCAP2; Firecracker VMs
+// hide it) every switch to or from such a goroutine costs an arch_prctl system call instead
+// of a wrfsbase: still far cheaper than a thread of the kernel's for each, which is what
+// DESIGN.md's "locked to one M" would amount to. Set once, on M0.
 bool owntcbs() {
   static const bool ok = [] {
-    haveFsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
-    if (debug.set && !haveFsgsbase) {
-      printerr("gmp: no FSGSBASE (AT_HWCAP2): pthread_create makes real threads, and the "
-               "main thread shares its TLS with the goroutines of its OS thread\n");
-    }
-    return haveFsgsbase && tcbusable() && !asanBuild;
+    gmp_fsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) && !debug.nofsgsbase;
+    return tcbusable() && !asanBuild;
   }();
   return ok;
 }
@@ -327,7 +343,7 @@ uintptr_t maintcbsplit() {
   *tcbtid(v) = newtid();
   uintptr_t main = threadpointer();
   tcbunlist(main);  // as the raw Ms' TCBs and M0's new one: setuid() reaches none of them
-  wrfsbase(reinterpret_cast<uintptr_t>(v));
+  setfsbase(reinterpret_cast<uintptr_t>(v));
   tcbstart();
   return main;
 }
@@ -368,7 +384,7 @@ int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize
 }
 
 gthread* gthreadof(uintptr_t id) {
-  if (!id || !haveFsgsbase) return nullptr;
+  if (!id || !owntcbs()) return nullptr;
   return tlsat<gthread*>(id, tlsoffset(&gmp_tls_thread));
 }
 

@@ -133,7 +133,7 @@ void threadsforkchild();  // a forked child: one thread, the caller (TC1, TC3)
 struct gthread;
 // gthreadcreate: start fn(arg) as a gthread (stacksize bytes; detached or joinable); 0 and
 // *id set, EAGAIN, or -1: it must be a real thread (runtime not running, GMPDEBUG=
-// takeover=0, no FSGSBASE, TCB layout unknown). Any thread.
+// takeover=0, an ASan build, TCB layout unknown). Any thread.
 int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize, bool detached);
 gthread* gthreadof(uintptr_t id);  // the gthread of a pthread_t; null: a real thread
 gthread* gthreadself();            // the caller's gthread, or null

@@ -658,6 +658,7 @@ struct debugvars {
   bool mclonePthread;  // GMPDEBUG=mclone=pthread
   bool scheddetail;    // GMPDEBUG=scheddetail=1: the SCHED line lists every P, M and G
   bool notakeover;     // GMPDEBUG=takeover=0: hooks pass through
+  bool nofsgsbase;     // GMPDEBUG=fsgsbase=0: switch TCBs with arch_prctl as without FSGSBASE
   int32_t traceback = 2;  // GMPTRACEBACK (a tracebacklevel); default tracebackAll
   int32_t maxprocs;    // GMPMAXPROCS; 0: unset
   size_t stacksize;    // GMPSTACK; 0: unset

@@ -13,6 +13,7 @@
  * Offsets: buf->sp 0, buf->g 16, g->m 24, g->fsbase 32, m->fpctl 8.
  */
 #include "switchframe.inc"
+#include "setfsbase.inc"
 
         .text
         .globl  gmp_gogo
@@ -26,7 +27,7 @@ gmp_gogo:
         movq    32(%rax), %rdx              /* a TCB of its own (g->fsbase)? We come from */
         testq   %rdx, %rdx                  /* g0, so %fs is the M's: load the g's */
         jz      2f
-        wrfsbase %rdx
+        SETFSBASE %rdx
 2:
         movq    gmp_tls_g@gottpoff(%rip), %rcx  /* rcx = TLS offset of the g slot */
         movq    %rax, %fs:(%rcx)            /* setg(g) */

@@ -17,6 +17,7 @@
  * m->fsbase 16.
  */
 #include "switchframe.inc"
+#include "setfsbase.inc"
 
         .text
         .globl  gmp_mcall
@@ -44,8 +45,8 @@ gmp_mcall:
         je      2f
         movq    16(%rdx), %r8               /* then back to the M's (m->fsbase), its g slot */
         movq    0(%rdx), %r9                /* holding g0 first: a signal right after the */
-        movq    %r9, (%r8,%rcx)             /* wrfsbase must not see a stale g there */
-        wrfsbase %r8
+        movq    %r9, (%r8,%rcx)             /* the switch must not see a stale g there */
+        SETFSBASE %r8
 2:
         movq    0(%rdx), %rdx               /* rdx = m->g0 */
         movq    %rdx, %fs:(%rcx)            /* setg(g0) */

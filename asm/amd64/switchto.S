@@ -19,6 +19,7 @@
  * next mcall on this thread refreshes it.
  */
 #include "switchframe.inc"
+#include "setfsbase.inc"
 
         .text
         .globl  gmp_switchto
@@ -49,7 +50,7 @@ gmp_switchto:
         movq    16(%r8), %r8                /* m->fsbase, whose g slot gets to's g before */
         movq    %rax, (%r8,%rcx)            /* %fs turns to it (a signal in between) */
 3:
-        wrfsbase %r8
+        SETFSBASE %r8
 2:
         movq    %rax, %fs:(%rcx)            /* setg(to's g) */
         movq    0(%rsi), %rsp               /* switch to to's stack */
