@@ -23,6 +23,16 @@ int64_t gmp_go(void (*fn)(void*), void* arg) {
   return newproc(fn, arg, reinterpret_cast<uintptr_t>(__builtin_return_address(0)), 0);
 }
 
+int64_t gmp_go_with(void (*fn)(void*), void* arg, const gmp_go_attr_t* attr) {
+  if (!fn || !attr || (attr->flags & ~GMP_GO_OWN_TLS)) return -EINVAL;
+  size_t size = attr->stack_size;
+  if (size && (size < GMP_GO_STACK_MIN || size > GMP_GO_STACK_MAX)) return -EINVAL;
+  if (!started()) return -EAGAIN;
+  auto pc = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+  if (attr->flags & GMP_GO_OWN_TLS) return gotls(fn, arg, pc, size);
+  return newproc(fn, arg, pc, size);
+}
+
 void gmp_yield(void) {
   // No started() check: before start (and off an M) the TLS g is null.
   if (curgoroutine()) {

@@ -74,6 +74,7 @@ keyinfo keys[keysmax];
 
 struct gthread {
   void* (*fn)(void*);
+  void (*gofn)(void*);               // instead of fn: a goroutine of gmp_go_with's (gotls)
   void* arg;
   void* retval;                      // written by the thread, read after done (join)
   uintptr_t tcb;                     // constant
@@ -278,11 +279,15 @@ void gthreadstart(void* arg) {
   tcbstart();
   callexiting(&t->ep, [](void* a) {
     auto* t = static_cast<gthread*>(a);
-    t->retval = t->fn(t->arg);
+    if (t->gofn) {
+      t->gofn(t->arg);
+    } else {
+      t->retval = t->fn(t->arg);
+    }
   }, t);
   calltlsdtors();
   runkeydtors(t);
-  threaddone();
+  if (!t->gofn) threaddone();  // a goroutine is not one of the program's threads (TC1)
   tcacheshutdown();
 }
 }  // namespace
@@ -353,34 +358,53 @@ bool gthreadpossible() {
   return owntcbs() && runtimeStarted.load(std::memory_order_acquire) && !debug.notakeover;
 }
 
-int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize,
-                  bool detach) {
-  if (!gthreadpossible()) return -1;
+namespace {
+// gthreadmake: a gthread record with a TCB of its own, in joinstate st; null: no memory.
+gthread* gthreadmake(uint32_t st) {
   if (tcachestate.load(std::memory_order_acquire) != 2) tcacheprobe();
   auto* t = static_cast<gthread*>(calloc(1, sizeof(gthread)));
-  if (!t) return EAGAIN;
+  if (!t) return nullptr;
   void* v = tcballoc();
   if (!v) {
     free(t);
-    return EAGAIN;
+    return nullptr;
   }
-  auto tcb = reinterpret_cast<uintptr_t>(v);
+  t->tcb = reinterpret_cast<uintptr_t>(v);
   t->tid = newtid();
   *tcbtid(v) = t->tid;
+  t->joinstate.store(st, std::memory_order_relaxed);
+  tlsat<gthread*>(t->tcb, tlsoffset(&gmp_tls_thread)) = t;
+  return t;
+}
+}  // namespace
+
+int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize,
+                  bool detach) {
+  if (!gthreadpossible()) return -1;
+  gthread* t = gthreadmake(detach ? detached : joinable);
+  if (!t) return EAGAIN;
   t->fn = fn;
   t->arg = arg;
-  t->tcb = tcb;
-  t->joinstate.store(detach ? detached : joinable, std::memory_order_relaxed);
-  tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread)) = t;
-  *id = tcb;  // before newproc: the thread may run and read it at once
+  *id = t->tcb;  // before newproc: the thread may run and read it at once
   threadadd();  // TC1: before it can end
-  if (newproc(gthreadstart, t, reinterpret_cast<uintptr_t>(fn), stacksize, tcb) < 0) {
+  if (newproc(gthreadstart, t, reinterpret_cast<uintptr_t>(fn), stacksize, t->tcb) < 0) {
     threadundo();
     *id = 0;
     gthreadfree(t);
     return EAGAIN;
   }
   return 0;
+}
+
+int64_t gotls(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize) {
+  if (!owntcbs()) return -ENOTSUP;
+  gthread* t = gthreadmake(detached);  // nobody joins it: its end frees it (GT1)
+  if (!t) return -ENOMEM;
+  t->gofn = fn;
+  t->arg = arg;
+  int64_t goid = newproc(gthreadstart, t, callerpc, stacksize, t->tcb);
+  if (goid < 0) gthreadfree(t);
+  return goid;
 }
 
 gthread* gthreadof(uintptr_t id) {

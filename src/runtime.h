@@ -746,6 +746,10 @@ void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on t
 void gthreadforkchild();             // a forked child: the caller's gthread tid back (FK3)
 uintptr_t maintcbsplit();            // schedinit: goroutine 1's TCB (main's), M0 on a new one
 int newtid();                        // a tid of ours for a TCB no OS thread owns
+// gotls: gmp_go_with's GMP_GO_OWN_TLS: newproc of fn(arg) on a TCB of its own, freed when
+// it ends (a detached gthread that is not one of the program's threads). Its goid, -ENOTSUP
+// (goroutines cannot have TCBs here) or -ENOMEM. Any thread.
+int64_t gotls(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize);
 
 // gthreadexitpoint: the calling gthread's exit point, its value ret kept for its joiner;
 // null when the caller is not a gthread. glibckeydtors: the calling thread's pthread key

@@ -12,12 +12,15 @@ using namespace gmptest;
 namespace {
 // What the C ABI answered from an ELF constructor, before rt0 ran.
 struct {
-  int64_t go, goid, num;
+  int64_t go, gowith, goid, num;
   int maxprocs, dump, stats;
 } early;
 
 __attribute__((constructor)) void callBeforeStart() {
   early.go = gmp_go([](void*) {}, nullptr);
+  gmp_go_attr_t attr{};
+  attr.flags = GMP_GO_OWN_TLS;
+  early.gowith = gmp_go_with([](void*) {}, nullptr, &attr);
   early.goid = gmp_goid();
   early.num = gmp_num_goroutine();
   early.maxprocs = gmp_maxprocs(0);
@@ -30,6 +33,7 @@ __attribute__((constructor)) void callBeforeStart() {
 
 TEST(Abi, BeforeStartEveryEntryDegradesGracefully) {
   EXPECT_EQ(early.go, -EAGAIN);
+  EXPECT_EQ(early.gowith, -EAGAIN);
   EXPECT_EQ(early.goid, 0);
   EXPECT_EQ(early.num, 0);
   EXPECT_EQ(early.maxprocs, -EAGAIN);
@@ -37,6 +41,45 @@ TEST(Abi, BeforeStartEveryEntryDegradesGracefully) {
 }
 
 TEST(Abi, GoRejectsNullFunction) { EXPECT_EQ(gmp_go(nullptr, nullptr), -EINVAL); }
+
+TEST(Abi, GoWithRejectsBadArguments) {
+  auto fn = [](void*) {};
+  gmp_go_attr_t attr{};
+  EXPECT_EQ(gmp_go_with(nullptr, nullptr, &attr), -EINVAL);
+  EXPECT_EQ(gmp_go_with(fn, nullptr, nullptr), -EINVAL);
+  attr.flags = 0x2;
+  EXPECT_EQ(gmp_go_with(fn, nullptr, &attr), -EINVAL) << "a flag gmp.h does not define";
+  attr.flags = 0;
+  attr.stack_size = GMP_GO_STACK_MIN - 1;
+  EXPECT_EQ(gmp_go_with(fn, nullptr, &attr), -EINVAL);
+  attr.stack_size = GMP_GO_STACK_MAX + 1;
+  EXPECT_EQ(gmp_go_with(fn, nullptr, &attr), -EINVAL);
+  EXPECT_EQ(gmp_num_goroutine(), 1) << "a rejected call made a goroutine";
+}
+
+// A stack of the size asked for: the goroutine can use all of it but the top frames.
+TEST(Abi, GoWithGivesTheStackAskedFor) {
+  for (size_t size : {GMP_GO_STACK_MIN, size_t(1) << 20}) {
+    gmp_go_attr_t attr{};
+    attr.stack_size = size;
+    struct arg {
+      WaitGroup wg{1};
+      uintptr_t lo = 0, hi = 0;
+    } a;
+    int64_t id = gmp_go_with([](void* p) {
+      auto* a = static_cast<arg*>(p);
+      a->lo = gmp::getg()->stk.lo;
+      a->hi = gmp::getg()->stk.hi;
+      char deep[12 << 10];  // within the 16 KiB at least
+      memset(deep, 1, sizeof deep);
+      asm volatile("" ::"r"(deep) : "memory");  // kept
+      a->wg.done();
+    }, &a, &attr);
+    ASSERT_GT(id, 0);
+    a.wg.wait();
+    EXPECT_EQ(a.hi - a.lo, size);
+  }
+}
 
 TEST(Abi, OffGoroutineAnswers) {
   int64_t goid = -1;

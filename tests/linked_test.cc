@@ -134,3 +134,57 @@ TEST(Linked, CleanupHandlersAndDestructorsRunInnermostFirst) {
   EXPECT_EQ(done.recv(), 1);
   EXPECT_STREQ(g.s, "cd");
 }
+
+namespace {
+std::atomic<int> tlsdtors{0}, keydtors{0};
+struct countsdtor {
+  bool used = false;
+  ~countsdtor() {
+    if (used) tlsdtors.fetch_add(1);
+  }
+};
+thread_local countsdtor tlsobj;
+thread_local int ownvalue = 0;
+pthread_key_t countedkey;
+}  // namespace
+
+// A goroutine with TLS of its own (gmp::go_with, GMP_GO_OWN_TLS) starts from fresh
+// thread_local values and ends as a thread does: its thread_local destructors and pthread
+// key destructors run, on its own TLS, and not on main's.
+TEST(Linked, OwnTlsGoroutineRunsItsDestructorsAtTheEnd) {
+  gmp_go_attr_t attr{};
+  attr.flags = GMP_GO_OWN_TLS;
+  if (!takeover()) {
+    EXPECT_THROW(gmp::go_with(attr, [] {}), std::system_error);
+    GTEST_SKIP() << "an ASan build: goroutines cannot have TLS of their own (ENOTSUP checked)";
+  }
+  ASSERT_EQ(pthread_key_create(&countedkey, [](void* v) {
+    if (v == &countedkey) keydtors.fetch_add(1);
+  }), 0);
+  constexpr int n = 1000;
+  gmp::wait_group wg;
+  std::atomic<int> fresh{0};
+  wg.add(n);
+  for (int i = 0; i < n; i++) {
+    gmp::go_with(attr, [&] {
+      tlsobj.used = true;
+      if (ownvalue++ == 0) fresh.fetch_add(1);  // a TLS block of its own: from the image
+      pthread_setspecific(countedkey, &countedkey);
+      gmp_yield();
+      wg.done();
+    });
+  }
+  wg.wait();
+  // Each ends after its done: wait (10 s at most) until only main is left.
+  for (int64_t until = gmp_nanotime() + 10000000000; gmp_num_goroutine() > 1;) {
+    ASSERT_LT(gmp_nanotime(), until) << gmp_num_goroutine() << " goroutines left";
+    gmp_yield();
+  }
+  EXPECT_EQ(fresh.load(), n);
+  EXPECT_EQ(tlsdtors.load(), n);
+  EXPECT_EQ(keydtors.load(), n);
+  EXPECT_EQ(pthread_getspecific(countedkey), nullptr) << "main's key value is its own";
+  EXPECT_FALSE(tlsobj.used) << "main's thread_local is its own";
+  EXPECT_EQ(ownvalue, 0);
+  pthread_key_delete(countedkey);
+}

@@ -42,6 +42,48 @@ extern "C" {
 GMP_API int64_t gmp_go(void (*fn)(void *), void *arg);
 
 /*
+ * gmp_go_attr_t: how gmp_go_with starts a goroutine. Zero it (gmp_go_attr_t a = {0};) and
+ * set what you need: a zeroed one starts a goroutine as gmp_go does.
+ *
+ *   stack_size  bytes (rounded up to pages), from GMP_GO_STACK_MIN to GMP_GO_STACK_MAX;
+ *               0: the default (64 KiB, or GMPSTACK)
+ *   flags       0 or GMP_GO_OWN_TLS
+ *
+ * GMP_GO_OWN_TLS gives the goroutine thread-local storage of its own, as pthread_create
+ * gives a thread: its thread_local variables, errno, malloc's thread cache and
+ * pthread_self() are its own on whichever OS thread it runs, and its thread_local
+ * destructors and pthread key destructors run when it ends. Without it, a goroutine shares
+ * the TLS of the OS thread it runs on, and may resume on another one after any park: code
+ * that keeps a TLS address across a blocking call (gcc -O2 turns `errno = 0; read(...);
+ * return errno;` into one __errno_location() call before the read) then reads another
+ * thread's. The cost: a thread control block (about 6 KiB) made at start and freed at the
+ * end, and a write of the %fs base at every switch to or from the goroutine (one
+ * instruction with FSGSBASE, a system call on CPUs and VMs that hide it).
+ */
+typedef struct gmp_go_attr {
+  size_t stack_size;
+  unsigned flags;
+} gmp_go_attr_t;
+
+#define GMP_GO_OWN_TLS 0x1u
+#define GMP_GO_STACK_MIN ((size_t)16 << 10)
+#define GMP_GO_STACK_MAX ((size_t)1 << 30)
+
+/*
+ * gmp_go_with starts fn(arg) as a new goroutine as attr says and returns its id (> 0).
+ *
+ * Errors:
+ *   -EINVAL   fn or attr is NULL, attr->flags has a bit not defined above, or a non-zero
+ *             attr->stack_size is out of [GMP_GO_STACK_MIN, GMP_GO_STACK_MAX]
+ *   -ENOTSUP  GMP_GO_OWN_TLS where goroutines cannot have TLS of their own: an ASan build
+ *             (its interceptors keep per-thread state there), or a glibc whose thread
+ *             control block the runtime does not recognise
+ *   -EAGAIN   the runtime has not started
+ *   -ENOMEM   no memory for the goroutine record or its thread control block
+ */
+GMP_API int64_t gmp_go_with(void (*fn)(void *), void *arg, const gmp_go_attr_t *attr);
+
+/*
  * gmp_yield lets other runnable goroutines run; the caller stays runnable and continues
  * later, possibly on another OS thread. Off a goroutine it yields the OS thread
  * (sched_yield) instead.

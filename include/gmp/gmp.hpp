@@ -48,32 +48,44 @@ inline void check(int r, const char* what) {
 
 // ---- goroutines ----------------------------------------------------------------------------------
 
-// go runs f(args...) as a new goroutine (f and args are moved to the heap) and returns its
-// id. An exception escaping f is an unrecovered panic: "gmp: panic: <what()>", the goroutine
-// dump, exit 2 (pthread_exit's unwinding is not one: it ends the goroutine). Throws std::system_error if the goroutine cannot be made.
-template <typename F, typename... Args> int64_t go(F&& f, Args&&... args) {
+namespace detail {
+// gofn: the goroutine function of go and go_with: runs the task p points at, then frees it.
+template <typename Task> void gofn(void* p) {
+  std::unique_ptr<Task> own(static_cast<Task*>(p));
+  try {
+    std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, *own);
+  } catch (abi::__forced_unwind&) {
+    throw;  // pthread_exit: the goroutine ends, as Go's Goexit
+  } catch (const std::exception& e) {
+    gmp_panic(e.what());
+  } catch (...) {
+    gmp_panic("exception of unknown type");
+  }
+}
+}  // namespace detail
+
+// go_with is go (below) with gmp_go_with's attributes: a stack size, TLS of its own
+//   gmp_go_attr_t attr{};
+//   attr.flags = GMP_GO_OWN_TLS;
+//   gmp::go_with(attr, [&] { ... });
+template <typename F, typename... Args>
+int64_t go_with(const gmp_go_attr_t& attr, F&& f, Args&&... args) {
   using task = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
   auto* t = new task(std::forward<F>(f), std::forward<Args>(args)...);
-  int64_t id = gmp_go(
-      [](void* p) {
-        std::unique_ptr<task> own(static_cast<task*>(p));
-        try {
-          std::apply([](auto& fn, auto&... a) { std::invoke(std::move(fn), std::move(a)...); },
-                     *own);
-        } catch (abi::__forced_unwind&) {
-          throw;  // pthread_exit: the goroutine ends, as Go's Goexit
-        } catch (const std::exception& e) {
-          gmp_panic(e.what());
-        } catch (...) {
-          gmp_panic("exception of unknown type");
-        }
-      },
-      t);
+  int64_t id = gmp_go_with(detail::gofn<task>, t, &attr);
   if (id < 0) {
     delete t;
     detail::check(int(id), "gmp::go");
   }
   return id;
+}
+
+// go runs f(args...) as a new goroutine (f and args are moved to the heap) and returns its
+// id. An exception escaping f is an unrecovered panic: "gmp: panic: <what()>", the goroutine
+// dump, exit 2 (pthread_exit's unwinding is not one: it ends the goroutine). Throws
+// std::system_error if the goroutine cannot be made.
+template <typename F, typename... Args> int64_t go(F&& f, Args&&... args) {
+  return go_with(gmp_go_attr_t{}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 namespace this_goroutine {
