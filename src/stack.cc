@@ -10,7 +10,11 @@
 //   per-P cache (owner only, LIFO: the stack just freed is the hottest)
 //     -> global pool (pool.lock): up to poolHotMax committed ("hot") stacks, the rest
 //        MADV_DONTNEED'ed ("cold": address space only), so RSS follows live goroutines.
-// Other sizes (goroutine 1, later per-call sizes) are mapped and unmapped one by one.
+// Other sizes (goroutine 1, threads of pthread_create, gmp_go_with's sizes) are mapped one
+// by one; freed, up to bigCacheMax bytes of them wait in pool.big for a goroutine asking
+// for the same size (as glibc's stack cache for its threads: a thread made and joined in a
+// loop reuses one stack, with its pages and page tables, instead of an mmap, a guard, page
+// faults and an munmap each time), and beyond that are unmapped.
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -33,6 +37,8 @@ namespace {
 constexpr int stackBatch = 16;             // default stacks mapped per mmap
 constexpr size_t poolHotMax = 256;         // committed stacks the pool keeps (16 MiB at 64 KiB)
 constexpr int64_t mprotectGuardCap = 16384;  // guards by mprotect (2 VMAs each) at most
+constexpr size_t bigCacheMax = 40 << 20;     // bytes of other-size stacks kept (glibc's 40 MiB)
+constexpr int bigCacheSlots = 64;
 
 size_t guardsize;
 std::atomic<bool> guardInstall{true};  // MADV_GUARD_INSTALL works here (cleared once)
@@ -57,10 +63,19 @@ struct stackvec {
   }
 };
 
+struct bigstack {
+  uintptr_t lo;
+  size_t size;
+};
+
 struct {
   rtmutex lock;
   stackvec hot;   // committed, ready to use
   stackvec cold;  // MADV_DONTNEED'ed: first touch faults fresh zero pages
+  // Other-size stacks (big[0, nbig), newest last), bigbytes of them <= bigCacheMax.
+  bigstack big[bigCacheSlots];
+  int nbig;
+  size_t bigbytes;
 } pool;
 
 size_t roundpage(size_t n) { return (n + physpagesize - 1) & ~(physpagesize - 1); }
@@ -91,6 +106,34 @@ bool mapstacks(size_t size, int n, uintptr_t* out) {
     out[i] = base + one * size_t(i) + guardsize;
   }
   return true;
+}
+
+// bigget takes a cached stack of exactly size bytes (the newest) into *lo, if there is one.
+bool bigget(size_t size, uintptr_t* lo) {
+  bool got = false;
+  pool.lock.lock();
+  for (int i = pool.nbig - 1; i >= 0; i--) {
+    if (pool.big[i].size != size) continue;
+    *lo = pool.big[i].lo;
+    pool.bigbytes -= size;
+    pool.big[i] = pool.big[--pool.nbig];
+    got = true;
+    break;
+  }
+  pool.lock.unlock();
+  return got;
+}
+
+// bigput caches a freed other-size stack, or unmaps it when the cache is full.
+void bigput(uintptr_t lo, size_t size) {
+  pool.lock.lock();
+  bool kept = pool.nbig < bigCacheSlots && pool.bigbytes + size <= bigCacheMax;
+  if (kept) {
+    pool.big[pool.nbig++] = {lo, size};
+    pool.bigbytes += size;
+  }
+  pool.lock.unlock();
+  if (!kept) sysFree(reinterpret_cast<void*>(lo - guardsize), size + guardsize);
 }
 
 // poolget moves up to n default stacks from the pool into out; returns how many.
@@ -131,6 +174,13 @@ void stackinit() {
 
 size_t stackpool_bound() { return poolHotMax; }
 
+size_t stackbigcached() {
+  pool.lock.lock();
+  size_t n = pool.bigbytes;
+  pool.lock.unlock();
+  return n;
+}
+
 // mainstacksize: goroutine 1 gets what the main thread would have had (RLIMIT_STACK; 1 GiB
 // of address space when unlimited).
 size_t mainstacksize() {
@@ -153,7 +203,7 @@ bool stackalloc(p* pp, size_t size, stack* out) {
   size = roundpage(size);
   uintptr_t lo;
   if (size != stackdefault) {
-    if (!mapstacks(size, 1, &lo)) return false;
+    if (!bigget(size, &lo) && !mapstacks(size, 1, &lo)) return false;
   } else if (pp) {
     if (pp->nstack == 0) {
       pp->nstack = poolget(pp->stackcache, stackcachemax / 2);
@@ -185,7 +235,7 @@ void stackfree(p* pp, stack s) {
   stackderegister(s.vgid);
 #endif
   if (size != stackdefault) {
-    sysFree(reinterpret_cast<void*>(s.lo - guardsize), size + guardsize);
+    bigput(s.lo, size);
     return;
   }
   if (!pp) {
@@ -205,6 +255,8 @@ void stackforkchild() {
   pool.lock.key.store(0, std::memory_order_relaxed);
   pool.hot = stackvec{};  // half-pushed, perhaps: its stacks are left behind
   pool.cold = stackvec{};
+  pool.nbig = 0;  // their stacks are left behind too
+  pool.bigbytes = 0;
 }
 
 void stackcache_drain(p* pp) {

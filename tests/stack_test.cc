@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <vector>
 
@@ -86,6 +87,64 @@ TEST(Stack, GuardPageFaultsOnReusedStacks) {
   int reused = 0;
   for (size_t i = 1; i < los.size(); i++) reused += los[i] == los[0];
   EXPECT_GT(reused, 0) << "no stack was reused: the guard-after-reuse path was not tested";
+}
+
+// Stacks of other sizes (threads', gmp_go_with's) are reused as glibc reuses its threads'
+// stacks, guard included, and at most 40 MiB of them wait for reuse.
+TEST(Stack, OtherSizesAreReusedUpToACap) {
+  ScopedMaxprocs procs(1);
+  const int64_t base = gmp_num_goroutine();  // earlier tests may leave some parked
+  constexpr size_t size = 1 << 20;
+  struct run {
+    WaitGroup wg{1};
+    uintptr_t lo = 0;
+    bool guarded = false;
+  };
+  gmp_go_attr_t attr{};
+  attr.stack_size = size;
+  auto lowof = [](void* a) {
+    auto* r = static_cast<run*>(a);
+    r->lo = curg()->stk.lo;
+    r->guarded = faults(r->lo - 1);
+    r->wg.done();
+  };
+  uintptr_t first = 0;
+  for (int i = 0; i < 3; i++) {
+    run r;
+    ASSERT_GT(gmp_go_with(lowof, &r, &attr), 0);
+    r.wg.wait();
+    EXPECT_TRUE(r.guarded) << "no guard page below a reused stack";
+    if (i == 0) {
+      first = r.lo;
+    } else {
+      EXPECT_EQ(r.lo, first) << "the stack was not reused";
+    }
+    EXPECT_TRUE(waitfor([&] { return gmp_num_goroutine() == base; }));  // it gave it back
+  }
+  // 60 at once (60 MiB), then all freed: the cache keeps 40 MiB, the rest is unmapped.
+  constexpr int n = 60;
+  std::vector<run> rs(n);
+  std::atomic<bool> release{false};
+  struct hold {
+    run* r;
+    std::atomic<bool>* release;
+  };
+  std::vector<hold> hs(n);
+  for (int i = 0; i < n; i++) {
+    hs[i] = {&rs[i], &release};
+    ASSERT_GT(gmp_go_with([](void* a) {
+      auto* h = static_cast<hold*>(a);
+      h->r->lo = curg()->stk.lo;
+      while (!h->release->load()) gmp_yield();
+      h->r->wg.done();
+    }, &hs[i], &attr), 0);
+  }
+  while (gmp_num_goroutine() < base + n) gmp_yield();
+  release = true;
+  for (auto& r : rs) r.wg.wait();
+  EXPECT_TRUE(waitfor([&] { return gmp_num_goroutine() == base; }));
+  EXPECT_GT(stackbigcached(), 0u);
+  EXPECT_LE(stackbigcached(), size_t(40) << 20);
 }
 
 // A storm of goroutines that all hold a deep stack at once; after they end, RSS falls back
