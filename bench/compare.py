@@ -21,7 +21,15 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 # In table order. Each program prints a line named after its workload, except those listed
 # in PRIMARY, whose main line has another name.
 WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked",
-             "sleepers", "fileread", "echo")
+             "sleepers", "fileread", "echo", "threads")
+# threads: plain C programs of tests/apps (pthread_create, blocking I/O), natively and under
+# LD_PRELOAD=libgmp.so at 2 Ps, in a table of their own: each app, its arguments, and the
+# key=value figures it prints (on stdout or stderr) that the table shows.
+THREAD_APPS = (("threadserver", ["10000", "10"],
+                (("time_ms", "ms"), ("peak_rss_kb", "KiB"), ("os_threads", "threads"))),
+               ("churn", ["100000"],
+                (("ns_per_thread", "ns"), ("growth_kb", "KiB"), ("os_threads", "threads"))))
+OWN_TABLES = ("echo", "threads")  # workloads with a table of their own
 # echo is a server driven by bench/go/loadgen, run against three servers (ours, Go's, and
 # a native thread per connection) at each of these connection counts.
 ECHO_CONNS = (100, 1000)
@@ -96,7 +104,7 @@ def main():
         workloads = tuple(w for w in WORKLOADS if w in wanted)
 
     build = Path(args.build).resolve()
-    ours = {w: build / "bench" / f"bench_{w}" for w in workloads}
+    ours = {w: build / "bench" / f"bench_{w}" for w in workloads if w != "threads"}
     if "echo" in workloads:
         ours["echo_threads"] = build / "bench" / "bench_echo_threads"
     for path in ours.values():
@@ -104,12 +112,15 @@ def main():
             fail(f"{path} is missing; build libgmp first (meson compile -C {args.build})")
     go_out = build / "bench-go"
     go_out.mkdir(parents=True, exist_ok=True)
-    gobuild = [f"./{w}" for w in workloads] + (["./loadgen"] if "echo" in workloads else [])
-    b = subprocess.run(["go", "build", "-o", str(go_out) + "/"] + gobuild,
-                       cwd=GO_DIR, capture_output=True, text=True)
-    if b.returncode != 0:
-        fail(f"go build failed\n{b.stdout}{b.stderr}")
-    go = {w: go_out / w for w in workloads}
+    if "threads" in workloads:
+        ours.update({app: build / "tests" / app for app, _, _ in THREAD_APPS})
+    gobuild = [f"./{w}" for w in workloads if w != "threads"] + (["./loadgen"] if "echo" in workloads else [])
+    if gobuild:
+        b = subprocess.run(["go", "build", "-o", str(go_out) + "/"] + gobuild,
+                           cwd=GO_DIR, capture_output=True, text=True)
+        if b.returncode != 0:
+            fail(f"go build failed\n{b.stdout}{b.stderr}")
+    go = {w: go_out / w for w in workloads if w != "threads"}
 
     machine()
     print(f"libgmp:  {build_type(build)}")
@@ -119,8 +130,8 @@ def main():
     # metric -> P -> side -> [values]; every run of a side must report the same metrics.
     samples, units = {}, {}
     for w in workloads:
-        if w == "echo":
-            continue  # its own table, below
+        if w in OWN_TABLES:
+            continue  # below
         for p in PROCS:
             for _ in range(args.runs):
                 for side, cmd, var in (("ours", ours[w], "GMPMAXPROCS"), ("go", go[w], "GOMAXPROCS")):
@@ -138,7 +149,7 @@ def main():
     table = [header]
     # Each workload's main line in WORKLOADS order (spawn 1P, spawn 2P, yield 1P, ...), then
     # extra metrics such as spawn's peak RSS.
-    primary = [PRIMARY.get(w, w) for w in WORKLOADS if w != "echo"]
+    primary = [PRIMARY.get(w, w) for w in WORKLOADS if w not in OWN_TABLES]
     for name in sorted(samples, key=lambda m: (primary.index(m) if m in primary else len(primary), m)):
         unit = units[name]
         for p in PROCS:
@@ -150,11 +161,13 @@ def main():
                           f"{mo / mg:.2f}" if mg else "-",
                           f"{fmt(min(o), unit)}-{fmt(max(o), unit)}", f"{fmt(min(g), unit)}-{fmt(max(g), unit)}"))
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table:
+    for r in table if len(table) > 1 else ():
         # Left-align the label and unit, right-align the numbers.
         print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
     if "echo" in workloads:
         echo(ours["echo"], go["echo"], ours["echo_threads"], go_out / "loadgen", args.runs)
+    if "threads" in workloads:
+        threads(build, ours, args.runs)
 
 
 def cputime_us(pid):
@@ -211,6 +224,42 @@ def echo(ours, go, threads, loadgen, runs):
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(wd) if i in (0, 4) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+
+
+def threads(build, apps, runs):
+    """The threads table: each of THREAD_APPS natively and preloaded (GMPMAXPROCS=2),
+    alternating, medians of runs. os_threads is the most OS threads alive at once (churn
+    stops counting at 1024 and prints 1024+)."""
+    so = build / "libgmp.so"
+    rows = [("workload", "preloaded", "native", "unit", "preloaded/native")]
+    for app, argv, shown in THREAD_APPS:
+        vals = {}
+        for _ in range(runs):
+            for side, env in (("native", {}), ("preloaded", {"LD_PRELOAD": str(so), "GMPMAXPROCS": "2"})):
+                cmd = [str(apps[app])] + argv
+                p = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True,
+                                   text=True, timeout=TIMEOUT)
+                if p.returncode != 0:
+                    fail(f"{' '.join(cmd)} ({side}) exited {p.returncode}\n{p.stdout}{p.stderr}")
+                figs = dict(tok.split("=", 1) for tok in (p.stdout + p.stderr).split() if "=" in tok)
+                for name, _ in shown:
+                    if name not in figs:
+                        fail(f"{' '.join(cmd)} ({side}) printed no {name}=\n{p.stdout}{p.stderr}")
+                    vals.setdefault(name, {}).setdefault(side, []).append(figs[name])
+        for name, unit in shown:
+            capped = {side: any(v.endswith("+") for v in vs) for side, vs in vals[name].items()}
+            m = {side: statistics.median(float(v.rstrip("+")) for v in vs) for side, vs in vals[name].items()}
+            show = {side: f"{m[side]:.0f}{'+' if capped[side] else ''}" for side in m}
+            r = m["preloaded"] / m["native"] if m["native"] and not capped["native"] else None
+            ratio = "-" if r is None else f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+            rows.append((f"{app} {name}", show["preloaded"], show["native"], unit, ratio))
+    print()
+    print(f"threads: tests/apps programs natively and under LD_PRELOAD={so.name} at 2 Ps; "
+          + "; ".join(f"{app} {' '.join(argv)}" for app, argv, _ in THREAD_APPS))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+
 
 if __name__ == "__main__":
     main()

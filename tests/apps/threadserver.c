@@ -130,9 +130,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   struct rlimit rl;  /* two fds per connection */
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)(2 * nconn + 64)) {
-    rl.rlim_cur = rl.rlim_max < (rlim_t)(2 * nconn + 64) ? rl.rlim_max : (rlim_t)(2 * nconn + 64);
-    setrlimit(RLIMIT_NOFILE, &rl);
+  rlim_t need = (rlim_t)(2 * nconn + 64);
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+    struct rlimit want = {need, rl.rlim_max < need ? need : rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &want) != 0) { /* a higher hard limit needs privilege */
+      rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
   }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
