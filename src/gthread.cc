@@ -331,6 +331,28 @@ bool owntcbs() {
 }
 }  // namespace
 
+namespace {
+// preloaded: LD_PRELOAD names this library (libgmp.so took over a program that was not
+// linked with it). On M0 at start-up.
+bool preloaded() {
+  Dl_info info{};
+  const char* list = getenv("LD_PRELOAD");
+  if (!list || !dladdr(reinterpret_cast<void*>(&maintcbsplit), &info) || !info.dli_fname) {
+    return false;
+  }
+  const char* base = strrchr(info.dli_fname, '/');
+  base = base ? base + 1 : info.dli_fname;
+  // Entries are separated by spaces or colons; each names the library by path or by name.
+  size_t n = strlen(base);
+  for (const char* at = strstr(list, base); at; at = strstr(at + 1, base)) {
+    bool starts = at == list || at[-1] == '/' || at[-1] == ' ' || at[-1] == ':';
+    bool ends = at[n] == 0 || at[n] == ' ' || at[n] == ':';
+    if (starts && ends) return true;
+  }
+  return false;
+}
+}  // namespace
+
 // maintcbsplit: goroutine 1 keeps the main thread's TCB — main's pthread_self(), its
 // thread_local values, keys and errno, the same on whichever M it runs (CPython keys its
 // threads by pthread_self()) — and M0 moves to a TCB of tcballoc's with a tid of ours (a
@@ -341,8 +363,12 @@ bool owntcbs() {
 // the other raw-clone Ms (README).
 // On M0 in schedinit, before any of the runtime's TLS is used there.
 uintptr_t maintcbsplit() {
-  // Not with stack annotations: g0bounds asks glibc for M0's stack through its TCB.
-  if (!owntcbs() || stackAnnotations) return 0;
+  // Not with stack annotations: g0bounds asks glibc for M0's stack through its TCB. Not
+  // without FSGSBASE unless preloaded: every switch to or from goroutine 1 would be an
+  // arch_prctl (1.1 us on a Firecracker VM: a 25 ns yield took 2.3 us), which a program
+  // written for libgmp should not pay; an unmodified one may key its threads by
+  // pthread_self() (CPython does) and must.
+  if (!owntcbs() || stackAnnotations || (!gmp_fsgsbase && !preloaded())) return 0;
   void* v = tcballoc();
   if (!v) return 0;
   *tcbtid(v) = newtid();

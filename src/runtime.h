@@ -746,6 +746,7 @@ void tcbsetg(uintptr_t tcb, g* gp);  // newproc: the TLS g slot of a g's own TCB
 void gthreadexited(uintptr_t tcb);   // goexit0, on g0: the thread that ran on tcb ended
 void gthreadforkchild();             // a forked child: the caller's gthread tid back (FK3)
 uintptr_t maintcbsplit();            // schedinit: goroutine 1's TCB (main's), M0 on a new one
+extern "C" uint8_t gmp_fsgsbase;     // wrfsbase switches TCBs (else arch_prctl); set on M0
 int newtid();                        // a tid of ours for a TCB no OS thread owns
 // gotls: gmp_go_with's GMP_GO_OWN_TLS: newproc of fn(arg) on a TCB of its own, freed when
 // it ends (a detached gthread that is not one of the program's threads). Its goid, -ENOTSUP

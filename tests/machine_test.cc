@@ -153,6 +153,11 @@ TEST(Machine, MainGoroutineKeepsTheMainThreadsTcbAcrossMs) {
     GTEST_SKIP() << "goroutines cannot have TCBs in ASan and stack-annotation builds: "
                     "goroutine 1 shares its M's";
   }
+  if (!gmp_fsgsbase) {  // this test binary is linked with the runtime, not preloaded
+    GTEST_SKIP() << "no FSGSBASE (or GMPDEBUG=fsgsbase=0): in a program not preloaded, "
+                    "goroutine 1 shares its M's TLS (each switch would be a system call); "
+                    "Preload.RealProgramsBehaveTheSame and ThreadsKeepTheirSemantics cover it";
+  }
   ASSERT_NE(curg()->fsbase, 0u) << "goroutine 1 runs on its M's TCB";
   ScopedMaxprocs procs(1);
   *mainvalueaddr() = 42;
