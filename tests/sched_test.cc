@@ -354,3 +354,36 @@ TEST(Sched, WorkQueuedBehindABusyGoroutineGetsAnIdleP) {
     ASSERT_FALSE(stranded.load()) << "round " << round;
   }
 }
+
+// A goroutine that spawns in a loop at one P lets what it spawned run once the run queue
+// is long (abi.cc, spawned): the goroutines waiting to run stay in the hundreds, not the
+// hundred thousand spawned, and every one runs exactly once.
+TEST(Sched, SpawningLoopYieldsToWhatItSpawned) {
+  ScopedMaxprocs procs(1);
+  constexpr int n = 100000;
+  struct run {
+    std::atomic<int64_t> ran{0}, sum{0};
+    WaitGroup wg{n};
+  } r;
+  int64_t most = 0;
+  for (int i = 0; i < n; i++) {
+    struct arg {
+      run* r;
+      int i;
+    };
+    ASSERT_GT(gmp_go([](void* a) {
+      auto* x = static_cast<arg*>(a);
+      x->r->sum.fetch_add(x->i);
+      x->r->ran.fetch_add(1);
+      x->r->wg.done();
+      delete x;
+    }, new arg{&r, i}), 0);
+    int64_t waiting = i + 1 - r.ran.load();
+    if (waiting > most) most = waiting;
+  }
+  r.wg.wait();
+  EXPECT_EQ(r.ran.load(), n);
+  EXPECT_EQ(r.sum.load(), int64_t(n) * (n - 1) / 2);
+  EXPECT_LE(most, 1024) << "spawned goroutines waited in the queue: none ran during the loop";
+  EXPECT_GT(most, 1) << "each ran at once: the loop yielded at every spawn";
+}
