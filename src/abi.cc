@@ -14,18 +14,22 @@ using namespace gmp;
 namespace {
 bool started() { return runtimeStarted.load(std::memory_order_acquire); }
 
-// spawned: what gmp_go and gmp_go_with do after a goroutine is made. A goroutine that makes
-// goroutines faster than they run yields to them once the global run queue holds a local
-// queue's worth (its P's queue has overflowed twice): Go gets the same from preemption,
-// which stops a spawning loop every 10 ms so that the queue drains. Without it, a loop of
-// a million gmp_go at one P queued a million records before any ran (200 MB, each page's
-// first touch a trap of the VM's: 419 ns a goroutine here); with it they run in batches and
-// their records and stacks are reused hot. Not on a thread that is not a goroutine, nor
-// with a runtime lock held (m.locks: a gmp_go from a signal handler in runtime code).
+// spawned: what gmp_go and gmp_go_with do after a goroutine is made. A goroutine yields to
+// what it spawned at every spawnYieldEvery-th spawn, as Go's preemption stops a spawning
+// loop every 10 ms so that the queue drains. Without it, a loop of a million gmp_go at one
+// P queued a million records before any ran (200 MB, each page's first touch a trap of the
+// VM's: 419 ns a goroutine here); with it they run in batches and their records and stacks
+// are reused hot. Counted per goroutine, not by the queue's length: a tree of goroutines
+// that each spawn a few (skynet) must not yield at every spawn once the queue is long, or
+// it runs breadth-first with every node alive at once (22 x slower, tried). Not on a thread
+// that is not a goroutine, nor with a runtime lock held (m.locks).
+constexpr uint32_t spawnYieldEvery = runqsize;
+
 int64_t spawned(int64_t goid) {
-  if (goid > 0 && sched.runqsize_.load(std::memory_order_relaxed) >= int64_t(runqsize)) {
-    g* gp = curgoroutine();
-    if (gp && gp->m_->locks == 0) gosched();
+  g* gp = goid > 0 ? curgoroutine() : nullptr;
+  if (gp && ++gp->spawnstreak >= spawnYieldEvery && gp->m_->locks == 0) {
+    gp->spawnstreak = 0;
+    gosched();
   }
   return goid;
 }

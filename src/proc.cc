@@ -428,6 +428,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   newg->gopc = callerpc;
   newg->parentgoid = mp && mp->curg == me ? me->goid : 0;  // not on g0 or a foreign thread
   newg->stacksize = stacksize;
+  newg->spawnstreak = 0;
   newg->cstate_ = cstate{};
   newg->fsbase = fsbase;
   // Its creator's signal mask, as a thread's: a goroutine's own, a foreign thread's real

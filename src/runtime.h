@@ -123,6 +123,8 @@ struct g {
   uint64_t sigmask;
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
+  uint32_t spawnstreak;                // gmp_go calls since its last spawn yield (abi.cc,
+                                       // spawned); the g's own; 0 from newproc
   // A signal handler's interruption of the hooked call the g is parked in (sigintr.cc,
   // SI1-SI4). intr: the owner arms and disarms it, a handler on any thread marks it hit and
   // busy and clears busy, the parking M's commit clears commit. intrkey and intrring name
