@@ -59,6 +59,7 @@ TEST(Abi, GoWithRejectsBadArguments) {
 
 // A stack of the size asked for: the goroutine can use all of it but the top frames.
 TEST(Abi, GoWithGivesTheStackAskedFor) {
+  const int64_t base = gmp_num_goroutine();
   for (size_t size : {GMP_GO_STACK_MIN, size_t(1) << 20}) {
     gmp_go_attr_t attr{};
     attr.stack_size = size;
@@ -78,6 +79,8 @@ TEST(Abi, GoWithGivesTheStackAskedFor) {
     ASSERT_GT(id, 0);
     a.wg.wait();
     EXPECT_EQ(a.hi - a.lo, size);
+    // Gone before the next test counts goroutines (its done() comes just before its end).
+    EXPECT_TRUE(waitfor([&] { return gmp_num_goroutine() == base; }));
   }
 }
 
@@ -149,7 +152,10 @@ TEST(Abi, StatsCountWhatHappened) {
   while (gmp_stats(&after, sizeof after) == 0 && after.parks - before.parks < n) gmp_yield();
   for (int i = 0; i < n; i++) gmp::semrelease(&sema);
   wg.wait();
-  while (gmp_num_goroutine() != before.goroutines) gmp_yield();
+  // Bounded (10 s): a goroutine of an earlier test ending meanwhile would keep the count
+  // from ever matching, and the test must fail rather than hang.
+  ASSERT_TRUE(waitfor([&] { return gmp_num_goroutine() == before.goroutines; }))
+      << gmp_num_goroutine() << " goroutines, " << before.goroutines << " before";
   ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
   EXPECT_EQ(after.goroutines_created - before.goroutines_created, uint64_t(n));
   EXPECT_EQ(after.goroutines, before.goroutines);

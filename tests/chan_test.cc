@@ -19,6 +19,15 @@ struct Chan {
   operator gmp_chan_t*() const { return c; }
 };
 
+// receiverswaiting: how many goroutines are blocked receiving on c now.
+size_t receiverswaiting(gmp_chan_t* c) {
+  c->lock.lock();
+  size_t n = 0;
+  for (gmp::sudog* s = c->recvq.first; s; s = s->next) n++;
+  c->lock.unlock();
+  return n;
+}
+
 int64_t recvInt(gmp_chan_t* c, int* ok = nullptr) {
   int64_t v = -1;
   int r = gmp_chan_recv(c, &v);
@@ -151,7 +160,7 @@ TEST(Chan, CloseWakesEveryWaitingReceiverAndSender) {
 
 // Blocked receivers are served in the order they blocked.
 TEST(Chan, WaitingReceiversAreServedFirstComeFirstServed) {
-  ScopedMaxprocs procs(1);  // each goroutine runs until it blocks before the next starts
+  ScopedMaxprocs procs(1);
   constexpr int n = 16;
   Chan c(sizeof(int64_t), 0);
   int64_t got[n];
@@ -161,7 +170,9 @@ TEST(Chan, WaitingReceiversAreServedFirstComeFirstServed) {
       got[i] = recvInt(c);
       wg.done();
     });
-    gmp_yield();  // it runs now and blocks in recv
+    // Receiver i blocks before receiver i + 1 is made: yields until it waits (one yield
+    // was not always enough: the scheduler may run another goroutine first).
+    while (receiverswaiting(c) < size_t(i + 1)) gmp_yield();
   }
   for (int64_t v = 0; v < n; v++) gmp_chan_send(c, &v);
   wg.wait();

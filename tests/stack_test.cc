@@ -125,21 +125,28 @@ TEST(Stack, OtherSizesAreReusedUpToACap) {
   constexpr int n = 60;
   std::vector<run> rs(n);
   std::atomic<bool> release{false};
+  std::atomic<int> holding{0};
   struct hold {
     run* r;
     std::atomic<bool>* release;
+    std::atomic<int>* holding;
   };
   std::vector<hold> hs(n);
   for (int i = 0; i < n; i++) {
-    hs[i] = {&rs[i], &release};
+    hs[i] = {&rs[i], &release, &holding};
     ASSERT_GT(gmp_go_with([](void* a) {
       auto* h = static_cast<hold*>(a);
       h->r->lo = curg()->stk.lo;
+      h->holding->fetch_add(1);
       while (!h->release->load()) gmp_yield();
       h->r->wg.done();
     }, &hs[i], &attr), 0);
   }
-  while (gmp_num_goroutine() < base + n) gmp_yield();
+  // All 60 hold their stacks at once (10 s at most).
+  for (int64_t until = gmp_nanotime() + 10000000000; holding.load() < n;) {
+    ASSERT_LT(gmp_nanotime(), until) << holding.load() << " of " << n << " ran";
+    gmp_yield();
+  }
   release = true;
   for (auto& r : rs) r.wg.wait();
   EXPECT_TRUE(waitfor([&] { return gmp_num_goroutine() == base; }));

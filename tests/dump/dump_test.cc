@@ -247,15 +247,22 @@ TEST(Traceback, MalformedValueIsReportedAndIgnored) {
   EXPECT_GE(goroutines(r.out).size(), 3u) << "the default is all\n" << r.out;
 }
 
+// waitready: what the shell runs after `app linger &` to wait (10 s at most) until the app
+// has every goroutine in place (DUMPAPP_READY, a fresh file): a fixed 50 ms sleep lost the
+// race on a loaded machine (3 goroutines of 5 in the dump).
+const std::string waitready =
+    "i=0; while [ ! -e \"$DUMPAPP_READY\" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; ";
+
 // A signal from outside while main is still working: main's exit() (its sleep cut short by
 // the dump's signals) must neither end the process before the dump is out nor change its
 // status.
 TEST_P(Dump, KillQuitFromOutsideDumpsEverythingAndExits2) {
   const char* app = getenv("DUMPAPP");
   // (A shell starts background jobs with SIGQUIT ignored, which the runtime respects.)
-  std::string cmd = std::string("ulimit -c 0; env --default-signal=QUIT ") + GetParam() + " " +
-                    (app ? app : "dumpapp") +
-                    " linger 2>&1 & pid=$!; sleep 0.05; kill -QUIT $pid; wait $pid; echo rc=$?";
+  std::string cmd = "export DUMPAPP_READY=$(mktemp -u); ulimit -c 0; "
+                    "env --default-signal=QUIT " + std::string(GetParam()) + " " +
+                    (app ? app : "dumpapp") + " linger 2>&1 & pid=$!; " + waitready +
+                    "kill -QUIT $pid; wait $pid; echo rc=$?; rm -f \"$DUMPAPP_READY\"";
   result r = gmptest::runshell(cmd);
   EXPECT_NE(r.out.find("rc=2\n"), std::string::npos) << r.out;
   auto bs = goroutines(r.out);
@@ -265,9 +272,10 @@ TEST_P(Dump, KillQuitFromOutsideDumpsEverythingAndExits2) {
 
 TEST(Traceback, CrashRaisesASignalSentFromOutside) {
   const char* app = getenv("DUMPAPP");
-  std::string cmd = std::string("ulimit -c 0; env GMPMAXPROCS=2 GMPTRACEBACK=crash ") +
-                    (app ? app : "dumpapp") +
-                    " linger 2>/dev/null & pid=$!; sleep 0.05; kill -SEGV $pid; wait $pid; echo rc=$?";
+  std::string cmd = "export DUMPAPP_READY=$(mktemp -u); ulimit -c 0; "
+                    "env GMPMAXPROCS=2 GMPTRACEBACK=crash " + std::string(app ? app : "dumpapp") +
+                    " linger 2>/dev/null & pid=$!; " + waitready +
+                    "kill -SEGV $pid; wait $pid; echo rc=$?; rm -f \"$DUMPAPP_READY\"";
   result r = gmptest::runshell(cmd);
   EXPECT_EQ(r.out, "rc=139\n") << "killed by SIGSEGV, as the crash level asks";
 }

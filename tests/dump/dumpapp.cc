@@ -9,7 +9,8 @@
 //   badfd     prints gmp_dump(-1) and gmp_dump(12345)
 //   minutes   as dump, with the parked goroutine's wait started 3 minutes ago
 //   linger    sleeps 300 ms holding its P (a raw nanosleep, which no hook parks), then exit 0
-//             (for GMPDEBUG=schedtrace and signals from outside)
+//             (for GMPDEBUG=schedtrace and signals from outside; it first creates the file
+//             $DUMPAPP_READY names, if set, once every goroutine is in place)
 //   deadlock  main and another goroutine each wait on a channel nobody sends on
 //   panic     an exception escapes a goroutine started with gmp::go
 //   nodeadlock as deadlock, but a goroutine sends after sleeping 50 ms: a timer is pending
@@ -17,6 +18,7 @@
 // another P (spin_forever), a few that never ran (never_ran).
 #include <gmp/gmp.h>
 #include <gmp/gmp.hpp>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -109,6 +111,11 @@ int main(int argc, char** argv) {
     mode = "dump";
   }
   if (strcmp(mode, "linger") == 0) {
+    // Every goroutine is in place: say so to a test that signals us from outside (raw
+    // system calls: a hooked open would park main and let the queued goroutines run).
+    if (const char* ready = getenv("DUMPAPP_READY")) {
+      syscall(SYS_close, syscall(SYS_openat, AT_FDCWD, ready, O_CREAT | O_WRONLY, 0600));
+    }
     timespec ts{0, 300 * 1000 * 1000};
     syscall(SYS_nanosleep, &ts, nullptr);  // a signal cuts it short
     return 0;
