@@ -74,7 +74,8 @@ keyinfo keys[keysmax];
 
 struct gthread {
   void* (*fn)(void*);
-  void (*gofn)(void*);               // instead of fn: a goroutine of gmp_go_with's (gotls)
+  void (*gofn)(void*);  // instead of fn: a goroutine of gmp_go_with's (gotls); fn, gofn and
+                        // arg are constant once newproc publishes the thread
   void* arg;
   void* retval;                      // written by the thread, read after done (join)
   uintptr_t tcb;                     // constant

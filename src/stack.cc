@@ -72,7 +72,8 @@ struct {
   rtmutex lock;
   stackvec hot;   // committed, ready to use
   stackvec cold;  // MADV_DONTNEED'ed: first touch faults fresh zero pages
-  // Other-size stacks (big[0, nbig), newest last), bigbytes of them <= bigCacheMax.
+  // Other-size stacks (pool.lock): big[0, nbig), in no order (bigget moves the last into
+  // the slot it empties); bigbytes, their total, <= bigCacheMax.
   bigstack big[bigCacheSlots];
   int nbig;
   size_t bigbytes;
@@ -108,7 +109,7 @@ bool mapstacks(size_t size, int n, uintptr_t* out) {
   return true;
 }
 
-// bigget takes a cached stack of exactly size bytes (the newest) into *lo, if there is one.
+// bigget takes a cached stack of exactly size bytes into *lo, if there is one.
 bool bigget(size_t size, uintptr_t* lo) {
   bool got = false;
   pool.lock.lock();

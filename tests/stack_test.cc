@@ -143,10 +143,7 @@ TEST(Stack, OtherSizesAreReusedUpToACap) {
     }, &hs[i], &attr), 0);
   }
   // All 60 hold their stacks at once (10 s at most).
-  for (int64_t until = gmp_nanotime() + 10000000000; holding.load() < n;) {
-    ASSERT_LT(gmp_nanotime(), until) << holding.load() << " of " << n << " ran";
-    gmp_yield();
-  }
+  ASSERT_TRUE(waitfor([&] { return holding.load() == n; })) << holding.load() << " of " << n;
   release = true;
   for (auto& r : rs) r.wg.wait();
   EXPECT_TRUE(waitfor([&] { return gmp_num_goroutine() == base; }));

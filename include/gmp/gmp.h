@@ -32,9 +32,10 @@ extern "C" {
 /*
  * gmp_go starts fn(arg) as a new goroutine and returns its goroutine id (> 0).
  * The goroutine runs on a 64 KiB stack (GMPSTACK=<bytes> changes the default) that is bound
- * to it when it first runs; when fn returns the goroutine ends. Called on a goroutine while
- * hundreds of goroutines wait to run, gmp_go yields to them before it returns (as
- * gmp_yield), as a spawning loop in Go is preempted: queued goroutines cost memory.
+ * to it when it first runs; when fn returns the goroutine ends. Called on a goroutine, every
+ * 256th gmp_go (or gmp_go_with) of that goroutine yields before it returns (as gmp_yield),
+ * so that what a spawning loop made can run, as Go's preemption lets it: queued goroutines
+ * cost memory.
  *
  * Errors:
  *   -EINVAL  fn is NULL
