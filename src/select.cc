@@ -122,16 +122,23 @@ void selecttimeout(void* arg, int64_t) {
   }
 }
 
-// Park commit with a timeout: the channels unlocked and the timer armed once the goroutine
-// is parked, so that the timer cannot ready it first.
+// Park commit with a timeout: the timer armed once the goroutine is parked, so that the
+// timer cannot ready it first, and before the channels are unlocked. sc, s and t live on the
+// parked goroutine's stack: once the last channel lock is released a sender may claim the
+// select and the goroutine resume on another M, deltimer a timer not yet added and return,
+// and an addtimer after that put a timer of a dead frame into the heap (its later firing
+// readied a running goroutine: "casgstatus: goroutine N from 4 to 1, but status is 2", and
+// ASan saw siftup write into another frame). Nothing touches them after selunlock's last
+// unlock. Lock order: the channels' locks, then the P's timerslock (no timer's f takes a
+// channel lock; selecttimeout takes none).
 struct selcommit {
   selstate* s;
   timer* t;
 };
 void selunlockarm(void* arg) {
   auto* sc = static_cast<selcommit*>(arg);
+  addtimer(sc->t);  // may fire at once: the claim (selecttimeout) readies a parked g
   selunlock(sc->s);
-  addtimer(sc->t);
 }
 
 // selwait parks the caller (all channel locks held, sudogs queued) until a case fires or
