@@ -5,6 +5,8 @@
 //   GMPDEBUG=scheddetail=1     with schedtrace: a line per P, M and G too
 //   GMPDEBUG=mclone=pthread    make Ms with pthread_create instead of raw clone
 //   GMPDEBUG=takeover=0        the libc hooks pass every call straight through
+//   GMPDEBUG=fsgsbase=0        switch TCBs with arch_prctl even where wrfsbase works
+//   GMPDEBUG=membarrier=0      locks release with an exchange, not a plain store (membarrier.cc)
 //   GMPTRACEBACK=none|single|all|crash   what a fatal error prints (GOTRACEBACK): no
 //                              goroutines, the failing one, all (default), all and then die
 //                              of the signal (SIGABRT otherwise) so that a core is written
@@ -65,6 +67,8 @@ void parsedebugvars() {
         debug.notakeover = atoi(val) == 0;
       } else if (strcmp(kv, "fsgsbase") == 0) {
         debug.nofsgsbase = atoi(val) == 0;
+      } else if (strcmp(kv, "membarrier") == 0) {
+        debug.nomembarrier = atoi(val) == 0;
       } else if (strcmp(kv, "mclone") == 0) {
         if (strcmp(val, "pthread") == 0) {
           debug.mclonePthread = true;

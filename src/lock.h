@@ -9,14 +9,36 @@
 
 namespace gmp {
 
-// rtmutex: a futex word with three states. Spins briefly (the holder runs on another CPU and
-// releases within nanoseconds), then sleeps in the kernel.
-//   key: 0 unlocked, 1 locked, 2 locked with (possible) sleepers.
+// rtmutex: a futex word. Spins briefly (the holder runs on another CPU and releases within
+// nanoseconds), then sleeps in the kernel.
+//   key: byte 0 the locked byte (1: held); the high half nonzero: a locker may sleep in
+//   futex_wait (Go's lock_futex state 2, kept apart so a release can be a plain store).
+// unlock stores 0 to the locked byte and then reads the high half, with no locked
+// instruction where membarrier works (lightrelease); a locker that marks the high half
+// fences with heavyfence before it sleeps (membarrier.cc).
 struct rtmutex {
   std::atomic<uint32_t> key{0};
   void lock();
   void unlock();
 };
+
+// The light release's halves (membarrier.cc): storebyte0 stores 0 to the byte at p, a plain
+// x86 store, which is a release store; loadword16/32 read a part of the same word that the
+// byte does not overlap, so the load need not wait for the store to leave the store buffer
+// (it may pass it: the fencing waiter covers that).
+inline void storebyte0(void* p) {
+  asm volatile("movb $0, %0" : "=m"(*static_cast<uint8_t*>(p)) : : "memory");
+}
+inline uint32_t loadword16(const void* p) {
+  uint32_t v;
+  asm volatile("movzwl %1, %0" : "=r"(v) : "m"(*static_cast<const uint16_t*>(p)) : "memory");
+  return v;
+}
+inline uint32_t loadword32(const void* p) {
+  uint32_t v;
+  asm volatile("movl %1, %0" : "=r"(v) : "m"(*static_cast<const uint32_t*>(p)) : "memory");
+  return v;
+}
 
 // note: a one-shot event. notesleep waits until notewakeup; noteclear re-arms it. Exactly one
 // waiter (the M that owns the note) and any number of wakers (only the first counts).

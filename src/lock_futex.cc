@@ -4,9 +4,8 @@
 namespace gmp {
 
 namespace {
-constexpr uint32_t mutexUnlocked = 0;
-constexpr uint32_t mutexLocked = 1;
-constexpr uint32_t mutexSleeping = 2;
+constexpr uint32_t mutexLocked = 1;           // the locked byte
+constexpr uint32_t mutexSleeping = 1u << 16;  // the high half: a locker may sleep
 constexpr int activeSpin = 4;      // rounds of procyield before yielding the CPU
 constexpr int activeSpinCnt = 30;  // pause instructions per round
 constexpr int passiveSpin = 1;     // rounds of sched_yield before sleeping
@@ -14,41 +13,71 @@ constexpr int passiveSpin = 1;     // rounds of sched_yield before sleeping
 // How long a note sleeper spins before it enters futex_wait. A cross-CPU futex wake costs
 // ~27 us on these VMs; a hand-off to a spinning sleeper ~100 ns.
 constexpr int64_t noteSpinNs = 30 * 1000;
+
+// tryacquire: take the lock if its byte is 0, setting also `wait` (mutexSleeping once we
+// have slept: other sleepers may remain, so our unlock must wake one, as Go's wait=2).
+bool tryacquire(std::atomic<uint32_t>& key, uint32_t wait) {
+  uint32_t v = key.load(std::memory_order_relaxed);
+  while (!(v & mutexLocked)) {
+    if (key.compare_exchange_weak(v, v | mutexLocked | wait, std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  return false;
+}
 }  // namespace
 
 void rtmutex::lock() {
-  uint32_t v = key.exchange(mutexLocked, std::memory_order_acquire);
-  if (v == mutexUnlocked) return;
-  // v is locked or sleeping. If it was sleeping we must keep it so when we take the lock:
-  // we cannot tell whether other sleepers remain, so unlock will wake one.
-  uint32_t wait = v;
+  uint32_t v = 0;
+  if (key.compare_exchange_strong(v, mutexLocked, std::memory_order_acquire)) return;
+  uint32_t wait = 0;
   int spin = ncpu > 1 ? activeSpin : 0;
   for (;;) {
     for (int i = 0; i < spin; i++) {
-      while (key.load(std::memory_order_relaxed) == mutexUnlocked) {
-        uint32_t expect = mutexUnlocked;
-        if (key.compare_exchange_weak(expect, wait, std::memory_order_acquire)) return;
-      }
+      if (tryacquire(key, wait)) return;
       procyield(activeSpinCnt);
     }
     for (int i = 0; i < passiveSpin; i++) {
-      while (key.load(std::memory_order_relaxed) == mutexUnlocked) {
-        uint32_t expect = mutexUnlocked;
-        if (key.compare_exchange_weak(expect, wait, std::memory_order_acquire)) return;
-      }
+      if (tryacquire(key, wait)) return;
       osyield();
     }
-    v = key.exchange(mutexSleeping, std::memory_order_acquire);
-    if (v == mutexUnlocked) return;
+    // Mark that a locker sleeps, unless the lock came free.
+    v = key.load(std::memory_order_relaxed);
+    for (;;) {
+      if (!(v & mutexLocked)) {
+        if (key.compare_exchange_weak(v, v | mutexLocked | wait, std::memory_order_acquire)) {
+          return;
+        }
+      } else if (key.compare_exchange_weak(v, v | mutexSleeping, std::memory_order_relaxed)) {
+        break;
+      }
+    }
     wait = mutexSleeping;
-    futexsleep(&key, mutexSleeping, -1);
+    // A light release (unlock) may have read the high half before our mark: the fence
+    // makes its store of the locked byte visible, so futex_wait finds the key changed and
+    // returns at once. One that reads the half after our mark wakes us.
+    if (lightrelease) heavyfence();
+    futexsleep(&key, mutexLocked | mutexSleeping, -1);
   }
 }
 
 void rtmutex::unlock() {
-  uint32_t v = key.exchange(mutexUnlocked, std::memory_order_release);
-  if (v == mutexUnlocked) fatal("unlock of unlocked lock");
-  if (v == mutexSleeping) futexwakeup(&key, 1);
+  if (lightrelease) {
+    if (!(key.load(std::memory_order_relaxed) & mutexLocked)) fatal("unlock of unlocked lock");
+    storebyte0(&key);
+    if (loadword16(reinterpret_cast<uint16_t*>(&key) + 1) == 0) return;
+  } else {
+    uint32_t v = key.fetch_sub(mutexLocked, std::memory_order_release);
+    if (!(v & mutexLocked)) fatal("unlock of unlocked lock");
+    if (!(v & mutexSleeping)) return;
+  }
+  // A locker may sleep: clear the mark and wake one; it marks again when it takes the lock
+  // (wait above), so a chain of wakes reaches every sleeper.
+  uint32_t v = key.load(std::memory_order_relaxed);
+  while ((v & mutexSleeping) &&
+         !key.compare_exchange_weak(v, v & ~mutexSleeping, std::memory_order_relaxed)) {
+  }
+  if (v & mutexSleeping) futexwakeup(&key, 1);
 }
 
 namespace {

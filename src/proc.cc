@@ -1199,6 +1199,7 @@ int procresize_world(int32_t n) {
 // Runs on the main thread before any goroutine exists.
 void schedinit() {
   parsedebugvars();
+  membarrierinit();
   initsig();
   sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
   allginit();

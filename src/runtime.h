@@ -580,6 +580,14 @@ void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns);  // ns <
 void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt);
 void osyield();
 void procyield(int n);
+
+// ---- membarrier.cc ---------------------------------------------------------------------------
+
+// lightrelease: rtmutex and gmp_mutex_t release with a plain store, and a waiter that marked
+// itself calls heavyfence before it sleeps (see membarrier.cc). Set once in schedinit.
+extern bool lightrelease;
+void membarrierinit();  // schedinit, before any other thread of ours
+void heavyfence();      // a full barrier on every CPU running one of our threads
 void* sysAlloc(size_t n);  // mmap NORESERVE rw; null on failure
 void sysFree(void* v, size_t n);
 
@@ -662,6 +670,7 @@ struct debugvars {
   bool scheddetail;    // GMPDEBUG=scheddetail=1: the SCHED line lists every P, M and G
   bool notakeover;     // GMPDEBUG=takeover=0: hooks pass through
   bool nofsgsbase;     // GMPDEBUG=fsgsbase=0: switch TCBs with arch_prctl as without FSGSBASE
+  bool nomembarrier;   // GMPDEBUG=membarrier=0: locks release with an exchange (no lightrelease)
   int32_t traceback = 2;  // GMPTRACEBACK (a tracebacklevel); default tracebackAll
   int32_t maxprocs;    // GMPMAXPROCS; 0: unset
   size_t stacksize;    // GMPSTACK; 0: unset

@@ -24,16 +24,25 @@ std::atomic<uint32_t>* semaaddr(uint32_t* v) {
 
 // ---- Mutex ------------------------------------------------------------------------------------
 
-// state: locked bit, woken bit (a spinner or a woken waiter is about to take it: unlock
-// need not wake another), starving bit, and the number of waiters above them.
-constexpr int32_t mutexLocked = 1;
-constexpr int32_t mutexWoken = 2;
-constexpr int32_t mutexStarving = 4;
-constexpr int32_t mutexWaiterShift = 3;
+// state (64 bits): the locked byte (byte 0, nothing else in it), bytes 1-3 zero, then in
+// the high word the woken bit (a spinner or a woken waiter is about to take it: unlock need
+// not wake another), the starving bit, and the number of waiters above them.
+// Differences from Go's sync.Mutex, for the light release (membarrier.cc):
+//   - unlock stores 0 to the locked byte and then reads the high word, with no locked
+//     instruction (the two do not overlap, so the load need not wait for the store); a waiter
+//     that marked itself in the high word after that load fences (heavyfence), reads the
+//     locked byte 0 and does what that unlock would have done (mutexunlockslow) before it
+//     parks;
+//   - in starvation mode unlock hands the mutex over still locked (Go clears the locked bit
+//     and lets the starving bit keep newcomers out), so a plain store never ends a hand-off.
+constexpr int64_t mutexLocked = 1;
+constexpr int64_t mutexWoken = int64_t(1) << 32;
+constexpr int64_t mutexStarving = int64_t(1) << 33;
+constexpr int mutexWaiterShift = 34;
+int64_t mutexwaiters(int64_t state) { return int64_t(uint64_t(state) >> mutexWaiterShift); }
 // A waiter that has waited this long switches the mutex to starvation mode: unlock hands
 // it over to the first waiter directly, and newcomers queue instead of barging.
 constexpr int64_t starvationThresholdNs = 1000 * 1000;
-
 // canspin: Go's sync_runtime_canSpin. Spin only a few times, on a goroutine (a P), when
 // another P is running (the holder may release soon) and nothing waits on our run queue.
 bool canspin(int iter) {
@@ -49,16 +58,40 @@ bool canspin(int iter) {
   return runqempty(pp);
 }
 
+// mutexunlockslow: after a release that left state old (the locked byte 0), wake a waiter
+// or hand the mutex over if nobody else will. Also run by a waiter that just marked itself,
+// for a light release that missed the mark.
+void mutexunlockslow(gmp_mutex_t* m, int64_t old) {
+  auto state = at(m->state);
+  for (;;) {
+    // Held again (its holder wakes at its unlock), or nobody waits: done.
+    if ((old & mutexLocked) || mutexwaiters(old) == 0) return;
+    if (old & mutexStarving) {
+      // Starvation mode entered while the releaser held it: take it for the first waiter.
+      if (state.compare_exchange_strong(old, old | mutexLocked, std::memory_order_acquire)) {
+        semrelease(semaaddr(&m->sema), true);
+        return;
+      }
+      continue;  // the CAS reloaded old
+    }
+    if (old & mutexWoken) return;  // a woken waiter or a spinner will take it
+    if (state.compare_exchange_strong(old, (old - (int64_t(1) << mutexWaiterShift)) | mutexWoken)) {
+      semrelease(semaaddr(&m->sema), false);
+      return;
+    }
+  }
+}
+
 void mutexlockslow(gmp_mutex_t* m) {
   auto state = at(m->state);
   int64_t waitstart = 0;
   bool starving = false, awoke = false;
   int iter = 0;
-  int32_t old = state.load();
+  int64_t old = state.load();
   for (;;) {
     // Spin while locked in normal mode, telling unlock (woken) not to wake anyone.
     if ((old & (mutexLocked | mutexStarving)) == mutexLocked && canspin(iter)) {
-      if (!awoke && !(old & mutexWoken) && (old >> mutexWaiterShift) != 0 &&
+      if (!awoke && !(old & mutexWoken) && mutexwaiters(old) != 0 &&
           state.compare_exchange_strong(old, old | mutexWoken)) {
         awoke = true;
       }
@@ -67,9 +100,9 @@ void mutexlockslow(gmp_mutex_t* m) {
       old = state.load();
       continue;
     }
-    int32_t next = old;
+    int64_t next = old;
     if (!(old & mutexStarving)) next |= mutexLocked;  // starving: the owner hands it over
-    if (old & (mutexLocked | mutexStarving)) next += 1 << mutexWaiterShift;
+    if (old & (mutexLocked | mutexStarving)) next += int64_t(1) << mutexWaiterShift;
     if (starving && (old & mutexLocked)) next |= mutexStarving;
     if (awoke) {
       if (!(next & mutexWoken)) fatal("sync: inconsistent mutex state");
@@ -77,18 +110,22 @@ void mutexlockslow(gmp_mutex_t* m) {
     }
     if (state.compare_exchange_strong(old, next)) {
       if (!(old & (mutexLocked | mutexStarving))) return;  // took it
+      if (lightrelease) {
+        heavyfence();
+        mutexunlockslow(m, state.load());
+      }
       bool lifo = waitstart != 0;  // waited before: back to the front of the queue
       if (waitstart == 0) waitstart = nanotime();
       semacquire(semaaddr(&m->sema), lifo, waitReasonSyncMutexLock);
       starving = starving || nanotime() - waitstart > starvationThresholdNs;
       old = state.load();
       if (old & mutexStarving) {
-        // Handed over to us (SEM3): the mutex is ours; fix the state.
-        if ((old & (mutexLocked | mutexWoken)) || (old >> mutexWaiterShift) == 0) {
+        // Handed over to us (SEM3), still locked: the mutex is ours; fix the state.
+        if (!(old & mutexLocked) || (old & mutexWoken) || mutexwaiters(old) == 0) {
           fatal("sync: inconsistent mutex state");
         }
-        int32_t delta = mutexLocked - (1 << mutexWaiterShift);
-        if (!starving || (old >> mutexWaiterShift) == 1) delta -= mutexStarving;  // leave it
+        int64_t delta = -(int64_t(1) << mutexWaiterShift);
+        if (!starving || mutexwaiters(old) == 1) delta -= mutexStarving;  // leave it
         state.fetch_add(delta);
         return;
       }
@@ -108,7 +145,7 @@ extern "C" {
 
 int gmp_mutex_lock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
-  int32_t zero = 0;
+  int64_t zero = 0;
   if (at(m->state).compare_exchange_strong(zero, mutexLocked, std::memory_order_acquire)) return 0;
   mutexlockslow(m);
   return 0;
@@ -116,7 +153,7 @@ int gmp_mutex_lock(gmp_mutex_t* m) {
 
 int gmp_mutex_trylock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
-  int32_t old = at(m->state).load(std::memory_order_relaxed);
+  int64_t old = at(m->state).load(std::memory_order_relaxed);
   if (old & (mutexLocked | mutexStarving)) return -EBUSY;
   return at(m->state).compare_exchange_strong(old, old | mutexLocked, std::memory_order_acquire)
              ? 0
@@ -126,24 +163,25 @@ int gmp_mutex_trylock(gmp_mutex_t* m) {
 int gmp_mutex_unlock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
   auto state = at(m->state);
-  if (!(state.load(std::memory_order_relaxed) & mutexLocked)) return -EPERM;
-  int32_t next = state.fetch_sub(mutexLocked, std::memory_order_release) - mutexLocked;
-  if (next == 0) return 0;
-  if (next & mutexStarving) {
-    semrelease(semaaddr(&m->sema), true);  // hand it to the first waiter (SEM3)
+  int64_t old = state.load(std::memory_order_relaxed);
+  if (!(old & mutexLocked)) return -EPERM;
+  // Starving is set only while the mutex is held, and cleared only by its next owner: what
+  // we read is so until we release.
+  if (old & mutexStarving) {
+    semrelease(semaaddr(&m->sema), true);  // hand it, still locked, to the first waiter (SEM3)
     return 0;
   }
-  int32_t old = next;
-  for (;;) {
-    // Nobody to wake, or someone already woken/locking: done.
-    if ((old >> mutexWaiterShift) == 0 || (old & (mutexLocked | mutexWoken | mutexStarving))) {
-      return 0;
-    }
-    if (state.compare_exchange_strong(old, (old - (1 << mutexWaiterShift)) | mutexWoken)) {
-      semrelease(semaaddr(&m->sema), false);
-      return 0;
-    }
+  int64_t next;
+  if (lightrelease) {
+    storebyte0(&m->state);
+    uint32_t high = loadword32(reinterpret_cast<uint32_t*>(&m->state) + 1);
+    if (high == 0) return 0;
+    next = state.load(std::memory_order_relaxed);
+  } else {
+    next = state.fetch_sub(mutexLocked, std::memory_order_release) - mutexLocked;
   }
+  if (next != 0) mutexunlockslow(m, next);
+  return 0;
 }
 
 // ---- RWMutex ------------------------------------------------------------------------------------

@@ -281,7 +281,7 @@ GMP_API void gmp_sleep(int64_t ns);
  * gmp_mutex_trylock: -EBUSY when locked. gmp_mutex_unlock: -EPERM when not locked (nothing
  * changes). Not recursive; any thread may unlock a mutex another locked (as Go's).
  */
-typedef struct gmp_mutex { int32_t state; uint32_t sema; } gmp_mutex_t;
+typedef struct gmp_mutex { int64_t state; uint32_t sema; } gmp_mutex_t;
 #define GMP_MUTEX_INIT {0, 0}
 GMP_API int gmp_mutex_lock(gmp_mutex_t *m);
 GMP_API int gmp_mutex_trylock(gmp_mutex_t *m);
