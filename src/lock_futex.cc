@@ -53,10 +53,14 @@ void rtmutex::lock() {
       }
     }
     wait = mutexSleeping;
-    // A light release (unlock) may have read the high half before our mark: the fence
-    // makes its store of the locked byte visible, so futex_wait finds the key changed and
-    // returns at once. One that reads the half after our mark wakes us.
-    if (lightrelease) heavyfence();
+    // A light release (unlock) may have read the high half before our mark. If we see its
+    // store of the locked byte, try again; else the fence makes it visible, so futex_wait
+    // finds the key changed and returns at once. One that reads the half after our mark
+    // wakes us.
+    if (lightrelease) {
+      if (awaitrelease(&key)) continue;
+      heavyfence();
+    }
     futexsleep(&key, mutexLocked | mutexSleeping, -1);
   }
 }

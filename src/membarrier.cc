@@ -40,4 +40,15 @@ void heavyfence() {
   if (r != 0) fatal("membarrier failed after it was registered");
 }
 
+bool awaitrelease(const void* lockbyte) {
+  if (ncpu <= 1) return false;  // the holder cannot run while we spin
+  for (int i = 0; i < 16; i++) {
+    uint32_t b;
+    asm volatile("movzbl %1, %0" : "=r"(b) : "m"(*static_cast<const uint8_t*>(lockbyte)) : "memory");
+    if (b == 0) return true;
+    procyield(30);
+  }
+  return false;
+}
+
 }  // namespace gmp

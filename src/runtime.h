@@ -588,6 +588,11 @@ void procyield(int n);
 extern bool lightrelease;
 void membarrierinit();  // schedinit, before any other thread of ours
 void heavyfence();      // a full barrier on every CPU running one of our threads
+// awaitrelease: spins a little (where another CPU can release meanwhile) for the locked byte
+// at lockbyte to read 0; whether it did. A waiter that marked itself and then sees a release
+// needs no fence: the release that may have missed its mark is visible to it. The release
+// comes within a few hundred ns from another CPU; the fence costs ~20 us there.
+bool awaitrelease(const void* lockbyte);
 void* sysAlloc(size_t n);  // mmap NORESERVE rw; null on failure
 void sysFree(void* v, size_t n);
 

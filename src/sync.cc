@@ -111,7 +111,11 @@ void mutexlockslow(gmp_mutex_t* m) {
     if (state.compare_exchange_strong(old, next)) {
       if (!(old & (mutexLocked | mutexStarving))) return;  // took it
       if (lightrelease) {
-        heavyfence();
+        // The holder we marked ourselves against may have read the high word first. Seeing
+        // its release (the locked byte 0) after our mark is as good as the fence; it
+        // usually comes within a few hundred ns from another CPU, and a fence costs ~20 us
+        // there (a later holder took the lock after our mark and will see it).
+        if (!awaitrelease(&m->state)) heavyfence();
         mutexunlockslow(m, state.load());
       }
       bool lifo = waitstart != 0;  // waited before: back to the front of the queue
