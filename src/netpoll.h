@@ -18,6 +18,10 @@ struct pollring {
   io_uring ring;
   std::atomic<uint32_t> reaping{0};  // NP2: 1 while an M reaps the CQ
   std::atomic<int64_t> inflight{0};  // NP4
+  // NP6: parks published since the last io_uring_enter (a hint: 0 means nothing waits for
+  // one). The owner adds with a plain load and store; a submitter takes it with exchange.
+  std::atomic<uint32_t> published{0};
+  uint32_t sysmonseen = 0;  // published as sysmon last saw it (sysmon only)
 };
 
 void netpollinit();              // schedinit: the shared eventfd
@@ -36,6 +40,12 @@ inline bool netpollpending(p* pp) {
 }
 
 // netpollsqe / netpollwait: hooks.h.
+
+// netpollflush: submit pp's published operations (NP6); the owner of pp, before it looks
+// for work elsewhere or sleeps. netpollflushstale: any thread (sysmon), for a ring whose
+// operations have waited a whole sysmon round for their owner.
+void netpollflush(p* pp);
+void netpollflushstale();
 
 // netpoll: reap r's completions onto out (the gs made runnable); false if none or r was
 // being reaped by another M. netpollall: every ring. Any M.

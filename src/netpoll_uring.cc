@@ -28,6 +28,15 @@
 //        whose goroutines are in no run queue yet.
 //   NP5: fdtable[fd] counts the goroutines parked on an operation on fd (netpollwait,
 //        seq_cst around the park). close() cancels them when it is not 0 (netpollclose).
+//   NP6: a park's commit only publishes its SQEs (the SQ tail, no system call: sqpublish) and
+//        counts them in ring.published; one io_uring_enter then submits every published
+//        SQE of the ring, whoever makes it (the kernel reads the SQ up to the tail under its
+//        own lock). The owner enters when its P has nothing left in its local queue
+//        (findRunnable: so a batch of goroutines that each park on I/O costs one system
+//        call, not one each) and every 61 ticks; sysmon for a ring whose count stood still
+//        for a round (its owner runs a long goroutine or is blocked); close() before its
+//        cancel, so that it cancels them too. A park a signal may interrupt submits at once
+//        (its cancel, SI3, must find the operation in the kernel).
 // IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
 // POLL_ADD) runs in the submitting thread. By default the kernel interrupts that thread with
 // an IPI to run it at once; with COOP it only marks the thread (TIF_NOTIFY_SIGNAL) and the
@@ -96,14 +105,32 @@ struct pollop {
   int32_t res = 0;  // the CQE's result: a count, or -errno
 };
 
+// sqpublish: r's prepared SQEs become the kernel's to take at the next io_uring_enter, as
+// liburing's flush does (NP1: the owner). Release: the SQEs before the tail.
+void sqpublish(pollring* r) {
+  io_uring_sq* sq = &r->ring.sq;
+  unsigned tail = sq->sqe_tail;
+  if (sq->sqe_head == tail) return;
+  sq->sqe_head = tail;
+  io_uring_smp_store_release(sq->ktail, tail);
+}
+
+// sqenter: one io_uring_enter for every published SQE of r (NP6); the kernel's result.
+// Any thread.
+int sqenter(pollring* r) {
+  r->published.exchange(0, std::memory_order_relaxed);
+  return io_uring_enter(unsigned(r->ring.enter_ring_fd), ringEntries, 0, 0, nullptr);
+}
+
 // netpollsubmit sends every queued SQE of r to the kernel (NP1: the M holding r's P). All
 // of them: an SQE may point at memory on its goroutine's stack (a linked timeout's
 // timespec) that only lives until the goroutine resumes, which its completion allows.
 void netpollsubmit(pollring* r) {
+  sqpublish(r);
   for (;;) {
-    int n = io_uring_submit(&r->ring);
+    int n = sqenter(r);
     if (n < 0 && n != -EINTR && n != -EBUSY && n != -EAGAIN) {
-      fatal("netpoll: io_uring_submit failed");
+      fatal("netpoll: io_uring_enter failed");
     }
     if (io_uring_sq_ready(&r->ring) == 0) return;
     // EBUSY/EAGAIN or a short count: the completion side is backed up (or the kernel is
@@ -211,9 +238,13 @@ io_uring_sqe* netpollsqe(unsigned n) {
 
 namespace {
 // pollcommit: gopark's commit for an operation: the goroutine is parked, so its completion
-// may be reaped from now on. Submits the ring (NP1: still on the M that holds the P).
+// may be reaped from now on. Publishes the operation for the next io_uring_enter (NP6; NP1:
+// still on the M that holds the P).
 bool pollcommit(g*, void* arg) {
-  netpollsubmit(static_cast<pollring*>(arg));
+  auto* r = static_cast<pollring*>(arg);
+  sqpublish(r);
+  r->published.store(r->published.load(std::memory_order_relaxed) + 1,
+                     std::memory_order_relaxed);
   return true;
 }
 
@@ -259,6 +290,24 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   return armed ? intrdisarm(op.gp, res, mode) : res;
 }
 
+void netpollflush(p* pp) {
+  pollring* r = pp->ring.load(std::memory_order_relaxed);  // NP1: ours
+  if (r && r->published.load(std::memory_order_relaxed) != 0) netpollsubmit(r);
+}
+
+void netpollflushstale() {
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
+    if (!r) continue;
+    uint32_t n = r->published.load(std::memory_order_relaxed);
+    // Unchanged and not 0 since the last round: nobody entered meanwhile. A count that
+    // merely looks the same again costs one needless enter.
+    if (n != 0 && n == r->sysmonseen) sqenter(r);
+    r->sysmonseen = n;
+  }
+}
+
 void netpollclose(int fd) {
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_acquire);
   // A forked child's table and rings are the parent's: its close cancels nothing there.
@@ -272,6 +321,7 @@ void netpollclose(int fd) {
   for (int32_t i = 0; i < np; i++) {
     pollring* r = allp[i]->ring.load(std::memory_order_acquire);
     if (!r || r->inflight.load(std::memory_order_relaxed) == 0) continue;
+    if (r->published.load(std::memory_order_relaxed) != 0) sqenter(r);  // NP6
     io_uring_sync_cancel_reg reg{};
     reg.fd = fd;
     reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;

@@ -617,6 +617,7 @@ top:
   // The same for finished I/O: goroutines that keep each other busy (or one that yields in
   // a loop) must not keep those whose I/O completed waiting.
   if (pp->schedtick.load(std::memory_order_relaxed) % 61 == 0 && netpollpending(pp)) {
+    netpollflush(pp);  // NP6: what parked meanwhile
     if (g* gp = pollwork()) return gp;
   }
   // Two goroutines that keep readying each other through runnext inherit one time slice
@@ -629,6 +630,9 @@ top:
                         std::memory_order_relaxed);
   }
   if (g* gp = runqget(pp, inheritTime)) return gp;
+  // The local queue is done: submit the operations its goroutines parked on (NP6), one
+  // system call for the batch, before looking further or sleeping.
+  netpollflush(pp);
   if (sched.runqsize_.load(std::memory_order_relaxed) > 0) {
     sched.lock.lock();
     g* gp = globrunqget(pp, 0);

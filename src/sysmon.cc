@@ -219,6 +219,7 @@ void sysmon() {
       if (netpollall(&q)) injectglist(&q);
       sched.sysmonpolling.store(false, std::memory_order_seq_cst);
     }
+    netpollflushstale();  // NP6: operations whose owner has not entered for a round
     lazysyscalls(now);
     bool stuck = stuckwork();
     if (stuck) wakep();
