@@ -43,9 +43,15 @@ void prepare() {
   gmp::threadmask(SIG_BLOCK, &all, &forkmask);
 }
 
-void parent() { gmp::threadmask(SIG_SETMASK, &forkmask, nullptr); }
+// Both sides share every open file description from now on: the hooks' knowledge of their
+// blocking modes goes (io.cc).
+void parent() {
+  gmp::fdmodesunknown();
+  gmp::threadmask(SIG_SETMASK, &forkmask, nullptr);
+}
 
 void child() {
+  gmp::fdmodesunknown();
   gmp::threadsforkchild();  // TC1: whether or not a scheduler is rebuilt
   gmp::afterforkchild();
   gmp::signalforkchild();

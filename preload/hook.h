@@ -86,6 +86,11 @@ int parkready(int fd, unsigned events, int64_t deadline, intrmode mode);
 // fdcopied (io.cc): to, a new fd for the file fd names (dup, dup2, dup3, F_DUPFD; or -1),
 // takes over what the hooks know of fd; returns to. Every caller.
 int fdcopied(int fd, int to);
+// fdmodechanges (io.cc): fd's blocking mode may change from now on (F_SETFL, FIONBIO,
+// fdopen): the hooks ask the kernel about it again. fdmodesunknown: every fd's (a fork).
+// Every caller.
+void fdmodechanges(int fd);
+void fdmodesunknown();
 
 // threadmask: rt_sigprocmask on the calling OS thread itself, past the pthread_sigmask hook
 // (which would set the goroutine's mask) and keeping errno.

@@ -24,17 +24,15 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "hook.h"
 
 namespace {
 
-// nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
-bool nonblocking(int fd) {
-  long fl = syscall(SYS_fcntl, fd, F_GETFL);
-  return fl < 0 || (fl & O_NONBLOCK) != 0;
-}
+bool nonblocking(int fd);
 
 // passthrough: from here on the call is libc's: fd is non-blocking, or the goroutine, back
 // from a park on another P, cannot park again (hooks.h: that P has no ring and cannot get
@@ -65,6 +63,11 @@ struct fdbits {
     if (fd < 0 || fd >= fdbitsSize) return beyond;
     return w[fd / 64].load(std::memory_order_relaxed) & (uint64_t(1) << (fd % 64));
   }
+  void clearall() {
+    for (auto& word : w) {
+      if (word.load(std::memory_order_relaxed)) word.store(0, std::memory_order_relaxed);
+    }
+  }
   void set(int fd, bool on) {
     if (fd < 0 || fd >= fdbitsSize) return;
     if (on) {
@@ -92,6 +95,35 @@ fdbits hastimeout;
 // fd. A stale mark (an fd closed by a path we do not see, then reused by a socket) only sends
 // that socket's reads the longer way, which is right for sockets too.
 fdbits notsocket;
+
+// Sockets whose last read had to wait (its recv(MSG_DONTWAIT) said EAGAIN): the next read
+// goes to the ring at once, without that try. A request/response connection's next request
+// is seldom there when the reply is out, and the ring's read tries the socket itself at
+// submission (and completes there when data waits), so the try was a system call that
+// saves nothing (~2 us on these VMs). Cleared with notsocket (close, accept, dup); a stale
+// mark only sends a read the ring's way, which is right for any file.
+fdbits waitedread;
+
+// Blocking mode, known without asking. A wait on a blocking fd first asks the kernel
+// whether the program made it non-blocking (fcntl F_GETFL, ~1 us on these VMs, once per
+// park of every read and write). A marked fd is known to be blocking: a socket this
+// process accepted in blocking mode (accept, accept4 without SOCK_NONBLOCK), whose open
+// file description no other process holds. The mark goes whenever that may stop being so:
+// F_SETFL or ioctl(FIONBIO) on the fd; its close; a copy (dup, dup2, dup3, F_DUPFD: both
+// fds, as F_SETFL through either changes both); fdopen (a FILE's fclose closes inside libc,
+// unseen: the number could come back as a non-blocking file); the fds a sendmsg passes
+// (SCM_RIGHTS); every mark at a fork (the child shares every description) and at
+// close_range/closefrom. A wrong mark would park a read that should fail with EAGAIN:
+// what the hooks cannot see is a raw syscall(SYS_fcntl or SYS_close) and another process
+// that takes the fd with pidfd_getfd(2) and changes its flags. Those are README's.
+fdbits blocking;
+
+// nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
+bool nonblocking(int fd) {
+  if (blocking.has(fd, false)) return false;
+  long fl = syscall(SYS_fcntl, fd, F_GETFL);
+  return fl < 0 || (fl & O_NONBLOCK) != 0;
+}
 
 // timeoutof: the deadline of a wait on fd starting now under opt (SO_RCVTIMEO or
 // SO_SNDTIMEO); -1 for none (no timeout set, or fd is no socket).
@@ -154,9 +186,12 @@ int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
 // writes the kernel blocks whatever O_NONBLOCK says): those get real(). A blocking fd parks on ring(deadline) until the call is done, the deadline from the
 // socket's timeout opt; one that can no longer park where the goroutine resumed
 // (passthrough) gets real(). maybefile: fd may be a regular file (not for the socket calls).
+// tried notTried: no first attempt was made (waitedread): a non-blocking fd gets real().
+constexpr ssize_t notTried = -2;
 template <typename Real, typename Ring>
 ssize_t parked(int fd, ssize_t tried, int opt, bool maybefile, Real real, Ring ring) {
   if (nonblocking(fd)) {  // regular()'s fstat leaves errno alone when it succeeds
+    if (tried == notTried) return real();
     return errno == EOPNOTSUPP || (maybefile && regular(fd)) ? real() : tried;
   }
   int64_t deadline = timeoutof(fd, opt);
@@ -184,10 +219,13 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
 ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   // n 0: a datagram socket's recv would consume a datagram, read() does not.
   if (off < 0 && n > 0 && !notsocket.has(fd, false)) {
+    if (waitedread.has(fd, false)) return readparked(fd, buf, n, off, notTried, false, gmp::intrRestart);
     ssize_t r = syscall(SYS_recvfrom, fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
     if (r >= 0) return r;
     if (errno != ENOTSOCK) {
-      return errno == EAGAIN ? readparked(fd, buf, n, off, r, false, gmp::intrRestart) : r;
+      if (errno != EAGAIN) return r;
+      waitedread.set(fd, true);
+      return readparked(fd, buf, n, off, r, false, gmp::intrRestart);
     }
     notsocket.set(fd, true);
   }
@@ -361,7 +399,24 @@ ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
       [&](int64_t deadline) { return ringrecvmsg(fd, msg, flags, deadline); });
 }
 
+// fdspassed: the fds an SCM_RIGHTS message of msg hands to another process lose their
+// blocking marks (their descriptions become shared).
+void fdspassed(const msghdr* msg) {
+  if (!msg || msg->msg_controllen == 0) return;
+  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(const_cast<msghdr*>(msg), c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const unsigned char* data = CMSG_DATA(c);
+    for (size_t i = 0; i < n; i++) {
+      int fd;
+      memcpy(&fd, data + i * sizeof(int), sizeof fd);
+      blocking.set(fd, false);
+    }
+  }
+}
+
 ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
+  fdspassed(msg);
   auto real = [&](const msghdr* m) { return syscall(SYS_sendmsg, fd, m, flags); };
   ssize_t r = syscall(SYS_sendmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r < 0) {
@@ -453,10 +508,12 @@ GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
 namespace {
 // accepted: c, a socket just accepted from listener ls (or -1), gets ls's timeout mark and
 // loses a stale notsocket mark.
-int accepted(int ls, int c) {
+int accepted(int ls, int c, int flags) {
   if (c >= 0) {
     hastimeout.set(c, hastimeout.has(ls, true));
     notsocket.set(c, false);
+    waitedread.set(c, false);
+    blocking.set(c, !(flags & SOCK_NONBLOCK));
   }
   return c;
 }
@@ -464,14 +521,14 @@ int accepted(int ls, int c) {
 
 GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   REAL(accept4);
-  if (!gmp::hookable(true)) return accepted(fd, real_accept4(fd, addr, len, flags));
+  if (!gmp::hookable(true)) return accepted(fd, real_accept4(fd, addr, len, flags), flags);
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
   for (;;) {
-    if (passthrough(fd)) return accepted(fd, real_accept4(fd, addr, len, flags));
+    if (passthrough(fd)) return accepted(fd, real_accept4(fd, addr, len, flags), flags);
     io_uring_sqe* sqe = gmp::sqeuntil(deadline);
     io_uring_prep_accept(sqe, fd, addr, len, flags);
     int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrRestart);
-    if (!again(res)) return accepted(fd, int(gmp::ringresult(res)));
+    if (!again(res)) return accepted(fd, int(gmp::ringresult(res)), flags);
   }
 }
 
@@ -499,10 +556,17 @@ GMP_HOOK ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int 
   return recvfrom(fd, buf, n, flags, from, fromlen);
 }
 
+void gmp::fdmodechanges(int fd) { blocking.set(fd, false); }
+
+void gmp::fdmodesunknown() { blocking.clearall(); }
+
 int gmp::fdcopied(int fd, int to) {
   if (to >= 0 && to != fd) {
     hastimeout.set(to, hastimeout.has(fd, true));
     notsocket.set(to, false);
+    waitedread.set(to, false);
+    blocking.set(to, false);
+    blocking.set(fd, false);
   }
   return to;
 }
@@ -530,7 +594,30 @@ GMP_HOOK int close(int fd) {
   gmp::netpollclose(fd);
   notsocket.set(fd, false);  // the number's next file starts unmarked (no new file can
   hastimeout.set(fd, false);  // take it before real_close returns)
+  waitedread.set(fd, false);
+  blocking.set(fd, false);
   return real_close(fd);
+}
+
+// close_range and closefrom close fds the hooks do not see one by one: no blocking mark
+// survives them (the other marks only cost a system call when stale).
+GMP_HOOK int close_range(unsigned first, unsigned last, int flags) {
+  REAL(close_range);
+  blocking.clearall();
+  return real_close_range(first, last, flags);
+}
+
+GMP_HOOK void closefrom(int lowfd) {
+  REAL(closefrom);
+  blocking.clearall();
+  real_closefrom(lowfd);
+}
+
+// fdopen: the FILE's fclose will close fd inside libc, unseen by close().
+GMP_HOOK FILE* fdopen(int fd, const char* mode) {
+  REAL(fdopen);
+  blocking.set(fd, false);
+  return real_fdopen(fd, mode);
 }
 
 GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {

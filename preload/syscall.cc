@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,6 +128,7 @@ GMP_HOOK int system(const char* cmd) {
 namespace {
 int fcntlg(int (*realfn)(int, int, ...), int fd, int cmd, void* arg) {
   if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) return gmp::fdcopied(fd, realfn(fd, cmd, arg));
+  if (cmd == F_SETFL) gmp::fdmodechanges(fd);
   if (cmd != F_SETLKW && cmd != F_OFD_SETLKW) return realfn(fd, cmd, arg);
   return insyscall([&] { return realfn(fd, cmd, arg); });
 }
@@ -146,3 +148,15 @@ GMP_HOOK int fcntl_hook(int fd, int cmd, ...) {
 }
 extern "C" __attribute__((visibility("default"), alias("fcntl"))) int fcntl64_hook(int, int, ...)
     __asm__("fcntl64");
+
+// ioctl: FIONBIO sets or clears O_NONBLOCK as F_SETFL does. One argument word after req,
+// passed on as it came.
+GMP_HOOK int ioctl(int fd, unsigned long req, ...) {
+  static const auto real_ioctl = gmp::libcfn<int (*)(int, unsigned long, ...)>("ioctl");
+  va_list ap;
+  va_start(ap, req);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  if (req == FIONBIO) gmp::fdmodechanges(fd);
+  return real_ioctl(fd, req, arg);
+}
