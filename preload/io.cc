@@ -114,8 +114,9 @@ fdbits waitedread;
 // unseen: the number could come back as a non-blocking file); the fds a sendmsg passes
 // (SCM_RIGHTS); every mark at a fork (the child shares every description) and at
 // close_range/closefrom. A wrong mark would park a read that should fail with EAGAIN:
-// what the hooks cannot see is a raw syscall(SYS_fcntl or SYS_close) and another process
-// that takes the fd with pidfd_getfd(2) and changes its flags. Those are README's.
+// what the hooks cannot see is a raw syscall(SYS_fcntl or SYS_close), sendmmsg passing
+// fds, and another process that takes the fd with pidfd_getfd(2) and changes its flags.
+// Those are README's. Test: HookContract.AcceptedSocketsTurnedNonBlockingFailWithEagain.
 fdbits blocking;
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
@@ -254,15 +255,20 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
                         : real_pwrite(fd, from, n - done, off + int64_t(done));
     return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
   };
-  iovec iov{const_cast<void*>(buf), n};
-  ssize_t r = pwritev2(fd, &iov, 1, off, RWF_NOWAIT);
-  if (r >= 0) {
-    done = size_t(r);
-    if (done == n) return r;
-  } else if (!wouldblock(errno)) {
-    return r;
+  // A socket known blocking (accepted here) writes through the ring at once: the write
+  // joins its P's batch of submissions (NP6) instead of costing a system call of its own,
+  // and the ring's send completes at submission when the socket has room.
+  if (off >= 0 || !blocking.has(fd, false)) {
+    iovec iov{const_cast<void*>(buf), n};
+    ssize_t r = pwritev2(fd, &iov, 1, off, RWF_NOWAIT);
+    if (r >= 0) {
+      done = size_t(r);
+      if (done == n) return r;
+    } else if (!wouldblock(errno)) {
+      return r;
+    }
+    if (nonblocking(fd)) return (r < 0 && errno == EOPNOTSUPP) || regular(fd) ? rest() : r;
   }
-  if (nonblocking(fd)) return (r < 0 && errno == EOPNOTSUPP) || regular(fd) ? rest() : r;
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
   for (;;) {
@@ -416,7 +422,6 @@ void fdspassed(const msghdr* msg) {
 }
 
 ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
-  fdspassed(msg);
   auto real = [&](const msghdr* m) { return syscall(SYS_sendmsg, fd, m, flags); };
   ssize_t r = syscall(SYS_sendmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r < 0) {
@@ -461,6 +466,7 @@ GMP_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 
 GMP_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   REAL(sendmsg);
+  fdspassed(msg);  // every caller
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_sendmsg(fd, msg, flags);
   return sendmsgg(fd, msg, flags);
 }

@@ -36,7 +36,8 @@
 //        call, not one each) and every 61 ticks; sysmon for a ring whose count stood still
 //        for a round (its owner runs a long goroutine or is blocked); close() before its
 //        cancel, so that it cancels them too. A park a signal may interrupt submits at once
-//        (its cancel, SI3, must find the operation in the kernel).
+//        (its cancel, SI3, must find the operation in the kernel). Test of sysmon's part:
+//        Netpoll.CompletionIsPostedWhileItsSubmitterComputes (the spinner keeps the P).
 // IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
 // POLL_ADD) runs in the submitting thread. By default the kernel interrupts that thread with
 // an IPI to run it at once; with COOP it only marks the thread (TIF_NOTIFY_SIGNAL) and the

@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstring>
@@ -362,6 +364,160 @@ TEST(HookContract, BlockingSendsAndWritevSendEveryByte) {
     drain.join();
     close(p[0]);
     return out;
+  }, true);
+}
+
+// A socket accepted in blocking mode is known blocking without asking the kernel each time
+// it waits (io.cc, "Blocking mode"), and its reads and writes go to the ring at once once a
+// read has waited: every way a program can make it non-blocking is seen, and the read then
+// fails with EAGAIN at once, as libc's does, instead of parking.
+namespace {
+struct tcppair {  // a listener, a connected client c and the accepted a
+  int ls, c, a;
+  tcppair() {
+    ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = bindloopback(ls);
+    listen(ls, 1);
+    c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    a = accept(ls, nullptr, nullptr);
+  }
+  ~tcppair() {
+    close(c);
+    close(ls);
+  }
+  // waitedread: a read of a that has to wait for c's "ab" (on a goroutine it parks, and
+  // marks a as a socket whose reads wait).
+  std::string waitedread() {
+    later when;
+    std::thread t([&] {
+      when.wait(20);
+      send(c, "ab", 2, 0);
+    });
+    char buf[8] = {};
+    std::string out = say(read(a, buf, sizeof buf));
+    t.join();
+    return out + ":" + std::string(buf, 2) + " ";
+  }
+};
+}  // namespace
+
+// fdmessage: a message of one byte (iov) with room for one fd in its control data.
+msghdr fdmessage(iovec* iov, char* cbuf, size_t clen) {
+  msghdr m{};
+  m.msg_iov = iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = clen;
+  return m;
+}
+
+TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
+  same("F_SETFL, ioctl(FIONBIO), F_SETFL through a dup; then writes", [] {
+    tcppair t;
+    char buf[8];
+    std::string out = t.waitedread();
+    fcntl(t.a, F_SETFL, O_NONBLOCK);
+    out += say(read(t.a, buf, sizeof buf)) + " ";
+    fcntl(t.a, F_SETFL, 0);
+    int on = 1;
+    ioctl(t.a, FIONBIO, &on);
+    out += say(read(t.a, buf, sizeof buf)) + " ";
+    on = 0;
+    ioctl(t.a, FIONBIO, &on);
+    out += t.waitedread();
+    int d = dup(t.a);
+    fcntl(d, F_SETFL, O_NONBLOCK);
+    out += say(read(t.a, buf, sizeof buf)) + " ";
+    out += say(write(t.a, "xyz", 3)) + " ";
+    out += say(recv(t.c, buf, sizeof buf, 0)) + ":" + std::string(buf, 3);
+    close(d);
+    close(t.a);
+    return out;
+  }, true);
+  same("a socket closed by fclose, its number taken by a non-blocking pipe", [] {
+    tcppair t;
+    std::string out = t.waitedread();
+    int a = t.a;
+    fclose(fdopen(t.a, "r+"));  // closes a inside libc, unseen by close()
+    int p[2];
+    pipe2(p, O_CLOEXEC | O_NONBLOCK);
+    out += std::string(p[0] == a ? "reused " : "? ");
+    char buf[8];
+    out += say(read(p[0], buf, sizeof buf));
+    close(p[0]);
+    close(p[1]);
+    return out;
+  }, true);
+  same("a forked child makes the shared socket non-blocking", [] {
+    tcppair t;
+    std::string out = t.waitedread();
+    pid_t pid = fork();
+    if (pid == 0) {
+      syscall(SYS_fcntl, t.a, F_SETFL, O_NONBLOCK);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char buf[8];
+    out += say(read(t.a, buf, sizeof buf));
+    close(t.a);
+    return out;
+  }, true);
+  same("a socket passed by SCM_RIGHTS is made non-blocking by the receiver", [] {
+    tcppair t;
+    std::string out = t.waitedread();
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    char one = 'f', cbuf[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{&one, 1};
+    msghdr m = fdmessage(&iov, cbuf, sizeof cbuf);
+    cmsghdr* cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &t.a, sizeof(int));
+    out += say(sendmsg(sv[0], &m, 0)) + " ";
+    int got = -1;
+    std::thread receiver([&] {  // a plain thread, as another process would be
+      char c;
+      char rbuf[CMSG_SPACE(sizeof(int))] = {};
+      iovec riov{&c, 1};
+      msghdr rm = fdmessage(&riov, rbuf, sizeof rbuf);
+      if (recvmsg(sv[1], &rm, 0) == 1) memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof(int));
+      syscall(SYS_fcntl, got, F_SETFL, O_NONBLOCK);
+    });
+    receiver.join();
+    char buf[8];
+    out += std::string(got >= 0 ? "received " : "? ") + say(read(t.a, buf, sizeof buf));
+    close(got);
+    close(sv[0]);
+    close(sv[1]);
+    close(t.a);
+    return out;
+  }, true);
+  same("8 MiB write() from an accepted socket whose reads waited, drained by a thread", [] {
+    tcppair t;
+    std::string out = t.waitedread();
+    constexpr size_t size = 8 << 20;
+    static unsigned char big[size];
+    for (size_t i = 0; i < size; i++) big[i] = static_cast<unsigned char>(i * 7 + (i >> 16));
+    size_t got = 0;
+    bool intact = true;
+    later when;
+    std::thread drain([&] {
+      static unsigned char sink[65536];
+      when.wait(10);
+      for (ssize_t r; (r = read(t.c, sink, sizeof sink)) > 0;) {
+        for (ssize_t i = 0; i < r; i++) intact = intact && sink[i] == big[got + size_t(i)];
+        got += size_t(r);
+      }
+    });
+    out += say(write(t.a, big, size)) + " ";
+    shutdown(t.a, SHUT_WR);
+    drain.join();
+    close(t.a);
+    return out + std::to_string(got) + (intact ? " intact" : " corrupted");
   }, true);
 }
 
