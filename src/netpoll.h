@@ -46,6 +46,10 @@ inline bool netpollpending(p* pp) {
 // operations have waited a whole sysmon round for their owner.
 void netpollflush(p* pp);
 void netpollflushstale();
+// netpollenter: submit pp's published operations from any thread, for a P that changes
+// hands or goes idle without its owner's findRunnable (handoffp, procresize, sysmon before
+// it sleeps).
+void netpollenter(p* pp);
 
 // netpoll: reap r's completions onto out (the gs made runnable); false if none or r was
 // being reaped by another M. netpollall: every ring. Any M.

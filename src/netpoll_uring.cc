@@ -34,8 +34,10 @@
 //        own lock). The owner enters when its P has nothing left in its local queue
 //        (findRunnable: so a batch of goroutines that each park on I/O costs one system
 //        call, not one each) and every 61 ticks; sysmon for a ring whose count stood still
-//        for a round (its owner runs a long goroutine or is blocked); close() before its
-//        cancel, so that it cancels them too. A park a signal may interrupt submits at once
+//        for a round (its owner runs a long goroutine or is blocked) and for every ring
+//        before it sleeps; entersyscall before a call that blocks; handoffp and procresize
+//        for a P that changes hands or dies;
+//        close() before its cancel, so that it cancels them too. A park a signal may interrupt submits at once
 //        (its cancel, SI3, must find the operation in the kernel). Test of sysmon's part:
 //        Netpoll.CompletionIsPostedWhileItsSubmitterComputes (the spinner keeps the P).
 // IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
@@ -294,6 +296,11 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
 void netpollflush(p* pp) {
   pollring* r = pp->ring.load(std::memory_order_relaxed);  // NP1: ours
   if (r && r->published.load(std::memory_order_relaxed) != 0) netpollsubmit(r);
+}
+
+void netpollenter(p* pp) {
+  pollring* r = pp->ring.load(std::memory_order_acquire);
+  if (r && r->published.load(std::memory_order_relaxed) != 0) sqenter(r);
 }
 
 void netpollflushstale() {

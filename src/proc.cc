@@ -306,6 +306,7 @@ void wakep() {
 // handoffp: the current M gives up pp (which it no longer runs) without blocking the P: start
 // an M on it if there is work or nobody is looking for work, else park it. Any M.
 void handoffp(p* pp) {
+  netpollenter(pp);  // NP6: its M may not look for work before the P sits idle
   if (!runqempty(pp) || sched.runqsize_.load(std::memory_order_relaxed) != 0) {
     startm(pp, false);
     return;
@@ -1012,6 +1013,7 @@ void entersyscall() {
   m* mp = getm();
   g* gp = mp->curg;
   p* pp = mp->p_;
+  netpollflush(pp);  // NP6: nothing parked on its ring waits for this call to end
   casgstatus(gp, Grunning, Gsyscall);
   pp->m_ = nullptr;
   mp->oldp = pp;
@@ -1096,6 +1098,7 @@ p* procresize(int32_t n) {
     while (g* gp = pp->gfree.pop()) sched.gfree.push_back(gp);
     stackcache_drain(pp);
     movetimers(pp, allp[0]);
+    netpollenter(pp);  // NP6: what its goroutines parked on
     pp->status.store(Pdead, std::memory_order_relaxed);
   }
   m* mp = getm();

@@ -199,6 +199,10 @@ void sysmon() {
           sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed)) {
         sched.sysmonwait = true;
         sched.lock.unlock();
+        // Every P is idle: each entered its ring on the way (findRunnable, handoffp), but
+        // nothing published may wait for a round of ours that will not come (NP6).
+        int32_t np = nallp.load(std::memory_order_acquire);
+        for (int32_t i = 0; i < np; i++) netpollenter(allp[i]);
         notesleep(&sched.sysmonnote);
         sched.lock.lock();
         noteclear(&sched.sysmonnote);  // the waker cleared sysmonwait under sched.lock
