@@ -430,7 +430,8 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     fcntl(d, F_SETFL, O_NONBLOCK);
     out += say(read(t.a, buf, sizeof buf)) + " ";
     out += say(write(t.a, "xyz", 3)) + " ";
-    out += say(recv(t.c, buf, sizeof buf, 0)) + ":" + std::string(buf, 3);
+    out += say(recv(t.c, buf, sizeof buf, 0));
+    out += ":" + std::string(buf, 3);
     close(d);
     close(t.a);
     return out;
@@ -489,7 +490,8 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     });
     receiver.join();
     char buf[8];
-    out += std::string(got >= 0 ? "received " : "? ") + say(read(t.a, buf, sizeof buf));
+    out += std::string(got >= 0 ? "received " : "? ");
+    out += say(read(t.a, buf, sizeof buf));
     close(got);
     close(sv[0]);
     close(sv[1]);
