@@ -232,8 +232,9 @@ hchan* chanmake(size_t elemsize, size_t cap, void (*drop)(void*), int* err) {
     *err = EINVAL;
     return nullptr;
   }
-  size_t bytes = sizeof(hchan) + elemsize * cap;
-  void* mem = calloc(1, bytes);
+  size_t bytes = (sizeof(hchan) + elemsize * cap + 63) & ~size_t(63);  // aligned_alloc's rule
+  void* mem = aligned_alloc(alignof(hchan), bytes);
+  if (mem) memset(mem, 0, bytes);
   if (!mem) {
     *err = ENOMEM;
     return nullptr;

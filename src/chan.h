@@ -67,20 +67,24 @@ struct waitq {
 }  // namespace gmp
 
 // The channel record; the C ABI's opaque gmp_chan_t. Its buffer follows it in memory.
-struct gmp_chan {
-  std::atomic<int64_t> refs;             // gmp_chan_retain/release; freed at 0
+// Cache lines: what operations write under the lock shares the record's first line (64-byte
+// aligned), so a send or receive on another CPU moves one line, not two; the constants and
+// refs are in the second, where the writes of the first do not disturb their readers.
+struct alignas(64) gmp_chan {
   gmp::rtmutex lock;
-  size_t elemsize;                       // constant
-  size_t dataqsiz;                       // capacity, constant
+  std::atomic<bool> closed;              // (lock to write; racy reads for fast paths)
   std::atomic<size_t> qcount;            // buffered values (lock; racy reads: gmp_chan_len)
   size_t sendx;                          // next slot to fill (lock)
   size_t recvx;                          // next slot to empty (lock)
-  std::atomic<bool> closed;              // (lock to write; racy reads for fast paths)
   gmp::waitq recvq;                      // blocked receivers (lock)
   gmp::waitq sendq;                      // blocked senders (lock)
+  size_t elemsize;                       // constant
+  size_t dataqsiz;                       // capacity, constant
   unsigned char* buf;                    // dataqsiz * elemsize bytes, just after the record
   void (*drop)(void*);                   // called on buffered values when freed; constant
+  std::atomic<int64_t> refs;             // gmp_chan_retain/release; freed at 0
 };
+static_assert(offsetof(gmp_chan, elemsize) == 64, "the lock's line holds what it guards");
 
 namespace gmp {
 
