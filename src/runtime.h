@@ -524,6 +524,9 @@ bool stackalloc(p* pp, size_t size, stack* out);  // false: out of memory
 void stackfree(p* pp, stack s);
 void stackcache_drain(p* pp);  // P being destroyed: give its cache to the pool
 size_t stackpool_bound();      // stacks the global pool keeps committed (tests)
+// stackscavenge: decommit up to max of the pool's stacks beyond stackpool_bound (sysmon);
+// whether more remain.
+bool stackscavenge(int max);
 size_t stackbigcached();       // bytes of other-size stacks cached for reuse (tests)
 size_t mainstacksize();        // goroutine 1's stack: RLIMIT_STACK
 void stackforkchild();         // a forked child: an empty pool (FK1)

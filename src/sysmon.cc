@@ -203,6 +203,8 @@ void sysmon() {
         // nothing published may wait for a round of ours that will not come (NP6).
         int32_t np = nallp.load(std::memory_order_acquire);
         for (int32_t i = 0; i < np; i++) netpollenter(allp[i]);
+        while (stackscavenge(1 << 20)) {  // and the memory of stacks nobody will need soon
+        }
         notesleep(&sched.sysmonnote);
         sched.lock.lock();
         noteclear(&sched.sysmonnote);  // the waker cleared sysmonwait under sched.lock
@@ -224,6 +226,7 @@ void sysmon() {
       sched.sysmonpolling.store(false, std::memory_order_seq_cst);
     }
     netpollflushstale();  // NP6: operations whose owner has not entered for a round
+    if (stackscavenge(256)) idle = 0;  // freed stacks beyond the pool's bound; more: soon
     lazysyscalls(now);
     bool stuck = stuckwork();
     if (stuck) wakep();
