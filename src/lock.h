@@ -24,10 +24,15 @@ struct rtmutex {
 
 // The light release's halves (membarrier.cc): storebyte0 stores 0 to the byte at p, a plain
 // x86 store, which is a release store; loadword16/32 read a part of the same word that the
-// byte does not overlap, so the load need not wait for the store to leave the store buffer
+// byte does not overlap (loadword8: the byte itself, for a waiter), so the load need not wait for the store to leave the store buffer
 // (it may pass it: the fencing waiter covers that).
 inline void storebyte0(void* p) {
   asm volatile("movb $0, %0" : "=m"(*static_cast<uint8_t*>(p)) : : "memory");
+}
+inline uint32_t loadword8(const void* p) {
+  uint32_t v;
+  asm volatile("movzbl %1, %0" : "=r"(v) : "m"(*static_cast<const uint8_t*>(p)) : "memory");
+  return v;
 }
 inline uint32_t loadword16(const void* p) {
   uint32_t v;

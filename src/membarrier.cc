@@ -42,10 +42,8 @@ void heavyfence() {
 
 bool awaitrelease(const void* lockbyte) {
   if (ncpu <= 1) return false;  // the holder cannot run while we spin
-  for (int i = 0; i < 16; i++) {
-    uint32_t b;
-    asm volatile("movzbl %1, %0" : "=r"(b) : "m"(*static_cast<const uint8_t*>(lockbyte)) : "memory");
-    if (b == 0) return true;
+  for (int i = 0; i < 16; i++) {  // 480 PAUSEs at most, ~9 us here
+    if (loadword8(lockbyte) == 0) return true;
     procyield(30);
   }
   return false;

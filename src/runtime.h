@@ -584,6 +584,9 @@ void futexwakeup(std::atomic<uint32_t>* addr, int32_t cnt);
 void osyield();
 void procyield(int n);
 
+void* sysAlloc(size_t n);  // mmap NORESERVE rw; null on failure
+void sysFree(void* v, size_t n);
+
 // ---- membarrier.cc ---------------------------------------------------------------------------
 
 // lightrelease: rtmutex and gmp_mutex_t release with a plain store, and a waiter that marked
@@ -596,8 +599,6 @@ void heavyfence();      // a full barrier on every CPU running one of our thread
 // needs no fence: the release that may have missed its mark is visible to it. The release
 // comes within a few hundred ns from another CPU; the fence costs ~20 us there.
 bool awaitrelease(const void* lockbyte);
-void* sysAlloc(size_t n);  // mmap NORESERVE rw; null on failure
-void sysFree(void* v, size_t n);
 
 // ---- tls.cc ----------------------------------------------------------------------------------
 

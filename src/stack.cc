@@ -8,8 +8,9 @@
 //
 // Default-size stacks (stackdefault: GMPSTACK or 64 KiB) are recycled:
 //   per-P cache (owner only, LIFO: the stack just freed is the hottest)
-//     -> global pool (pool.lock): up to poolHotMax committed ("hot") stacks, the rest
-//        MADV_DONTNEED'ed ("cold": address space only), so RSS follows live goroutines.
+//     -> global pool (pool.lock): committed ("hot") stacks, of which sysmon decommits all
+//        but poolHotMax (stackscavenge, off the Ps' path), the rest MADV_DONTNEED'ed ("cold":
+//        address space only), so RSS follows live goroutines a sysmon round or so behind.
 // Other sizes (goroutine 1, threads of pthread_create, gmp_go_with's sizes) are mapped one
 // by one; freed, up to bigCacheMax bytes of them wait in pool.big for a goroutine asking
 // for the same size (as glibc's stack cache for its threads: a thread made and joined in a
@@ -35,7 +36,7 @@ size_t stackdefault = 64 << 10;
 
 namespace {
 constexpr int stackBatch = 16;             // default stacks mapped per mmap
-constexpr size_t poolHotMax = 256;         // committed stacks the pool keeps (16 MiB at 64 KiB)
+constexpr size_t poolHotMax = 256;         // committed stacks scavenging leaves (16 MiB at 64 KiB)
 constexpr int64_t mprotectGuardCap = 16384;  // guards by mprotect (2 VMAs each) at most
 constexpr size_t bigCacheMax = 40 << 20;     // bytes of other-size stacks kept (glibc's 40 MiB)
 constexpr int bigCacheSlots = 64;
@@ -70,7 +71,7 @@ struct bigstack {
 
 struct {
   rtmutex lock;
-  stackvec hot;   // committed, ready to use
+  stackvec hot;   // committed, ready to use; beyond poolHotMax until sysmon's stackscavenge
   stackvec cold;  // MADV_DONTNEED'ed: first touch faults fresh zero pages
   // Other-size stacks (pool.lock): big[0, nbig), in no order (bigget moves the last into
   // the slot it empties); bigbytes, their total, <= bigCacheMax.
@@ -165,15 +166,18 @@ bool stackscavenge(int max) {
   constexpr int batch = 64;
   uintptr_t out[batch];
   int done = 0;
-  while (done < max) {
+  bool more = true;
+  while (more && done < max) {
     int k = 0;
     pool.lock.lock();
     while (k < batch && done + k < max && pool.hot.n > poolHotMax) {
       out[k++] = pool.hot.v[--pool.hot.n];
     }
+    more = pool.hot.n > poolHotMax;
     pool.lock.unlock();
     if (k == 0) return false;
-    // Off every list meanwhile: nobody can take them before they are decommitted.
+    // Off every list meanwhile: nobody can take them before they are decommitted (a fork
+    // in between leaves them out of the child's empty pool, as stackforkchild says).
     for (int i = 0; i < k; i++) madvise(reinterpret_cast<void*>(out[i]), stackdefault, MADV_DONTNEED);
     pool.lock.lock();
     for (int i = 0; i < k; i++) {
@@ -184,9 +188,6 @@ bool stackscavenge(int max) {
     pool.lock.unlock();
     done += k;
   }
-  pool.lock.lock();
-  bool more = pool.hot.n > poolHotMax;
-  pool.lock.unlock();
   return more;
 }
 
