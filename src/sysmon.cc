@@ -8,9 +8,12 @@
 //   - wakes a spinning M when goroutines wait on a P's queue while other Ps idle (stuckwork);
 //   - prints the SCHED line every GMPDEBUG=schedtrace=N ms;
 //   - keeps sched.coarsenow, the clock gopark stamps waitsince with.
-// When every P is idle (or the world is stopped) there is nothing to watch: it sleeps on
-// sched.sysmonnote until a P turns busy (pidleget, entersyscall, start-the-world wake it),
-// so an idle process uses no CPU.
+// When every P has been idle for sysmonParkAfter (or the world is stopped) there is nothing
+// to watch: it sleeps on sched.sysmonnote until a P turns busy (pidleget, entersyscall,
+// start-the-world wake it), so an idle process uses no CPU. Not at once: a server whose Ps
+// all idle between bursts of requests would wake it at each burst (a futex wake, ~27 us
+// across CPUs on these VMs, in the path of the request), as Go wakes its sysmon only
+// from system calls.
 // Preemption of goroutines that run too long belongs here too (a later issue).
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +30,7 @@ namespace {
 constexpr int64_t sysmonMinDelay = 20 * 1000;        // ns
 constexpr int64_t sysmonMaxDelay = 10 * 1000 * 1000;  // ns
 constexpr int64_t syscallRetakeIdle = 10 * 1000 * 1000;  // leave an idle syscall P this long
+constexpr int64_t sysmonParkAfter = 1000 * 1000;  // ns every P idle before sysmon parks
 
 note started;         // sysmon has settled useRawClone (wakes goroutine 1)
 int64_t starttime;    // nanotime at sysmon start, for the SCHED line
@@ -182,6 +186,7 @@ void sysmon() {
 
   int64_t delay = sysmonMinDelay;
   int32_t idle = 0;
+  int64_t idlesince = 0;  // when sysmon first saw every P idle; 0: a P runs
   int64_t lasttrace = starttime;
   for (;;) {
     if (idle == 0) {
@@ -191,9 +196,16 @@ void sysmon() {
     }
     if (delay > sysmonMaxDelay) delay = sysmonMaxDelay;
     usleep_ns(delay);
+    bool allidle =
+        sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed);
+    if (!allidle) {
+      idlesince = 0;
+    } else if (idlesince == 0) {
+      idlesince = nanotime();
+    }
     if (debug.schedtrace <= 0 &&
         (sched.gcwaiting.load(std::memory_order_relaxed) ||
-         sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed))) {
+         (allidle && nanotime() - idlesince >= sysmonParkAfter))) {
       sched.lock.lock();
       if (sched.gcwaiting.load(std::memory_order_relaxed) ||
           sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed)) {
@@ -210,6 +222,7 @@ void sysmon() {
         noteclear(&sched.sysmonnote);  // the waker cleared sysmonwait under sched.lock
         idle = 0;
         delay = sysmonMinDelay;
+        idlesince = 0;
       }
       sched.lock.unlock();
     }

@@ -262,14 +262,19 @@ TEST(Sched, GoFromForeignThread) {
   EXPECT_EQ(ran.load(), n);
 }
 
-// An idle process burns no CPU: every M sleeps, and sysmon stops ticking.
+// An idle process burns no CPU: every M sleeps, and sysmon stops ticking (it parks once
+// every P has been idle for a millisecond).
 TEST(Sched, IdleProcessUsesNoCpu) {
   std::atomic<uint32_t> wake{0};
   sleepInKernel(50);  // let spinning from earlier tests settle
   timespec c0, c1;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+  bool sysmonparked = false;
   std::thread t([&] {
     sleepInKernel(500);
+    sched.lock.lock();
+    sysmonparked = sched.sysmonwait;
+    sched.lock.unlock();
     semrelease(&wake);
   });
   semacquire(&wake);  // goroutine 1 parks; all Ps go idle
@@ -278,6 +283,7 @@ TEST(Sched, IdleProcessUsesNoCpu) {
   double cpuMs = double(c1.tv_sec - c0.tv_sec) * 1e3 + double(c1.tv_nsec - c0.tv_nsec) / 1e6;
   // A spinning M or a ticking sysmon would cost hundreds of ms over the 500 ms window.
   EXPECT_LT(cpuMs, 50.0) << "CPU used while idle: " << cpuMs << " ms";
+  EXPECT_TRUE(sysmonparked) << "sysmon still ticked after 500 ms with every P idle";
 }
 
 // Two goroutines that ready each other through runnext must not starve the rest of their P:
