@@ -127,6 +127,10 @@ def main():
     print(f"runs:    {args.runs} per side, N={args.n or 'default'}, workloads={','.join(workloads)}")
     print()
 
+    # Boost.Fiber's pingpong (one thread), run beside ours at 1 P when it was built.
+    fiber = build / "bench" / "bench_fiber_pingpong"
+    fiber = fiber if "pingpong" in workloads and os.access(fiber, os.X_OK) else None
+    fibers = []
     # metric -> P -> side -> [values]; every run of a side must report the same metrics.
     samples, units = {}, {}
     for w in workloads:
@@ -141,6 +145,11 @@ def main():
                     for name, (value, unit) in out.items():
                         samples.setdefault(name, {}).setdefault(p, {}).setdefault(side, []).append(value)
                         units[name] = unit
+                if w == "pingpong" and p == 1 and fiber:
+                    out = run(fiber, "GMPMAXPROCS", p, args.n)  # the variable means nothing to it
+                    if "pingpong_fiber" not in out:
+                        fail(f"{fiber} printed no `pingpong_fiber` line")
+                    fibers.append(out["pingpong_fiber"][0])
 
     def fmt(v, unit):
         return f"{v:.0f}" if unit in ("KiB", "B") else f"{v:.1f}"
@@ -164,6 +173,15 @@ def main():
     for r in table if len(table) > 1 else ():
         # Left-align the label and unit, right-align the numbers.
         print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+    if fiber:
+        mo, mf = statistics.median(samples["pingpong"][1]["ours"]), statistics.median(fibers)
+        print()
+        print("pingpong on Boost.Fiber (bench_fiber_pingpong: two fibers on one thread), beside ours at 1 P")
+        print(f"pingpong 1P  ours {mo:.1f}  fiber {mf:.1f}  ns/op  ours/fiber {mo / mf:.2f}  "
+              f"fiber min-max {min(fibers):.1f}-{max(fibers):.1f}")
+    elif "pingpong" in workloads:
+        print()
+        print("pingpong on Boost.Fiber: not built (install libboost-fiber-dev and reconfigure)")
     if "echo" in workloads:
         echo(ours["echo"], go["echo"], ours["echo_threads"], go_out / "loadgen", args.runs)
     if "threads" in workloads:
