@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -198,15 +199,18 @@ def cputime_us(pid):
 def echo_once(server, env, loadgen, conns):
     """Starts server (it prints `port N`), drives it with loadgen, stops it. Besides loadgen's
     figures, echo_cpu: the server's CPU time over the whole run divided by every round trip
-    loadgen made (warm-up included), in microseconds per round trip."""
+    loadgen made (warm-up included), in microseconds per round trip; echo_loadcpu: the same
+    for loadgen itself (its user plus system time, from the rusage of waited-for children)."""
     srv = subprocess.Popen([str(server)], env=dict(os.environ, **env), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
         line = srv.stdout.readline().split()
         if len(line) != 2 or line[0] != "port":
             fail(f"{server} did not print its port\n{srv.stderr.read() if srv.poll() is not None else ''}")
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run([str(loadgen), line[1], str(conns), str(ECHO_SECONDS)],
                            capture_output=True, text=True, timeout=TIMEOUT)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = cputime_us(srv.pid) if p.returncode == 0 else 0
     finally:
         srv.kill()
@@ -214,31 +218,40 @@ def echo_once(server, env, loadgen, conns):
     if p.returncode != 0:
         fail(f"loadgen against {server} ({conns} connections) exited {p.returncode}\n{p.stdout}{p.stderr}")
     vals = {name: float(value) for name, value, _ in map(str.split, p.stdout.splitlines())}
-    vals["echo_cpu"] = cpu / vals.pop("echo_total")
+    total = vals.pop("echo_total")
+    vals["echo_cpu"] = cpu / total
+    vals["echo_loadcpu"] = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1e6 / total
     return vals
 
 
 def echo(ours, go, threads, loadgen, runs):
-    """The echo table: round trips/s and p99 latency for each server, medians of runs."""
-    sides = (("ours", ours, {"GMPMAXPROCS": "2"}), ("go", go, {"GOMAXPROCS": "2"}),
-             ("threads", threads, {}))
+    """The echo table: for each connection count and P count (the thread server has none: its
+    figures stand in both rows), round trips/s, p99 latency, the server's and the load
+    generator's CPU per round trip; medians of runs, the servers taking turns."""
+    sides = [(f"{side}{p}", cmd, {var: str(p)}) for p in PROCS
+             for side, cmd, var in (("ours", ours, "GMPMAXPROCS"), ("go", go, "GOMAXPROCS"))]
+    sides.append(("threads", threads, {}))
     rows = [("workload", "ours", "go", "threads", "unit", "ours/go", "ours/threads")]
+    metrics = (("echo_rtps", "rt/s", 0), ("echo_p99", "us", 0), ("echo_cpu", "us/rt", 1),
+               ("echo_loadcpu", "us/rt", 1))
     for conns in ECHO_CONNS:
         vals = {}
         for _ in range(runs):
             for side, cmd, env in sides:
                 for name, v in echo_once(cmd, env, loadgen, conns).items():
                     vals.setdefault(name, {}).setdefault(side, []).append(v)
-        for name, unit in (("echo_rtps", "rt/s"), ("echo_p99", "us"), ("echo_cpu", "us/rt")):
+        for name, unit, digits in metrics:
             m = {side: statistics.median(vals[name][side]) for side, _, _ in sides}
-            digits = 1 if name == "echo_cpu" else 0
-            rows.append((f"{name.replace('_', ' ')} {conns}c", f"{m['ours']:.{digits}f}",
-                         f"{m['go']:.{digits}f}", f"{m['threads']:.{digits}f}", unit,
-                         f"{m['ours'] / m['go']:.2f}", f"{m['ours'] / m['threads']:.2f}"))
+            for p in PROCS:
+                o, g, t = m[f"ours{p}"], m[f"go{p}"], m["threads"]
+                rows.append((f"{name.replace('_', ' ')} {conns}c {p}P", f"{o:.{digits}f}",
+                             f"{g:.{digits}f}", f"{t:.{digits}f}", unit, f"{o / g:.2f}",
+                             f"{o / t:.2f}"))
     print()
-    print(f"echo: {ECHO_SECONDS} s measured per run after 0.3 s of warm-up, servers at 2 Ps "
+    print(f"echo: {ECHO_SECONDS} s measured per run after 0.3 s of warm-up, servers at 1 and 2 Ps "
           "(the thread server: a thread per connection), load from bench/go/loadgen on the same "
-          "machine")
+          "machine; echo loadcpu is the load generator's CPU per round trip, which bounds what "
+          "any server can reach on this machine (nproc / loadcpu)")
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(wd) if i in (0, 4) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
