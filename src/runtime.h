@@ -250,9 +250,10 @@ struct sysmontick {  // sysmon's last observation of a P (sysmon only)
   int64_t schedwhen;
 };
 
-// A timer (time.cc): t.f(t.arg, now) runs on some M holding a P once nanotime() >= when,
-// under the timerslock of the P whose heap held it; period > 0 repeats it.
-struct timer {
+// A runtime timer (time.cc; Go's runtime timer, named rttimer as rtmutex is: gmp::timer is
+// the C++ layer's time.Timer): t.f(t.arg, now) runs on some M holding a P once nanotime()
+// >= when, under the timerslock of the P whose heap held it; period > 0 repeats it.
+struct rttimer {
   int64_t when;      // nanotime deadline (the heap's key; the owner sets it before addtimer)
   int64_t period;    // > 0: re-armed every period ns
   void (*f)(void* arg, int64_t now);
@@ -302,7 +303,7 @@ struct alignas(64) p {
   // Timers (time.cc): a 4-ary heap on when, under timerslock; timer0when is the earliest
   // when (0: none), readable without the lock.
   rtmutex timerslock;
-  timer** timers;
+  rttimer** timers;
   int32_t ntimers;
   int32_t timerscap;
   std::atomic<int64_t> timer0when;
@@ -750,8 +751,9 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
 
 // ---- time.cc ---------------------------------------------------------------------------------
 
-void addtimer(timer* t);               // on the caller's P (it must hold one)
-bool deltimer(timer* t);               // false if it was not in a heap; t.f is not running after
+void addtimer(rttimer* t);             // on the caller's P (it must hold one)
+void addtimerany(rttimer* t);          // any thread: the caller's P, or P 0's heap + an M woken
+bool deltimer(rttimer* t);             // false if it was not in a heap; t.f is not running after
 int64_t checktimers(p* pp, int64_t now);  // run pp's expired timers (now 0: read the clock
                                           // if needed); returns its next when (0: none)
 int64_t nexttimer();                   // the earliest when over all Ps (0: none)

@@ -133,7 +133,7 @@ void selecttimeout(void* arg, int64_t) {
 // channel lock; selecttimeout takes none).
 struct selcommit {
   selstate* s;
-  timer* t;
+  rttimer* t;
 };
 void selunlockarm(void* arg) {
   auto* sc = static_cast<selcommit*>(arg);
@@ -149,7 +149,7 @@ void selwait(waiter* w, selstate* s, int64_t timeout) {
     return;
   }
   if (w->gp) {
-    timer t{};
+    rttimer t{};
     t.when = nanotime() + timeout;
     t.f = selecttimeout;
     t.arg = w;

@@ -104,7 +104,7 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
   for (;;) {
     if (deadline >= 0 && nanotime() >= deadline) return cansemacquire(addr);
     semwaiter s{gp, {}, addr, nullptr, 0, false, false, root};
-    timer t{};
+    rttimer t{};
     if (gp && deadline >= 0) {  // before root.lock: the timer's lock comes first
       t.when = deadline;
       t.f = semexpire;

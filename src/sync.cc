@@ -464,7 +464,7 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
   if (l->tail) static_cast<condwaiter*>(l->tail)->next = &s; else l->head = &s;
   l->tail = &s;
   listlock(l)->unlock();
-  timer t{};
+  rttimer t{};
   bool timed = gp && deadline >= 0;
   if (timed) {  // after queueing (the timer finds s queued or taken) and outside the
     t.when = deadline;  // list's lock (the P's timerslock comes first)

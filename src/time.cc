@@ -34,8 +34,8 @@ constexpr int heapArity = 4;
 
 // Heap order on when; idx kept current. pp->timerslock held for all three.
 void siftup(p* pp, int32_t i) {
-  timer** h = pp->timers;
-  timer* t = h[i];
+  rttimer** h = pp->timers;
+  rttimer* t = h[i];
   while (i > 0) {
     int32_t parent = (i - 1) / heapArity;
     if (h[parent]->when <= t->when) break;
@@ -48,9 +48,9 @@ void siftup(p* pp, int32_t i) {
 }
 
 void siftdown(p* pp, int32_t i) {
-  timer** h = pp->timers;
+  rttimer** h = pp->timers;
   int32_t n = pp->ntimers;
-  timer* t = h[i];
+  rttimer* t = h[i];
   for (;;) {
     int32_t c = i * heapArity + 1;
     if (c >= n) break;
@@ -71,11 +71,11 @@ void settimer0(p* pp) {
   pp->timer0when.store(pp->ntimers ? pp->timers[0]->when : 0, std::memory_order_release);
 }
 
-bool heappush(p* pp, timer* t) {
+bool heappush(p* pp, rttimer* t) {
   if (pp->ntimers == pp->timerscap) {
     int32_t cap = pp->timerscap ? 2 * pp->timerscap : 16;
     m* mp = acquirem();  // the P's timerslock is held (LS2)
-    auto* h = static_cast<timer**>(realloc(pp->timers, size_t(cap) * sizeof(timer*)));
+    auto* h = static_cast<rttimer**>(realloc(pp->timers, size_t(cap) * sizeof(rttimer*)));
     releasem(mp);
     if (!h) return false;
     pp->timers = h;
@@ -88,7 +88,7 @@ bool heappush(p* pp, timer* t) {
   return true;
 }
 
-void heapremove(p* pp, timer* t) {
+void heapremove(p* pp, rttimer* t) {
   int32_t i = t->idx;
   int32_t last = --pp->ntimers;
   if (i != last) {
@@ -117,7 +117,7 @@ void wakeTimerSleeper(int64_t when) {
 }
 }  // namespace
 
-void addtimer(timer* t) {
+void addtimer(rttimer* t) {
   p* pp = getg()->m_->p_;
   if (!pp) fatal("addtimer: no P");
   pp->timerslock.lock();
@@ -127,7 +127,26 @@ void addtimer(timer* t) {
   wakeTimerSleeper(t->when);
 }
 
-bool deltimer(timer* t) {
+void addtimerany(rttimer* t) {
+  g* gp = getg();
+  if (gp && gp->m_ && gp->m_->p_) {
+    addtimer(t);
+    return;
+  }
+  // No P to put it on: P 0's heap (never destroyed; its timerslock guards it like any
+  // other). Its M may be busy or gone idle; the timer sleeper, or with none a spinning M
+  // (which sees the timer in nexttimer when it finds nothing else and becomes the sleeper,
+  // and runs other Ps' timers when it steals), takes care of it.
+  p* pp = allp[0];
+  pp->timerslock.lock();
+  bool ok = heappush(pp, t);
+  pp->timerslock.unlock();
+  if (!ok) fatal("addtimer: out of memory for the timer heap");
+  wakeTimerSleeper(t->when);
+  wakep();
+}
+
+bool deltimer(rttimer* t) {
   for (;;) {
     p* pp = t->pp.load(std::memory_order_acquire);
     if (!pp) {
@@ -143,6 +162,13 @@ bool deltimer(timer* t) {
     }
     pp->timerslock.lock();
     if (t->pp.load(std::memory_order_relaxed) == pp) {
+      // A forked child's heaps are empty (timersforkchild) while its timers still name their
+      // P: such a timer is in no heap, and never fires there (a gmp_timer_t made before fork).
+      if (t->idx >= pp->ntimers || pp->timers[t->idx] != t) {
+        t->pp.store(nullptr, std::memory_order_relaxed);
+        pp->timerslock.unlock();
+        return false;
+      }
       heapremove(pp, t);
       pp->timerslock.unlock();
       return true;
@@ -158,7 +184,7 @@ int64_t checktimers(p* pp, int64_t now) {
   if (next > now) return next;
   pp->timerslock.lock();
   while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
-    timer* t = pp->timers[0];
+    rttimer* t = pp->timers[0];
     t->runningon.store(pp, std::memory_order_relaxed);  // published by heapremove's release
     heapremove(pp, t);
     if (t->period > 0) {  // a ticker: the next tick, skipping the ones already missed
@@ -198,7 +224,7 @@ void movetimers(p* from, p* to) {
   from->timerslock.lock();
   to->timerslock.lock();
   while (from->ntimers > 0) {
-    timer* t = from->timers[from->ntimers - 1];
+    rttimer* t = from->timers[from->ntimers - 1];
     heapremove(from, t);
     if (!heappush(to, t)) fatal("movetimers: out of memory for the timer heap");
   }
@@ -224,7 +250,7 @@ void goreadyf(void* arg, int64_t) { goready(static_cast<g*>(arg)); }
 // Park commit for sleep: the timer goes in only once the goroutine is parked, so its
 // goready cannot come first.
 bool sleepcommit(g*, void* t) {
-  addtimer(static_cast<timer*>(t));
+  addtimer(static_cast<rttimer*>(t));
   return true;
 }
 }  // namespace
@@ -238,7 +264,7 @@ void timesleep(int64_t ns) {
     }
     return;
   }
-  timer t{};
+  rttimer t{};
   int64_t now = nanotime();
   t.when = ns > INT64_MAX - now ? INT64_MAX : now + ns;  // a sleep "for ever" does not wrap
   t.f = goreadyf;

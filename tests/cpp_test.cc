@@ -189,3 +189,39 @@ TEST(Cpp, ThisGoroutine) {
   gmp::wait_group wg;
   EXPECT_THROW(wg.done(), std::system_error);
 }
+
+TEST(Cpp, TimersTickersAndAfterDeliverOnChannels) {
+  int64_t t0 = gmp_nanotime();
+  std::optional<gmp::chan<int64_t>> kept;
+  {
+    gmp::timer t(5ms);
+    std::optional<int64_t> v = t.c().recv();
+    ASSERT_TRUE(v);
+    EXPECT_GE(*v - t0, 5 * 1000 * 1000);
+    EXPECT_FALSE(t.stop()) << "it had fired";
+    EXPECT_FALSE(t.reset(1ms));
+    EXPECT_TRUE(t.c().recv()) << "fires again after reset";
+    EXPECT_THROW(t.reset(1ms, -1ns), std::system_error);
+    EXPECT_FALSE(t.reset(1h)) << "it had fired again";
+    EXPECT_TRUE(t.reset(1h)) << "and is pending now";
+    kept = t.c();  // a copy of the channel outlives the timer
+  }
+  EXPECT_EQ(kept->capacity(), 1u);
+  EXPECT_EQ(kept->size(), 0u) << "the timer stopped with its destructor";
+
+  gmp::ticker tk(2ms);
+  int64_t prev = 0;
+  for (int i = 0; i < 3; i++) {
+    std::optional<int64_t> v = tk.c().recv();
+    ASSERT_TRUE(v);
+    EXPECT_GT(*v, prev);
+    prev = *v;
+  }
+  EXPECT_TRUE(tk.stop());
+
+  // time.After in a select: the ticker, stopped, never fires; after does.
+  gmp::chan<int64_t> late = gmp::after(3ms);
+  size_t which = gmp::select(gmp::on_recv(tk.c(), [](std::optional<int64_t>) {}),
+                             gmp::on_recv(late, [](std::optional<int64_t> v) { EXPECT_TRUE(v); }));
+  EXPECT_EQ(which, 1u);
+}

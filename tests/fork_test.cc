@@ -196,3 +196,24 @@ TEST(Fork, UnderscoreForkChildHasNoScheduler) {
   ASSERT_GT(pid, 0);
   EXPECT_EQ(exitstatus(pid), 0);
 }
+
+// A gmp_timer_t pending in the parent is stopped in the child (its heap is gone: stop says
+// it was not pending, and free is safe); the child's own timers fire. The parent's fires.
+TEST(Fork, TimersOfTheParentAreStoppedInTheChild) {
+  constexpr int64_t ms = 1000 * 1000;
+  gmp_timer_t* t = gmp_timer_new(30 * ms, 0);
+  ASSERT_NE(t, nullptr);
+  int st = forkrun([&] {
+    if (gmp_timer_stop(t) != 0) return 1;
+    if (gmp_timer_free(t) != 0) return 2;
+    gmp_timer_t* mine = gmp_timer_new(ms, 0);
+    int64_t v = -1;
+    if (!mine || gmp_chan_recv(gmp_timer_chan(mine), &v) != 1 || v <= 0) return 3;
+    gmp_timer_free(mine);
+    return 0;
+  });
+  EXPECT_EQ(st, 0);
+  int64_t v = -1;
+  EXPECT_EQ(gmp_chan_recv(gmp_timer_chan(t), &v), 1) << "the parent's timer fires";
+  EXPECT_EQ(gmp_timer_free(t), 0);
+}

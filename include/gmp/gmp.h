@@ -271,6 +271,38 @@ GMP_API int64_t gmp_nanotime(void);
 GMP_API void gmp_sleep(int64_t ns);
 
 /*
+ * Timers and tickers — Go's time.NewTimer, time.NewTicker and time.After: each delivers the
+ * time it fired (gmp_nanotime() then, an int64_t) on a channel of capacity 1. A value that
+ * finds the channel full is dropped, so a slow receiver of a ticker gets one waiting tick,
+ * never a backlog (as Go's). The timers live on the per-P timer heaps and fire within a
+ * scheduler round of their deadline while a P runs; any thread may make and use them.
+ *
+ * gmp_timer_new: fires once after ns (<= 0: at once), and then, with period_ns > 0, every
+ *   period_ns (a ticker; ticks a busy process missed are skipped, not sent late in a burst).
+ *   NULL with errno EINVAL (period_ns < 0) or ENOMEM.
+ * gmp_timer_chan: its channel, which the timer holds a reference to until gmp_timer_free
+ *   (gmp_chan_retain it to keep it longer); NULL with errno EINVAL for a NULL timer.
+ * gmp_timer_stop: nothing more is sent once it returns. 1 if it stopped a pending firing, 0
+ *   if the timer had already fired (a one-shot) or was stopped. A value sent before stays in
+ *   the channel (Go before 1.23).
+ * gmp_timer_reset: stops it and arms it again as gmp_timer_new(ns, period_ns) would; 1 or 0
+ *   as gmp_timer_stop for what was pending, -EINVAL for period_ns < 0.
+ * gmp_timer_free: stops it and drops its channel reference; the timer is gone after it.
+ *   stop, reset and free return -EINVAL for a NULL timer; they may run on any thread, also
+ *   while the timer fires, but free must be the timer's last call.
+ * gmp_after: a channel that receives one value after ns (time.After), or NULL with errno
+ *   ENOMEM. The caller owns its one reference and releases it (before or after the value
+ *   came: its timer frees itself once it has fired).
+ */
+typedef struct gmp_timer gmp_timer_t;
+GMP_API gmp_timer_t *gmp_timer_new(int64_t ns, int64_t period_ns);
+GMP_API gmp_chan_t *gmp_timer_chan(gmp_timer_t *t);
+GMP_API int gmp_timer_stop(gmp_timer_t *t);
+GMP_API int gmp_timer_reset(gmp_timer_t *t, int64_t ns, int64_t period_ns);
+GMP_API int gmp_timer_free(gmp_timer_t *t);
+GMP_API gmp_chan_t *gmp_after(int64_t ns);
+
+/*
  * Synchronization — Go's sync package. Every type is a plain struct that its _INIT macro
  * (or zeroing) initializes; none needs destroying. Waiting goroutines park (their OS thread
  * runs other goroutines); threads that are not goroutines sleep on a futex. All functions

@@ -11,6 +11,7 @@
 //   gmp::mutex m; std::lock_guard lk(m);        // also shared_mutex, condition_variable_any
 //   gmp::wait_group wg; wg.add(2); ... wg.done(); wg.wait();
 //   gmp::this_goroutine::sleep_for(1ms); gmp::this_goroutine::id();
+//   gmp::ticker tk(5ms); tk.c().recv(); gmp::after(1s).recv();   // time.NewTicker, time.After
 #pragma once
 
 #include <gmp/gmp.h>
@@ -43,6 +44,10 @@ struct closed_channel : std::logic_error {
 namespace detail {
 inline void check(int r, const char* what) {
   if (r < 0) throw std::system_error(-r, std::generic_category(), what);
+}
+template <typename Rep, typename Period>
+int64_t nanos(const std::chrono::duration<Rep, Period>& d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 }  // namespace detail
 
@@ -93,7 +98,7 @@ inline void yield() { gmp_yield(); }
 inline int64_t id() { return gmp_goid(); }
 template <typename Rep, typename Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
-  gmp_sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  gmp_sleep(detail::nanos(d));
 }
 }  // namespace this_goroutine
 
@@ -146,6 +151,12 @@ template <typename T> class chan {
   size_t size() const { return gmp_chan_len(c_); }
   size_t capacity() const { return gmp_chan_cap(c_); }
   gmp_chan_t* native() const { return c_; }
+  // adopt: a handle that takes over one reference to c, a channel of Ts made by the C ABI
+  // (a trivially copyable T: the C ABI's channels carry values).
+  static chan adopt(gmp_chan_t* c) {
+    static_assert(direct, "gmp::chan<T>::adopt needs a trivially copyable T");
+    return chan(c, adopting{});
+  }
 
   static T take(slot& s) {
     if constexpr (direct) {
@@ -163,11 +174,67 @@ template <typename T> class chan {
   }
 
  private:
+  struct adopting {};
+  chan(gmp_chan_t* c, adopting) noexcept : c_(c) {}
   void release() {
     if (c_) gmp_chan_release(c_);  // the last one destroys unreceived values (drop)
   }
   gmp_chan_t* c_;
 };
+
+// ---- timers -----------------------------------------------------------------------------------
+
+// timer: Go's time.Timer, and with a period its time.Ticker (gmp_timer_*): c() receives the
+// time (gmp_nanotime) of each firing, which a full channel drops. stop() and reset() say
+// whether a firing was pending. Destroying the timer stops it; copies of c() live on.
+class timer {
+ public:
+  template <typename Rep, typename Period>
+  explicit timer(const std::chrono::duration<Rep, Period>& d,
+                 std::chrono::nanoseconds period = std::chrono::nanoseconds::zero())
+      : t_(make(detail::nanos(d), period.count())),
+        c_(chan<int64_t>::adopt(gmp_chan_retain(gmp_timer_chan(t_)))) {}
+  timer(const timer&) = delete;
+  timer& operator=(const timer&) = delete;
+  ~timer() { gmp_timer_free(t_); }
+
+  chan<int64_t>& c() { return c_; }
+  bool stop() { return gmp_timer_stop(t_) == 1; }
+  // reset: arm it again (a negative period throws std::system_error).
+  template <typename Rep, typename Period>
+  bool reset(const std::chrono::duration<Rep, Period>& d,
+             std::chrono::nanoseconds period = std::chrono::nanoseconds::zero()) {
+    int r = gmp_timer_reset(t_, detail::nanos(d), period.count());
+    detail::check(r, "gmp::timer::reset");
+    return r == 1;
+  }
+
+ private:
+  static gmp_timer_t* make(int64_t ns, int64_t period) {
+    gmp_timer_t* t = gmp_timer_new(ns, period);
+    if (!t) throw std::system_error(errno, std::generic_category(), "gmp::timer");
+    return t;
+  }
+  gmp_timer_t* t_;
+  chan<int64_t> c_;
+};
+
+// ticker: a timer that fires every period (Go's time.NewTicker).
+class ticker : public timer {
+ public:
+  template <typename Rep, typename Period>
+  explicit ticker(const std::chrono::duration<Rep, Period>& period)
+      : timer(period, std::chrono::duration_cast<std::chrono::nanoseconds>(period)) {}
+};
+
+// after(d): a channel that receives the time once, after d (Go's time.After). (after(d, f)
+// below is a select's timeout case.)
+template <typename Rep, typename Period>
+chan<int64_t> after(const std::chrono::duration<Rep, Period>& d) {
+  gmp_chan_t* c = gmp_after(detail::nanos(d));
+  if (!c) throw std::system_error(errno, std::generic_category(), "gmp::after");
+  return chan<int64_t>::adopt(c);
+}
 
 // ---- select -----------------------------------------------------------------------------------
 
@@ -195,7 +262,7 @@ template <typename T, typename U, typename F> send_case<T, F> on_send(chan<T>& c
 }
 template <typename Rep, typename Period, typename F>
 timeout_case<F> after(const std::chrono::duration<Rep, Period>& d, F f) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  int64_t ns = detail::nanos(d);
   return {ns > 0 ? ns : 1, std::move(f)};
 }
 template <typename F> timeout_case<F> otherwise(F f) { return {0, std::move(f)}; }

@@ -1,0 +1,181 @@
+// timerchan_test.cc — timers and tickers that deliver on channels (gmp_timer_*, gmp_after):
+// they fire once or every period and never early, stop and reset as Go's, drop the ticks a
+// slow receiver misses, stay exact when stops race firings, and work from a thread that is
+// not a goroutine.
+#include <cerrno>
+#include <random>
+#include <thread>
+
+#include "export_test.h"
+
+using namespace gmptest;
+
+namespace {
+constexpr int64_t ms = 1000 * 1000;
+
+// recvwithin: the value c delivers within d ns, or -1 if none comes.
+int64_t recvwithin(gmp_chan_t* c, int64_t d) {
+  int64_t v = -1;
+  gmp_select_case cs[] = {{c, GMP_RECV, &v, false}};
+  return gmp_select(cs, 1, d) == 0 ? v : -1;
+}
+}  // namespace
+
+TEST(Timer, BadArgumentsAreRejected) {
+  errno = 0;
+  EXPECT_EQ(gmp_timer_new(ms, -1), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  errno = 0;
+  EXPECT_EQ(gmp_timer_chan(nullptr), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(gmp_timer_stop(nullptr), -EINVAL);
+  EXPECT_EQ(gmp_timer_reset(nullptr, ms, 0), -EINVAL);
+  EXPECT_EQ(gmp_timer_free(nullptr), -EINVAL);
+  gmp_timer_t* t = gmp_timer_new(10000 * ms, 0);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(gmp_timer_reset(t, ms, -1), -EINVAL);
+  EXPECT_EQ(gmp_timer_stop(t), 1) << "a rejected reset changes nothing";
+  EXPECT_EQ(gmp_timer_free(t), 0);
+}
+
+TEST(Timer, FiresOnceNotBeforeItsDeadline) {
+  int64_t t0 = gmp_nanotime();
+  gmp_timer_t* t = gmp_timer_new(20 * ms, 0);
+  ASSERT_NE(t, nullptr);
+  gmp_chan_t* c = gmp_timer_chan(t);
+  EXPECT_EQ(gmp_chan_cap(c), 1u);
+  int64_t v = -1;
+  EXPECT_EQ(gmp_chan_recv(c, &v), 1);
+  EXPECT_GE(v - t0, 20 * ms) << "fired early";
+  EXPECT_LE(v, gmp_nanotime()) << "the value is the time it fired";
+  EXPECT_EQ(recvwithin(c, 50 * ms), -1) << "a one-shot fires once";
+  EXPECT_EQ(gmp_timer_stop(t), 0) << "it had fired";
+  EXPECT_EQ(gmp_timer_free(t), 0);
+
+  t = gmp_timer_new(-5, 0);  // a deadline passed: at once
+  EXPECT_NE(recvwithin(gmp_timer_chan(t), 5000 * ms), -1);
+  EXPECT_EQ(gmp_timer_free(t), 0);
+}
+
+TEST(Timer, StoppedTimerSendsNothing) {
+  gmp_timer_t* t = gmp_timer_new(30 * ms, 0);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(gmp_timer_stop(t), 1);
+  EXPECT_EQ(gmp_timer_stop(t), 0) << "stopped already";
+  EXPECT_EQ(recvwithin(gmp_timer_chan(t), 80 * ms), -1);
+  EXPECT_EQ(gmp_timer_free(t), 0);
+}
+
+TEST(Timer, ResetArmsItAgain) {
+  int64_t t0 = gmp_nanotime();
+  gmp_timer_t* t = gmp_timer_new(10000 * ms, 0);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(gmp_timer_reset(t, 10 * ms, 0), 1) << "it was pending";
+  int64_t v = recvwithin(gmp_timer_chan(t), 5000 * ms);
+  ASSERT_NE(v, -1) << "the reset deadline, not the first one";
+  EXPECT_GE(v - t0, 10 * ms);
+  EXPECT_EQ(gmp_timer_reset(t, ms, 0), 0) << "it had fired";
+  EXPECT_NE(recvwithin(gmp_timer_chan(t), 5000 * ms), -1) << "and fires again";
+  EXPECT_EQ(gmp_timer_free(t), 0);
+}
+
+TEST(Ticker, TicksEveryPeriodAndDropsWhatASlowReceiverMisses) {
+  constexpr int64_t period = 5 * ms;
+  int64_t t0 = gmp_nanotime();
+  gmp_timer_t* t = gmp_timer_new(period, period);
+  ASSERT_NE(t, nullptr);
+  gmp_chan_t* c = gmp_timer_chan(t);
+  int64_t prev = t0;
+  for (int i = 1; i <= 5; i++) {
+    int64_t v = recvwithin(c, 5000 * ms);
+    ASSERT_NE(v, -1) << "tick " << i;
+    EXPECT_GE(v - t0, i * period) << "tick " << i << " came early";  // a skipped one only later
+    EXPECT_GT(v, prev);
+    prev = v;
+  }
+  gmp_sleep(60 * ms);  // a dozen periods unread
+  EXPECT_EQ(gmp_chan_len(c), 1u) << "one tick waits; the others were dropped, not queued";
+  EXPECT_EQ(gmp_timer_stop(t), 1) << "a running ticker is pending";
+  int64_t v = -1;
+  EXPECT_EQ(gmp_chan_recv(c, &v), 1);  // the tick sent before the stop stays
+  EXPECT_EQ(recvwithin(c, 30 * ms), -1) << "nothing after the stop";
+  EXPECT_EQ(gmp_timer_reset(t, period, period), 0) << "stopped";
+  EXPECT_NE(recvwithin(c, 5000 * ms), -1) << "a reset ticker ticks again";
+  EXPECT_EQ(gmp_timer_free(t), 0);
+}
+
+TEST(After, DeliversOnceAndFreesItself) {
+  int64_t t0 = gmp_nanotime();
+  gmp_chan_t* c = gmp_after(10 * ms);
+  ASSERT_NE(c, nullptr);
+  int64_t v = -1;
+  EXPECT_EQ(gmp_chan_recv(c, &v), 1);
+  EXPECT_GE(v - t0, 10 * ms);
+  EXPECT_EQ(recvwithin(c, 30 * ms), -1) << "once";
+  gmp_chan_release(c);
+  // Released before or while they fire: each timer still fires and then frees itself and
+  // the channel (the ASan build sees a use after free).
+  for (int i = 0; i < 1000; i++) gmp_chan_release(gmp_after(i % 3 == 0 ? 0 : (i % 5) * 100000));
+  gmp_sleep(10 * ms);
+}
+
+// Stops racing the firings: for every timer, either the stop came first (1) and nothing is
+// ever sent, or the timer had fired (0) and exactly one value is in its channel. Timers
+// are made on one goroutine and stopped from another (or the same), on any P.
+TEST(Timer, StopsRacingFiringsAreExact) {
+  constexpr int workers = 8, each = 300;
+  std::atomic<int> wrong{0}, stopped{0}, fired{0};
+  WaitGroup wg(workers);
+  for (int w = 0; w < workers; w++) {
+    go([&, w] {
+      std::minstd_rand rng(uint32_t(w + 1));
+      for (int i = 0; i < each; i++) {
+        gmp_timer_t* t = gmp_timer_new(int64_t(rng() % 200) * 1000, 0);  // 0-200 us
+        if (rng() % 2) gmp_yield();
+        if (rng() % 4 == 0) gmp_sleep(int64_t(rng() % 150) * 1000);
+        int r = gmp_timer_stop(t);
+        gmp_chan_t* c = gmp_timer_chan(t);
+        if (r == 1) {
+          stopped++;
+          if (recvwithin(c, 0 * ms) != -1) wrong++;  // nothing, now or later (below)
+        } else {
+          fired++;
+          if (recvwithin(c, 5000 * ms) == -1) wrong++;  // its one value
+        }
+        if (gmp_chan_len(c) != 0) wrong++;
+        gmp_timer_free(t);
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(stopped.load() + fired.load(), workers * each);
+  EXPECT_GT(stopped.load(), 0) << "the test stops no pending timer";
+  EXPECT_GT(fired.load(), 0) << "the test stops no fired timer";
+}
+
+// A thread the runtime does not run: its timers go on P 0's heap and an M is woken for them
+// (addtimerany); its receives block on a futex.
+TEST(Timer, ThreadThatIsNotAGoroutineUsesTimersAndTickers) {
+  int64_t elapsed = -1, afterelapsed = -1;
+  int ticks = 0;
+  std::thread th([&] {
+    int64_t t0 = gmp_nanotime();
+    gmp_timer_t* t = gmp_timer_new(10 * ms, 0);
+    int64_t v = -1;
+    if (gmp_chan_recv(gmp_timer_chan(t), &v) == 1) elapsed = v - t0;
+    gmp_timer_free(t);
+    gmp_timer_t* tk = gmp_timer_new(2 * ms, 2 * ms);
+    while (ticks < 3 && gmp_chan_recv(gmp_timer_chan(tk), &v) == 1) ticks++;
+    gmp_timer_free(tk);
+    t0 = gmp_nanotime();
+    gmp_chan_t* c = gmp_after(3 * ms);
+    if (gmp_chan_recv(c, &v) == 1) afterelapsed = v - t0;
+    gmp_chan_release(c);
+  });
+  th.join();
+  EXPECT_GE(elapsed, 10 * ms);
+  EXPECT_EQ(ticks, 3);
+  EXPECT_GE(afterelapsed, 3 * ms);
+}
