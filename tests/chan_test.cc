@@ -19,14 +19,16 @@ struct Chan {
   operator gmp_chan_t*() const { return c; }
 };
 
-// receiverswaiting: how many goroutines are blocked receiving on c now.
-size_t receiverswaiting(gmp_chan_t* c) {
+// receiverswaiting / senderswaiting: how many goroutines are blocked on c now.
+size_t waiting(gmp_chan_t* c, gmp::waitq gmp_chan::*q) {
   c->lock.lock();
   size_t n = 0;
-  for (gmp::sudog* s = c->recvq.first; s; s = s->next) n++;
+  for (gmp::sudog* s = (c->*q).first; s; s = s->next) n++;
   c->lock.unlock();
   return n;
 }
+size_t receiverswaiting(gmp_chan_t* c) { return waiting(c, &gmp_chan::recvq); }
+size_t senderswaiting(gmp_chan_t* c) { return waiting(c, &gmp_chan::sendq); }
 
 int64_t recvInt(gmp_chan_t* c, int* ok = nullptr) {
   int64_t v = -1;
@@ -133,24 +135,22 @@ TEST(Chan, CloseDrainsBufferThenReportsClosedWithZero) {
 TEST(Chan, CloseWakesEveryWaitingReceiverAndSender) {
   constexpr int n = 8;
   Chan r(sizeof(int64_t), 0), s(sizeof(int64_t), 0);
-  std::atomic<int> closedRecv{0}, closedSend{0}, parked{0};
+  std::atomic<int> closedRecv{0}, closedSend{0};
   WaitGroup wg(2 * n);
   for (int i = 0; i < n; i++) {
     go([&] {
-      parked++;
       int64_t v = 5;
       if (gmp_chan_recv(r, &v) == 0 && v == 0) closedRecv++;
       wg.done();
     });
     go([&] {
-      parked++;
       int64_t v = 5;
       if (gmp_chan_send(s, &v) == -EPIPE) closedSend++;
       wg.done();
     });
   }
-  while (parked.load() < 2 * n) gmp_yield();
-  for (int i = 0; i < 100; i++) gmp_yield();  // let them reach the channel and park
+  // Every one of them waits on its channel when the close comes.
+  while (receiverswaiting(r) < n || senderswaiting(s) < n) gmp_yield();
   gmp_chan_close(r);
   gmp_chan_close(s);
   wg.wait();
@@ -177,6 +177,24 @@ TEST(Chan, WaitingReceiversAreServedFirstComeFirstServed) {
   for (int64_t v = 0; v < n; v++) gmp_chan_send(c, &v);
   wg.wait();
   for (int i = 0; i < n; i++) EXPECT_EQ(got[i], i);
+}
+
+// Blocked senders too: their values arrive in the order they blocked.
+TEST(Chan, WaitingSendersAreServedFirstComeFirstServed) {
+  ScopedMaxprocs procs(1);
+  constexpr int n = 16;
+  Chan c(sizeof(int64_t), 0);
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      int64_t v = i;
+      gmp_chan_send(c, &v);
+      wg.done();
+    });
+    while (senderswaiting(c) < size_t(i + 1)) gmp_yield();
+  }
+  for (int64_t want = 0; want < n; want++) EXPECT_EQ(recvInt(c), want);
+  wg.wait();
 }
 
 TEST(Chan, ZeroSizeElementsAreSignals) {
@@ -227,22 +245,46 @@ TEST(Select, BadArgumentsAreRejected) {
 }
 
 TEST(Select, ReadyCasesArePickedAtRandom) {
-  constexpr int rounds = 10000;
-  Chan a(0, rounds), b(0, rounds);
+  constexpr int k = 4, rounds = 8000;
+  Chan a(0, rounds), b(0, rounds), c(0, rounds), d(0, rounds);
+  gmp_chan_t* chans[k] = {a, b, c, d};
   for (int i = 0; i < rounds; i++) {
-    gmp_chan_send(a, nullptr);
-    gmp_chan_send(b, nullptr);
+    for (gmp_chan_t* ch : chans) gmp_chan_send(ch, nullptr);
   }
-  int hits[2] = {0, 0};
+  int hits[k] = {};
   for (int i = 0; i < rounds; i++) {
-    gmp_select_case cs[] = {{a.c, GMP_RECV, nullptr, false}, {b.c, GMP_RECV, nullptr, false}};
-    int r = gmp_select(cs, 2, -1);
-    ASSERT_TRUE(r == 0 || r == 1) << r;
+    gmp_select_case cs[k];
+    for (int j = 0; j < k; j++) cs[j] = {chans[j], GMP_RECV, nullptr, false};
+    int r = gmp_select(cs, k, -1);
+    ASSERT_TRUE(r >= 0 && r < k) << r;
     hits[r]++;
   }
-  // Binomial(10000, 1/2): sd 50, so 4000..6000 is 20 sd away from failing by chance.
-  EXPECT_GT(hits[0], 4000) << hits[0] << " vs " << hits[1];
-  EXPECT_GT(hits[1], 4000) << hits[0] << " vs " << hits[1];
+  // Each of four always-ready cases: Binomial(8000, 1/4), mean 2000, sd 38.7; 1700..2300
+  // is 7.7 sd from failing by chance. A first-ready or round-robin bias fails it, as does
+  // one skewed by the lock order (the channels' addresses).
+  for (int j = 0; j < k; j++) {
+    EXPECT_GT(hits[j], 1700) << "case " << j << ": " << hits[0] << " " << hits[1] << " "
+                             << hits[2] << " " << hits[3];
+    EXPECT_LT(hits[j], 2300) << "case " << j;
+  }
+}
+
+// A select waiting to send when its channel is closed reports the send's error, as Go's
+// select panics there.
+TEST(Select, WaitingSendCaseGetsEpipeWhenItsChannelCloses) {
+  Chan a(sizeof(int64_t), 0), b(sizeof(int64_t), 0);
+  std::atomic<int> r{1};
+  WaitGroup wg(1);
+  go([&] {
+    int64_t v = 1, w = -1;
+    gmp_select_case cs[] = {{a.c, GMP_SEND, &v, false}, {b.c, GMP_RECV, &w, false}};
+    r = gmp_select(cs, 2, -1);
+    wg.done();
+  });
+  while (senderswaiting(a) < 1) gmp_yield();
+  gmp_chan_close(a);
+  wg.wait();
+  EXPECT_EQ(r.load(), -EPIPE);
 }
 
 TEST(Select, BlocksUntilACaseFiresAndReportsIt) {

@@ -202,13 +202,16 @@ TEST(Cond, SignalWakesOneBroadcastWakesAll) {
   constexpr int n = 10;
   gmp_mutex_t m = GMP_MUTEX_INIT;
   gmp_cond_t c = GMP_COND_INIT;
-  int tokens = 0, woken = 0, waiting = 0;
+  int tokens = 0, woken = 0, waiting = 0, returns = 0;  // m
   WaitGroup wg(n);
   for (int i = 0; i < n; i++) {
     go([&] {
       gmp_mutex_lock(&m);
       waiting++;
-      while (tokens == 0) gmp_cond_wait(&c, &m);
+      while (tokens == 0) {
+        gmp_cond_wait(&c, &m);
+        returns++;  // every wake-up, wanted or not
+      }
       tokens--;
       woken++;
       gmp_mutex_unlock(&m);
@@ -224,6 +227,8 @@ TEST(Cond, SignalWakesOneBroadcastWakesAll) {
   locked([&] { tokens = 3; });
   for (int i = 0; i < 3; i++) gmp_cond_signal(&c);
   for (bool three = false; !three;) locked([&] { three = woken == 3; }), gmp_yield();
+  gmp_sleep(20 * 1000 * 1000);  // time for any other waiter a signal woke by mistake to run
+  locked([&] { EXPECT_EQ(returns, 3) << "each signal wakes exactly one waiter"; });
   locked([&] { tokens += n - 3; });
   gmp_cond_broadcast(&c);
   wg.wait();
