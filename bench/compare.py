@@ -263,13 +263,18 @@ def threads(build, apps, runs):
     stops counting at 1024 and prints 1024+)."""
     so = build / "libgmp.so"
     rows = [("workload", "preloaded", "native", "unit", "preloaded/native")]
+    notes = []
     for app, argv, shown in THREAD_APPS:
         vals = {}
+        emfile = 0  # native runs that ran out of fds (a thread per connection needs 2 each)
         for _ in range(runs):
             for side, env in (("native", {}), ("preloaded", {"LD_PRELOAD": str(so), "GMPMAXPROCS": "2"})):
                 cmd = [str(apps[app])] + argv
                 p = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True,
                                    text=True, timeout=TIMEOUT)
+                if p.returncode != 0 and side == "native" and "Too many open files" in p.stderr:
+                    emfile += 1  # the machine's fd limit, not the program: noted, not fatal
+                    continue
                 if p.returncode != 0:
                     fail(f"{' '.join(cmd)} ({side}) exited {p.returncode}\n{p.stdout}{p.stderr}")
                 figs = dict(tok.split("=", 1) for tok in (p.stdout + p.stderr).split() if "=" in tok)
@@ -277,10 +282,16 @@ def threads(build, apps, runs):
                     if name not in figs:
                         fail(f"{' '.join(cmd)} ({side}) printed no {name}=\n{p.stdout}{p.stderr}")
                     vals.setdefault(name, {}).setdefault(side, []).append(figs[name])
+        if emfile:
+            notes.append(f"{app}: {emfile} of {runs} native runs ran out of file descriptors "
+                         "(RLIMIT_NOFILE) and are left out")
         for name, unit in shown:
+            vals[name].setdefault("native", [])
             capped = {side: any(v.endswith("+") for v in vs) for side, vs in vals[name].items()}
-            m = {side: statistics.median(float(v.rstrip("+")) for v in vs) for side, vs in vals[name].items()}
-            show = {side: f"{m[side]:.0f}{'+' if capped[side] else ''}" for side in m}
+            m = {side: statistics.median(float(v.rstrip("+")) for v in vs) if vs else None
+                 for side, vs in vals[name].items()}
+            show = {side: "-" if m[side] is None else f"{m[side]:.0f}{'+' if capped[side] else ''}"
+                    for side in m}
             r = m["preloaded"] / m["native"] if m["native"] and not capped["native"] else None
             ratio = "-" if r is None else f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
             rows.append((f"{app} {name}", show["preloaded"], show["native"], unit, ratio))
@@ -290,6 +301,8 @@ def threads(build, apps, runs):
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+    for n in notes:
+        print(n)
 
 
 if __name__ == "__main__":
