@@ -14,6 +14,8 @@ namespace {
 struct {
   int64_t go, gowith, goid, num;
   int maxprocs, dump, stats;
+  bool timernull, afternull;
+  int timererrno, aftererrno;
 } early;
 
 __attribute__((constructor)) void callBeforeStart() {
@@ -27,6 +29,12 @@ __attribute__((constructor)) void callBeforeStart() {
   early.dump = gmp_dump(2);
   struct gmp_stats st;
   early.stats = gmp_stats(&st, sizeof st);
+  errno = 0;
+  early.timernull = gmp_timer_new(1000, 0) == nullptr;
+  early.timererrno = errno;
+  errno = 0;
+  early.afternull = gmp_after(1000) == nullptr;
+  early.aftererrno = errno;
   gmp_yield();  // must not crash either
 }
 }  // namespace
@@ -38,6 +46,10 @@ TEST(Abi, BeforeStartEveryEntryDegradesGracefully) {
   EXPECT_EQ(early.num, 0);
   EXPECT_EQ(early.maxprocs, -EAGAIN);
   EXPECT_EQ(early.dump, -EAGAIN);
+  EXPECT_TRUE(early.timernull);
+  EXPECT_EQ(early.timererrno, EAGAIN);
+  EXPECT_TRUE(early.afternull);
+  EXPECT_EQ(early.aftererrno, EAGAIN);
 }
 
 TEST(Abi, GoRejectsNullFunction) { EXPECT_EQ(gmp_go(nullptr, nullptr), -EINVAL); }

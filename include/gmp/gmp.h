@@ -8,7 +8,8 @@
  *     before the runtime has started and from threads that are not goroutines. Where a call
  *     cannot be honoured it returns an error code; it never crashes or aborts.
  *   - Errors are negative errno values (-EINVAL, -ENOMEM, -EAGAIN, ...) returned directly;
- *     errno is not touched.
+ *     errno is not touched. The calls that return a pointer (gmp_chan_make, gmp_timer_new,
+ *     gmp_timer_chan, gmp_after) return NULL and set errno instead, as malloc does.
  *   - A "goroutine" is a function run by the runtime's scheduler on its own stack. The
  *     program's main() runs as goroutine 1 once libgmp has taken over (preloaded or linked).
  */
@@ -279,7 +280,8 @@ GMP_API void gmp_sleep(int64_t ns);
  *
  * gmp_timer_new: fires once after ns (<= 0: at once), and then, with period_ns > 0, every
  *   period_ns (a ticker; ticks a busy process missed are skipped, not sent late in a burst).
- *   NULL with errno EINVAL (period_ns < 0) or ENOMEM.
+ *   NULL with errno EINVAL (period_ns < 0), ENOMEM, or EAGAIN (the runtime has not started:
+ *   an ELF constructor).
  * gmp_timer_chan: its channel, which the timer holds a reference to until gmp_timer_free
  *   (gmp_chan_retain it to keep it longer); NULL with errno EINVAL for a NULL timer.
  * gmp_timer_stop: nothing more is sent once it returns. 1 if it stopped a pending firing, 0
@@ -291,7 +293,7 @@ GMP_API void gmp_sleep(int64_t ns);
  *   stop, reset and free return -EINVAL for a NULL timer; they may run on any thread, also
  *   while the timer fires, but free must be the timer's last call.
  * gmp_after: a channel that receives one value after ns (time.After), or NULL with errno
- *   ENOMEM. The caller owns its one reference and releases it (before or after the value
+ *   ENOMEM or EAGAIN (as gmp_timer_new). The caller owns its one reference and releases it (before or after the value
  *   came: its timer frees itself once it has fired).
  */
 typedef struct gmp_timer gmp_timer_t;
