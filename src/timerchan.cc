@@ -18,7 +18,7 @@
 #include "runtime.h"
 
 struct gmp_timer {
-  gmp::rttimer t;  // first: f's arg is the timer, which is tc
+  gmp::rttimer t;  // the runtime timer; t.arg is tc
   gmp::hchan* c;
   gmp::rtmutex mu;
   bool armed;     // TC2: tc.t was added and not deleted since (tc.mu)
