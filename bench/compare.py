@@ -61,6 +61,14 @@ def run(cmd, env_var, procs, n):
         fail(f"{' '.join(argv)}: output is not `name value unit` lines\n{p.stdout}{p.stderr}")
 
 
+def printtable(rows, left):
+    """Prints rows (tuples of strings) in columns: those in left (the label and the unit)
+    left-aligned, the numbers right-aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(wd) if i in left else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+
+
 def machine():
     model = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -170,10 +178,8 @@ def main():
             table.append((f"{name.replace('_', ' ')} {p}P", fmt(mo, unit), fmt(mg, unit), unit,
                           f"{mo / mg:.2f}" if mg else "-",
                           f"{fmt(min(o), unit)}-{fmt(max(o), unit)}", f"{fmt(min(g), unit)}-{fmt(max(g), unit)}"))
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table if len(table) > 1 else ():
-        # Left-align the label and unit, right-align the numbers.
-        print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+    if len(table) > 1:
+        printtable(table, left=(0, 3))
     if fiber:
         mo, mf = statistics.median(samples["pingpong"][1]["ours"]), statistics.median(fibers)
         print()
@@ -252,9 +258,7 @@ def echo(ours, go, threads, loadgen, runs):
           "(the thread server: a thread per connection), load from bench/go/loadgen on the same "
           "machine; echo loadcpu is the load generator's CPU per round trip, which bounds what "
           "any server can reach on this machine (nproc / loadcpu)")
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(wd) if i in (0, 4) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+    printtable(rows, left=(0, 4))
 
 
 def threads(build, apps, runs):
@@ -298,9 +302,7 @@ def threads(build, apps, runs):
     print()
     print(f"threads: tests/apps programs natively and under LD_PRELOAD={so.name} at 2 Ps; "
           + "; ".join(f"{app} {' '.join(argv)}" for app, argv, _ in THREAD_APPS))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(wd) if i in (0, 3) else c.rjust(wd) for i, (c, wd) in enumerate(zip(r, widths))))
+    printtable(rows, left=(0, 3))
     for n in notes:
         print(n)
 

@@ -119,6 +119,15 @@ fdbits waitedread;
 // Those are README's. Test: HookContract.AcceptedSocketsTurnedNonBlockingFailWithEagain.
 fdbits blocking;
 
+// fdfresh: fd names another file from now on (accepted, a copy's target, or closed): what
+// the marks knew of the old one goes. Callers then set what they know of the new one.
+void fdfresh(int fd) {
+  hastimeout.set(fd, false);
+  notsocket.set(fd, false);
+  waitedread.set(fd, false);
+  blocking.set(fd, false);
+}
+
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
 bool nonblocking(int fd) {
   if (blocking.has(fd, false)) return false;
@@ -220,7 +229,9 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
 ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   // n 0: a datagram socket's recv would consume a datagram, read() does not.
   if (off < 0 && n > 0 && !notsocket.has(fd, false)) {
-    if (waitedread.has(fd, false)) return readparked(fd, buf, n, off, notTried, false, gmp::intrRestart);
+    if (waitedread.has(fd, false)) {
+      return readparked(fd, buf, n, off, notTried, false, gmp::intrRestart);
+    }
     ssize_t r = syscall(SYS_recvfrom, fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
     if (r >= 0) return r;
     if (errno != ENOTSOCK) {
@@ -516,9 +527,9 @@ namespace {
 // loses a stale notsocket mark.
 int accepted(int ls, int c, int flags) {
   if (c >= 0) {
-    hastimeout.set(c, hastimeout.has(ls, true));
-    notsocket.set(c, false);
-    waitedread.set(c, false);
+    bool timeout = hastimeout.has(ls, true);
+    fdfresh(c);
+    hastimeout.set(c, timeout);
     blocking.set(c, !(flags & SOCK_NONBLOCK));
   }
   return c;
@@ -568,11 +579,9 @@ void gmp::fdmodesunknown() { blocking.clearall(); }
 
 int gmp::fdcopied(int fd, int to) {
   if (to >= 0 && to != fd) {
+    fdfresh(to);
     hastimeout.set(to, hastimeout.has(fd, true));
-    notsocket.set(to, false);
-    waitedread.set(to, false);
-    blocking.set(to, false);
-    blocking.set(fd, false);
+    blocking.set(fd, false);  // F_SETFL through either changes both
   }
   return to;
 }
@@ -598,10 +607,7 @@ GMP_HOOK int dup3(int fd, int to, int flags) {
 GMP_HOOK int close(int fd) {
   REAL(close);
   gmp::netpollclose(fd);
-  notsocket.set(fd, false);  // the number's next file starts unmarked (no new file can
-  hastimeout.set(fd, false);  // take it before real_close returns)
-  waitedread.set(fd, false);
-  blocking.set(fd, false);
+  fdfresh(fd);  // the number's next file starts unmarked (none can take it before real_close)
   return real_close(fd);
 }
 

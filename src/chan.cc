@@ -234,11 +234,11 @@ hchan* chanmake(size_t elemsize, size_t cap, void (*drop)(void*), int* err) {
   }
   size_t bytes = (sizeof(hchan) + elemsize * cap + 63) & ~size_t(63);  // aligned_alloc's rule
   void* mem = aligned_alloc(alignof(hchan), bytes);
-  if (mem) memset(mem, 0, bytes);
   if (!mem) {
     *err = ENOMEM;
     return nullptr;
   }
+  memset(mem, 0, bytes);
   auto* c = new (mem) hchan{};
   c->refs.store(1, std::memory_order_relaxed);
   c->elemsize = elemsize;

@@ -24,8 +24,9 @@ struct rtmutex {
 
 // The light release's halves (membarrier.cc): storebyte0 stores 0 to the byte at p, a plain
 // x86 store, which is a release store; loadword16/32 read a part of the same word that the
-// byte does not overlap (loadword8: the byte itself, for a waiter), so the load need not wait for the store to leave the store buffer
-// (it may pass it: the fencing waiter covers that).
+// byte does not overlap, so the load need not wait for the store to leave the store buffer
+// (it may pass it: the fencing waiter covers that). loadword8 reads the byte itself: a
+// waiter watching for the release (awaitrelease).
 inline void storebyte0(void* p) {
   asm volatile("movb $0, %0" : "=m"(*static_cast<uint8_t*>(p)) : : "memory");
 }

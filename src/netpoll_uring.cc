@@ -36,9 +36,9 @@
 //        call, not one each) and every 61 ticks; sysmon for a ring whose count stood still
 //        for a round (its owner runs a long goroutine or is blocked) and for every ring
 //        before it sleeps; entersyscall before a call that blocks; handoffp and procresize
-//        for a P that changes hands or dies;
-//        close() before its cancel, so that it cancels them too. A park a signal may interrupt submits at once
-//        (its cancel, SI3, must find the operation in the kernel). Test of sysmon's part:
+//        for a P that changes hands or dies; close() before its cancel, so that it cancels
+//        them too. A park a signal may interrupt submits at once (its cancel, SI3, must find
+//        the operation in the kernel). Test of sysmon's part:
 //        Netpoll.CompletionIsPostedWhileItsSubmitterComputes (the spinner keeps the P).
 // IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
 // POLL_ADD) runs in the submitting thread. By default the kernel interrupts that thread with
@@ -298,10 +298,14 @@ void netpollflush(p* pp) {
   if (r && r->published.load(std::memory_order_relaxed) != 0) netpollsubmit(r);
 }
 
-void netpollenter(p* pp) {
-  pollring* r = pp->ring.load(std::memory_order_acquire);
+namespace {
+// enterpublished: sqenter r if it has published operations (NP6). Any thread.
+void enterpublished(pollring* r) {
   if (r && r->published.load(std::memory_order_relaxed) != 0) sqenter(r);
 }
+}  // namespace
+
+void netpollenter(p* pp) { enterpublished(pp->ring.load(std::memory_order_acquire)); }
 
 void netpollflushstale() {
   int32_t np = nallp.load(std::memory_order_acquire);
@@ -329,7 +333,7 @@ void netpollclose(int fd) {
   for (int32_t i = 0; i < np; i++) {
     pollring* r = allp[i]->ring.load(std::memory_order_acquire);
     if (!r || r->inflight.load(std::memory_order_relaxed) == 0) continue;
-    if (r->published.load(std::memory_order_relaxed) != 0) sqenter(r);  // NP6
+    enterpublished(r);  // NP6
     io_uring_sync_cancel_reg reg{};
     reg.fd = fd;
     reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;

@@ -178,7 +178,9 @@ bool stackscavenge(int max) {
     if (k == 0) return false;
     // Off every list meanwhile: nobody can take them before they are decommitted (a fork
     // in between leaves them out of the child's empty pool, as stackforkchild says).
-    for (int i = 0; i < k; i++) madvise(reinterpret_cast<void*>(out[i]), stackdefault, MADV_DONTNEED);
+    for (int i = 0; i < k; i++) {
+      madvise(reinterpret_cast<void*>(out[i]), stackdefault, MADV_DONTNEED);
+    }
     pool.lock.lock();
     for (int i = 0; i < k; i++) {
       if (!pool.cold.push(out[i])) {

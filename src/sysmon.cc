@@ -196,16 +196,16 @@ void sysmon() {
     }
     if (delay > sysmonMaxDelay) delay = sysmonMaxDelay;
     usleep_ns(delay);
-    bool allidle =
-        sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed);
-    if (!allidle) {
+    bool idlelong = false;  // every P idle at each look for sysmonParkAfter
+    int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+    if (sched.npidle.load(std::memory_order_relaxed) != procs) {
       idlesince = 0;
     } else if (idlesince == 0) {
       idlesince = nanotime();
+    } else {
+      idlelong = nanotime() - idlesince >= sysmonParkAfter;
     }
-    if (debug.schedtrace <= 0 &&
-        (sched.gcwaiting.load(std::memory_order_relaxed) ||
-         (allidle && nanotime() - idlesince >= sysmonParkAfter))) {
+    if (debug.schedtrace <= 0 && (sched.gcwaiting.load(std::memory_order_relaxed) || idlelong)) {
       sched.lock.lock();
       if (sched.gcwaiting.load(std::memory_order_relaxed) ||
           sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed)) {

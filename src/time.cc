@@ -117,32 +117,34 @@ void wakeTimerSleeper(int64_t when) {
 }
 }  // namespace
 
-void addtimer(rttimer* t) {
-  p* pp = getg()->m_->p_;
-  if (!pp) fatal("addtimer: no P");
+namespace {
+// addtimeron: t into pp's heap, and the timer sleeper woken if it sleeps past t (TW1).
+void addtimeron(p* pp, rttimer* t) {
   pp->timerslock.lock();
   bool ok = heappush(pp, t);
   pp->timerslock.unlock();
   if (!ok) fatal("addtimer: out of memory for the timer heap");
   wakeTimerSleeper(t->when);
 }
+}  // namespace
+
+void addtimer(rttimer* t) {
+  p* pp = getg()->m_->p_;
+  if (!pp) fatal("addtimer: no P");
+  addtimeron(pp, t);
+}
 
 void addtimerany(rttimer* t) {
   g* gp = getg();
   if (gp && gp->m_ && gp->m_->p_) {
-    addtimer(t);
+    addtimeron(gp->m_->p_, t);
     return;
   }
   // No P to put it on: P 0's heap (never destroyed; its timerslock guards it like any
   // other). Its M may be busy or gone idle; the timer sleeper, or with none a spinning M
   // (which sees the timer in nexttimer when it finds nothing else and becomes the sleeper,
   // and runs other Ps' timers when it steals), takes care of it.
-  p* pp = allp[0];
-  pp->timerslock.lock();
-  bool ok = heappush(pp, t);
-  pp->timerslock.unlock();
-  if (!ok) fatal("addtimer: out of memory for the timer heap");
-  wakeTimerSleeper(t->when);
+  addtimeron(allp[0], t);
   wakep();
 }
 

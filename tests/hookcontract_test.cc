@@ -399,8 +399,12 @@ struct tcppair {  // a listener, a connected client c and the accepted a
     t.join();
     return out + ":" + std::string(buf, 2) + " ";
   }
+  // readnow: a read of a with nothing to read: EAGAIN once a is non-blocking.
+  std::string readnow() {
+    char buf[8];
+    return say(read(a, buf, sizeof buf));
+  }
 };
-}  // namespace
 
 // fdmessage: a message of one byte (iov) with room for one fd in its control data.
 msghdr fdmessage(iovec* iov, char* cbuf, size_t clen) {
@@ -411,6 +415,7 @@ msghdr fdmessage(iovec* iov, char* cbuf, size_t clen) {
   m.msg_controllen = clen;
   return m;
 }
+}  // namespace
 
 TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
   same("F_SETFL, ioctl(FIONBIO), F_SETFL through a dup; then writes", [] {
@@ -418,17 +423,17 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     char buf[8];
     std::string out = t.waitedread();
     fcntl(t.a, F_SETFL, O_NONBLOCK);
-    out += say(read(t.a, buf, sizeof buf)) + " ";
+    out += t.readnow() + " ";
     fcntl(t.a, F_SETFL, 0);
     int on = 1;
     ioctl(t.a, FIONBIO, &on);
-    out += say(read(t.a, buf, sizeof buf)) + " ";
+    out += t.readnow() + " ";
     on = 0;
     ioctl(t.a, FIONBIO, &on);
     out += t.waitedread();
     int d = dup(t.a);
     fcntl(d, F_SETFL, O_NONBLOCK);
-    out += say(read(t.a, buf, sizeof buf)) + " ";
+    out += t.readnow() + " ";
     out += say(write(t.a, "xyz", 3)) + " ";
     out += say(recv(t.c, buf, sizeof buf, 0));
     out += ":" + std::string(buf, 3);
@@ -460,8 +465,7 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     }
     int status = 0;
     waitpid(pid, &status, 0);
-    char buf[8];
-    out += say(read(t.a, buf, sizeof buf));
+    out += t.readnow();
     close(t.a);
     return out;
   }, true);
@@ -489,9 +493,7 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
       syscall(SYS_fcntl, got, F_SETFL, O_NONBLOCK);
     });
     receiver.join();
-    char buf[8];
-    out += std::string(got >= 0 ? "received " : "? ");
-    out += say(read(t.a, buf, sizeof buf));
+    out += std::string(got >= 0 ? "received " : "? ") + t.readnow();
     close(got);
     close(sv[0]);
     close(sv[1]);

@@ -293,8 +293,8 @@ GMP_API void gmp_sleep(int64_t ns);
  *   stop, reset and free return -EINVAL for a NULL timer; they may run on any thread, also
  *   while the timer fires, but free must be the timer's last call.
  * gmp_after: a channel that receives one value after ns (time.After), or NULL with errno
- *   ENOMEM or EAGAIN (as gmp_timer_new). The caller owns its one reference and releases it (before or after the value
- *   came: its timer frees itself once it has fired).
+ *   ENOMEM or EAGAIN (as gmp_timer_new). The caller owns its one reference and releases
+ *   it, before or after the value came: its timer frees itself once it has fired.
  */
 typedef struct gmp_timer gmp_timer_t;
 GMP_API gmp_timer_t *gmp_timer_new(int64_t ns, int64_t period_ns);
