@@ -38,6 +38,9 @@ int main(int argc, char **argv) {
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Several servers may share the port (bench/echoload.sh: two 1-P servers against one
+    // 2-P server); the kernel spreads the connections over them.
+    setsockopt(ls, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -101,9 +101,9 @@ void notesleep(note* n) { notetsleep(n, -1); }
 bool notetsleep(note* n, int64_t ns) { return notetsleepuntil(n, ns < 0 ? -1 : nanotime() + ns); }
 
 // A sleeper enters futex_wait at once, as Go's does. It used to spin 30 us first (a
-// cross-CPU futex wake costs ~27 us on these VMs), but an M going idle while another
-// process wants the CPU burned it for nothing: 6% of the echo server's CPU at 2 Ps, and
-// 8% more round trips a second without it (the channel benchmarks did not move).
+// cross-CPU futex wake costs ~27 us on these VMs): in the echo server at 2 Ps that spin was
+// 6% of its CPU (perf, bench/echoload.sh), and without it neither echo nor the channel
+// benchmarks moved beyond the noise (bench/ab.py, the builds before and after).
 bool notetsleepuntil(note* n, int64_t deadline) {
   uint32_t expect = noteClear;
   if (!n->key.compare_exchange_strong(expect, noteSleeping, std::memory_order_acq_rel)) {
