@@ -54,8 +54,10 @@ bool again(int32_t res) { return res == -EAGAIN || res == gmp::restartcall; }
 bool wouldblock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EOPNOTSUPP; }
 
 // fdbits: a bit per fd below fdbitsSize, a hint the hooks keep to save a system call; fds
-// beyond have no bit, and has() answers `beyond` for them. Relaxed: a mark set before a call
-// is seen by it, and a stale one costs a system call, never a wrong result (see each use).
+// beyond have no bit, and has() answers `beyond` for them. Any thread sets and clears them.
+// Relaxed: a mark set before a call is seen by it, and a stale one costs a system call,
+// never a wrong result (see each use) — except `blocking`, whose marks must go before the
+// mode they vouch for can change (see there).
 constexpr int fdbitsSize = 1 << 20;
 struct fdbits {
   std::atomic<uint64_t> w[fdbitsSize / 64];
@@ -116,7 +118,12 @@ fdbits waitedread;
 // close_range/closefrom. A wrong mark would park a read that should fail with EAGAIN:
 // what the hooks cannot see is a raw syscall(SYS_fcntl or SYS_close), sendmmsg passing
 // fds, and another process that takes the fd with pidfd_getfd(2) and changes its flags.
-// Those are README's. Test: HookContract.AcceptedSocketsTurnedNonBlockingFailWithEagain.
+// Those are README's. Races: a read on one thread that loads a mark just before another
+// thread's F_SETFL clears it parks once, as libc's read racing that F_SETFL may block; an
+// accept on one thread that marks its socket after a fork on another cleared every mark
+// (the other Ms run on through a fork) leaves a mark on a description the child shares, a
+// window of a few instructions, left open. Test:
+// HookContract.AcceptedSocketsTurnedNonBlockingFailWithEagain.
 fdbits blocking;
 
 // fdfresh: fd names another file from now on (accepted, a copy's target, or closed): what
