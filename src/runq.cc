@@ -87,10 +87,11 @@ namespace {
 // returns how many it took. Any P (the thief). With stealRunNextG, an empty ring yields
 // runnext instead — after a short sleep, so pp's M gets the chance to run the g it has just
 // readied (stealing it at once makes goroutines that ping-pong thrash between Ps). The sleep
-// is Go's usleep(3): the kernel's timer slack stretches it to 50-75 us here, and it leaves
-// the CPU to others; spinning 3 us instead stole runnext from a producer about to fill its
-// channel and park, and producer and consumer then ran on two CPUs, trading the channel's
-// lines at ~120 ns an operation (bench/buffered at 2 Ps: 30-34 -> 23-29 ns).
+// is Go's usleep(3): the kernel's timer slack (50 us for a thread by default) stretches it,
+// and it leaves the CPU to others. Spinning 3 us instead stole runnext from a producer about
+// to fill its channel and park, and producer and consumer then ran on two CPUs, trading the
+// channel's lines on every operation (bench/ab.py, before and after: buffered at 2 Ps 32.0
+// -> 26.6 ns, pingpong 147.5 -> 130.4).
 uint32_t runqgrab(p* pp, std::atomic<g*>* batch, uint32_t batchHead, bool stealRunNextG) {
   for (;;) {
     uint32_t h = pp->runqhead.load(acquire);  // RQ2: synchronise with other consumers
