@@ -96,14 +96,33 @@ void notewakeup(note* n) {
   if (old == noteSleeping) futexwakeup(&n->key, 1);
 }
 
-void notesleep(note* n) { notetsleep(n, -1); }
+// notesleep yields the CPU noteYields times, looking at the note between yields, before it
+// sleeps in the kernel; the key stays noteClear meanwhile, so a waker that comes during the
+// yields makes no system call. Measured on the echo server at 2 Ps beside its load generator
+// (bench/ab.py, the builds before and after; its docstring has the commands): 59.3k -> 72.8k
+// round trips/s, 15.3 -> 11.2 us of server CPU a round trip. Two costs it removes, both
+// counted with perf on bench/echoload.sh: a futex wake of a sleeping M is a reschedule IPI
+// (10,000 in 3 s at 2 Ps, 240 at 1 P) and, on a hypervisor, a vCPU kick; and an idle M that
+// sleeps is woken anyway for the io_uring task work of the operations it submitted
+// (netpoll_uring.cc, COOP_TASKRUN), ~7,600 futex waits in 2 s cut short by it, each a switch
+// in and out. A yielding M instead runs that task work at the return from sched_yield, and
+// while another thread wants its CPU, the yield hands the CPU over: on a loaded machine it
+// costs the others nothing. On an idle CPU a yield returns at once (~1.2-1.5 us here), so
+// the bound is ~30 us of spinning per park; an idle process parks its Ms once and then
+// sleeps. A busy 30 us spin instead (an earlier version) was 6% of the server's CPU and
+// gained nothing: the yield is what helps. Timed sleeps (notetsleep) do not yield.
+constexpr int noteYields = 20;
+
+void notesleep(note* n) {
+  for (int i = 0; i < noteYields; i++) {
+    if (n->key.load(std::memory_order_acquire) == noteWoken) return;
+    osyield();
+  }
+  notetsleep(n, -1);
+}
 
 bool notetsleep(note* n, int64_t ns) { return notetsleepuntil(n, ns < 0 ? -1 : nanotime() + ns); }
 
-// A sleeper enters futex_wait at once, as Go's does. It used to spin 30 us first (a
-// cross-CPU futex wake costs ~27 us on these VMs): in the echo server at 2 Ps that spin was
-// 6% of its CPU (perf, bench/echoload.sh), and without it neither echo nor the channel
-// benchmarks moved beyond the noise (bench/ab.py, the builds before and after).
 bool notetsleepuntil(note* n, int64_t deadline) {
   uint32_t expect = noteClear;
   if (!n->key.compare_exchange_strong(expect, noteSleeping, std::memory_order_acq_rel)) {
