@@ -99,8 +99,8 @@ void notewakeup(note* n) {
 // notesleep yields the CPU noteYields times, looking at the note between yields, before it
 // sleeps in the kernel; the key stays noteClear meanwhile, so a waker that comes during the
 // yields makes no system call. Measured on the echo server at 2 Ps beside its load generator
-// (bench/ab.py, the builds before and after; its docstring has the commands): 59.3k -> 72.8k
-// round trips/s, 15.3 -> 11.2 us of server CPU a round trip. Two costs it removes, both
+// (bench/ab.py, the builds before and after; its docstring has the commands): 61.4k -> 75.1k
+// round trips/s, 15.1 -> 10.6 us of server CPU a round trip. Two costs it removes, both
 // counted with perf on bench/echoload.sh: a futex wake of a sleeping M is a reschedule IPI
 // (10,000 in 3 s at 2 Ps, 240 at 1 P) and, on a hypervisor, a vCPU kick; and an idle M that
 // sleeps is woken anyway for the io_uring task work of the operations it submitted
