@@ -100,17 +100,19 @@ void notewakeup(note* n) {
 // sleeps in the kernel; the key stays noteClear meanwhile, so a waker that comes during the
 // yields makes no system call. Measured on the echo server at 2 Ps beside its load generator
 // (bench/ab.py, the builds before and after; its docstring has the commands): 61.4k -> 75.1k
-// round trips/s, 15.1 -> 10.6 us of server CPU a round trip. Two costs it removes, both
-// counted with perf on bench/echoload.sh: a futex wake of a sleeping M is a reschedule IPI
-// (10,000 in 3 s at 2 Ps, 240 at 1 P) and, on a hypervisor, a vCPU kick; and an idle M that
-// sleeps is woken anyway for the io_uring task work of the operations it submitted
-// (netpoll_uring.cc, COOP_TASKRUN), ~7,600 futex waits in 2 s cut short by it, each a switch
-// in and out. A yielding M instead runs that task work at the return from sched_yield, and
-// while another thread wants its CPU, the yield hands the CPU over: on a loaded machine it
-// costs the others nothing. On an idle CPU a yield returns at once (~1.2-1.5 us here), so
-// the bound is ~30 us of spinning per park; an idle process parks its Ms once and then
-// sleeps. A busy 30 us spin instead (an earlier version) was 6% of the server's CPU and
-// gained nothing: the yield is what helps. Timed sleeps (notetsleep) do not yield.
+// round trips/s, 15.1 -> 10.6 us of server CPU a round trip. It removes two costs, counted
+// around bench/echoload.sh build 2 1000 1 before and after: a futex wake of a sleeping M is
+// a reschedule IPI, on a hypervisor a vCPU kick (RES in /proc/interrupts: ~10,000 in a run
+// before, ~1,500 after); and an idle M that sleeps is woken anyway for the io_uring task work
+// of the operations it submitted (netpoll_uring.cc, COOP_TASKRUN), each a switch in and out
+// (futex waits cut short by it, perf's sys_exit_futex with -ERESTARTSYS: ~7,700 before,
+// ~1,100 after). A yielding M runs that task work at its return from sched_yield, and while
+// another thread wants its CPU the yield hands the CPU over: on a loaded machine it costs the
+// others nothing. On an idle CPU a yield returns at once (~1.2-1.5 us here), so the bound is
+// ~30 us of spinning per park; an idle process parks its Ms once and then sleeps. A busy
+// 30 us spin instead (an earlier version) was 6% of the server's CPU and gained nothing: the
+// yield is what helps. Timed sleeps (notetsleep) do not yield. Test:
+// Lock.NoteWakesItsSleeperInEveryPhase.
 constexpr int noteYields = 20;
 
 void notesleep(note* n) {

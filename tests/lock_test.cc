@@ -5,6 +5,7 @@
 
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "export_test.h"
 
@@ -62,4 +63,52 @@ TEST(Lock, SleepingLockersAreWokenByEveryRelease) {
   EXPECT_EQ(counter, int64_t(threads) * each);
   EXPECT_EQ(mu.key.load(), 0u) << "unlocked, and no sleeper mark left behind";
   EXPECT_GT(slept.load(), 0) << "no locker ever slept: the race under test never happened";
+}
+
+// notesleep yields the CPU before it sleeps in the kernel (lock_futex.cc), with the key left
+// clear meanwhile, so a notewakeup may come before the sleep, during the yields (no futex
+// wake: the key says nobody sleeps) or while the sleeper is in futex_wait. Each round wakes
+// after a random delay, short ones landing in the yields and long ones in the kernel; a wake
+// lost in any phase leaves the sleeper asleep for good (the wait fails), and a sleep that
+// ends without its wake is counted.
+TEST(Lock, NoteWakesItsSleeperInEveryPhase) {
+  constexpr int rounds = 3000;
+  std::vector<gmp::note> notes(rounds);
+  std::atomic<int> woken{0};
+  int early = 0;  // notesleep returned before its notewakeup (sleeper only)
+  std::thread sleeper([&] {
+    for (int r = 0; r < rounds; r++) {
+      gmp::notesleep(&notes[r]);
+      if (notes[r].key.load(std::memory_order_acquire) != 1) early++;  // not noteWoken
+      woken.store(r + 1, std::memory_order_release);
+    }
+  });
+  std::minstd_rand rnd(7);
+  int inkernel = 0, before = 0;  // the key as the waker found it: sleeping / still clear
+  for (int r = 0; r < rounds; r++) {
+    // Round r's sleeper starts once round r-1's wake reached it.
+    while (woken.load(std::memory_order_acquire) < r) {
+    }
+    uint32_t x = rnd();
+    int64_t delay = x % 2 ? int64_t(x % 20000) : 100000 + int64_t(x % 100000);
+    int64_t t0 = gmp_nanotime();
+    while (gmp_nanotime() - t0 < delay) {
+    }
+    if (notes[r].key.load(std::memory_order_relaxed) == 0) {
+      before++;
+    } else {
+      inkernel++;
+    }
+    gmp::notewakeup(&notes[r]);
+  }
+  bool done = waitfor([&] { return woken.load() == rounds; }, 60);
+  if (!done) {
+    ADD_FAILURE() << "the sleeper woke " << woken.load() << " times of " << rounds;
+    std::fflush(nullptr);
+    _exit(1);
+  }
+  sleeper.join();
+  EXPECT_EQ(early, 0) << "notesleep returned without a wake-up";
+  EXPECT_GT(before, 0) << "no wake came before the sleeper was in the kernel";
+  EXPECT_GT(inkernel, 0) << "no wake found the sleeper in futex_wait";
 }
