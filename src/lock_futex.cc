@@ -96,29 +96,35 @@ void notewakeup(note* n) {
   if (old == noteSleeping) futexwakeup(&n->key, 1);
 }
 
-// notesleep yields the CPU noteYields times, looking at the note between yields, before it
-// sleeps in the kernel; the key stays noteClear meanwhile, so a waker that comes during the
-// yields makes no system call. Measured on the echo server at 2 Ps beside its load generator
-// (bench/ab.py, the builds before and after; its docstring has the commands): 61.4k -> 75.1k
-// round trips/s, 15.1 -> 10.6 us of server CPU a round trip. It removes two costs, counted
-// around bench/echoload.sh build 2 1000 1 before and after: a futex wake of a sleeping M is
-// a reschedule IPI, on a hypervisor a vCPU kick (RES in /proc/interrupts: ~10,000 in a run
+// notesleep yields the CPU before it sleeps in the kernel, looking at the note between
+// yields, for as long as the yields hand the CPU to other threads (up to noteYields times)
+// and no longer once noteIdleYields of them came back at once (nobody else wanted the CPU);
+// the key stays noteClear meanwhile, so a waker that comes during the yields makes no system
+// call. Measured on the echo server at 2 Ps beside its load generator (bench/ab.py, the
+// builds before and after; its docstring has the commands): 67.5k -> 85.6k round trips/s,
+// 13.8 -> 9.2 us of server CPU a round trip. It removes two costs, counted around
+// bench/echoload.sh build 2 1000 1 before and after: a futex wake of a sleeping M is a
+// reschedule IPI, on a hypervisor a vCPU kick (RES in /proc/interrupts: ~10,000 in a run
 // before, ~1,500 after); and an idle M that sleeps is woken anyway for the io_uring task work
 // of the operations it submitted (netpoll_uring.cc, COOP_TASKRUN), each a switch in and out
 // (futex waits cut short by it, perf's sys_exit_futex with -ERESTARTSYS: ~7,700 before,
 // ~1,100 after). A yielding M runs that task work at its return from sched_yield, and while
-// another thread wants its CPU the yield hands the CPU over: on a loaded machine it costs the
-// others nothing. On an idle CPU a yield returns at once (~1.2-1.5 us here), so the bound is
-// ~30 us of spinning per park; an idle process parks its Ms once and then sleeps. A busy
-// 30 us spin instead (an earlier version) was 6% of the server's CPU and gained nothing: the
-// yield is what helps. Timed sleeps (notetsleep) do not yield. Test:
+// another thread wants the CPU the yield hands it over, costing the others nothing. On an
+// idle CPU a yield returns at once (~1.2-1.5 us here): there the M sleeps after two, as it
+// did before (yielding 20 times there, ~30 us a park, cost a process whose goroutines wake
+// from 1 ms sleeps 25% more CPU; a busy 30 us spin, an earlier version, was 6% of the echo
+// server's CPU and gained nothing). Timed sleeps (notetsleep) do not yield. Test:
 // Lock.NoteWakesItsSleeperInEveryPhase.
 constexpr int noteYields = 20;
+constexpr int noteIdleYields = 2;
+constexpr int64_t noteYieldRanOther = 5000;  // ns: a yield this long let another thread run
 
 void notesleep(note* n) {
-  for (int i = 0; i < noteYields; i++) {
+  for (int i = 0, idle = 0; i < noteYields && idle < noteIdleYields; i++) {
     if (n->key.load(std::memory_order_acquire) == noteWoken) return;
+    int64_t t0 = nanotime();
     osyield();
+    if (nanotime() - t0 < noteYieldRanOther) idle++;
   }
   notetsleep(n, -1);
 }
