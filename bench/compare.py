@@ -22,7 +22,7 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 # In table order. Each program prints a line named after its workload, except those listed
 # in PRIMARY, whose main line has another name.
 WORKLOADS = ("spawn", "yield", "pingpong", "buffered", "select4", "mutex", "skynet", "parked",
-             "sleepers", "fileread", "echo", "threads")
+             "sleepers", "tick", "fileread", "echo", "threads")
 # threads: plain C programs of tests/apps (pthread_create, blocking I/O), natively and under
 # LD_PRELOAD=libgmp.so at 2 Ps, in a table of their own: each app, its arguments, and the
 # key=value figures it prints (on stdout or stderr) that the table shows.

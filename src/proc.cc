@@ -284,7 +284,7 @@ p* pidleget() {
   if (pp) {
     sched.pidle = pp->link;
     sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
-    if (sched.sysmonwait) sysmonwake();  // the process stops being idle
+    if (sched.sysmonwait) sysmonwake(false);  // the process stops being idle
   }
   return pp;
 }
@@ -478,6 +478,7 @@ void schedstats(struct ::gmp_stats* st) {
     st->parks += pp->npark.load(std::memory_order_relaxed);
   }
   st->netpoll_waits = sched.npollwait.load(std::memory_order_relaxed);
+  st->sysmon_rounds = sched.sysmonrounds.load(std::memory_order_relaxed);
   st->ms = sched.mcount.load(std::memory_order_relaxed);
   sched.lock.lock();
   st->ms_idle = sched.nmidle;
@@ -1029,7 +1030,7 @@ void entersyscall() {
     }
   }
   sched.lock.lock();
-  if (sched.sysmonwait) sysmonwake();  // sysmon must watch this syscall
+  if (sched.sysmonwait) sysmonwake(true);  // sysmon must watch this syscall
   sched.lock.unlock();
 }
 
@@ -1184,7 +1185,7 @@ int procresize_world(int32_t n) {
   sched.lock.lock();
   p* runnable = procresize(n);
   sched.gcwaiting.store(false, std::memory_order_seq_cst);
-  if (sched.sysmonwait) sysmonwake();
+  if (sched.sysmonwait) sysmonwake(true);
   sched.lock.unlock();
   while (p* pp = runnable) {
     runnable = pp->link;
@@ -1303,10 +1304,12 @@ void procforkchild(g* gp) {
   sched.stopwait = 0;
   noteclear(&sched.stopnote);
   sched.sysmonwait = false;
+  sched.sysmonquick = false;
   noteclear(&sched.sysmonnote);
   sched.timerwhen.store(0, std::memory_order_relaxed);
   sched.timersleeper.store(false, std::memory_order_relaxed);
   sched.npollwait.store(0, std::memory_order_relaxed);
+  sched.sysmonrounds.store(0, std::memory_order_relaxed);
   sched.sysmonpolling.store(false, std::memory_order_relaxed);
   sched.gcreatedNoP.store(1, std::memory_order_relaxed);  // gp, the one goroutine (gcount)
   worldsema.store(1, std::memory_order_relaxed);

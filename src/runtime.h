@@ -355,6 +355,10 @@ struct schedt {
   // sysmon (sysmon.cc): sysmon sleeps on sysmonnote while the process is idle; whoever
   // takes the first P out of idle (sched.lock held) wakes it.
   bool sysmonwait;
+  // sysmonquick: the waker wants sysmon's rounds short again (a P entered a system call, the
+  // world restarted); a P that merely turned busy does not. Written by the waker, read and
+  // cleared by sysmon, both under sched.lock.
+  bool sysmonquick;
   note sysmonnote;
   // nanotime as of sysmon's last round (at most 10 ms old while any P runs; refreshed by
   // sysmonwake when the process stops being idle). gopark stamps g.waitsince with it: a
@@ -376,6 +380,7 @@ struct schedt {
   std::atomic<int64_t> timerwhen;
   std::atomic<bool> timersleeper;  // an M is (about to be) the timer sleeper
   std::atomic<uint64_t> npollwait;  // blocking netpoll waits (timersleep); gmp_stats
+  std::atomic<uint64_t> sysmonrounds;  // sysmon's rounds (sysmon writes, relaxed); gmp_stats
 
   // Goroutines created by threads without a P (atomic); see gcount.
   std::atomic<uint64_t> gcreatedNoP;
@@ -669,7 +674,9 @@ inline void releasem(m* mp) {
   if (mp) mp->locks--;
 }
 void sysmonstarted_wait();   // goroutine 1: wait until sysmon settled useRawClone
-void sysmonwake();           // sched.lock held, sched.sysmonwait: the process is busy again
+// sysmonwake: sched.lock held, sched.sysmonwait: the process is busy again; quick: sysmon
+// goes back to 20 us rounds (a P in a system call must be retaken soon).
+void sysmonwake(bool quick);
 
 // ---- env.cc ----------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@
 // start-the-world wake it), so an idle process uses no CPU. Not at once: a server whose Ps
 // all idle between bursts of requests would wake it at each burst (a futex wake, ~27 us
 // across CPUs on these VMs, in the path of the request), as Go wakes its sysmon only
-// from system calls.
+// from system calls. Woken because a P turned busy, it resumes its rounds at the length they
+// had; only a system call or a restarted world (sysmonquick) makes them 20 us again.
 // Preemption of goroutines that run too long belongs here too (a later issue).
 #include <pthread.h>
 #include <signal.h>
@@ -157,8 +158,9 @@ void schedtrace(int64_t now) {
 
 void sysmonstarted_wait() { notesleep(&started); }
 
-void sysmonwake() {
+void sysmonwake(bool quick) {
   sched.sysmonwait = false;
+  sched.sysmonquick = quick;
   // sysmon slept through the idle time and will update coarsenow only after it wakes; a
   // goroutine parking before that must not see the time the process went idle.
   sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
@@ -196,6 +198,8 @@ void sysmon() {
     }
     if (delay > sysmonMaxDelay) delay = sysmonMaxDelay;
     usleep_ns(delay);
+    sched.sysmonrounds.store(sched.sysmonrounds.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
     bool idlelong = false;  // every P idle at each look for sysmonParkAfter
     int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
     if (sched.npidle.load(std::memory_order_relaxed) != procs) {
@@ -220,9 +224,18 @@ void sysmon() {
         notesleep(&sched.sysmonnote);
         sched.lock.lock();
         noteclear(&sched.sysmonnote);  // the waker cleared sysmonwait under sched.lock
-        idle = 0;
-        delay = sysmonMinDelay;
         idlesince = 0;
+        // Back to short rounds only for a system call or a restarted world. A P that turned
+        // busy (a timer fired, I/O completed) leaves the rounds as long as they were when
+        // sysmon parked, doubling on from there up to 10 ms while nothing needs it, as Go's
+        // sysmon keeps its delay unless a system call woke it. Short rounds after every such wake-up cost a process
+        // that wakes every 250 us for its timers (bench/tick) ~50 sleeps of 20 us a wake-up
+        // of sysmon, ~60% of its CPU (perf record).
+        if (sched.sysmonquick) {
+          sched.sysmonquick = false;
+          idle = 0;
+          delay = sysmonMinDelay;
+        }
       }
       sched.lock.unlock();
     }

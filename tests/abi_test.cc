@@ -146,6 +146,7 @@ TEST(Abi, StatsFillsOnlyTheCallersSize) {
   EXPECT_GE(st.goroutines_created, 1u);
   EXPECT_EQ(st.ms, int32_t(0xabababab));
   EXPECT_EQ(st.netpoll_waits, 0xababababababababull);
+  EXPECT_EQ(st.sysmon_rounds, 0xababababababababull);
 }
 
 // The counters move by what the program did: 100 goroutines created, each parked once.

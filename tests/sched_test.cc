@@ -286,6 +286,32 @@ TEST(Sched, IdleProcessUsesNoCpu) {
   EXPECT_TRUE(sysmonparked) << "sysmon still ticked after 500 ms with every P idle";
 }
 
+// A process idle but for its timers (4 goroutines waking from 1 ms sleeps, so a wake-up
+// every 250 us) must not keep sysmon on 20 us rounds: woken because a P turned busy, sysmon
+// resumes its rounds at the length they had, doubling up to 10 ms (sysmon.cc). Going back to
+// 20 us at each such wake-up made ~1,450 rounds in these 200 ms (checked); now ~80.
+TEST(Sched, TimerWakesLeaveSysmonsRoundsLong) {
+  while (stackscavenge(1 << 20)) {  // freed stacks of earlier tests keep sysmon's rounds short
+  }
+  struct gmp_stats before, after;
+  ASSERT_EQ(gmp_stats(&before, sizeof before), 0);
+  constexpr int sleepers = 4, wakes = 200;
+  constexpr int64_t ms = 1000 * 1000;
+  WaitGroup wg(sleepers);
+  for (int i = 0; i < sleepers; i++) {
+    go([&, i] {
+      gmp_sleep(i * ms / sleepers);
+      for (int k = 0; k < wakes; k++) gmp_sleep(ms);
+      wg.done();
+    });
+  }
+  wg.wait();
+  ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
+  uint64_t rounds = after.sysmon_rounds - before.sysmon_rounds;
+  EXPECT_GT(rounds, 0u) << "sysmon made no round in 200 ms of a busy process";
+  EXPECT_LT(rounds, 400u) << "sysmon went back to short rounds at the timers' wake-ups";
+}
+
 // Two goroutines that ready each other through runnext must not starve the rest of their P:
 // here goroutine 1, queued on the ring behind them, is the only one that can stop them.
 TEST(Sched, RunnextPingPongDoesNotStarveOthers) {

@@ -169,6 +169,8 @@ struct gmp_stats {
   uint64_t parks;              /* times a goroutine blocked (parked) */
   uint64_t netpoll_waits;      /* blocking waits of the idle M in the poller (Go's netpoll(delay):
                                   for the next timer and for io_uring completions) */
+  uint64_t sysmon_rounds;      /* rounds of the system monitor: each a sleep of 20 us to 10 ms
+                                  and a look at every P; none while the process is idle */
 };
 
 /*
