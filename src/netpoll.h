@@ -22,6 +22,7 @@ struct pollring {
   // one). The owner adds with a plain load and store; a submitter takes it with exchange.
   std::atomic<uint32_t> published{0};
   uint32_t sysmonseen = 0;  // published as sysmon last saw it (sysmon only)
+  uint32_t cqseen = 0;  // the CQ tail at the last netpollclear (the timer sleeper only)
 };
 
 void netpollinit();              // schedinit: the shared eventfd
