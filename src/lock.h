@@ -47,10 +47,11 @@ inline uint32_t loadword32(const void* p) {
 }
 
 // note: a one-shot event. notesleep waits until notewakeup; noteclear re-arms it. Exactly one
-// waiter (the M that owns the note) and any number of wakers (only the first counts).
+// waiter (the M that owns the note) and exactly one wake per clear (a second is fatal).
 //   key: 0 clear, 1 woken, 2 the sleeper is (about to be) in futex_wait.
-// The sleeper spins for a while before it sleeps: waking a futex sleeper on another CPU costs
-// ~27 us on these VMs, and a waker that sees the sleeper still spinning skips the syscall.
+// notesleep yields the CPU a few times before it sleeps in the kernel while other threads
+// want it (lock_futex.cc); a waker that comes meanwhile finds the key clear and makes no
+// system call. notetsleep (timed) goes to the kernel at once.
 struct note {
   std::atomic<uint32_t> key{0};
 };

@@ -85,6 +85,13 @@ constexpr uint32_t noteClear = 0;
 constexpr uint32_t noteWoken = 1;
 constexpr uint32_t noteSleeping = 2;
 
+// notesleep's yields (see there): at most noteYields of them and noteYieldFor in all, and
+// none after noteIdleYields came back within noteYieldRanOther (nobody else ran).
+constexpr int noteYields = 20;
+constexpr int64_t noteYieldFor = 200 * 1000;  // ns
+constexpr int noteIdleYields = 2;
+constexpr int64_t noteYieldRanOther = 5000;  // ns
+
 }  // namespace
 
 void noteclear(note* n) { n->key.store(noteClear, std::memory_order_relaxed); }
@@ -109,22 +116,24 @@ void notewakeup(note* n) {
 // of the operations it submitted (netpoll_uring.cc, COOP_TASKRUN), each a switch in and out
 // (futex waits cut short by it, perf's sys_exit_futex with -ERESTARTSYS: ~7,700 before,
 // ~1,100 after). A yielding M runs that task work at its return from sched_yield, and while
-// another thread wants the CPU the yield hands it over, costing the others nothing. On an
+// another thread wants the CPU the yield hands it over, costing the others nothing; but a
+// yielding M is not woken at once when a P is handed to it (the other thread's time slice
+// runs out first), so the yields stop after noteYieldFor. On an
 // idle CPU a yield returns at once (~1.2-1.5 us here): there the M sleeps after two, as it
 // did before (yielding 20 times there, ~30 us a park, cost a process whose goroutines wake
 // from 1 ms sleeps 25% more CPU; a busy 30 us spin, an earlier version, was 6% of the echo
 // server's CPU and gained nothing). Timed sleeps (notetsleep) do not yield. Test:
 // Lock.NoteWakesItsSleeperInEveryPhase.
-constexpr int noteYields = 20;
-constexpr int noteIdleYields = 2;
-constexpr int64_t noteYieldRanOther = 5000;  // ns: a yield this long let another thread run
-
 void notesleep(note* n) {
-  for (int i = 0, idle = 0; i < noteYields && idle < noteIdleYields; i++) {
+  int64_t start = nanotime(), t0 = start;
+  for (int i = 0, idle = 0; i < noteYields && idle < noteIdleYields && t0 - start < noteYieldFor;
+       i++) {
+    // Acquire: notewakeup's exchange released what the waker wrote before it.
     if (n->key.load(std::memory_order_acquire) == noteWoken) return;
-    int64_t t0 = nanotime();
     osyield();
-    if (nanotime() - t0 < noteYieldRanOther) idle++;
+    int64_t t1 = nanotime();
+    if (t1 - t0 < noteYieldRanOther) idle++;
+    t0 = t1;
   }
   notetsleep(n, -1);
 }

@@ -32,9 +32,9 @@
 // nmspinning in findRunnable.
 //
 // Machine fact behind the spinning: waking a futex-sleeping thread on the other CPU costs
-// ~27 us on these VMs, a spinning hand-off ~100 ns; so an idle M also spins on its park note
-// for a while before it sleeps (lock_futex.cc), and notewakeup skips the syscall when the
-// sleeper is still spinning.
+// ~27 us on these VMs, a spinning hand-off ~100 ns. An idle M's park note yields the CPU a
+// few times before it sleeps in the kernel, as long as other threads want the CPU
+// (lock_futex.cc), and notewakeup skips the syscall while it yields.
 //
 // Where we differ from Go, on purpose:
 //   - gosched puts the g on the global queue only when that queue has work, else at the
@@ -1030,7 +1030,8 @@ void entersyscall() {
     }
   }
   sched.lock.lock();
-  if (sched.sysmonwait) sysmonwake(true);  // sysmon must watch this syscall
+  // sysmon must watch this syscall: wake it from its park or from a long round.
+  if (sched.sysmonwait || sched.sysmonslow) sysmonwake(true);
   sched.lock.unlock();
 }
 
@@ -1305,6 +1306,8 @@ void procforkchild(g* gp) {
   noteclear(&sched.stopnote);
   sched.sysmonwait = false;
   sched.sysmonquick = false;
+  sched.sysmonslow = false;
+  sched.sysmonwoken = false;
   noteclear(&sched.sysmonnote);
   sched.timerwhen.store(0, std::memory_order_relaxed);
   sched.timersleeper.store(false, std::memory_order_relaxed);

@@ -359,6 +359,13 @@ struct schedt {
   // world restarted); a P that merely turned busy does not. Written by the waker, read and
   // cleared by sysmon, both under sched.lock.
   bool sysmonquick;
+  // sysmonslow: sysmon runs long rounds after a non-quick wake-up and sleeps them on
+  // sysmonnote, where entersyscall may wake it. Set by sysmonwake(false), cleared by
+  // sysmonwake(true) and by sysmon; under sched.lock.
+  bool sysmonslow;
+  // sysmonwoken: sysmonnote was woken and sysmon has not cleared it yet, so another
+  // sysmonwake only leaves its request (a note takes one wake-up per clear). Under sched.lock.
+  bool sysmonwoken;
   note sysmonnote;
   // nanotime as of sysmon's last round (at most 10 ms old while any P runs; refreshed by
   // sysmonwake when the process stops being idle). gopark stamps g.waitsince with it: a
@@ -674,8 +681,10 @@ inline void releasem(m* mp) {
   if (mp) mp->locks--;
 }
 void sysmonstarted_wait();   // goroutine 1: wait until sysmon settled useRawClone
-// sysmonwake: sched.lock held, sched.sysmonwait: the process is busy again; quick: sysmon
-// goes back to 20 us rounds (a P in a system call must be retaken soon).
+// sysmonwake: wake sysmon from its park (sched.sysmonwait) or, quick, from a long round
+// (sched.sysmonslow). quick: a P entered a system call or the world restarted, so sysmon goes
+// back to 20 us rounds; not quick: a P turned busy, and its rounds stay as long as they were.
+// sched.lock held.
 void sysmonwake(bool quick);
 
 // ---- env.cc ----------------------------------------------------------------------------------

@@ -160,7 +160,14 @@ void sysmonstarted_wait() { notesleep(&started); }
 
 void sysmonwake(bool quick) {
   sched.sysmonwait = false;
-  sched.sysmonquick = quick;
+  if (quick) {
+    sched.sysmonquick = true;
+    sched.sysmonslow = false;
+  } else {
+    sched.sysmonslow = true;  // from now on: a system call must still wake it
+  }
+  if (sched.sysmonwoken) return;  // one wake-up per clear: sysmon has not spent the last
+  sched.sysmonwoken = true;
   // sysmon slept through the idle time and will update coarsenow only after it wakes; a
   // goroutine parking before that must not see the time the process went idle.
   sched.coarsenow.store(nanotime(), std::memory_order_relaxed);
@@ -190,6 +197,19 @@ void sysmon() {
   int32_t idle = 0;
   int64_t idlesince = 0;  // when sysmon first saw every P idle; 0: a P runs
   int64_t lasttrace = starttime;
+  bool slow = false;  // sched.sysmonslow as sysmon last read it (sysmon only)
+  // spendwake: after a sleep on sysmonnote, sched.lock held: clear the note and do what the
+  // waker asked (sysmonquick: short rounds again).
+  auto spendwake = [&] {
+    noteclear(&sched.sysmonnote);
+    sched.sysmonwoken = false;
+    if (sched.sysmonquick) {
+      sched.sysmonquick = false;
+      sched.sysmonslow = false;
+      idle = 0;
+      delay = sysmonMinDelay;
+    }
+  };
   for (;;) {
     if (idle == 0) {
       delay = sysmonMinDelay;
@@ -197,7 +217,18 @@ void sysmon() {
       delay *= 2;
     }
     if (delay > sysmonMaxDelay) delay = sysmonMaxDelay;
-    usleep_ns(delay);
+    if (slow) {
+      // A system call may cut this round short (entersyscall: sysmonwake(true)).
+      notetsleep(&sched.sysmonnote, delay);
+      sched.lock.lock();
+      spendwake();
+      // Short rounds again (a retake, stuck work): nothing left to cut short.
+      if (idle == 0) sched.sysmonslow = false;
+      slow = sched.sysmonslow;
+      sched.lock.unlock();
+    } else {
+      usleep_ns(delay);
+    }
     sched.sysmonrounds.store(sched.sysmonrounds.load(std::memory_order_relaxed) + 1,
                              std::memory_order_relaxed);
     bool idlelong = false;  // every P idle at each look for sysmonParkAfter
@@ -213,6 +244,14 @@ void sysmon() {
       sched.lock.lock();
       if (sched.gcwaiting.load(std::memory_order_relaxed) ||
           sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed)) {
+        // A system call may have cut this long round short meanwhile (a wake-up not yet
+        // spent): spend it before sysmonwait arms the note again, for a note takes one
+        // wake-up per clear. Every waker holds sched.lock.
+        noteclear(&sched.sysmonnote);
+        sched.sysmonwoken = false;
+        sched.sysmonquick = false;
+        sched.sysmonslow = false;
+        slow = false;
         sched.sysmonwait = true;
         sched.lock.unlock();
         // Every P is idle: each entered its ring on the way (findRunnable, handoffp), but
@@ -223,19 +262,17 @@ void sysmon() {
         }
         notesleep(&sched.sysmonnote);
         sched.lock.lock();
-        noteclear(&sched.sysmonnote);  // the waker cleared sysmonwait under sched.lock
+        spendwake();  // the waker cleared sysmonwait under sched.lock
+        slow = sched.sysmonslow;
         idlesince = 0;
         // Back to short rounds only for a system call or a restarted world. A P that turned
         // busy (a timer fired, I/O completed) leaves the rounds as long as they were when
-        // sysmon parked, doubling on from there up to 10 ms while nothing needs it, as Go's
-        // sysmon keeps its delay unless a system call woke it. Short rounds after every such wake-up cost a process
-        // that wakes every 250 us for its timers (bench/tick) ~50 sleeps of 20 us a wake-up
-        // of sysmon, ~60% of its CPU (perf record).
-        if (sched.sysmonquick) {
-          sched.sysmonquick = false;
-          idle = 0;
-          delay = sysmonMinDelay;
-        }
+        // sysmon parked, doubling on from there up to 10 ms while nothing needs it; short
+        // rounds after every such wake-up cost a process that wakes every 250 us for its
+        // timers (bench/tick) ~50 sleeps of 20 us a wake-up of sysmon, ~60% of its CPU (perf
+        // record). Those long rounds sleep on sysmonnote (sysmonslow, set by the waker), so
+        // that the first system call after the wake-up still makes them short at once, as
+        // Go's sysmon, which a P turning busy does not wake, is woken by that call.
       }
       sched.lock.unlock();
     }

@@ -312,6 +312,30 @@ TEST(Sched, TimerWakesLeaveSysmonsRoundsLong) {
   EXPECT_LT(rounds, 400u) << "sysmon went back to short rounds at the timers' wake-ups";
 }
 
+// A P turning busy wakes a parked sysmon without making its rounds short, but marks them
+// (sysmonslow) so that the first system call after it still does: otherwise a P blocked in the
+// kernel right after an idle spell would wait out a round of up to 10 ms for its retake, as
+// Go's would not (a P turning busy does not wake Go's sysmon; that system call does). Here:
+// idle until sysmon parks, a timer wakes this goroutine (sysmonslow), it enters a system call,
+// which must turn the long rounds short (sysmonwake(true)) before it blocks.
+TEST(Sched, SyscallAfterAnIdleSpellMakesSysmonsRoundsShort) {
+  bool sawslow = false;
+  for (int i = 0; i < 200 && !sawslow; i++) {
+    gmp_sleep(3 * 1000 * 1000);  // every P idle: sysmon parks, and this timer wakes it
+    sched.lock.lock();
+    sawslow = sched.sysmonslow;
+    sched.lock.unlock();
+    if (!sawslow) continue;
+    entersyscall();
+    sched.lock.lock();
+    bool slowafter = sched.sysmonslow;
+    sched.lock.unlock();
+    exitsyscall();
+    EXPECT_FALSE(slowafter) << "the system call left sysmon's rounds long";
+  }
+  EXPECT_TRUE(sawslow) << "no idle spell ended with sysmon on long rounds in 200 tries";
+}
+
 // Two goroutines that ready each other through runnext must not starve the rest of their P:
 // here goroutine 1, queued on the ring behind them, is the only one that can stop them.
 TEST(Sched, RunnextPingPongDoesNotStarveOthers) {
