@@ -267,8 +267,7 @@ void timesleep(int64_t ns) {
     return;
   }
   rttimer t{};
-  int64_t now = nanotime();
-  t.when = ns > INT64_MAX - now ? INT64_MAX : now + ns;  // a sleep "for ever" does not wrap
+  t.when = whenafter(nanotime(), ns);
   t.f = goreadyf;
   t.arg = gp;
   gopark(sleepcommit, &t, waitReasonSleep);

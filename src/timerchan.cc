@@ -44,8 +44,7 @@ void sendtime(void* arg, int64_t now) {
 
 // arm: tc.t fires after ns, then every period (0: once). tc.mu held, tc.t in no heap.
 void arm(gmp_timer* tc, int64_t ns, int64_t period) {
-  int64_t now = nanotime();
-  tc->t.when = ns <= 0 ? now : ns > INT64_MAX - now ? INT64_MAX : now + ns;
+  tc->t.when = whenafter(nanotime(), ns);
   tc->t.period = period;
   tc->armed = true;
   addtimerany(&tc->t);
