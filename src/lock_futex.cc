@@ -104,26 +104,24 @@ void notewakeup(note* n) {
 }
 
 // notesleep yields the CPU before it sleeps in the kernel, looking at the note between
-// yields, for as long as the yields hand the CPU to other threads (up to noteYields times)
-// and no longer once noteIdleYields of them came back at once (nobody else wanted the CPU);
-// the key stays noteClear meanwhile, so a waker that comes during the yields makes no system
-// call. Measured on the echo server at 2 Ps beside its load generator (bench/ab.py, the
-// builds before and after; its docstring has the commands): 67.5k -> 85.6k round trips/s,
-// 13.8 -> 9.2 us of server CPU a round trip. It removes two costs, counted around
-// bench/echoload.sh build 2 1000 1 before and after: a futex wake of a sleeping M is a
-// reschedule IPI, on a hypervisor a vCPU kick (RES in /proc/interrupts: ~10,000 in a run
-// before, ~1,500 after); and an idle M that sleeps is woken anyway for the io_uring task work
-// of the operations it submitted (netpoll_uring.cc, COOP_TASKRUN), each a switch in and out
-// (futex waits cut short by it, perf's sys_exit_futex with -ERESTARTSYS: ~7,700 before,
-// ~1,100 after). A yielding M runs that task work at its return from sched_yield, and while
-// another thread wants the CPU the yield hands it over, costing the others nothing; but a
-// yielding M is not woken at once when a P is handed to it (the other thread's time slice
-// runs out first), so the yields stop after noteYieldFor. On an
-// idle CPU a yield returns at once (~1.2-1.5 us here): there the M sleeps after two, as it
-// did before (yielding 20 times there, ~30 us a park, cost a process whose goroutines wake
-// from 1 ms sleeps 25% more CPU; a busy 30 us spin, an earlier version, was 6% of the echo
-// server's CPU and gained nothing). Timed sleeps (notetsleep) do not yield. Test:
-// Lock.NoteWakesItsSleeperInEveryPhase.
+// yields, for as long as the yields hand the CPU to other threads (up to noteYields times
+// and noteYieldFor) and no longer once noteIdleYields of them came back at once (nobody else
+// wanted the CPU); the key stays noteClear meanwhile, so a waker that comes during the
+// yields makes no system call. Two costs it saves, where the machine is busy with other
+// work (the echo server beside its load generator): a futex wake of a sleeping M is a
+// reschedule IPI, on a hypervisor a vCPU kick; and an idle M that sleeps is woken anyway for
+// the io_uring task work of the operations it submitted (netpoll_uring.cc, COOP_TASKRUN), a
+// switch in and out each time, where a yielding M runs that work at its return from
+// sched_yield. Figures, b681d6b (no yields) against 61302b3, 3 runs each of
+// bench/echoload.sh BUILD 2 1000 1 stat -e syscalls:sys_exit_futex --filter 'ret == -512':
+// reschedule IPIs 5.0-6.2k -> 2.0-2.7k, futex waits cut short 5.5-7.4k -> 3.3-4.1k, round
+// trips/s 57-62k -> 66-69k; and bench/ab.py of b681d6b against b3f41e2 (before the 200 us
+// cap, which ab.py cannot tell from it): 67.5k -> 85.6k, 13.8 -> 9.2 us of server CPU a
+// round trip. A yielding M is not woken at once when a P is handed to it (the other
+// thread's time slice runs out first): hence noteYieldFor. On an idle CPU a yield returns at
+// once, so there the M sleeps after two, as it did before. A busy 30 us spin instead (the
+// version before 641f221) cost the echo server CPU and gained nothing: the yield is what
+// helps. Timed sleeps (notetsleep) do not yield. Test: Lock.NoteWakesItsSleeperInEveryPhase.
 void notesleep(note* n) {
   int64_t start = nanotime(), t0 = start;
   for (int i = 0, idle = 0; i < noteYields && idle < noteIdleYields && t0 - start < noteYieldFor;
