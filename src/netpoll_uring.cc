@@ -422,8 +422,9 @@ void drainwakefd() {
 // netpollclear reads the eventfd only when something may have written it since the last
 // clear: a netpollBreak, or a completion on some ring (its CQ tail moved; the kernel moves
 // the tail before it signals). A sleep that only waits for a timer then costs no read(2):
-// bench/tick at 1 P, 578 reads -> 10 (perf stat) and 6.2 -> 5.3 us of CPU a wake-up
-// (bench/ab.py, 7 runs; at 2 Ps within the noise). A write this misses (a tail moved
+// bench/tick at 1 P, 578 reads -> 10 (GMPMAXPROCS=1 perf stat -e syscalls:sys_enter_read
+// build/bench/bench_tick) and 6.2 -> 5.3 us of CPU a wake-up (bench/ab.py, 7 runs; at 2 Ps
+// within the noise). A write this misses (a tail moved
 // before the last clear, signalled after it) is one wake-up of netpollblock too early, which
 // netpollblock drains: never a busy loop, and never a lost wake-up, since only old counts are
 // left unread.
