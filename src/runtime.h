@@ -252,7 +252,8 @@ struct sysmontick {  // sysmon's last observation of a P (sysmon only)
 
 // A runtime timer (time.cc; Go's runtime timer, named rttimer as rtmutex is: gmp::timer is
 // the C++ layer's time.Timer): t.f(t.arg, now) runs on some M holding a P once nanotime()
-// >= when, under the timerslock of the P whose heap held it; period > 0 repeats it.
+// >= when, under the timersrun lock of the P whose heap held it (not its timerslock);
+// period > 0 repeats it.
 struct rttimer {
   int64_t when;      // nanotime deadline (the heap's key; the owner sets it before addtimer)
   int64_t period;    // > 0: re-armed every period ns
@@ -301,7 +302,9 @@ struct alignas(64) p {
   uintptr_t stackcache[stackcachemax];
 
   // Timers (time.cc): a 4-ary heap on when, under timerslock; timer0when is the earliest
-  // when (0: none), readable without the lock.
+  // when (0: none), readable without the lock. timersrun: held by the M that runs the
+  // expired timers' fs (checktimers), taken before timerslock and never under it.
+  rtmutex timersrun;
   rtmutex timerslock;
   rttimer** timers;
   int32_t ntimers;

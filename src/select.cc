@@ -112,7 +112,7 @@ int pass1(selstate* s, const uint32_t* pollorder) {
   return -1;
 }
 
-// The timeout's claim on a goroutine's select (a timer's f, under its P's timerslock).
+// The timeout's claim on a goroutine's select (a timer's f, under its P's timersrun).
 void selecttimeout(void* arg, int64_t) {
   auto* w = static_cast<waiter*>(arg);
   uint32_t zero = 0;
@@ -129,16 +129,17 @@ void selecttimeout(void* arg, int64_t) {
 // and an addtimer after that put a timer of a dead frame into the heap (its later firing
 // readied a running goroutine: "casgstatus: goroutine N from 4 to 1, but status is 2", and
 // ASan saw siftup write into another frame). Nothing touches them after selunlock's last
-// unlock. Lock order: the channels' locks, then the P's timerslock (no timer's f takes a
-// channel lock; selecttimeout takes none).
+// unlock. Lock order: the channels' locks, then the P's timerslock, which is innermost
+// (time.cc): a timer's f that takes a channel's lock (sendtime) runs without it.
 struct selcommit {
   selstate* s;
   rttimer* t;
 };
 void selunlockarm(void* arg) {
   auto* sc = static_cast<selcommit*>(arg);
-  addtimer(sc->t);  // may fire at once: the claim (selecttimeout) readies a parked g
-  selunlock(sc->s);
+  selstate* s = sc->s;  // sc is in selwait's frame, which a timeout that fires at once ends
+  addtimer(sc->t);  // may fire at once: the claim (selecttimeout) readies a parked g, which
+  selunlock(s);     // runs up to selectgo's pass 3 and waits there for the channels' locks
 }
 
 // selwait parks the caller (all channel locks held, sudogs queued) until a case fires or

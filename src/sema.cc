@@ -14,7 +14,7 @@
 //         starvation mode). Without handoff a woken waiter re-tries the decrement.
 //   SEM4: a waiter with a deadline is woken by whoever takes it off the queue (semwaiter).
 //         The waiter reads expired without root.lock only after deltimer, which orders it
-//         after the timer's write (the P's timerslock), or after its own semdequeue.
+//         after the timer's write (the P's timersrun), or after its own semdequeue.
 // lifo queues a waiter at the head (a mutex waiter that has waited before, as Go's).
 #include "runtime.h"
 
@@ -83,8 +83,8 @@ semwaiter* semdequeue(semaroot* root, std::atomic<uint32_t>* addr, semwaiter* s 
   return nullptr;
 }
 
-// semexpire: a goroutine's deadline timer (SEM4). Runs under its P's timerslock, which is
-// taken before any root.lock.
+// semexpire: a goroutine's deadline timer (SEM4). Runs under its P's timersrun, which is
+// taken before any root.lock (time.cc's lock order).
 void semexpire(void* arg, int64_t) {
   auto* s = static_cast<semwaiter*>(arg);
   semaroot* root = s->root;
@@ -105,7 +105,7 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
     if (deadline >= 0 && nanotime() >= deadline) return cansemacquire(addr);
     semwaiter s{gp, {}, addr, nullptr, 0, false, false, root};
     rttimer t{};
-    if (gp && deadline >= 0) {  // before root.lock: the timer's lock comes first
+    if (gp && deadline >= 0) {  // before root.lock: its lock need not be held for this
       t.when = deadline;
       t.f = semexpire;
       t.arg = &s;

@@ -446,7 +446,7 @@ bool condcommit(g*, void* s) {
   return static_cast<condwaiter*>(s)->state.compare_exchange_strong(queued, 1,
                                                                     std::memory_order_acq_rel);
 }
-void condexpire(void* arg, int64_t) {  // under the P's timerslock, which comes first
+void condexpire(void* arg, int64_t) {  // under the P's timersrun, which comes first
   auto* s = static_cast<condwaiter*>(arg);
   listlock(s->l)->lock();
   bool mine = listremove(s->l, s);  // else a waker took it first: a wake-up, not a timeout
@@ -466,8 +466,8 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
   listlock(l)->unlock();
   rttimer t{};
   bool timed = gp && deadline >= 0;
-  if (timed) {  // after queueing (the timer finds s queued or taken) and outside the
-    t.when = deadline;  // list's lock (the P's timerslock comes first)
+  if (timed) {  // after queueing: the timer finds s queued or taken
+    t.when = deadline;
     t.f = condexpire;
     t.arg = &s;
     addtimer(&t);

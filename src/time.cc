@@ -3,11 +3,18 @@
 // sleeps until the earliest timer when nothing else is runnable.
 //
 // Ownership. A timer is in at most one P's heap (t.pp, under that P's timerslock). addtimer
-// puts it on the caller's P; checktimers pops expired ones and runs t.f under the same lock,
-// so deltimer, which takes the lock, returns only once t.f is not running: the caller may
-// then free the timer (most live on a goroutine's stack). t.f must be short and must not
-// touch timers: it readies a goroutine, claims a select, sends on a channel without blocking.
-// Lock order: a P's timerslock, then anything t.f takes (sched.lock, a channel's lock).
+// puts it on the caller's P; checktimers, holding the P's timersrun lock, pops expired ones
+// under timerslock and runs each t.f with timerslock released (as Go's runtimer). deltimer
+// waits on the timersrun lock of the P that last popped the timer (t.runningon), so it
+// returns only once t.f is not running: the caller may then free the timer (most live on a
+// goroutine's stack). t.f must be short and must not touch timers: it readies a goroutine,
+// claims a select, sends on a channel without blocking.
+// Lock order: a P's timersrun, then anything t.f takes (sched.lock, a channel's lock, a
+// semaphore root's lock), then a P's timerslock, which is innermost: a select arms its
+// timeout with its channels locked. (t.f ran under timerslock once: a select arming its
+// timeout on a P whose M was firing a timer channel's timer waited for that P's timerslock
+// while holding the channel's lock, and sendtime, under the timerslock, waited for the
+// channel's lock: both Ms slept for ever.)
 //
 // "Sleeping until a timer". When findRunnable finds nothing to run it looks at the earliest
 // timer of all Ps (timer0when) and at the I/O in flight. If there is either and no other M
@@ -120,11 +127,12 @@ void wakeTimerSleeper(int64_t when) {
 namespace {
 // addtimeron: t into pp's heap, and the timer sleeper woken if it sleeps past t (TW1).
 void addtimeron(p* pp, rttimer* t) {
+  int64_t when = t->when;  // once t is in the heap it may fire, and its owner free it
   pp->timerslock.lock();
   bool ok = heappush(pp, t);
   pp->timerslock.unlock();
   if (!ok) fatal("addtimer: out of memory for the timer heap");
-  wakeTimerSleeper(t->when);
+  wakeTimerSleeper(when);
 }
 }  // namespace
 
@@ -148,17 +156,23 @@ void addtimerany(rttimer* t) {
   wakep();
 }
 
+namespace {
+// waitrun: t.f is not running once this returns, if r (t.runningon) is the P that last
+// popped t: its checktimers holds r's timersrun from before the pop until after t.f.
+void waitrun(p* r) {
+  if (!r) return;
+  r->timersrun.lock();
+  r->timersrun.unlock();
+}
+}  // namespace
+
 bool deltimer(rttimer* t) {
   for (;;) {
     p* pp = t->pp.load(std::memory_order_acquire);
     if (!pp) {
-      // Not in a heap; t.f may still be running under the lock of the P that popped it
-      // (runningon): taking that lock waits it out. A ticker is back in a heap before its
-      // t.f runs, so look at t.pp again after.
-      if (p* r = t->runningon.load(std::memory_order_acquire)) {
-        r->timerslock.lock();
-        r->timerslock.unlock();
-      }
+      // Not in a heap; t.f may still be running. A ticker is back in a heap before its t.f
+      // runs, so look at t.pp again after.
+      waitrun(t->runningon.load(std::memory_order_acquire));
       if (t->pp.load(std::memory_order_acquire)) continue;
       return false;
     }
@@ -172,7 +186,9 @@ bool deltimer(rttimer* t) {
         return false;
       }
       heapremove(pp, t);
+      p* r = t->runningon.load(std::memory_order_relaxed);  // written under a timerslock
       pp->timerslock.unlock();
+      waitrun(r);  // a ticker's f may be running (it is back in the heap before f runs)
       return true;
     }
     pp->timerslock.unlock();  // it moved (ran, or procresize): look again
@@ -184,6 +200,7 @@ int64_t checktimers(p* pp, int64_t now) {
   if (next == 0) return 0;
   if (now == 0) now = nanotime();  // read the clock only when there are timers
   if (next > now) return next;
+  pp->timersrun.lock();
   pp->timerslock.lock();
   while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
     rttimer* t = pp->timers[0];
@@ -191,12 +208,15 @@ int64_t checktimers(p* pp, int64_t now) {
     heapremove(pp, t);
     if (t->period > 0) {  // a ticker: the next tick, skipping the ones already missed
       t->when += t->period * ((now - t->when) / t->period + 1);
-      heappush(pp, t);
+      heappush(pp, t);  // cannot grow the heap: t just left it
     }
+    pp->timerslock.unlock();
     t->f(t->arg, now);  // the last touch of t: its owner may free it once f has run
+    pp->timerslock.lock();
   }
   next = pp->timer0when.load(std::memory_order_relaxed);
   pp->timerslock.unlock();
+  pp->timersrun.unlock();
   return next;
 }
 
@@ -237,6 +257,7 @@ void movetimers(p* from, p* to) {
 // timersforkchild: every timer in a heap is a ghost's (the caller, running, waits on none),
 // and timers live on their goroutines' stacks: nobody looks at them again.
 void timersforkchild(p* pp) {
+  pp->timersrun.key.store(0, std::memory_order_relaxed);
   pp->timerslock.key.store(0, std::memory_order_relaxed);
   pp->timers = nullptr;  // the array may be mid-realloc: left behind
   pp->ntimers = 0;

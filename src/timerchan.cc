@@ -4,7 +4,7 @@
 // Invariants:
 //   TC1: tc.mu serialises stop, reset and free of one timer, so deltimer and addtimer of
 //        tc.t never overlap (time.cc lets one owner add or delete a timer at a time). f
-//        does not take it: f runs under its P's timerslock, and stop waits f out in deltimer.
+//        does not take it: f runs under its P's timersrun, and stop waits f out in deltimer.
 //   TC2: tc.t is in a heap only while tc.armed; written under tc.mu. A one-shot's f clears
 //        nothing: deltimer finding it in no heap is what says it fired.
 //   TC3: tc holds one reference to tc.c, dropped by free; for gmp_after, f drops it after
@@ -28,8 +28,9 @@ struct gmp_timer {
 namespace gmp {
 namespace {
 
-// sendtime: f of a timer channel's timer, under its P's timerslock (or the timerslock of
-// whichever P ran it): a send that does not block, so a full channel drops the value.
+// sendtime: f of a timer channel's timer, under the timersrun of the P that ran it: a send
+// that does not block, so a full channel drops the value. It takes the channel's lock, which
+// a select may hold while it arms its timeout (time.cc's lock order allows both).
 void sendtime(void* arg, int64_t now) {
   auto* tc = static_cast<gmp_timer*>(arg);
   chansend(tc->c, &now, false);  // a closed channel (the program closed it): nothing sent

@@ -1,8 +1,10 @@
 // timerchan_test.cc — timers and tickers that deliver on channels (gmp_timer_*, gmp_after):
 // they fire once or every period and never early, stop and reset as Go's, drop the ticks a
-// slow receiver misses, stay exact when stops race firings, and work from a thread that is
-// not a goroutine.
+// slow receiver misses, stay exact when stops race firings, never deadlock a select that
+// waits on a timer's channel while another M fires it, and work from a thread that is not a
+// goroutine.
 #include <cerrno>
+#include <cstdio>
 #include <random>
 #include <thread>
 
@@ -154,6 +156,43 @@ TEST(Timer, StopsRacingFiringsAreExact) {
   EXPECT_EQ(stopped.load() + fired.load(), workers * each);
   EXPECT_GT(stopped.load(), 0) << "the test stops no pending timer";
   EXPECT_GT(fired.load(), 0) << "the test stops no fired timer";
+}
+
+// A select with a timeout on a timer's channel while another M fires that timer: the select
+// holds the channel's lock while it arms its timeout on its P's heap, and the timer's f
+// (sendtime) takes the channel's lock. f used to run under the heap's lock, so each side held
+// what the other waited for, and both Ms slept for ever (FiresOnceNotBeforeItsDeadline hung
+// in about 1 of 30 ASan runs at 2 Ps). The timers are due in 0-30 us, so they fire around
+// the moment the select arms. A watchdog thread turns a hang into a failure.
+TEST(Timer, SelectOnATimersChannelWhileAnotherMFiresIt) {
+  ScopedMaxprocs two(2);
+  constexpr int workers = 4, each = 3000;
+  std::atomic<int> got{0}, finished{0};
+  std::atomic<bool> over{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 2000 && !over.load(); i++) usleep(10000);
+    if (over.load()) return;
+    fprintf(stderr, "deadlock: %d of %d selects finished in 20 s\n", finished.load(),
+            workers * each);
+    _exit(1);
+  });
+  WaitGroup wg(workers);
+  for (int w = 0; w < workers; w++) {
+    go([&, w] {
+      std::minstd_rand rng(uint32_t(w + 1));
+      for (int i = 0; i < each; i++) {
+        gmp_timer_t* t = gmp_timer_new(int64_t(rng() % 30) * 1000, 0);
+        if (recvwithin(gmp_timer_chan(t), 5000 * ms) != -1) got++;
+        gmp_timer_free(t);
+        finished++;
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  over = true;
+  watchdog.join();
+  EXPECT_EQ(got.load(), workers * each) << "every timer fires within 5 s";
 }
 
 // A thread the runtime does not run: its timers go on P 0's heap and an M is woken for them
