@@ -260,7 +260,7 @@ struct rttimer {
   void (*f)(void* arg, int64_t now);
   void* arg;
   std::atomic<p*> pp;         // the P whose heap holds it, or null (that P's timerslock)
-  std::atomic<p*> runningon;  // the P that last popped it to run f (deltimer waits on it)
+  std::atomic<p*> runningon;  // the P that last ran its f (deltimer waits on its timersrun)
   int32_t idx;                // position in pp's heap (pp's timerslock)
 };
 

@@ -128,9 +128,11 @@ void selecttimeout(void* arg, int64_t) {
 // select and the goroutine resume on another M, deltimer a timer not yet added and return,
 // and an addtimer after that put a timer of a dead frame into the heap (its later firing
 // readied a running goroutine: "casgstatus: goroutine N from 4 to 1, but status is 2", and
-// ASan saw siftup write into another frame). Nothing touches them after selunlock's last
-// unlock. Lock order: the channels' locks, then the P's timerslock, which is innermost
-// (time.cc): a timer's f that takes a channel's lock (sendtime) runs without it.
+// ASan saw siftup write into another frame). sc and t may be gone once addtimer has put t
+// in the heap (a timeout due at once fires, and the goroutine runs on to pass 3, where it
+// waits for the channels' locks); s lives until selunlock's last unlock. Lock order: the
+// channels' locks, then the P's timerslock, which is innermost (time.cc): a timer's f that
+// takes a channel's lock (sendtime) runs without it.
 struct selcommit {
   selstate* s;
   rttimer* t;

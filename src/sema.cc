@@ -105,7 +105,7 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
     if (deadline >= 0 && nanotime() >= deadline) return cansemacquire(addr);
     semwaiter s{gp, {}, addr, nullptr, 0, false, false, root};
     rttimer t{};
-    if (gp && deadline >= 0) {  // before root.lock: its lock need not be held for this
+    if (gp && deadline >= 0) {  // before root.lock: semexpire finds s queued or not yet
       t.when = deadline;
       t.f = semexpire;
       t.arg = &s;

@@ -170,10 +170,9 @@ bool deltimer(rttimer* t) {
   for (;;) {
     p* pp = t->pp.load(std::memory_order_acquire);
     if (!pp) {
-      // Not in a heap; t.f may still be running. A ticker is back in a heap before its t.f
-      // runs, so look at t.pp again after.
+      // Not in a heap (a ticker never leaves one while it is armed, movetimers included):
+      // a one-shot's t.f may still be running.
       waitrun(t->runningon.load(std::memory_order_acquire));
-      if (t->pp.load(std::memory_order_acquire)) continue;
       return false;
     }
     pp->timerslock.lock();
@@ -186,9 +185,11 @@ bool deltimer(rttimer* t) {
         return false;
       }
       heapremove(pp, t);
-      p* r = t->runningon.load(std::memory_order_relaxed);  // written under a timerslock
+      // A ticker's f may be running: it stays in the heap while f runs. A one-shot in a
+      // heap is not running (its owner re-adds it only after a deltimer).
+      p* r = t->period > 0 ? t->runningon.load(std::memory_order_relaxed) : nullptr;
       pp->timerslock.unlock();
-      waitrun(r);  // a ticker's f may be running (it is back in the heap before f runs)
+      waitrun(r);
       return true;
     }
     pp->timerslock.unlock();  // it moved (ran, or procresize): look again
@@ -204,11 +205,15 @@ int64_t checktimers(p* pp, int64_t now) {
   pp->timerslock.lock();
   while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
     rttimer* t = pp->timers[0];
-    t->runningon.store(pp, std::memory_order_relaxed);  // published by heapremove's release
-    heapremove(pp, t);
-    if (t->period > 0) {  // a ticker: the next tick, skipping the ones already missed
+    t->runningon.store(pp, std::memory_order_relaxed);  // heapremove's release, or timerslock
+    if (t->period > 0) {
+      // A ticker: the next tick, skipping the ones already missed. It stays in the heap
+      // (t.pp never reads null: a deltimer that saw null would take it for stopped).
       t->when += t->period * ((now - t->when) / t->period + 1);
-      heappush(pp, t);  // cannot grow the heap: t just left it
+      siftdown(pp, 0);
+      settimer0(pp);
+    } else {
+      heapremove(pp, t);
     }
     pp->timerslock.unlock();
     t->f(t->arg, now);  // the last touch of t: its owner may free it once f has run
@@ -245,11 +250,11 @@ void timersleep(int64_t until) {
 void movetimers(p* from, p* to) {
   from->timerslock.lock();
   to->timerslock.lock();
-  while (from->ntimers > 0) {
-    rttimer* t = from->timers[from->ntimers - 1];
-    heapremove(from, t);
+  while (from->ntimers > 0) {  // the last: no sift; t.pp goes from `from` to `to` directly
+    rttimer* t = from->timers[--from->ntimers];
     if (!heappush(to, t)) fatal("movetimers: out of memory for the timer heap");
   }
+  settimer0(from);
   to->timerslock.unlock();
   from->timerslock.unlock();
 }

@@ -1,12 +1,13 @@
 // timerchan_test.cc — timers and tickers that deliver on channels (gmp_timer_*, gmp_after):
 // they fire once or every period and never early, stop and reset as Go's, drop the ticks a
-// slow receiver misses, stay exact when stops race firings, never deadlock a select that
-// waits on a timer's channel while another M fires it, and work from a thread that is not a
-// goroutine.
+// slow receiver misses, stay exact when stops race firings or ticks, never deadlock a select
+// that waits on a timer's channel while another M fires it, and work from a thread that is
+// not a goroutine; underneath, a runtime timer in a heap always names its P.
 #include <cerrno>
 #include <cstdio>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "export_test.h"
 
@@ -156,6 +157,80 @@ TEST(Timer, StopsRacingFiringsAreExact) {
   EXPECT_EQ(stopped.load() + fired.load(), workers * each);
   EXPECT_GT(stopped.load(), 0) << "the test stops no pending timer";
   EXPECT_GT(fired.load(), 0) << "the test stops no fired timer";
+}
+
+// Tickers stopped while they tick, on any P: a stop always finds a ticker pending (it never
+// leaves its heap while it runs, so a stop never takes it for a fired one-shot), and once
+// the stop returns nothing more is sent (its f is not running).
+TEST(Ticker, StopsRacingTicksAreExact) {
+  constexpr int workers = 8, each = 300;
+  std::atomic<int> notpending{0}, lateticks{0}, ticked{0};
+  WaitGroup wg(workers);
+  for (int w = 0; w < workers; w++) {
+    go([&, w] {
+      std::minstd_rand rng(uint32_t(w + 1));
+      for (int i = 0; i < each; i++) {
+        int64_t period = int64_t(10 + rng() % 40) * 1000;  // 10-50 us
+        gmp_timer_t* t = gmp_timer_new(period, period);
+        gmp_sleep(int64_t(rng() % 200) * 1000);
+        if (gmp_timer_stop(t) != 1) notpending++;
+        gmp_chan_t* c = gmp_timer_chan(t);
+        if (recvwithin(c, 0) != -1) ticked++;  // at most one tick waits
+        gmp_sleep(150 * 1000);  // several periods: a tick sent after the stop shows now
+        if (gmp_chan_len(c) != 0) lateticks++;
+        gmp_timer_free(t);
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  EXPECT_EQ(notpending.load(), 0) << "a stop found a running ticker not pending";
+  EXPECT_EQ(lateticks.load(), 0) << "a ticker sent after its stop returned";
+  EXPECT_GT(ticked.load(), 0) << "no ticker ticked before its stop: the race is not tested";
+}
+
+// The runtime's timers underneath: a timer in a heap always names its P (t.pp), while
+// procresize's movetimers hands it to another P and while a ticker fires. deltimer takes
+// a null t.pp for "fired, or never added" and returns false at once: a stop then said a
+// pending ticker or a moved timer had fired, and returned while its f could still run.
+// A thread that is not a goroutine reads every t.pp all along (stop-the-world would not
+// stop it); the heaps move back and forth and the other M fires the tickers meanwhile.
+TEST(Timer, ATimerInAHeapAlwaysNamesItsP) {
+  ScopedMaxprocs two(2);
+  constexpr int n = 3000, tickers = 600;
+  static std::atomic<int64_t> fires{0};
+  std::vector<gmp::rttimer> ts(n);
+  int64_t now = gmp_nanotime();
+  for (int i = 0; i < n; i++) {
+    ts[size_t(i)].when = i < tickers ? now : now + 1000000 * ms;
+    ts[size_t(i)].period = i < tickers ? 50 * 1000 : 0;
+    ts[size_t(i)].f = [](void*, int64_t) { fires++; };
+    gmp::addtimer(&ts[size_t(i)]);
+  }
+  std::atomic<bool> over{false};
+  std::atomic<int64_t> nulls{0}, scans{0};
+  std::thread watcher([&] {
+    while (!over.load(std::memory_order_relaxed)) {
+      for (auto& t : ts) {
+        if (!t.pp.load(std::memory_order_acquire)) nulls++;
+      }
+      scans++;
+    }
+  });
+  int64_t firesbefore = fires.load();
+  for (int k = 0; k < 300; k++) {
+    gmp::movetimers(gmp::allp[0], gmp::allp[1]);
+    gmp::movetimers(gmp::allp[1], gmp::allp[0]);
+    if (k % 10 == 0) gmp_sleep(100 * 1000);  // the tickers' P's M runs them too
+  }
+  over = true;
+  watcher.join();
+  int removed = 0;
+  for (auto& t : ts) removed += gmp::deltimer(&t);
+  EXPECT_EQ(nulls.load(), 0) << "a timer in a heap read as in none";
+  EXPECT_EQ(removed, n) << "every timer was pending";
+  EXPECT_GT(fires.load(), firesbefore) << "no ticker fired while watched";
+  EXPECT_GT(scans.load(), 10) << "the watcher hardly ran";
 }
 
 // A select with a timeout on a timer's channel while another M fires that timer: the select
