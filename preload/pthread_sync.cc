@@ -569,7 +569,11 @@ GMP_HOOK int sem_post(sem_t* s) {
   if (at(semof(s)->count).load(std::memory_order_relaxed) >= SEM_VALUE_MAX) {
     return semfail(EOVERFLOW);
   }
-  sempost(&semof(s)->count);
+  if (inhandler()) {
+    sempostsig(&semof(s)->count);  // async-signal-safe, as POSIX lists sem_post
+  } else {
+    sempost(&semof(s)->count);
+  }
   return 0;
 }
 

@@ -88,7 +88,9 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
   // SA_RESETHAND: the kernel's action is SIG_DFL again; so is the one sigaction reports.
   if (void* seen = fn; fn && (flags & SA_RESETHAND)) a.fn.compare_exchange_strong(seen, nullptr);
   if (!fn) return;  // replaced by SIG_DFL or SIG_IGN while this signal was on its way
+  gmp::gmp_handlerdepth++;  // what the handler calls must not park nor lock (hooks.h)
   reinterpret_cast<sigfn>(fn)(sig, info, ctx);
+  gmp::gmp_handlerdepth--;
   int saved = errno;  // the runtime's part makes a system call
   gmp::sigintr(info->si_code, (flags & SA_RESTART) != 0);
   errno = saved;

@@ -59,6 +59,14 @@ void sigintr(int code, bool restart);
 // 1's parked calls can be interrupted.
 void sigforwarding();
 
+// gmp_handlerdepth: how many handlers of the program's the calling thread is running
+// (preload/signal.cc's trampoline counts them, on whatever TCB the thread is on). Such a
+// caller may have interrupted the runtime anywhere, locks held: it must not park, nor take
+// a runtime lock. hookable() is false for it, and sem_post leaves its wake-up to the
+// scheduler (sempostsig).
+extern "C" __thread int32_t gmp_handlerdepth __attribute__((tls_model("initial-exec")));
+inline bool inhandler() { return gmp_handlerdepth != 0; }
+
 // gsigmask: pthread_sigmask for a goroutine: its own mask, the thread's while it runs
 // (signal_unix.cc). 0 or EINVAL; -1: the caller is not a goroutine (pass the call through).
 int gsigmask(int how, const sigset_t* set, sigset_t* old);
@@ -160,6 +168,7 @@ void gthreadkey(unsigned key, bool created, void (*dtor)(void*));
 // semwait: take one; false when deadline (a nanotime; < 0: never) passed first.
 bool semwait(uint32_t* sema, int64_t deadline);
 void sempost(uint32_t* sema);  // add one, wake a waiter
+void sempostsig(uint32_t* sema);  // sempost for a caller in a handler: async-signal-safe
 bool semtry(uint32_t* sema);   // take one if there is one
 // syncspin: a lock's waiter may spin once more (iter: spins so far; Go's canSpin: a few, on
 // a goroutine, while another P runs the holder); it spun when true.

@@ -345,7 +345,8 @@ void netpollclose(int fd) {
 
 bool hookable(bool needring) {
   g* gp = getg();  // null before the runtime starts and on threads it does not know
-  if (!gp || debug.notakeover || forked.load(std::memory_order_relaxed) || dumpactive()) {
+  if (!gp || debug.notakeover || forked.load(std::memory_order_relaxed) || dumpactive() ||
+      inhandler()) {
     return false;
   }
   m* mp = gp->m_;

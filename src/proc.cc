@@ -607,6 +607,7 @@ top:
     goto top;
   }
   checktimers(pp, 0);  // may ready goroutines onto this P
+  semsigflush();       // and so may the wake-ups a signal handler's sem_post left (SEM5)
   // Fairness: look at the global queue once in a while, or two goroutines that keep
   // readying each other through runnext could starve it.
   if (pp->schedtick.load(std::memory_order_relaxed) % 61 == 0 &&
@@ -715,11 +716,13 @@ top:
   }
   // "Sleeping until a timer" (time.cc), which is also Go's blocking netpoll: one idle M
   // waits for the earliest timer or a completion on any ring, then takes a P, runs what
-  // completed, or looks for work as a spinning M would, other Ps' timers included.
-  if ((nexttimer() != 0 || netpollinflight()) &&
+  // completed, or looks for work as a spinning M would, other Ps' timers included. Where
+  // the program handles signals, it also waits for a handler's sem_post (SEM5: netpollBreak)
+  // when there is neither, as Go's signal_recv keeps an M waiting.
+  if ((nexttimer() != 0 || netpollinflight() || sighandlers()) &&
       !sched.timersleeper.exchange(true, std::memory_order_acq_rel)) {
     int64_t until = nexttimer();
-    if (until != 0 || netpollinflight()) timersleep(until);
+    if (until != 0 || netpollinflight() || sighandlers()) timersleep(until);
     sched.timersleeper.store(false, std::memory_order_release);
     gqueue q;
     netpollall(&q);

@@ -554,6 +554,9 @@ extern size_t physpagesize;
 void osinit();
 // sigintrmain: gp is goroutine 1, which a signal's handler interrupts (sigintr.cc).
 void sigintrmain(g* gp);
+// sighandlers: the program installed a handler of its own, which may post a semaphore
+// (SEM5) whenever a signal comes: an idle process keeps an M in netpoll for it.
+bool sighandlers();
 void sigintrg(g* gp, bool restart);  // a handler ran for gp: end its parked call (SI2)
 int64_t nanotime();
 void usleep_ns(int64_t ns);
@@ -837,6 +840,12 @@ void semacquire(std::atomic<uint32_t>* addr);
 bool cansemacquire(std::atomic<uint32_t>* addr);  // take a count without waiting
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
+// semreleasesig: semrelease for a caller in a handler of the program's (inhandler): it adds
+// the count at once and leaves the wake-up to semsigflush (SEM5). Async-signal-safe.
+void semreleasesig(std::atomic<uint32_t>* addr);
+// semsigflush: make the wake-ups handlers left (SEM5); one load when there are none. Any
+// thread that may take locks: findRunnable, sysmon.
+void semsigflush();
 void semforkchild();  // a forked child: an empty table, every waiter was a ghost (FK1)
 
 // ---- fork.cc ---------------------------------------------------------------------------------

@@ -15,7 +15,18 @@
 //   SEM4: a waiter with a deadline is woken by whoever takes it off the queue (semwaiter).
 //         The waiter reads expired without root.lock only after deltimer, which orders it
 //         after the timer's write (the P's timersrun), or after its own semdequeue.
+//   SEM5: a handler of the program's that posts (sem_post is async-signal-safe) may have
+//         interrupted a thread that holds root.lock, sched.lock or its P's run queue, so
+//         it takes no lock and readies nobody (semreleasesig): it adds the count (SEM1),
+//         leaves addr in sigposted (a full table: sigpostedall), sets sigpending (release,
+//         after the slot) and breaks netpoll. semsigflush, on an M that may lock, clears
+//         sigpending (acquire) before it empties the slots, so a post it misses sets it
+//         again; it wakes every waiter of each posted word, and each looks at the count
+//         again and waits again if another took it. Waking them all never loses a count,
+//         and never reads the word, which its owner may have freed since. An idle process
+//         whose program handles signals keeps one M in netpoll for the break (proc.cc).
 // lifo queues a waiter at the head (a mutex waiter that has waited before, as Go's).
+#include "netpoll.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -170,7 +181,63 @@ void semrelease(std::atomic<uint32_t>* addr, bool handoff) {
 
 void semrelease(std::atomic<uint32_t>* addr) { semrelease(addr, false); }
 
+namespace {
+// SEM5's table: words posted by handlers whose waiters are still to be woken.
+constexpr int sigpostedSlots = 64;
+std::atomic<std::atomic<uint32_t>*> sigposted[sigpostedSlots];
+std::atomic<bool> sigpostedall{false};  // the table was full: wake every waiter there is
+std::atomic<bool> sigpending{false};    // something above for semsigflush
+
+// semwakeall: take every waiter for addr (null: any) off root and wake it (SEM5).
+void semwakeall(semaroot* root, std::atomic<uint32_t>* addr) {
+  if (root->nwait.load(std::memory_order_seq_cst) == 0) return;
+  semwaiter* woken = nullptr;
+  root->lock.lock();
+  while (semwaiter* w = root->head ? semdequeue(root, addr ? addr : root->head->addr) : nullptr) {
+    w->next = woken;  // off the queue: its link is ours until it is woken
+    woken = w;
+  }
+  root->lock.unlock();
+  while (semwaiter* w = woken) {
+    woken = w->next;  // before the wake-up: then w may be gone
+    if (g* wgp = w->gp) goready(wgp); else notewakeup(&w->n);
+  }
+}
+}  // namespace
+
+void semreleasesig(std::atomic<uint32_t>* addr) {
+  addr->fetch_add(1, std::memory_order_seq_cst);  // SEM1
+  if (semroot(addr)->nwait.load(std::memory_order_seq_cst) == 0) return;
+  bool placed = false;
+  for (auto& slot : sigposted) {
+    std::atomic<uint32_t>* seen = nullptr;
+    if (slot.compare_exchange_strong(seen, addr, std::memory_order_relaxed) || seen == addr) {
+      placed = true;
+      break;
+    }
+  }
+  if (!placed) sigpostedall.store(true, std::memory_order_relaxed);
+  sigpending.store(true, std::memory_order_release);
+  netpollBreak();
+}
+
+void semsigflush() {
+  if (!sigpending.load(std::memory_order_relaxed)) return;
+  if (!sigpending.exchange(false, std::memory_order_acquire)) return;
+  for (auto& slot : sigposted) {
+    if (std::atomic<uint32_t>* addr = slot.exchange(nullptr, std::memory_order_relaxed)) {
+      semwakeall(semroot(addr), addr);
+    }
+  }
+  if (sigpostedall.exchange(false, std::memory_order_relaxed)) {
+    for (auto& e : semtable) semwakeall(&e.root, nullptr);
+  }
+}
+
 void semforkchild() {
+  for (auto& slot : sigposted) slot.store(nullptr, std::memory_order_relaxed);
+  sigpostedall.store(false, std::memory_order_relaxed);
+  sigpending.store(false, std::memory_order_relaxed);
   for (auto& e : semtable) {
     e.root.lock.key.store(0, std::memory_order_relaxed);
     e.root.nwait.store(0, std::memory_order_relaxed);

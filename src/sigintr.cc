@@ -53,6 +53,11 @@ enum : uint32_t {
   intrCommit = 16,     // the park's commit has not looked yet (SI3)
 };
 
+}  // namespace
+
+__thread int32_t gmp_handlerdepth __attribute__((tls_model("initial-exec"))) = 0;
+
+namespace {
 // maing: goroutine 1 once it runs (sigintrmain), null again in a forked child. forwarding:
 // the program installed a handler (sigforwarding). Written once each; read by handlers.
 std::atomic<g*> maing{nullptr};
@@ -75,6 +80,7 @@ bool interruptible(g* gp) { return gp == maing.load(std::memory_order_relaxed) |
 
 void sigintrmain(g* gp) { maing.store(gp, std::memory_order_release); }
 void sigforwarding() { forwarding.store(true, std::memory_order_release); }
+bool sighandlers() { return forwarding.load(std::memory_order_relaxed); }
 
 
 bool sigintrtarget() {

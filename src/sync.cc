@@ -375,6 +375,7 @@ bool semwait(uint32_t* sema, int64_t deadline) {
 }
 
 void sempost(uint32_t* sema) { semrelease(semaaddr(sema)); }
+void sempostsig(uint32_t* sema) { semreleasesig(semaaddr(sema)); }
 
 bool semtry(uint32_t* sema) { return cansemacquire(semaaddr(sema)); }
 

@@ -231,6 +231,7 @@ void sysmon() {
     }
     sched.sysmonrounds.store(sched.sysmonrounds.load(std::memory_order_relaxed) + 1,
                              std::memory_order_relaxed);
+    semsigflush();  // a handler's sem_post while every M runs one goroutine (SEM5)
     bool idlelong = false;  // every P idle at each look for sysmonParkAfter
     int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
     if (sched.npidle.load(std::memory_order_relaxed) != procs) {

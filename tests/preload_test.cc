@@ -121,6 +121,15 @@ TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
             "alarms: 5 or more\n");
 }
 
+// A handler's async-signal-safe calls (sem_post, write to a blocking pipe) wake the program's
+// threads, whatever the handler interrupted: the runtime's locks held, a P's run queue half
+// changed, an M asleep with every other.
+TEST(Preload, SignalHandlersWakeThreadsWithAsyncSignalSafeCalls) {
+  expectAtOneAndTwoPs("sigpost",
+                      "sem_post from a handler woke two threads: 20000 waits\n"
+                      "write from a handler: 2000 bytes read\n");
+}
+
 TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
   expectAtOneAndTwoPs("threadkill",
                       "read: -1 Interrupted system call, handler first: 1\n"
