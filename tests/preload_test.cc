@@ -126,8 +126,8 @@ TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
 // changed, an M asleep with every other.
 TEST(Preload, SignalHandlersWakeThreadsWithAsyncSignalSafeCalls) {
   expectAtOneAndTwoPs("sigpost",
-                      "sem_post from a handler woke two threads: 20000 waits\n"
-                      "write from a handler: 2000 bytes read\n");
+                      "sem_post from a handler woke two threads: 8000 waits\n"
+                      "write from a handler: 1000 bytes read\n");
 }
 
 TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {

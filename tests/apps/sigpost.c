@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-enum { waits = 20000, bytes = 2000 };
+enum { waits = 8000, bytes = 1000 };
 
 static sem_t sem;
 static int pipefd[2];
