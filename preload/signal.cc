@@ -9,6 +9,7 @@
 // (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS: they interrupt no other call), and
 // SIGURG, the runtime's. sysv_signal and sigset (System V) are not hooked: their handlers
 // run, but interrupt no parked call.
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -88,9 +89,12 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
   // SA_RESETHAND: the kernel's action is SIG_DFL again; so is the one sigaction reports.
   if (void* seen = fn; fn && (flags & SA_RESETHAND)) a.fn.compare_exchange_strong(seen, nullptr);
   if (!fn) return;  // replaced by SIG_DFL or SIG_IGN while this signal was on its way
-  gmp::gmp_handlerdepth++;  // what the handler calls must not park nor lock (hooks.h)
+  // What the handler calls must not park nor lock (hooks.h). Restored, not decremented: a
+  // longjmp within the handler may have reset it (the hooks below).
+  int32_t depth = gmp::gmp_handlerdepth;
+  gmp::gmp_handlerdepth = depth + 1;
   reinterpret_cast<sigfn>(fn)(sig, info, ctx);
-  gmp::gmp_handlerdepth--;
+  gmp::gmp_handlerdepth = depth;
   int saved = errno;  // the runtime's part makes a system call
   gmp::sigintr(info->si_code, (flags & SA_RESTART) != 0);
   errno = saved;
@@ -244,4 +248,38 @@ GMP_HOOK int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
 GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* ts) {
   REAL(sigtimedwait);
   return gmp::insyscall([&] { return real_sigtimedwait(set, info, ts); });
+}
+
+// A handler that leaves by siglongjmp (a timeout's classic way out) never returns to the
+// trampoline: the jump ends the handlers its thread was running, so that its calls park and
+// its signal mask is its goroutine's again. A jump that stays within a handler makes it look
+// like ordinary code until the handler returns (the trampoline restores the count).
+GMP_HOOK [[noreturn]] void siglongjmp(sigjmp_buf env, int val) {
+  REAL(siglongjmp);
+  gmp::gmp_handlerdepth = 0;
+  real_siglongjmp(env, val);
+  __builtin_unreachable();  // the pointer's type does not say noreturn
+}
+
+GMP_HOOK [[noreturn]] void longjmp(jmp_buf env, int val) {
+  REAL(longjmp);
+  gmp::gmp_handlerdepth = 0;
+  real_longjmp(env, val);
+  __builtin_unreachable();  // the pointer's type does not say noreturn
+}
+
+GMP_HOOK [[noreturn]] void _longjmp(jmp_buf env, int val) {
+  REAL(_longjmp);
+  gmp::gmp_handlerdepth = 0;
+  real__longjmp(env, val);
+  __builtin_unreachable();  // the pointer's type does not say noreturn
+}
+
+// _FORTIFY_SOURCE's longjmp and siglongjmp.
+extern "C" [[noreturn]] void __longjmp_chk(sigjmp_buf env, int val);
+GMP_HOOK [[noreturn]] void __longjmp_chk(sigjmp_buf env, int val) {
+  REAL(__longjmp_chk);
+  gmp::gmp_handlerdepth = 0;
+  real___longjmp_chk(env, val);
+  __builtin_unreachable();  // the pointer's type does not say noreturn
 }

@@ -17,8 +17,9 @@ namespace gmp {
 
 // hookable: a hook may park the caller: the runtime runs, hooks are on (not
 // GMPDEBUG=takeover=0), the caller is a goroutine on its own stack (not g0, not a thread
-// the runtime does not know, not a handler on the signal stack) and holds a P — with an
-// io_uring (needring) for I/O. Otherwise the hook passes the call through.
+// the runtime does not know, not a handler: on the signal stack, or any of the program's,
+// inhandler) and holds a P — with an io_uring (needring) for I/O. Otherwise the hook
+// passes the call through.
 bool hookable(bool needring);
 
 // The I/O path (netpoll_uring.cc), for a hookable(true) caller: take an SQE of the current

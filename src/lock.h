@@ -19,6 +19,7 @@ namespace gmp {
 struct rtmutex {
   std::atomic<uint32_t> key{0};
   void lock();
+  bool trylock();  // take it only if it is free now
   void unlock();
 };
 

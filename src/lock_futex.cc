@@ -61,6 +61,8 @@ void rtmutex::lock() {
   }
 }
 
+bool rtmutex::trylock() { return tryacquire(key, 0); }
+
 void rtmutex::unlock() {
   if (lightrelease) {
     if (!(key.load(std::memory_order_relaxed) & mutexLocked)) fatal("unlock of unlocked lock");

@@ -202,7 +202,9 @@ bool otherthreads() {
 // checkdead: Go's deadlock report. Called with sched.lock held when an M goes idle. When
 // every M but sysmon is idle, no goroutine is runnable, no timer is pending and no other
 // thread could ready anyone, the parked goroutines wait for each other: report it as Go
-// does. (An M in a system call or sleeping until a timer is not idle.)
+// does. (An M in a system call or sleeping until a timer is not idle; nor is the M kept in
+// netpoll for the program's signal handlers, so a program that installed one, which may
+// wake anyone, gets no report, as a Go program with signal.Notify gets none.)
 void checkdead() {
   if (sched.mcount.load(std::memory_order_relaxed) - sched.nmidle - 1 > 0) return;
   if (sched.gcwaiting.load(std::memory_order_relaxed) || !mainStarted.load()) return;

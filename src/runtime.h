@@ -846,6 +846,7 @@ void semreleasesig(std::atomic<uint32_t>* addr);
 // semsigflush: make the wake-ups handlers left (SEM5); one load when there are none. Any
 // thread that may take locks: findRunnable, sysmon.
 void semsigflush();
+bool semsigpending();  // a handler's post waits for semsigflush
 void semforkchild();  // a forked child: an empty table, every waiter was a ghost (FK1)
 
 // ---- fork.cc ---------------------------------------------------------------------------------

@@ -207,25 +207,44 @@ void semwakeall(semaroot* root, std::atomic<uint32_t>* addr) {
 
 void semreleasesig(std::atomic<uint32_t>* addr) {
   addr->fetch_add(1, std::memory_order_seq_cst);  // SEM1
-  if (semroot(addr)->nwait.load(std::memory_order_seq_cst) == 0) return;
+  semaroot* root = semroot(addr);
+  if (root->nwait.load(std::memory_order_seq_cst) == 0) return;
+  bool started = runtimeStarted.load(std::memory_order_acquire);
+  if (!started) {
+    // No scheduler to flush (before rt0, or a child of fork left without one): every waiter
+    // is a thread on its note, which a futex wake-up reaches from here. The root's lock may
+    // be held by the thread this handler interrupted: a few tries, then the table, which
+    // nobody reads there (a hang, the one case SEM5 does not cover).
+    for (int i = 0; i < 100; i++) {
+      if (root->lock.trylock()) {
+        semwaiter* s = semdequeue(root, addr);
+        root->lock.unlock();
+        if (s) notewakeup(&s->n);
+        return;
+      }
+      osyield();
+    }
+  }
   bool placed = false;
   for (auto& slot : sigposted) {
     std::atomic<uint32_t>* seen = nullptr;
-    if (slot.compare_exchange_strong(seen, addr, std::memory_order_relaxed) || seen == addr) {
+    if (slot.compare_exchange_strong(seen, addr, std::memory_order_acq_rel) || seen == addr) {
       placed = true;
       break;
     }
   }
   if (!placed) sigpostedall.store(true, std::memory_order_relaxed);
   sigpending.store(true, std::memory_order_release);
-  netpollBreak();
+  if (started) netpollBreak();  // (a forked child's eventfd would be its parent's)
 }
+
+bool semsigpending() { return sigpending.load(std::memory_order_acquire); }
 
 void semsigflush() {
   if (!sigpending.load(std::memory_order_relaxed)) return;
   if (!sigpending.exchange(false, std::memory_order_acquire)) return;
   for (auto& slot : sigposted) {
-    if (std::atomic<uint32_t>* addr = slot.exchange(nullptr, std::memory_order_relaxed)) {
+    if (std::atomic<uint32_t>* addr = slot.exchange(nullptr, std::memory_order_acq_rel)) {
       semwakeall(semroot(addr), addr);
     }
   }

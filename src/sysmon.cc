@@ -7,7 +7,9 @@
 //   - has an M blocked in a call nothing hooks give up its P (lazysyscall.cc);
 //   - wakes a spinning M when goroutines wait on a P's queue while other Ps idle (stuckwork);
 //   - prints the SCHED line every GMPDEBUG=schedtrace=N ms;
-//   - keeps sched.coarsenow, the clock gopark stamps waitsince with.
+//   - keeps sched.coarsenow, the clock gopark stamps waitsince with;
+//   - makes the wake-ups signal handlers' sem_posts left (semsigflush, SEM5) when every M
+//     is busy running goroutines.
 // When every P has been idle for sysmonParkAfter (or the world is stopped) there is nothing
 // to watch: it sleeps on sched.sysmonnote until a P turns busy (pidleget, entersyscall,
 // start-the-world wake it), so an idle process uses no CPU. Not at once: a server whose Ps

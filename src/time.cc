@@ -17,9 +17,10 @@
 // channel's lock: both Ms slept for ever.)
 //
 // "Sleeping until a timer". When findRunnable finds nothing to run it looks at the earliest
-// timer of all Ps (timer0when) and at the I/O in flight. If there is either and no other M
-// waits, this M becomes the timer sleeper, which is Go's blocking netpoll(delay): it
-// publishes its deadline in sched.timerwhen (INT64_MAX: I/O only) and blocks in
+// timer of all Ps (timer0when) and at the I/O in flight. If there is either (or the program
+// handles signals: a handler's sem_post breaks netpoll, SEM5) and no other M waits, this M
+// becomes the timer sleeper, which is Go's blocking netpoll(delay): it publishes its
+// deadline in sched.timerwhen (INT64_MAX: no timer) and blocks in
 // netpollblock until then or until a completion. addtimer with an earlier deadline claims the
 // sleeper by CASing timerwhen to 0 and wakes it with netpollBreak (TW1). TW2: the sleeper
 // spends old wake-ups (netpollclear) before it publishes timerwhen, so a claim made after
@@ -237,6 +238,9 @@ int64_t nexttimer() {
 
 void timersleep(int64_t until) {
   netpollclear();  // TW2
+  // SEM5: a handler's sem_post sets sigpending before it breaks, and the clear may have
+  // spent that break: do not sleep past the wake-up it left.
+  if (semsigpending()) return;
   int64_t want = until != 0 ? until : INT64_MAX;
   sched.timerwhen.store(want, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);  // TW1, wakeTimerSleeper

@@ -6,6 +6,7 @@
 // interruptible call (its g.intr armed), and the kernel delivers it to whichever thread.
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "export_test.h"
+#include "hooks.h"
 
 using namespace gmptest;
 
@@ -263,4 +265,45 @@ TEST(Signal, SigactionReportsTheProgramsHandler) {
   EXPECT_EQ(sigaction(SIGKILL, &sa, nullptr), -1);
   EXPECT_EQ(errnonow(), EINVAL);
   sigaction(SIGUSR2, &orig, nullptr);
+}
+
+// The trampoline counts the handlers a thread runs, so that what they call neither parks
+// nor takes a runtime lock (hooks.h, inhandler), and restores the count when the handler
+// returns; a handler that leaves by siglongjmp ends it (the count would otherwise stay up
+// and keep every later call of the thread from parking). tgkill: a real signal to this
+// thread, which the kernel delivers before the call returns.
+namespace {
+std::atomic<int> insidehandler{-1};
+sigjmp_buf jumpenv;
+void notehandler(int) { insidehandler.store(gmp::inhandler() ? 1 : 0); }
+void jumphandler(int) {
+  insidehandler.store(gmp::inhandler() ? 1 : 0);
+  siglongjmp(jumpenv, 1);
+}
+void signalself(int sig) { syscall(SYS_tgkill, getpid(), gettid(), sig); }
+}  // namespace
+
+TEST(Signal, HandlersAreCountedAndALongjmpOutEndsTheCount) {
+  struct sigaction sa {}, old{};
+  sa.sa_handler = notehandler;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
+  EXPECT_FALSE(gmp::inhandler());
+  signalself(SIGUSR2);
+  EXPECT_EQ(insidehandler.load(), 1) << "the handler ran, counted";
+  EXPECT_FALSE(gmp::inhandler()) << "and the count is back when it returned";
+
+  sa.sa_handler = jumphandler;
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, nullptr), 0);
+  insidehandler.store(-1);
+  volatile int jumped = 0;
+  if (sigsetjmp(jumpenv, 1) == 0) {
+    signalself(SIGUSR2);
+  } else {
+    jumped = 1;
+  }
+  EXPECT_EQ(jumped, 1);
+  EXPECT_EQ(insidehandler.load(), 1);
+  EXPECT_FALSE(gmp::inhandler()) << "siglongjmp out of the handler ends its count";
+  sigaction(SIGUSR2, &old, nullptr);
 }

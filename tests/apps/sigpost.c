@@ -5,10 +5,13 @@
  * handler runs on whichever M the kernel picks, perhaps one inside the scheduler with its
  * locks held: sem_post there once deadlocked that M or readied a goroutine in the middle
  * of its P's run queue ("all goroutines are asleep"), and write parked inside the handler.
- * The output must be the same as on threads. */
+ * Then single alarms, each the only thing that can wake the idle process. Last, a handler
+ * that leaves by siglongjmp, after which the main thread's pause is still cut short by a
+ * signal. The output must be the same as on threads. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +23,8 @@ enum { waits = 8000, bytes = 1000 };
 static sem_t sem;
 static int pipefd[2];
 static volatile sig_atomic_t writing; /* the handler writes to the pipe instead */
+static sigjmp_buf out;
+static volatile sig_atomic_t jumps;
 
 static void onalarm(int sig) {
   (void)sig;
@@ -40,6 +45,20 @@ static void semwaits(int n) {
       if (errno != EINTR) _exit(4);
     }
   }
+}
+
+static void jumpout(int sig) {
+  (void)sig;
+  jumps++;
+  siglongjmp(out, 1);
+}
+
+static void noop(int sig) { (void)sig; }
+
+/* alarmin: one SIGALRM after us microseconds. */
+static void alarmin(long us) {
+  struct itimerval it = {{0, 0}, {0, us}};
+  setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static void* waiter(void* arg) {
@@ -80,5 +99,27 @@ int main(void) {
   struct itimerval off = {{0, 0}, {0, 0}};
   setitimer(ITIMER_REAL, &off, NULL);
   printf("write from a handler: %d bytes read\n", got);
+
+  writing = 0;
+  for (int i = 0; i < 20; i++) {
+    alarmin(2000);
+    semwaits(1);
+  }
+  printf("single alarms woke the idle process: 20 times\n");
+
+  sa.sa_handler = jumpout;
+  sa.sa_flags = 0;
+  sigaction(SIGALRM, &sa, NULL);
+  for (int i = 0; i < 3; i++) {
+    if (sigsetjmp(out, 1) == 0) {
+      alarmin(2000);
+      for (;;) pause();
+    }
+  }
+  sa.sa_handler = noop;
+  sigaction(SIGALRM, &sa, NULL);
+  alarmin(2000);
+  int r = pause();
+  printf("after %d siglongjmps out of a handler, pause: %d %s\n", (int)jumps, r, strerror(errno));
   return 0;
 }
