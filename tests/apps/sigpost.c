@@ -5,13 +5,11 @@
  * handler runs on whichever M the kernel picks, perhaps one inside the scheduler with its
  * locks held: sem_post there once deadlocked that M or readied a goroutine in the middle
  * of its P's run queue ("all goroutines are asleep"), and write parked inside the handler.
- * Then single alarms, each the only thing that can wake the idle process. Last, a handler
- * that leaves by siglongjmp, after which the main thread's pause is still cut short by a
- * signal. The output must be the same as on threads. */
+ * Then single alarms, each the only thing that can wake the idle process. The output must
+ * be the same as on threads. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,8 +21,6 @@ enum { waits = 8000, bytes = 1000 };
 static sem_t sem;
 static int pipefd[2];
 static volatile sig_atomic_t writing; /* the handler writes to the pipe instead */
-static sigjmp_buf out;
-static volatile sig_atomic_t jumps;
 
 static void onalarm(int sig) {
   (void)sig;
@@ -46,14 +42,6 @@ static void semwaits(int n) {
     }
   }
 }
-
-static void jumpout(int sig) {
-  (void)sig;
-  jumps++;
-  siglongjmp(out, 1);
-}
-
-static void noop(int sig) { (void)sig; }
 
 /* alarmin: one SIGALRM after us microseconds. */
 static void alarmin(long us) {
@@ -106,20 +94,5 @@ int main(void) {
     semwaits(1);
   }
   printf("single alarms woke the idle process: 20 times\n");
-
-  sa.sa_handler = jumpout;
-  sa.sa_flags = 0;
-  sigaction(SIGALRM, &sa, NULL);
-  for (int i = 0; i < 3; i++) {
-    if (sigsetjmp(out, 1) == 0) {
-      alarmin(2000);
-      for (;;) pause();
-    }
-  }
-  sa.sa_handler = noop;
-  sigaction(SIGALRM, &sa, NULL);
-  alarmin(2000);
-  int r = pause();
-  printf("after %d siglongjmps out of a handler, pause: %d %s\n", (int)jumps, r, strerror(errno));
   return 0;
 }
