@@ -564,8 +564,12 @@ GMP_HOOK int sem_destroy(sem_t* s) {
 }
 
 GMP_HOOK int sem_post(sem_t* s) {
-  REAL(sem_post);
-  if (!oursem(s)) return real_sem_post(s);
+  if (!oursem(s)) {
+    // Resolved on first use (a static and dlsym, not async-signal-safe): never for a
+    // semaphore of ours, which a handler's post most often is.
+    REAL(sem_post);
+    return real_sem_post(s);
+  }
   if (at(semof(s)->count).load(std::memory_order_relaxed) >= SEM_VALUE_MAX) {
     return semfail(EOVERFLOW);
   }
