@@ -61,7 +61,9 @@ void sigintr(int code, bool restart);
 void sigforwarding();
 
 // gmp_handlerdepth: how many handlers of the program's the calling thread is running
-// (preload/signal.cc's trampoline counts them, on whatever TCB the thread is on). Such a
+// (preload/signal.cc's trampoline counts them, on whatever TCB the thread is on). Written
+// only by that thread: the trampoline raises it and restores it (a nested handler restores
+// what it found), and the longjmp hooks reset it to 0 when a handler jumps out. Such a
 // caller may have interrupted the runtime anywhere, locks held: it must not park, nor take
 // a runtime lock. hookable() is false for it, and sem_post leaves its wake-up to the
 // scheduler (sempostsig).

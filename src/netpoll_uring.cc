@@ -425,10 +425,9 @@ void drainwakefd() {
 // the tail before it signals). A sleep that only waits for a timer then costs no read(2):
 // bench/tick at 1 P, 578 reads -> 10 (GMPMAXPROCS=1 perf stat -e syscalls:sys_enter_read
 // build/bench/bench_tick) and 6.2 -> 5.3 us of CPU a wake-up (bench/ab.py, 7 runs; at 2 Ps
-// within the noise). A write this misses (a tail moved
-// before the last clear, signalled after it) is one wake-up of netpollblock too early, which
-// netpollblock drains: never a busy loop, and never a lost wake-up, since only old counts are
-// left unread.
+// within the noise). A write this misses (a tail moved before the last clear, signalled
+// after it) is one wake-up of netpollblock too early, which netpollblock drains: never a
+// busy loop, and never a lost wake-up, since only old counts are left unread.
 void netpollclear() {
   bool dirty = breaksent.exchange(false, std::memory_order_acq_rel);
   int32_t np = nallp.load(std::memory_order_acquire);

@@ -94,6 +94,16 @@ semwaiter* semdequeue(semaroot* root, std::atomic<uint32_t>* addr, semwaiter* s 
   return nullptr;
 }
 
+// semwake: wake w, taken off its queue. Nothing of w may be touched after: its owner may
+// run at once and reuse its stack.
+void semwake(semwaiter* w) {
+  if (g* gp = w->gp) {
+    goready(gp);
+  } else {
+    notewakeup(&w->n);
+  }
+}
+
 // semexpire: a goroutine's deadline timer (SEM4). Runs under its P's timersrun, which is
 // taken before any root.lock (time.cc's lock order).
 void semexpire(void* arg, int64_t) {
@@ -168,14 +178,9 @@ void semrelease(std::atomic<uint32_t>* addr, bool handoff) {
   if (!s) return;
   if (handoff && cansemacquire(addr)) s->ticket = 1;  // SEM3
   g* wgp = s->gp;
-  // Nothing of s may be touched once its owner can run (it lives on the owner's stack), nor
-  // *addr after the fetch_add above: a waiter's owner may free the word once it has its
+  // Nor *addr after the fetch_add above: a waiter's owner may free the word once it has its
   // count (gthread.cc's join frees the thread that holds it).
-  if (wgp) {
-    goready(wgp);
-  } else {
-    notewakeup(&s->n);
-  }
+  semwake(s);
   if (handoff && wgp && curgoroutine()) gosched();  // let the handed-to goroutine run now
 }
 
@@ -200,7 +205,7 @@ void semwakeall(semaroot* root, std::atomic<uint32_t>* addr) {
   root->lock.unlock();
   while (semwaiter* w = woken) {
     woken = w->next;  // before the wake-up: then w may be gone
-    if (g* wgp = w->gp) goready(wgp); else notewakeup(&w->n);
+    semwake(w);
   }
 }
 }  // namespace
@@ -219,7 +224,7 @@ void semreleasesig(std::atomic<uint32_t>* addr) {
       if (root->lock.trylock()) {
         semwaiter* s = semdequeue(root, addr);
         root->lock.unlock();
-        if (s) notewakeup(&s->n);
+        if (s) notewakeup(&s->n);  // a thread (no goroutine runs): not semwake's goready
         return;
       }
       osyield();

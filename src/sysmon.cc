@@ -271,9 +271,10 @@ void sysmon() {
         // sysmon parked, doubling on from there up to 10 ms while nothing needs it. Short
         // rounds after every such wake-up cost a process that wakes every 250 us for its
         // timers ~50 sleeps of 20 us a wake-up of sysmon: bench/tick at 1 P, bench/ab.py of
-        // b681d6b against 94cbd93, 29.2 -> 6.4 us of CPU a wake-up. Those long rounds sleep on sysmonnote (sysmonslow, set by the waker), so
-        // that the first system call after the wake-up still makes them short at once, as
-        // Go's sysmon, which a P turning busy does not wake, is woken by that call.
+        // b681d6b against 94cbd93, 29.2 -> 6.4 us of CPU a wake-up. Those long rounds sleep
+        // on sysmonnote (sysmonslow, set by the waker), so that the first system call after
+        // the wake-up still makes them short at once, as Go's sysmon, which a P turning busy
+        // does not wake, is woken by that call.
       }
       sched.lock.unlock();
     }
