@@ -176,6 +176,22 @@ int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadli
   io_uring_prep_write(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
   return gmp::parkuntil(sqe, deadline, mode);
 }
+// A socket's read and write as its recv and send without flags (what read and write on a
+// socket are): the ring's send and recv skip the file-I/O preparation of its read and
+// write (io_rw_init_file, the iov_iter) that a socket does not need. A recv that knows
+// the socket empty (its last try said EAGAIN) asks for poll first (IORING_RECVSEND_
+// POLL_FIRST): the ring arms its wait at once instead of trying the socket a second time.
+int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline, bool empty) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+  io_uring_prep_recv(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
+  if (empty) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
+}
+int32_t ringsend(int fd, const void* buf, size_t n, int64_t deadline) {
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+  io_uring_prep_send(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
+  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
+}
 int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
@@ -229,7 +245,17 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
         REAL(pread);
         return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off);
       },
-      [&](int64_t deadline) { return ringread(fd, buf, n, off, deadline, mode); });
+      [&](int64_t deadline) {
+        if (maybefile) return ringread(fd, buf, n, off, deadline, mode);
+        // A socket's read, its last try (or this call's) said EAGAIN. A stale waitedread
+        // mark (the socket closed unseen, its number reused by another file) gets ENOTSOCK:
+        // that file's read, and the marks learn what it is.
+        int32_t res = ringrecv(fd, buf, n, deadline, true);
+        if (res != -ENOTSOCK) return res;
+        waitedread.set(fd, false);
+        notsocket.set(fd, true);
+        return ringread(fd, buf, n, off, deadline, mode);
+      });
 }
 
 // readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
@@ -289,9 +315,19 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
+  // An accepted socket's write is its send. ENOTSOCK: the socket was closed unseen (a raw
+  // close, README) and the number is another file's now: that file's write, the whole way.
+  const bool sock = off < 0 && blocking.has(fd, false);
   for (;;) {
-    int32_t res = ringwrite(fd, static_cast<const char*>(buf) + done, n - done,
-                            off < 0 ? -1 : off + int64_t(done), deadline, mode);
+    const char* from = static_cast<const char*>(buf) + done;
+    int32_t res = sock ? ringsend(fd, from, n - done, deadline)
+                       : ringwrite(fd, from, n - done, off < 0 ? -1 : off + int64_t(done),
+                                   deadline, mode);
+    if (sock && res == -ENOTSOCK) {
+      blocking.set(fd, false);
+      ssize_t w = writeat(fd, from, n - done, off);
+      return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
+    }
     // A handler with SA_RESTART after some bytes: the write returns them (signal(7)).
     if (res == gmp::restartcall && done > 0) break;
     if (res > 0) {

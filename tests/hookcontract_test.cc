@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -498,6 +499,39 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     close(sv[0]);
     close(sv[1]);
     close(t.a);
+    return out;
+  }, true);
+  // The hooks read and write a known socket with the ring's recv and send; a socket closed
+  // unseen (fclose, a raw close) leaves its marks to the next file with its number, which
+  // must get that file's read and write, not ENOTSOCK.
+  same("marks of a socket closed unseen, its number reused: a pipe's read, a memfd's write", [] {
+    tcppair t;
+    std::string out = t.waitedread();
+    int a = t.a;
+    fclose(fdopen(t.a, "r+"));  // closes a inside libc; its reads waited
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    out += std::string(p[0] == a ? "reused " : "? ");
+    later when;
+    std::thread late([&] {
+      when.wait(20);
+      write(p[1], "pipe", 4);
+    });
+    char buf[8] = {};
+    out += say(read(p[0], buf, sizeof buf));  // waits for the pipe's bytes
+    out += ":" + std::string(buf, 4) + " ";
+    late.join();
+    close(p[0]);
+    close(p[1]);
+    tcppair u;  // accepted blocking: its writes go to the ring's send at once
+    a = u.a;
+    syscall(SYS_close, u.a);
+    int m = memfd_create("reused", MFD_CLOEXEC);
+    out += std::string(m == a ? "reused " : "? ");
+    out += say(write(m, "memfd", 5)) + " ";
+    out += say(pread(m, buf, sizeof buf, 0));
+    out += ":" + std::string(buf, 5);
+    close(m);
     return out;
   }, true);
   same("8 MiB write() from an accepted socket whose reads waited, drained by a thread", [] {
