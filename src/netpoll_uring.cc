@@ -15,7 +15,7 @@
 //        a completion posted after the holder's last look signals the eventfd, which wakes
 //        the M blocked in netpoll (NP4 keeps one there while operations are in flight).
 //   NP3: an operation's user_data is its pollop, on the parked goroutine's stack. The reaper
-//        writes op.res and then readies op.gp; after that it does not touch op (the goroutine
+//        reads op.gp, writes op.res and then readies the g; after that it does not touch op (the goroutine
 //        may have returned). A pollop is submitted exactly once and completes exactly once: the
 //        goroutine stays parked until its completion, whatever else happens.
 //   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
@@ -359,28 +359,53 @@ bool netpoll(pollring* r, gqueue* out) {
   uint32_t zero = 0;
   if (!r->reaping.compare_exchange_strong(zero, 1, std::memory_order_acquire)) return false;  // NP2
   bool any = false;
+  // A batch's ops (each on its goroutine's stack) and their gs are cold in this CPU's
+  // cache, and each completion's loads depend on the one before: op, then op.gp, then the
+  // g. So a chunk of completions is read in three passes, each of which prefetches what the
+  // next one reads, and the misses of a chunk overlap instead of following one another.
+  // The last pass also prefetches the two lines of each g's saved frame
+  // (asm/amd64/switchframe.inc), which gogo pops when it runs the g. (Eight lines, the
+  // frames of the park above it too, measured no better.)
+  constexpr unsigned chunk = 32;
+  constexpr int framelines = 2;
   for (;;) {
+    pollop* ops[chunk];
+    int32_t res[chunk];
+    unsigned n = 0, nops = 0;
     io_uring_cqe* cqe;
-    unsigned head, n = 0, ops = 0;
+    unsigned head;
     io_uring_for_each_cqe(&r->ring, head, cqe) {
-      n++;
       if (auto* op = reinterpret_cast<pollop*>(io_uring_cqe_get_data(cqe))) {
-        op->res = cqe->res;
-        g* gp = op->gp;  // NP3: the last touch of op
-        casgstatus(gp, Gwaiting, Grunnable);
-        out->push_back(gp);
-        ops++;
+        __builtin_prefetch(op, 1);
+        res[nops] = cqe->res;
+        ops[nops++] = op;
       }
+      if (++n == chunk) break;
     }
-    if (n) io_uring_cq_advance(&r->ring, n);
-    // NP4 once per batch: until then the count is high, which only keeps an M polling.
-    if (ops) r->inflight.fetch_sub(ops, std::memory_order_release);  // NP4, checkdead
-    any = any || ops;
-    // More completions than the CQ holds wait in the kernel's overflow list until an
-    // io_uring_enter with GETEVENTS moves them in (any thread may: the ring is not
-    // single-issuer). Without it they would wait for ever.
-    if (!io_uring_cq_has_overflow(&r->ring)) break;
-    io_uring_get_events(&r->ring);
+    if (n == 0) {
+      // More completions than the CQ holds wait in the kernel's overflow list until an
+      // io_uring_enter with GETEVENTS moves them in (any thread may: the ring is not
+      // single-issuer). Without it they would wait for ever.
+      if (!io_uring_cq_has_overflow(&r->ring)) break;
+      io_uring_get_events(&r->ring);
+      continue;
+    }
+    g* gps[chunk];
+    for (unsigned i = 0; i < nops; i++) {
+      gps[i] = ops[i]->gp;
+      __builtin_prefetch(gps[i], 1);
+    }
+    for (unsigned i = 0; i < nops; i++) {
+      ops[i]->res = res[i];  // NP3: the last touch of op (its g was read above)
+      casgstatus(gps[i], Gwaiting, Grunnable);
+      auto* frame = reinterpret_cast<const char*>(gps[i]->sched.sp);
+      for (int line = 0; line < framelines; line++) __builtin_prefetch(frame + 64 * line);
+      out->push_back(gps[i]);
+    }
+    io_uring_cq_advance(&r->ring, n);
+    // NP4 once per chunk: until then the count is high, which only keeps an M polling.
+    if (nops) r->inflight.fetch_sub(nops, std::memory_order_release);  // NP4, checkdead
+    any = any || nops;
   }
   r->reaping.store(0, std::memory_order_release);
   return any;
