@@ -712,6 +712,20 @@ TEST(HookContract, SocketTimeouts) {
     close(sv[1]);
     return out;
   }, true);
+  same("shutdown of a listening socket ends the accept waiting on it", [] {
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bindloopback(ls);
+    listen(ls, 1);
+    later when;
+    std::thread stopper([&] {
+      when.wait(20);
+      shutdown(ls, SHUT_RDWR);
+    });
+    std::string out = say(accept(ls, nullptr, nullptr));
+    stopper.join();
+    close(ls);
+    return out;
+  }, true);
 }
 
 TEST(HookContract, PollSelectEpollSleep) {
