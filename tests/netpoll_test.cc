@@ -495,6 +495,58 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
   setrlimit(RLIMIT_NOFILE, &old);
 }
 
+// More completions at once than a ring's completion queue holds (8,192): the kernel keeps
+// the rest on its overflow list until a reaper asks for them (netpoll). 20,000 goroutines
+// of one P wait in reads of 200 pipes; a plain thread fills every pipe while the P's other
+// goroutine computes, so the reads complete together (their task work runs in that busy
+// thread at its next tick) with nobody on the P reaping. Every reader gets its byte. (A
+// one-off print in netpoll's overflow branch showed it taken in every run.)
+TEST(Netpoll, CompletionsBeyondTheQueueAllArrive) {
+  ScopedMaxprocs one(1);
+  constexpr int pipes = 200, perpipe = 100, n = pipes * perpipe;
+  std::vector<int> fds(2 * pipes);
+  for (int i = 0; i < pipes; i++) ASSERT_EQ(pipe2(&fds[2 * i], O_CLOEXEC), 0) << i;
+  std::atomic<int> right{0}, done{0};
+  const struct gmp_stats before = stats();
+  WaitGroup wg(n);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      const int pi = i % pipes;
+      unsigned char c = 0;
+      if (read(fds[2 * pi], &c, 1) == 1 && c == (unsigned char)(pi * 7)) right.fetch_add(1);
+      done.fetch_add(1);
+      wg.done();
+    });
+  }
+  EXPECT_TRUE(waitparked(before.parks, n)) << "the readers did not park";
+  std::atomic<bool> written{false};
+  std::thread writer([&] {
+    for (int i = 0; i < pipes; i++) {
+      unsigned char tag[perpipe];
+      memset(tag, (unsigned char)(i * 7), sizeof tag);
+      EXPECT_EQ(write(fds[2 * i + 1], tag, sizeof tag), ssize_t(sizeof tag));
+    }
+    written.store(true);
+  });
+  const int64_t busyuntil = gmp_nanotime() + int64_t(100) * 1000 * 1000;
+  while (!written.load() || gmp_nanotime() < busyuntil) {
+  }
+  EXPECT_EQ(done.load(), 0) << "no reader ran while the only P computed";
+  writer.join();
+  // Completions left in the overflow list would keep their readers parked for good: a
+  // watchdog turns that into a failure.
+  std::thread watchdog([&] {
+    for (int i = 0; i < 2000 && done.load() < n; i++) usleep(10000);
+    if (done.load() == n) return;
+    fprintf(stderr, "stuck: %d of %d readers woke in 20 s\n", done.load(), n);
+    _exit(1);
+  });
+  wg.wait();
+  watchdog.join();
+  EXPECT_EQ(right.load(), n);
+  for (int fd : fds) close(fd);
+}
+
 // A sleep longer than the clock can count (nanosleep's largest tv_sec) parks for good; its
 // deadline does not wrap round into the past.
 TEST(Netpoll, SleepBeyondTheClockDoesNotWrap) {
