@@ -59,6 +59,38 @@ int listener(sockaddr_in* addr) {
   }
   return ls;
 }
+// pipereaders: n goroutines parked in one-byte reads of `pipes` pipes (reader i on pipe
+// i % pipes); right counts those that read their pipe's tag (its index * 7), done those that
+// returned. fill() writes every pipe's tags, n / pipes bytes each, for its readers.
+struct pipereaders {
+  const int pipes, n;
+  std::vector<int> fds;
+  std::atomic<int> right{0}, done{0};
+  WaitGroup wg;
+  pipereaders(int pipes_, int n_) : pipes(pipes_), n(n_), fds(2 * pipes_), wg(n_) {
+    for (int i = 0; i < pipes; i++) EXPECT_EQ(pipe2(&fds[2 * i], O_CLOEXEC), 0) << i;
+    for (int i = 0; i < n; i++) {
+      go([this, i] {
+        const int pi = i % pipes;
+        unsigned char c = 0;
+        if (read(fds[2 * pi], &c, 1) == 1 && c == (unsigned char)(pi * 7)) right.fetch_add(1);
+        done.fetch_add(1);
+        wg.done();
+      });
+    }
+  }
+  ~pipereaders() {  // readers still parked (a failed test) end in EBADF before wg goes
+    for (int fd : fds) close(fd);
+    wg.wait();
+  }
+  void fill() {
+    std::vector<unsigned char> tag(size_t(n / pipes));
+    for (int i = 0; i < pipes; i++) {
+      memset(tag.data(), (unsigned char)(i * 7), tag.size());
+      EXPECT_EQ(write(fds[2 * i + 1], tag.data(), tag.size()), ssize_t(tag.size()));
+    }
+  }
+};
 }  // namespace
 
 // A blocking write bigger than the pipe goes on until every byte is out, while a reader
@@ -453,19 +485,8 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
   }
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) rl.rlim_cur = need;
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
-  std::vector<int> fds(2 * pipes);
-  for (int i = 0; i < pipes; i++) ASSERT_EQ(pipe2(&fds[2 * i], O_CLOEXEC), 0) << i;
-  std::atomic<int> right{0};
   const struct gmp_stats before = stats();
-  WaitGroup wg(n);
-  for (int i = 0; i < n; i++) {
-    go([&, i] {
-      const int pi = i % pipes;
-      unsigned char c = 0;
-      if (read(fds[2 * pi], &c, 1) == 1 && c == (unsigned char)(pi * 7)) right.fetch_add(1);
-      wg.done();
-    });
-  }
+  pipereaders readers(pipes, n);
   EXPECT_TRUE(waitparked(before.parks, n)) << "the readers did not park";
   // CPU time the process itself used, with a 10x margin: a poller that spins would use all
   // of it; nothing here depends on how fast the machine is.
@@ -480,18 +501,13 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
   int64_t cpu = us(r1) - us(r0);
   std::printf("cpu while %d goroutines wait on pipes for 500 ms: %lld us\n", n, (long long)cpu);
   EXPECT_LT(cpu, 50 * 1000) << "an idle process does not poll";
-  EXPECT_EQ(right.load(), 0);
+  EXPECT_EQ(readers.done.load(), 0);
   struct gmp_stats st = stats();
   EXPECT_GE(st.goroutines, n) << "the readers are parked, not done";
   EXPECT_LE(st.ms - before.ms, gmp_maxprocs(0) + 4) << "parked readers hold no threads";
-  for (int i = 0; i < pipes; i++) {
-    unsigned char tag[perpipe];
-    memset(tag, (unsigned char)(i * 7), sizeof tag);
-    ASSERT_EQ(write(fds[2 * i + 1], tag, sizeof tag), ssize_t(sizeof tag));
-  }
-  wg.wait();
-  EXPECT_EQ(right.load(), n);
-  for (int fd : fds) close(fd);
+  readers.fill();
+  readers.wg.wait();
+  EXPECT_EQ(readers.right.load(), n);
   setrlimit(RLIMIT_NOFILE, &old);
 }
 
@@ -503,48 +519,31 @@ TEST(Netpoll, HundredThousandParkedOnPipesIdleThenWoken) {
 // one-off print in netpoll's overflow branch showed it taken in every run.)
 TEST(Netpoll, CompletionsBeyondTheQueueAllArrive) {
   ScopedMaxprocs one(1);
-  constexpr int pipes = 200, perpipe = 100, n = pipes * perpipe;
-  std::vector<int> fds(2 * pipes);
-  for (int i = 0; i < pipes; i++) ASSERT_EQ(pipe2(&fds[2 * i], O_CLOEXEC), 0) << i;
-  std::atomic<int> right{0}, done{0};
+  constexpr int pipes = 200, n = 20000;
   const struct gmp_stats before = stats();
-  WaitGroup wg(n);
-  for (int i = 0; i < n; i++) {
-    go([&, i] {
-      const int pi = i % pipes;
-      unsigned char c = 0;
-      if (read(fds[2 * pi], &c, 1) == 1 && c == (unsigned char)(pi * 7)) right.fetch_add(1);
-      done.fetch_add(1);
-      wg.done();
-    });
-  }
+  pipereaders readers(pipes, n);
   EXPECT_TRUE(waitparked(before.parks, n)) << "the readers did not park";
   std::atomic<bool> written{false};
   std::thread writer([&] {
-    for (int i = 0; i < pipes; i++) {
-      unsigned char tag[perpipe];
-      memset(tag, (unsigned char)(i * 7), sizeof tag);
-      EXPECT_EQ(write(fds[2 * i + 1], tag, sizeof tag), ssize_t(sizeof tag));
-    }
+    readers.fill();
     written.store(true);
   });
   const int64_t busyuntil = gmp_nanotime() + int64_t(100) * 1000 * 1000;
   while (!written.load() || gmp_nanotime() < busyuntil) {
   }
-  EXPECT_EQ(done.load(), 0) << "no reader ran while the only P computed";
+  EXPECT_EQ(readers.done.load(), 0) << "no reader ran while the only P computed";
   writer.join();
   // Completions left in the overflow list would keep their readers parked for good: a
   // watchdog turns that into a failure.
   std::thread watchdog([&] {
-    for (int i = 0; i < 2000 && done.load() < n; i++) usleep(10000);
-    if (done.load() == n) return;
-    fprintf(stderr, "stuck: %d of %d readers woke in 20 s\n", done.load(), n);
+    for (int i = 0; i < 2000 && readers.done.load() < n; i++) usleep(10000);
+    if (readers.done.load() == n) return;
+    fprintf(stderr, "stuck: %d of %d readers woke in 20 s\n", readers.done.load(), n);
     _exit(1);
   });
-  wg.wait();
+  readers.wg.wait();
   watchdog.join();
-  EXPECT_EQ(right.load(), n);
-  for (int fd : fds) close(fd);
+  EXPECT_EQ(readers.right.load(), n);
 }
 
 // A sleep longer than the clock can count (nanosleep's largest tv_sec) parks for good; its
