@@ -31,6 +31,20 @@ struct rtmutex {
 inline void storebyte0(void* p) {
   asm volatile("movb $0, %0" : "=m"(*static_cast<uint8_t*>(p)) : : "memory");
 }
+// casbyte0: the acquiring half: take the locked byte at p from 0 to 1 (acquire); false if
+// it was not 0. Byte-wide on purpose: a locked cmpxchg of the whole word just after this
+// thread's own storebyte0 (an unlock, then the next lock of the same lock) cannot forward
+// from that narrower store and waits for it to reach the cache, ~5 ns on these machines,
+// which made an uncontended lock/unlock pair cost 9 ns instead of 3.5 (a one-off loop).
+inline bool casbyte0(void* p) {
+  uint8_t expect = 0;
+  bool ok;
+  asm volatile("lock cmpxchgb %3, %1"
+               : "=@ccz"(ok), "+m"(*static_cast<uint8_t*>(p)), "+a"(expect)
+               : "q"(uint8_t(1))
+               : "memory");
+  return ok;
+}
 inline uint32_t loadword8(const void* p) {
   uint32_t v;
   asm volatile("movzbl %1, %0" : "=r"(v) : "m"(*static_cast<const uint8_t*>(p)) : "memory");

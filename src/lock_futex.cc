@@ -24,8 +24,8 @@ bool tryacquire(std::atomic<uint32_t>& key, uint32_t wait) {
 }  // namespace
 
 void rtmutex::lock() {
-  uint32_t v = 0;
-  if (key.compare_exchange_strong(v, mutexLocked, std::memory_order_acquire)) return;
+  // The locked byte alone (casbyte0), whatever the high half says: what tryacquire(0) does.
+  if (casbyte0(&key)) return;
   uint32_t wait = 0;
   int spin = ncpu > 1 ? activeSpin : 0;
   for (;;) {
@@ -38,7 +38,7 @@ void rtmutex::lock() {
       osyield();
     }
     // Mark that a locker sleeps, unless the lock came free.
-    v = key.load(std::memory_order_relaxed);
+    uint32_t v = key.load(std::memory_order_relaxed);
     for (;;) {
       if (!(v & mutexLocked)) {
         if (key.compare_exchange_weak(v, v | mutexLocked | wait, std::memory_order_acquire)) {
@@ -61,11 +61,11 @@ void rtmutex::lock() {
   }
 }
 
-bool rtmutex::trylock() { return tryacquire(key, 0); }
+bool rtmutex::trylock() { return casbyte0(&key); }
 
 void rtmutex::unlock() {
   if (lightrelease) {
-    if (!(key.load(std::memory_order_relaxed) & mutexLocked)) fatal("unlock of unlocked lock");
+    if (!(loadword8(&key) & mutexLocked)) fatal("unlock of unlocked lock");  // casbyte0
     storebyte0(&key);
     if (loadword16(reinterpret_cast<uint16_t*>(&key) + 1) == 0) return;
   } else {

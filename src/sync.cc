@@ -82,7 +82,8 @@ void mutexunlockslow(gmp_mutex_t* m, int64_t old) {
   }
 }
 
-void mutexlockslow(gmp_mutex_t* m) {
+// Not inlined: gmp_mutex_lock's fast path then saves no registers.
+__attribute__((noinline)) void mutexlockslow(gmp_mutex_t* m) {
   auto state = at(m->state);
   int64_t waitstart = 0;
   bool starving = false, awoke = false;
@@ -150,39 +151,44 @@ using namespace gmp;
 
 extern "C" {
 
+// The fast paths take the locked byte alone (casbyte0) when the high word says the mutex is
+// not starving: in normal mode a newcomer may take a free mutex with waiters, as Go's
+// lockSlow lets it. The high word is read first, apart from the byte (no wait for this
+// thread's own release); a waiter that turns starvation mode on between that read and the
+// byte's CAS lets this one newcomer in once: the mutex stays exclusive, and its unlock sees
+// the starving bit and hands the mutex over.
+uint32_t mutexhigh(gmp_mutex_t* m) { return loadword32(reinterpret_cast<uint32_t*>(&m->state) + 1); }
+constexpr uint32_t mutexStarvingHigh = uint32_t(mutexStarving >> 32);
+
 int gmp_mutex_lock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
-  int64_t zero = 0;
-  if (at(m->state).compare_exchange_strong(zero, mutexLocked, std::memory_order_acquire)) return 0;
+  if (!(mutexhigh(m) & mutexStarvingHigh) && casbyte0(&m->state)) return 0;
   mutexlockslow(m);
   return 0;
 }
 
 int gmp_mutex_trylock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
-  int64_t old = at(m->state).load(std::memory_order_relaxed);
-  if (old & (mutexLocked | mutexStarving)) return -EBUSY;
-  return at(m->state).compare_exchange_strong(old, old | mutexLocked, std::memory_order_acquire)
-             ? 0
-             : -EBUSY;
+  if (mutexhigh(m) & mutexStarvingHigh) return -EBUSY;
+  return casbyte0(&m->state) ? 0 : -EBUSY;
 }
 
 int gmp_mutex_unlock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
   auto state = at(m->state);
-  int64_t old = state.load(std::memory_order_relaxed);
-  if (!(old & mutexLocked)) return -EPERM;
+  // The byte and the high word apart, never the whole word: a load of it just after the
+  // lock's casbyte0 would wait for that byte's store as a CAS would (casbyte0).
+  if (!(loadword8(&m->state) & mutexLocked)) return -EPERM;
   // Starving is set only while the mutex is held, and cleared only by its next owner: what
   // we read is so until we release.
-  if (old & mutexStarving) {
+  if (mutexhigh(m) & mutexStarvingHigh) {
     semrelease(semaaddr(&m->sema), true);  // hand it, still locked, to the first waiter (SEM3)
     return 0;
   }
   int64_t next;
   if (lightrelease) {
     storebyte0(&m->state);
-    uint32_t high = loadword32(reinterpret_cast<uint32_t*>(&m->state) + 1);
-    if (high == 0) return 0;
+    if (mutexhigh(m) == 0) return 0;
     next = state.load(std::memory_order_relaxed);
   } else {
     next = state.fetch_sub(mutexLocked, std::memory_order_release) - mutexLocked;
