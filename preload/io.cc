@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -181,6 +182,17 @@ int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadli
 // write (io_rw_init_file, the iov_iter) that a socket does not need. A recv that knows
 // the socket empty (its last try said EAGAIN) asks for poll first (IORING_RECVSEND_
 // POLL_FIRST): the ring arms its wait at once instead of trying the socket a second time.
+// sigpipe: a ring send's result. The ring's sends go with MSG_NOSIGNAL (io_uring adds it
+// anyway on the kernels we know; asking makes it so on all), where the kernel's own write or
+// send on a socket that can no longer send sends SIGPIPE to the calling thread before it
+// returns EPIPE: so does this, unless the caller asked for MSG_NOSIGNAL.
+int32_t sigpipe(int32_t res, int flags) {
+  if (res == -EPIPE && !(flags & MSG_NOSIGNAL)) {
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGPIPE);
+  }
+  return res;
+}
+
 int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline, bool empty) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recv(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
@@ -189,8 +201,8 @@ int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline, bool empty) {
 }
 int32_t ringsend(int fd, const void* buf, size_t n, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_send(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
-  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
+  io_uring_prep_send(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, MSG_NOSIGNAL);
+  return sigpipe(gmp::parkuntil(sqe, deadline, gmp::intrRestart), 0);
 }
 int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
@@ -210,7 +222,7 @@ int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
 int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_sendmsg(sqe, fd, msg, unsigned(flags | MSG_NOSIGNAL));
-  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
+  return sigpipe(gmp::parkuntil(sqe, deadline, gmp::intrRestart), flags);
 }
 
 // parked: steps 2 and 3 for a call whose first attempt returned tried (-1, errno still

@@ -407,6 +407,21 @@ struct tcppair {  // a listener, a connected client c and the accepted a
   }
 };
 
+// sigpipecount: while it lives, SIGPIPE runs a handler that counts; say() tells how many
+// ran since it was made.
+struct sigpipecount {
+  static inline std::atomic<int> n{0};
+  struct sigaction old {};
+  int before = n.load();
+  sigpipecount() {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { n.fetch_add(1); };
+    sigaction(SIGPIPE, &sa, &old);
+  }
+  ~sigpipecount() { sigaction(SIGPIPE, &old, nullptr); }
+  std::string say() const { return "sigpipes " + std::to_string(n.load() - before); }
+};
+
 // fdmessage: a message of one byte (iov) with room for one fd in its control data.
 msghdr fdmessage(iovec* iov, char* cbuf, size_t clen) {
   msghdr m{};
@@ -498,6 +513,33 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     close(got);
     close(sv[0]);
     close(sv[1]);
+    close(t.a);
+    return out;
+  }, true);
+  same("write to an accepted socket whose peer is gone: EPIPE, and a SIGPIPE each time", [] {
+    sigpipecount pipes;
+    tcppair t;  // its accepted socket writes through the ring's send at once
+    close(t.c);
+    std::string out;
+    for (int i = 0; i < 4; i++) out += say(write(t.a, "x", 1)) + " ";
+    out += pipes.say();
+    close(t.a);
+    return out;
+  });
+  same("a send waiting for room when its socket is shut down for writing: EPIPE, SIGPIPE", [] {
+    sigpipecount pipes;
+    tcppair t;
+    static char chunk[65536];
+    while (send(t.a, chunk, sizeof chunk, MSG_DONTWAIT) > 0) {
+    }
+    later when;
+    std::thread stopper([&] {
+      when.wait(20);
+      shutdown(t.a, SHUT_WR);
+    });
+    std::string out = say(send(t.a, chunk, 1000, 0)) + " ";  // waits for room
+    stopper.join();
+    out += pipes.say();
     close(t.a);
     return out;
   }, true);
