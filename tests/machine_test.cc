@@ -197,8 +197,8 @@ struct errnorun {
 };
 
 // errnoacrossms: readerrno on a socket that times out after 50 ms (SO_RCVTIMEO), on a
-// goroutine started with flags, at one P. While it waits, goroutine 1 holds the only P's M
-// in a system call for 300 ms; sysmon hands the P to another M, where the time-out resumes
+// goroutine started with flags, at one P. While it waits, goroutine 1 holds the M it started
+// on in a system call for 300 ms; sysmon hands the P to another M, where the time-out resumes
 // the reader.
 void errnoacrossms(unsigned flags, errnorun& r) {
   ScopedMaxprocs procs(1);
@@ -222,7 +222,12 @@ void errnoacrossms(unsigned flags, errnorun& r) {
     r->wg.done();
   }, &r, &attr);
   EXPECT_GT(id, 0);
-  EXPECT_TRUE(waitfor([&] { return parks() > parked; })) << "the read never parked";
+  // Yield (not sleep) until the reader parked: goroutine 1 keeps the M the reader started on
+  // (a sleep could wake it on another M, the one the reader then resumes on: with a signal
+  // handler installed its sleeps are ring timeouts, which any idle M reaps).
+  const int64_t until = gmp_nanotime() + int64_t(10) * 1000 * 1000 * 1000;
+  while (parks() <= parked && gmp_nanotime() < until) gmp_yield();
+  EXPECT_GT(parks(), parked) << "the read never parked";
   entersyscall();
   sleepInKernel(300);
   exitsyscall();
