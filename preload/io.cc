@@ -127,6 +127,12 @@ fdbits waitedread;
 // HookContract.AcceptedSocketsTurnedNonBlockingFailWithEagain.
 fdbits blocking;
 
+// Stream sockets among the blocking-marked (SOCK_STREAM, asked once at accept): their
+// write() is the ring's send. A SOCK_SEQPACKET socket's write() is a send with MSG_EOR,
+// which the ring's write keeps. Cleared with the other marks (fdfresh); it counts only
+// beside a blocking mark.
+fdbits streamsock;
+
 // fdfresh: fd names another file from now on (accepted, a copy's target, or closed): what
 // the marks knew of the old one goes. Callers then set what they know of the new one.
 void fdfresh(int fd) {
@@ -134,6 +140,7 @@ void fdfresh(int fd) {
   notsocket.set(fd, false);
   waitedread.set(fd, false);
   blocking.set(fd, false);
+  streamsock.set(fd, false);
 }
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
@@ -181,28 +188,34 @@ int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadli
 // socket are): the ring's send and recv skip the file-I/O preparation of its read and
 // write (io_rw_init_file, the iov_iter) that a socket does not need. A recv that knows
 // the socket empty (its last try said EAGAIN) asks for poll first (IORING_RECVSEND_
-// POLL_FIRST): the ring arms its wait at once instead of trying the socket a second time.
-// sigpipe: a ring send's result. The ring's sends go with MSG_NOSIGNAL (io_uring adds it
-// anyway on the kernels we know; asking makes it so on all), where the kernel's own write or
-// send on a socket that can no longer send sends SIGPIPE to the calling thread before it
-// returns EPIPE: so does this, unless the caller asked for MSG_NOSIGNAL.
-int32_t sigpipe(int32_t res, int flags) {
-  if (res == -EPIPE && !(flags & MSG_NOSIGNAL)) {
+// POLL_FIRST; recv is only asked after a try said so): the ring arms its wait at once
+// instead of trying the socket a second time.
+// sigpipeto: the result res of a ring send on fd that is the whole call's (nothing went
+// before it). The ring's sends go with MSG_NOSIGNAL (io_uring adds it anyway on the kernels
+// we know; asking makes it so on all), where the kernel's own send on a stream socket that
+// can no longer send, having sent nothing, sends SIGPIPE to the calling thread before it
+// returns EPIPE: so does this, unless the caller asked for MSG_NOSIGNAL. Not for other
+// sockets (datagrams, SOCK_SEQPACKET), whose EPIPE comes without one.
+int32_t sigpipeto(int fd, int flags, int32_t res) {
+  if (res != -EPIPE || (flags & MSG_NOSIGNAL)) return res;
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM) {
     syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGPIPE);
   }
   return res;
 }
 
-int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline, bool empty) {
+int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recv(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
-  if (empty) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 int32_t ringsend(int fd, const void* buf, size_t n, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_send(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, MSG_NOSIGNAL);
-  return sigpipe(gmp::parkuntil(sqe, deadline, gmp::intrRestart), 0);
+  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
@@ -222,7 +235,7 @@ int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
 int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_sendmsg(sqe, fd, msg, unsigned(flags | MSG_NOSIGNAL));
-  return sigpipe(gmp::parkuntil(sqe, deadline, gmp::intrRestart), flags);
+  return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 
 // parked: steps 2 and 3 for a call whose first attempt returned tried (-1, errno still
@@ -262,11 +275,11 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
         // A socket's read, its last try (or this call's) said EAGAIN. A stale waitedread
         // mark (the socket closed unseen, its number reused by another file) gets ENOTSOCK:
         // that file's read, and the marks learn what it is.
-        int32_t res = ringrecv(fd, buf, n, deadline, true);
+        int32_t res = ringrecv(fd, buf, n, deadline);
         if (res != -ENOTSOCK) return res;
         waitedread.set(fd, false);
         notsocket.set(fd, true);
-        return ringread(fd, buf, n, off, deadline, mode);
+        return ringread(fd, buf, n, off, deadline, introf(fd, off));
       });
 }
 
@@ -301,15 +314,15 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
 
 // writeat: write (off -1) or pwrite (off >= 0) for a goroutine, every byte.
 ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
-  // rest: the real call for what is not out yet, or what is out when it fails.
+  // rest: the real call for what is not out yet, or what is out when it fails (total).
   size_t done = 0;
+  auto total = [&](ssize_t w) { return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w; };
   auto rest = [&] {
     REAL(write);
     REAL(pwrite);
     const char* from = static_cast<const char*>(buf) + done;
-    ssize_t w = off < 0 ? real_write(fd, from, n - done)
-                        : real_pwrite(fd, from, n - done, off + int64_t(done));
-    return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
+    return total(off < 0 ? real_write(fd, from, n - done)
+                         : real_pwrite(fd, from, n - done, off + int64_t(done)));
   };
   // A socket known blocking (accepted here) writes through the ring at once: the write
   // joins its P's batch of submissions (NP6) instead of costing a system call of its own,
@@ -327,9 +340,10 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
-  // An accepted socket's write is its send. ENOTSOCK: the socket was closed unseen (a raw
-  // close, README) and the number is another file's now: that file's write, the whole way.
-  const bool sock = off < 0 && blocking.has(fd, false);
+  // An accepted stream socket's write is its send (SIGPIPE as the kernel's write gives it:
+  // only when nothing went). ENOTSOCK: the socket was closed unseen (a raw close, README)
+  // and the number is another file's now: that file's write, the whole way.
+  const bool sock = off < 0 && blocking.has(fd, false) && streamsock.has(fd, false);
   for (;;) {
     const char* from = static_cast<const char*>(buf) + done;
     int32_t res = sock ? ringsend(fd, from, n - done, deadline)
@@ -337,9 +351,9 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
                                    deadline, mode);
     if (sock && res == -ENOTSOCK) {
       blocking.set(fd, false);
-      ssize_t w = writeat(fd, from, n - done, off);
-      return w >= 0 ? ssize_t(done) + w : done > 0 ? ssize_t(done) : w;
+      return total(writeat(fd, from, n - done, off));
     }
+    if (sock && done == 0) res = sigpipeto(fd, 0, res);
     // A handler with SA_RESTART after some bytes: the write returns them (signal(7)).
     if (res == gmp::restartcall && done > 0) break;
     if (res > 0) {
@@ -494,7 +508,7 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
     if (errno != EAGAIN) return r;
     r = parked(  // the ring's send may take part of it, as the first try may
         fd, r, SO_SNDTIMEO, false, [&] { return real(msg); },
-        [&](int64_t deadline) { return ringsendmsg(fd, msg, flags, deadline); });
+        [&](int64_t deadline) { return sigpipeto(fd, flags, ringsendmsg(fd, msg, flags, deadline)); });
     if (r <= 0) return r;
   }
   iovleft left(msg->msg_iov, msg->msg_iovlen);
@@ -586,6 +600,11 @@ int accepted(int ls, int c, int flags) {
     fdfresh(c);
     hastimeout.set(c, timeout);
     blocking.set(c, !(flags & SOCK_NONBLOCK));
+    int type = 0;
+    socklen_t len = sizeof type;
+    streamsock.set(c, !(flags & SOCK_NONBLOCK) &&
+                          getsockopt(c, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                          type == SOCK_STREAM);
   }
   return c;
 }

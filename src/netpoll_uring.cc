@@ -19,7 +19,7 @@
 //        may have returned). A pollop is submitted exactly once and completes exactly once: the
 //        goroutine stays parked until its completion, whatever else happens.
 //   NP4: ring.inflight counts submitted operations not yet reaped (incremented by the owner
-//        before the submission, decremented by the reaper once per batch): a process with operations in flight
+//        before the submission, decremented by the reaper once per chunk): a process with operations in flight
 //        is not deadlocked, and its last idle M must wait in netpoll, not sleep for good.
 //        Relaxed: a reader that sees a stale 0 is never the last word. The submitting M reads
 //        its own increment; an M that then goes idle does so under sched.lock, which the

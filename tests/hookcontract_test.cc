@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -422,6 +423,25 @@ struct sigpipecount {
   std::string say() const { return "sigpipes " + std::to_string(n.load() - before); }
 };
 
+// unixaccepted: an AF_UNIX socket of type accepted from a listener at a fresh abstract
+// address, its connected peer in *peer.
+int unixaccepted(int type, int* peer) {
+  static std::atomic<int> seq{0};
+  int ls = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "gmp-contract-%d-%d", getpid(),
+                   seq.fetch_add(1));
+  socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + size_t(n));
+  bind(ls, reinterpret_cast<sockaddr*>(&addr), len);
+  listen(ls, 1);
+  *peer = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  connect(*peer, reinterpret_cast<sockaddr*>(&addr), len);
+  int a = accept(ls, nullptr, nullptr);
+  close(ls);
+  return a;
+}
+
 // fdmessage: a message of one byte (iov) with room for one fd in its control data.
 msghdr fdmessage(iovec* iov, char* cbuf, size_t clen) {
   msghdr m{};
@@ -541,6 +561,36 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     stopper.join();
     out += pipes.say();
     close(t.a);
+    return out;
+  }, true);
+  // SIGPIPE only where the kernel's own calls raise it: not for a SOCK_SEQPACKET socket,
+  // not once some bytes went.
+  same("write to an accepted SOCK_SEQPACKET socket whose peer is gone: EPIPE, no SIGPIPE", [] {
+    sigpipecount pipes;
+    int peer;
+    int a = unixaccepted(SOCK_SEQPACKET, &peer);
+    close(peer);
+    std::string out = say(write(a, "x", 1)) + " " + say(write(a, "y", 1)) + " " + pipes.say();
+    close(a);
+    return out;
+  });
+  same("8 MiB write() whose reader takes 4 KiB and leaves: the bytes that went, no SIGPIPE", [] {
+    sigpipecount pipes;
+    int peer;
+    int a = unixaccepted(SOCK_STREAM, &peer);  // accepted: its writes are the ring's sends
+    static char big[8 << 20];
+    later when;
+    std::thread reader([&] {
+      when.wait(20);
+      char buf[4096];
+      read(peer, buf, sizeof buf);
+      close(peer);
+    });
+    ssize_t r = write(a, big, sizeof big);
+    reader.join();
+    std::string out = r > 0 && r < ssize_t(sizeof big) ? "short " : say(r) + " ";
+    out += pipes.say();
+    close(a);
     return out;
   }, true);
   // The hooks read and write a known socket with the ring's recv and send; a socket closed
