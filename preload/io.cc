@@ -206,6 +206,21 @@ int32_t sigpipeto(int fd, int flags, int32_t res) {
   return res;
 }
 
+// streamsocket: fd is a SOCK_STREAM socket (asked with SO_TYPE; a file that is no socket
+// gets its notsocket mark and is not asked again). A stream socket's write or writev that
+// must wait goes to the ring as a send or sendmsg (sigpipeto), not as a write: the kernel
+// would raise that write's SIGPIPE on the thread that ran the request, which may be sysmon
+// (netpollflushstale submits for a P whose goroutine computes), where every signal is
+// blocked and it would stay pending for good.
+bool streamsocket(int fd) {
+  if (notsocket.has(fd, false)) return false;
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) return type == SOCK_STREAM;
+  if (errno == ENOTSOCK) notsocket.set(fd, true);
+  return false;
+}
+
 int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recv(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
@@ -340,10 +355,12 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
-  // An accepted stream socket's write is its send (SIGPIPE as the kernel's write gives it:
-  // only when nothing went). ENOTSOCK: the socket was closed unseen (a raw close, README)
-  // and the number is another file's now: that file's write, the whole way.
-  const bool sock = off < 0 && blocking.has(fd, false) && streamsock.has(fd, false);
+  // A stream socket's write is its send (SIGPIPE as the kernel's write gives it: only when
+  // nothing went): an accepted one's known, another's asked (streamsocket). ENOTSOCK: the
+  // socket was closed unseen (a raw close, README) and the number is another file's now:
+  // that file's write, the whole way.
+  const bool sock = off < 0 && ((blocking.has(fd, false) && streamsock.has(fd, false)) ||
+                                streamsocket(fd));
   for (;;) {
     const char* from = static_cast<const char*>(buf) + done;
     int32_t res = sock ? ringsend(fd, from, n - done, deadline)
@@ -455,8 +472,14 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   };
   if (nonblocking(fd)) return (r < 0 && errno == EOPNOTSUPP) || regular(fd) ? rest() : r;
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
+  const bool sock = streamsocket(fd);  // its send (see streamsocket), SIGPIPE as writev's
   for (;;) {
-    int32_t res = ringwritev(fd, left.data(), left.count(), deadline);
+    msghdr m{};
+    m.msg_iov = left.data();
+    m.msg_iovlen = size_t(left.count());
+    int32_t res = !sock ? ringwritev(fd, left.data(), left.count(), deadline)
+                  : done == 0 ? sigpipeto(fd, 0, ringsendmsg(fd, &m, 0, deadline))
+                              : ringsendmsg(fd, &m, 0, deadline);
     if (res == gmp::restartcall && done > 0) break;  // a handler after some bytes (signal(7))
     if (res > 0) {
       done += size_t(res);

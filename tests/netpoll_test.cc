@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -544,6 +545,59 @@ TEST(Netpoll, CompletionsBeyondTheQueueAllArrive) {
   readers.wg.wait();
   watchdog.join();
   EXPECT_EQ(readers.right.load(), n);
+}
+
+// A blocking write parked on the ring whose socket then fails gives SIGPIPE to the writer,
+// as the kernel's write does, even when sysmon was the thread that submitted it (sysmon
+// blocks every signal: one the kernel raised there would stay pending for good). At one P,
+// the writer parks on a client socket whose send buffer is full; goroutine 1 then computes
+// without a scheduling point, so the write waits in the P's published queue until sysmon
+// submits it (netpollflushstale); a thread shuts the socket down for writing meanwhile.
+TEST(Netpoll, SigpipeOfAParkedWriteReachesTheWriter) {
+  ScopedMaxprocs one(1);
+  static std::atomic<int> sigpipes{0};
+  struct sigaction sa {}, old {};
+  sa.sa_handler = [](int) { sigpipes.fetch_add(1); };
+  ASSERT_EQ(sigaction(SIGPIPE, &sa, &old), 0);
+  sockaddr_in addr;
+  int ls = listener(&addr);
+  ASSERT_GE(ls, 0);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  int a = accept(ls, nullptr, nullptr);
+  ASSERT_GE(a, 0);
+  static char chunk[65536];
+  while (send(c, chunk, sizeof chunk, MSG_DONTWAIT) > 0) {
+  }
+  std::atomic<ssize_t> got{0};
+  std::atomic<int> err{0};
+  WaitGroup wg(1);
+  const uint64_t parked = parks();
+  go([&] {
+    ssize_t r = write(c, chunk, 1000);  // c was connect()ed here: not an accepted socket
+    err.store(r < 0 ? errno : 0);
+    got.store(r);
+    wg.done();
+  });
+  const int64_t until = gmp_nanotime() + int64_t(10) * 1000 * 1000 * 1000;
+  while (parks() <= parked && gmp_nanotime() < until) gmp_yield();
+  ASSERT_GT(parks(), parked) << "the write never parked";
+  std::thread stopper([&] {
+    usleep(100 * 1000);
+    shutdown(c, SHUT_WR);
+  });
+  const int64_t busyuntil = gmp_nanotime() + int64_t(300) * 1000 * 1000;
+  while (gmp_nanotime() < busyuntil) {
+  }
+  stopper.join();
+  wg.wait();
+  EXPECT_EQ(got.load(), -1);
+  EXPECT_EQ(err.load(), EPIPE) << strerror(err.load());
+  EXPECT_EQ(sigpipes.load(), 1) << "the kernel's write would have raised SIGPIPE once";
+  sigaction(SIGPIPE, &old, nullptr);
+  close(a);
+  close(c);
+  close(ls);
 }
 
 // A sleep longer than the clock can count (nanosleep's largest tv_sec) parks for good; its
