@@ -575,7 +575,11 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     int peer;
     int a = unixaccepted(SOCK_SEQPACKET, &peer);
     close(peer);
-    std::string out = say(write(a, "x", 1)) + " " + say(write(a, "y", 1)) + " " + pipes.say();
+    // One call a statement: the operands of + are unsequenced, and pipes.say() must come
+    // after the writes.
+    std::string out = say(write(a, "x", 1)) + " ";
+    out += say(write(a, "y", 1)) + " ";
+    out += pipes.say();
     close(a);
     return out;
   });
