@@ -40,6 +40,10 @@ constexpr int64_t mutexWoken = int64_t(1) << 32;
 constexpr int64_t mutexStarving = int64_t(1) << 33;
 constexpr int mutexWaiterShift = 34;
 int64_t mutexwaiters(int64_t state) { return int64_t(uint64_t(state) >> mutexWaiterShift); }
+// mutexhigh: the high word alone (the fast paths, which never load the whole word: see
+// gmp_mutex_lock), and the starving bit in it.
+uint32_t mutexhigh(gmp_mutex_t* m) { return loadword32(reinterpret_cast<uint32_t*>(&m->state) + 1); }
+constexpr uint32_t mutexStarvingHigh = uint32_t(mutexStarving >> 32);
 // A waiter that has waited this long switches the mutex to starvation mode: unlock hands
 // it over to the first waiter directly, and newcomers queue instead of barging.
 constexpr int64_t starvationThresholdNs = 1000 * 1000;
@@ -157,9 +161,6 @@ extern "C" {
 // thread's own release); a waiter that turns starvation mode on between that read and the
 // byte's CAS lets this one newcomer in once: the mutex stays exclusive, and its unlock sees
 // the starving bit and hands the mutex over.
-uint32_t mutexhigh(gmp_mutex_t* m) { return loadword32(reinterpret_cast<uint32_t*>(&m->state) + 1); }
-constexpr uint32_t mutexStarvingHigh = uint32_t(mutexStarving >> 32);
-
 int gmp_mutex_lock(gmp_mutex_t* m) {
   if (!m) return -EINVAL;
   if (!(mutexhigh(m) & mutexStarvingHigh) && casbyte0(&m->state)) return 0;
