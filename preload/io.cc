@@ -127,10 +127,10 @@ fdbits waitedread;
 // HookContract.AcceptedSocketsTurnedNonBlockingFailWithEagain.
 fdbits blocking;
 
-// Stream sockets among the blocking-marked (SOCK_STREAM, asked once at accept): their
-// write() is the ring's send. A SOCK_SEQPACKET socket's write() is a send with MSG_EOR,
-// which the ring's write keeps. Cleared with the other marks (fdfresh); it counts only
-// beside a blocking mark.
+// Known SOCK_STREAM sockets (streamsocket: marked at a blocking accept, or the first time a
+// write on fd had to wait), whose writes that wait are the ring's send. Cleared with the
+// other marks (fdfresh). A stale mark (the socket closed unseen, README) sends a write the
+// send's way: another file answers ENOTSOCK and gets its own write (writeat).
 fdbits streamsock;
 
 // fdfresh: fd names another file from now on (accepted, a copy's target, or closed): what
@@ -184,12 +184,26 @@ int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadli
   io_uring_prep_write(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
   return gmp::parkuntil(sqe, deadline, mode);
 }
-// A socket's read and write as its recv and send without flags (what read and write on a
-// socket are): the ring's send and recv skip the file-I/O preparation of its read and
-// write (io_rw_init_file, the iov_iter) that a socket does not need. A recv that knows
-// the socket empty (its last try said EAGAIN) asks for poll first (IORING_RECVSEND_
-// POLL_FIRST; recv is only asked after a try said so): the ring arms its wait at once
-// instead of trying the socket a second time.
+// streamsocket: fd is a SOCK_STREAM socket: its mark, else SO_TYPE asked (and the answer
+// marked: streamsock, or notsocket for a file that is no socket). A stream socket's write
+// or writev that must wait goes to the ring as a send or sendmsg (sigpipeto), not as a
+// write: the kernel would raise that write's SIGPIPE on the thread that ran the request,
+// which may be sysmon (netpollflushstale submits for a P whose goroutine computes), where
+// every signal is blocked and it would stay pending for good. A SOCK_SEQPACKET socket's
+// write is a send with MSG_EOR, which the ring's write keeps (and its EPIPE raises nothing).
+bool streamsocket(int fd) {
+  if (streamsock.has(fd, false)) return true;
+  if (notsocket.has(fd, false)) return false;
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+    if (errno == ENOTSOCK) notsocket.set(fd, true);
+    return false;
+  }
+  streamsock.set(fd, type == SOCK_STREAM);
+  return type == SOCK_STREAM;
+}
+
 // sigpipeto: the result res of a ring send on fd that is the whole call's (nothing went
 // before it). The ring's sends go with MSG_NOSIGNAL (io_uring adds it anyway on the kernels
 // we know; asking makes it so on all), where the kernel's own send on a stream socket that
@@ -197,30 +211,18 @@ int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadli
 // returns EPIPE: so does this, unless the caller asked for MSG_NOSIGNAL. Not for other
 // sockets (datagrams, SOCK_SEQPACKET), whose EPIPE comes without one.
 int32_t sigpipeto(int fd, int flags, int32_t res) {
-  if (res != -EPIPE || (flags & MSG_NOSIGNAL)) return res;
-  int type = 0;
-  socklen_t len = sizeof type;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM) {
+  if (res == -EPIPE && !(flags & MSG_NOSIGNAL) && streamsocket(fd)) {
     syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGPIPE);
   }
   return res;
 }
 
-// streamsocket: fd is a SOCK_STREAM socket (asked with SO_TYPE; a file that is no socket
-// gets its notsocket mark and is not asked again). A stream socket's write or writev that
-// must wait goes to the ring as a send or sendmsg (sigpipeto), not as a write: the kernel
-// would raise that write's SIGPIPE on the thread that ran the request, which may be sysmon
-// (netpollflushstale submits for a P whose goroutine computes), where every signal is
-// blocked and it would stay pending for good.
-bool streamsocket(int fd) {
-  if (notsocket.has(fd, false)) return false;
-  int type = 0;
-  socklen_t len = sizeof type;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) return type == SOCK_STREAM;
-  if (errno == ENOTSOCK) notsocket.set(fd, true);
-  return false;
-}
-
+// A socket's read and write as its recv and send without flags (what read and write on a
+// socket are): the ring's send and recv skip the file-I/O preparation of its read and
+// write (io_rw_init_file, the iov_iter) that a socket does not need. A recv that knows
+// the socket empty (its last try said EAGAIN) asks for poll first (IORING_RECVSEND_
+// POLL_FIRST; recv is only asked after a try said so): the ring arms its wait at once
+// instead of trying the socket a second time.
 int32_t ringrecv(int fd, void* buf, size_t n, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recv(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, 0);
@@ -292,7 +294,7 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
         // that file's read, and the marks learn what it is.
         int32_t res = ringrecv(fd, buf, n, deadline);
         if (res != -ENOTSOCK) return res;
-        waitedread.set(fd, false);
+        fdfresh(fd);
         notsocket.set(fd, true);
         return ringread(fd, buf, n, off, deadline, introf(fd, off));
       });
@@ -356,18 +358,17 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   const gmp::intrmode mode = introf(fd, off);
   // A stream socket's write is its send (SIGPIPE as the kernel's write gives it: only when
-  // nothing went): an accepted one's known, another's asked (streamsocket). ENOTSOCK: the
-  // socket was closed unseen (a raw close, README) and the number is another file's now:
-  // that file's write, the whole way.
-  const bool sock = off < 0 && ((blocking.has(fd, false) && streamsock.has(fd, false)) ||
-                                streamsocket(fd));
+  // nothing went). ENOTSOCK: the socket was closed unseen (a raw close, README) and the
+  // number is another file's now: that file's write, the whole way.
+  const bool sock = off < 0 && streamsocket(fd);
   for (;;) {
     const char* from = static_cast<const char*>(buf) + done;
     int32_t res = sock ? ringsend(fd, from, n - done, deadline)
                        : ringwrite(fd, from, n - done, off < 0 ? -1 : off + int64_t(done),
                                    deadline, mode);
     if (sock && res == -ENOTSOCK) {
-      blocking.set(fd, false);
+      fdfresh(fd);
+      notsocket.set(fd, true);
       return total(writeat(fd, from, n - done, off));
     }
     if (sock && done == 0) res = sigpipeto(fd, 0, res);
@@ -477,9 +478,9 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
     msghdr m{};
     m.msg_iov = left.data();
     m.msg_iovlen = size_t(left.count());
-    int32_t res = !sock ? ringwritev(fd, left.data(), left.count(), deadline)
-                  : done == 0 ? sigpipeto(fd, 0, ringsendmsg(fd, &m, 0, deadline))
-                              : ringsendmsg(fd, &m, 0, deadline);
+    int32_t res = sock ? ringsendmsg(fd, &m, 0, deadline)
+                       : ringwritev(fd, left.data(), left.count(), deadline);
+    if (sock && done == 0) res = sigpipeto(fd, 0, res);
     if (res == gmp::restartcall && done > 0) break;  // a handler after some bytes (signal(7))
     if (res > 0) {
       done += size_t(res);
@@ -623,11 +624,7 @@ int accepted(int ls, int c, int flags) {
     fdfresh(c);
     hastimeout.set(c, timeout);
     blocking.set(c, !(flags & SOCK_NONBLOCK));
-    int type = 0;
-    socklen_t len = sizeof type;
-    streamsock.set(c, !(flags & SOCK_NONBLOCK) &&
-                          getsockopt(c, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-                          type == SOCK_STREAM);
+    if (!(flags & SOCK_NONBLOCK)) streamsocket(c);  // its writes go to the ring at once
   }
   return c;
 }
