@@ -15,6 +15,7 @@
 // kernel's wait (a linked timeout): it ends in EAGAIN, or with the bytes moved so far.
 #include <fcntl.h>
 #include <liburing.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -173,17 +174,52 @@ gmp::intrmode introf(int fd, int64_t off) {
   return gmp::intrRestart;
 }
 
+// atposition: ring(), a read or write of n bytes at fd's file position (off -1), and the
+// position put right where io_uring left it behind. The kernel (seen on 6.18) finishes a
+// regular file's or a block device's transfer that came out short in a worker, and when
+// that rest fails (a write that reached RLIMIT_FSIZE, a full disk, an I/O error) the
+// request returns the bytes done but leaves the file position where it was: the program's
+// next write would overwrite them, its next read read them again. libc's call moves it
+// past them (to the file's end with O_APPEND). Costs an fstat and an lseek per operation
+// of such a file, which waits for a disk or a worker anyway. Test: HookContract.FileSizeLimit.
+template <typename Ring>
+int32_t atposition(int fd, size_t n, Ring ring) {
+  struct stat st;
+  off_t start = -1;
+  if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+    start = lseek(fd, 0, SEEK_CUR);
+  }
+  int32_t res = ring();
+  if (start >= 0 && res > 0 && size_t(res) < n && lseek(fd, 0, SEEK_CUR) == start) {
+    long fl = syscall(SYS_fcntl, fd, F_GETFL);
+    if (fl >= 0 && (fl & O_APPEND)) {
+      lseek(fd, 0, SEEK_END);
+    } else {
+      lseek(fd, start + res, SEEK_SET);
+    }
+  }
+  return res;
+}
+
+// ringrw: a read or write (op IORING_OP_READ or IORING_OP_WRITE) of n bytes at off.
+int32_t ringrw(int op, int fd, const void* buf, size_t n, int64_t off, int64_t deadline,
+               gmp::intrmode mode) {
+  n = n > INT_MAX ? INT_MAX : n;
+  auto ring = [&] {
+    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+    io_uring_prep_rw(op, sqe, fd, buf, unsigned(n), uint64_t(off));
+    return gmp::parkuntil(sqe, deadline, mode);
+  };
+  return off < 0 ? atposition(fd, n, ring) : ring();
+}
 int32_t ringread(int fd, void* buf, size_t n, int64_t off, int64_t deadline, gmp::intrmode mode) {
-  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_read(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
-  return gmp::parkuntil(sqe, deadline, mode);
+  return ringrw(IORING_OP_READ, fd, buf, n, off, deadline, mode);
 }
 int32_t ringwrite(int fd, const void* buf, size_t n, int64_t off, int64_t deadline,
                   gmp::intrmode mode) {
-  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_write(sqe, fd, buf, unsigned(n > INT_MAX ? INT_MAX : n), uint64_t(off));
-  return gmp::parkuntil(sqe, deadline, mode);
+  return ringrw(IORING_OP_WRITE, fd, buf, n, off, deadline, mode);
 }
+
 // streamsocket: fd is a SOCK_STREAM socket: its mark, else SO_TYPE asked (and the answer
 // marked: streamsock, or notsocket for a file that is no socket). A stream socket's write
 // or writev that must wait goes to the ring as a send or sendmsg (sigpipeto), not as a
@@ -204,6 +240,10 @@ bool streamsocket(int fd) {
   return type == SOCK_STREAM;
 }
 
+// raisehere: sig to the calling thread, as the kernel sends the SIGPIPE and SIGXFSZ of a
+// call.
+void raisehere(int sig) { syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig); }
+
 // sigpipeto: the result res of a ring send on fd that is the whole call's (nothing went
 // before it). The ring's sends go with MSG_NOSIGNAL (io_uring adds it anyway on the kernels
 // we know; asking makes it so on all), where the kernel's own send on a stream socket that
@@ -211,9 +251,26 @@ bool streamsocket(int fd) {
 // returns EPIPE: so does this, unless the caller asked for MSG_NOSIGNAL. Not for other
 // sockets (datagrams, SOCK_SEQPACKET), whose EPIPE comes without one.
 int32_t sigpipeto(int fd, int flags, int32_t res) {
-  if (res == -EPIPE && !(flags & MSG_NOSIGNAL) && streamsocket(fd)) {
-    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGPIPE);
-  }
+  if (res == -EPIPE && !(flags & MSG_NOSIGNAL) && streamsocket(fd)) raisehere(SIGPIPE);
+  return res;
+}
+
+// sigxfszto: the result res of a ring write of a file at off (-1: its position) that is the
+// whole call's (nothing went before it). The kernel's write that would start at or past
+// RLIMIT_FSIZE sends SIGXFSZ to the calling thread before it returns EFBIG, and the ring's
+// worker that wrote got that one and keeps it (io workers block every signal): so this sends
+// it, when the write started past the limit (the file's end with O_APPEND, pwrite's too).
+// Not for the EFBIG of a file system's own size limit, which comes without one.
+int32_t sigxfszto(int fd, int64_t off, int32_t res) {
+  if (res != -EFBIG) return res;
+  rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return res;
+  long fl = syscall(SYS_fcntl, fd, F_GETFL);
+  struct stat st;
+  int64_t pos = fl >= 0 && (fl & O_APPEND) ? (fstat(fd, &st) == 0 ? st.st_size : -1)
+                : off >= 0                 ? off
+                                           : lseek(fd, 0, SEEK_CUR);
+  if (pos >= 0 && uint64_t(pos) >= rl.rlim_cur) raisehere(SIGXFSZ);
   return res;
 }
 
@@ -234,15 +291,27 @@ int32_t ringsend(int fd, const void* buf, size_t n, int64_t deadline) {
   io_uring_prep_send(sqe, fd, buf, n > INT_MAX ? INT_MAX : n, MSG_NOSIGNAL);
   return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
-int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
-  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-  return gmp::parkuntil(sqe, deadline, introf(fd, -1));
+// iovbytes: the bytes cnt vectors hold.
+size_t iovbytes(const iovec* iov, size_t cnt) {
+  size_t n = 0;
+  for (size_t i = 0; i < cnt; i++) n += iov[i].iov_len;
+  return n;
 }
-int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
-  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-  return gmp::parkuntil(sqe, deadline, introf(fd, -1));
+
+// ringreadv, ringwritev: at the file position (atposition), n the bytes iov holds.
+int32_t ringreadv(int fd, const iovec* iov, int cnt, size_t n, int64_t deadline) {
+  return atposition(fd, n, [&] {
+    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+    io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
+    return gmp::parkuntil(sqe, deadline, introf(fd, -1));
+  });
+}
+int32_t ringwritev(int fd, const iovec* iov, int cnt, size_t n, int64_t deadline) {
+  return atposition(fd, n, [&] {
+    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+    io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
+    return gmp::parkuntil(sqe, deadline, introf(fd, -1));
+  });
 }
 int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
@@ -371,11 +440,15 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
       notsocket.set(fd, true);
       return total(writeat(fd, from, n - done, off));
     }
-    if (sock && done == 0) res = sigpipeto(fd, 0, res);
+    if (done == 0) res = sock ? sigpipeto(fd, 0, res) : sigxfszto(fd, off, res);
     // A handler with SA_RESTART after some bytes: the write returns them (signal(7)).
     if (res == gmp::restartcall && done > 0) break;
     if (res > 0) {
       done += size_t(res);
+      // A regular file's write comes out short only when the rest failed (the ring tried
+      // it): that count is the call's, as the kernel's. Trying again would fail, or raise
+      // SIGXFSZ where libc's call does not.
+      if (done < n && !sock && regular(fd)) break;
     } else if (!again(res)) {
       return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     }
@@ -428,7 +501,7 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   if (r >= 0 || !wouldblock(errno)) return r;
   return parked(
       fd, r, SO_RCVTIMEO, true, [&] { return real_readv(fd, iov, cnt); },
-      [&](int64_t deadline) { return ringreadv(fd, iov, cnt, deadline); });
+      [&](int64_t deadline) { return ringreadv(fd, iov, cnt, iovbytes(iov, size_t(cnt)), deadline); });
 }
 
 namespace {
@@ -437,9 +510,7 @@ struct iovleft {
   std::vector<iovec> v;
   size_t at = 0;  // the first vector with bytes left
   size_t total = 0;
-  iovleft(const iovec* iov, size_t cnt) : v(iov, iov + cnt) {
-    for (const iovec& e : v) total += e.iov_len;
-  }
+  iovleft(const iovec* iov, size_t cnt) : v(iov, iov + cnt), total(iovbytes(iov, cnt)) {}
   void advance(size_t n) {
     while (n > 0 && at < v.size()) {
       size_t k = n < v[at].iov_len ? n : v[at].iov_len;
@@ -479,12 +550,13 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
     m.msg_iov = left.data();
     m.msg_iovlen = size_t(left.count());
     int32_t res = sock ? ringsendmsg(fd, &m, 0, deadline)
-                       : ringwritev(fd, left.data(), left.count(), deadline);
-    if (sock && done == 0) res = sigpipeto(fd, 0, res);
+                       : ringwritev(fd, left.data(), left.count(), left.total - done, deadline);
+    if (done == 0) res = sock ? sigpipeto(fd, 0, res) : sigxfszto(fd, -1, res);
     if (res == gmp::restartcall && done > 0) break;  // a handler after some bytes (signal(7))
     if (res > 0) {
       done += size_t(res);
       left.advance(size_t(res));
+      if (done < left.total && !sock && regular(fd)) break;  // as writeat's
     } else if (!again(res)) {
       return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     }

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -408,19 +409,20 @@ struct tcppair {  // a listener, a connected client c and the accepted a
   }
 };
 
-// sigpipecount: while it lives, SIGPIPE runs a handler that counts; say() tells how many
-// ran since it was made.
-struct sigpipecount {
+// sigcount: while it lives, Sig runs a handler that counts; say() tells how many ran since
+// it was made.
+template <int Sig>
+struct sigcount {
   static inline std::atomic<int> n{0};
   struct sigaction old {};
   int before = n.load();
-  sigpipecount() {
+  sigcount() {
     struct sigaction sa {};
     sa.sa_handler = [](int) { n.fetch_add(1); };
-    sigaction(SIGPIPE, &sa, &old);
+    sigaction(Sig, &sa, &old);
   }
-  ~sigpipecount() { sigaction(SIGPIPE, &old, nullptr); }
-  std::string say() const { return "sigpipes " + std::to_string(n.load() - before); }
+  ~sigcount() { sigaction(Sig, &old, nullptr); }
+  std::string say() const { return std::string(sigabbrev_np(Sig)) + " " + std::to_string(n.load() - before); }
 };
 
 // unixaccepted: an AF_UNIX socket of type accepted from a listener at a fresh abstract
@@ -537,7 +539,7 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     return out;
   }, true);
   same("write to an accepted socket whose peer is gone: EPIPE, and a SIGPIPE each time", [] {
-    sigpipecount pipes;
+    sigcount<SIGPIPE> pipes;
     tcppair t;  // its accepted socket writes through the ring's send at once
     close(t.c);
     std::string out = say(write(t.a, "x", 1)) + " ";  // goes out; the closed peer resets
@@ -552,7 +554,7 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     return out;
   });
   same("a send waiting for room when its socket is shut down for writing: EPIPE, SIGPIPE", [] {
-    sigpipecount pipes;
+    sigcount<SIGPIPE> pipes;
     tcppair t;
     static char chunk[65536];
     while (send(t.a, chunk, sizeof chunk, MSG_DONTWAIT) > 0) {
@@ -571,7 +573,7 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
   // SIGPIPE only where the kernel's own calls raise it: not for a SOCK_SEQPACKET socket,
   // not once some bytes went.
   same("write to an accepted SOCK_SEQPACKET socket whose peer is gone: EPIPE, no SIGPIPE", [] {
-    sigpipecount pipes;
+    sigcount<SIGPIPE> pipes;
     int peer;
     int a = unixaccepted(SOCK_SEQPACKET, &peer);
     close(peer);
@@ -584,7 +586,7 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     return out;
   });
   same("8 MiB write() whose reader takes 4 KiB and leaves: the bytes that went, no SIGPIPE", [] {
-    sigpipecount pipes;
+    sigcount<SIGPIPE> pipes;
     int peer;
     int a = unixaccepted(SOCK_STREAM, &peer);  // accepted: its writes are the ring's sends
     static char big[8 << 20];
@@ -689,6 +691,57 @@ TEST(HookContract, NonBlockingRegularFileReadsWaitForTheDisk) {
     return out;
   });
   close(fd);
+}
+
+// The file size limit (RLIMIT_FSIZE): a write that crosses it comes out short and one that
+// starts at it fails with EFBIG and raises SIGXFSZ on the writer, write, pwrite, writev and
+// O_APPEND alike; the file position ends past the bytes that went, and each byte is where
+// it was written. Where buffered writes refuse RWF_NOWAIT (ext4), the ring's worker writes:
+// io_uring left the position behind after the short write (the hook's next try overwrote
+// the first bytes and returned 6000), and its worker kept the SIGXFSZ.
+TEST(HookContract, FileSizeLimit) {
+  rlimit was{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &was), 0);
+  rlimit lim{4096, was.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  // In the build directory: a disk file system (tmpfs takes RWF_NOWAIT writes, and the
+  // ring is not asked).
+  char probe[] = "gmp-fsize-XXXXXX";
+  int pf = mkstemp(probe);
+  ASSERT_GE(pf, 0);
+  unlink(probe);
+  iovec one{const_cast<char*>("x"), 1};
+  const bool ring = pwritev2(pf, &one, 1, 0, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP;
+  close(pf);
+  if (!ring) printf("this file system takes RWF_NOWAIT writes: the ring's worker is not tested\n");
+  same("writes across RLIMIT_FSIZE: short, EFBIG and SIGXFSZ, the position, the bytes", [] {
+    sigcount<SIGXFSZ> xfsz;
+    char path[] = "gmp-fsize-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    static char data[6000];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = char('a' + i % 26);
+    std::string out = say(write(fd, data, 6000)) + " ";  // 4096 of them
+    out += std::to_string(lseek(fd, 0, SEEK_CUR)) + " ";
+    out += say(write(fd, "B", 1)) + " ";  // at the limit
+    out += say(pwrite(fd, "CC", 2, 4095)) + " ";
+    out += say(pwrite(fd, "D", 1, 5000)) + " ";
+    iovec iv[2] = {{data, 3000}, {data + 7, 3000}};
+    lseek(fd, 1000, SEEK_SET);
+    out += say(writev(fd, iv, 2)) + " ";  // 3096 of them
+    out += std::to_string(lseek(fd, 0, SEEK_CUR)) + " ";
+    out += say(writev(fd, iv, 2)) + " ";
+    int app = open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    out += say(write(app, "E", 1)) + " ";
+    close(app);
+    std::string file(8192, '\0');
+    ssize_t got = pread(fd, file.data(), file.size(), 0);
+    file.resize(got > 0 ? size_t(got) : 0);
+    out += "size " + std::to_string(file.size()) + " hash " + std::to_string(std::hash<std::string>{}(file)) + " ";
+    close(fd);
+    return out + xfsz.say();
+  }, ring);
+  setrlimit(RLIMIT_FSIZE, &was);
 }
 
 TEST(HookContract, ReadOnSockets) {
