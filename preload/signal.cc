@@ -254,32 +254,34 @@ GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* 
 // trampoline: the jump ends the handlers its thread was running, so that its calls park and
 // its signal mask is its goroutine's again. A jump that stays within a handler makes it look
 // like ordinary code until the handler returns (the trampoline restores the count).
+namespace {
+// jumpaway: real(env, val), the jump, with the handlers ended.
+template <typename Env>
+[[noreturn]] void jumpaway(void (*real)(Env, int), Env env, int val) {
+  gmp::gmp_handlerdepth = 0;
+  real(env, val);
+  __builtin_unreachable();  // the pointer's type does not say noreturn
+}
+}  // namespace
+
 GMP_HOOK [[noreturn]] void siglongjmp(sigjmp_buf env, int val) {
   REAL(siglongjmp);
-  gmp::gmp_handlerdepth = 0;
-  real_siglongjmp(env, val);
-  __builtin_unreachable();  // the pointer's type does not say noreturn
+  jumpaway(real_siglongjmp, env, val);
 }
 
 GMP_HOOK [[noreturn]] void longjmp(jmp_buf env, int val) {
   REAL(longjmp);
-  gmp::gmp_handlerdepth = 0;
-  real_longjmp(env, val);
-  __builtin_unreachable();  // the pointer's type does not say noreturn
+  jumpaway(real_longjmp, env, val);
 }
 
 GMP_HOOK [[noreturn]] void _longjmp(jmp_buf env, int val) {
   REAL(_longjmp);
-  gmp::gmp_handlerdepth = 0;
-  real__longjmp(env, val);
-  __builtin_unreachable();  // the pointer's type does not say noreturn
+  jumpaway(real__longjmp, env, val);
 }
 
 // _FORTIFY_SOURCE's longjmp and siglongjmp.
 extern "C" [[noreturn]] void __longjmp_chk(sigjmp_buf env, int val);
 GMP_HOOK [[noreturn]] void __longjmp_chk(sigjmp_buf env, int val) {
   REAL(__longjmp_chk);
-  gmp::gmp_handlerdepth = 0;
-  real___longjmp_chk(env, val);
-  __builtin_unreachable();  // the pointer's type does not say noreturn
+  jumpaway(real___longjmp_chk, env, val);
 }
