@@ -1,9 +1,11 @@
 // signal.cc — the program's signal handlers: sigaction, signal (bsd_signal), siginterrupt.
 //
-// A handler the program installs runs as it would on a plain thread (on whichever M the
-// kernel picks), with the program's mask and flags; the kernel's action is a trampoline that
-// calls it, then tells the runtime (gmp::sigintr), which ends goroutine 1's parked call in
-// EINTR or, under SA_RESTART, makes it again (src/sigintr.cc). sigaction reports the
+// A handler the program installs runs as it would on a plain thread, with the program's
+// mask and flags; the kernel's action is a trampoline on whichever M the kernel picks. When
+// goroutine 1 waits in a call the signal interrupts, the trampoline hands the handler to it
+// (gmp::sigdefer): goroutine 1's call ends in EINTR or, under SA_RESTART, is made again, and
+// goroutine 1 runs the handler first, as the main thread would (src/sigintr.cc, SI5);
+// otherwise the trampoline runs it on its M. sigaction reports the
 // program's own handler, never the trampoline. Left to the kernel as they are: SIG_DFL and
 // SIG_IGN, SIGKILL and SIGSTOP, glibc's own signals, the faults a thread raises itself
 // (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS: they interrupt no other call), and
@@ -17,12 +19,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 
 #include "hook.h"
 
 namespace {
 
-using sigfn = void (*)(int, siginfo_t*, void*);
+using gmp::sigfn;
 
 // The program's action per signal: its handler and flags. The hooks write both under
 // tablelock (flags first, then fn with release); the trampoline reads fn (acquire), then
@@ -34,6 +37,7 @@ using sigfn = void (*)(int, siginfo_t*, void*);
 struct action {
   std::atomic<void*> fn{nullptr};  // null: not ours (the kernel's action is the program's)
   std::atomic<int> flags{0};
+  std::atomic<uint64_t> mask{0};  // its sa_mask, signals 1-64 (bit sig - 1), with the flags
 };
 action actions[NSIG];
 std::atomic_flag tablelock = ATOMIC_FLAG_INIT;
@@ -89,15 +93,20 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
   // SA_RESETHAND: the kernel's action is SIG_DFL again; so is the one sigaction reports.
   if (void* seen = fn; fn && (flags & SA_RESETHAND)) a.fn.compare_exchange_strong(seen, nullptr);
   if (!fn) return;  // replaced by SIG_DFL or SIG_IGN while this signal was on its way
+  // Goroutine 1's to run when it waits in a call this signal interrupts (src/sigintr.cc,
+  // SI5), with what the kernel blocks while a handler runs.
+  uint64_t bits = a.mask.load(std::memory_order_relaxed);
+  if (!(flags & SA_NODEFER)) bits |= uint64_t(1) << (sig - 1);
+  sigset_t mask;
+  sigemptyset(&mask);
+  memcpy(&mask, &bits, sizeof bits);
+  if (gmp::sigdefer(info, reinterpret_cast<sigfn>(fn), flags, &mask)) return;
   // What the handler calls must not park nor lock (hooks.h). Restored, not decremented: a
   // longjmp within the handler may have reset it (the hooks below).
   int32_t depth = gmp::gmp_handlerdepth;
   gmp::gmp_handlerdepth = depth + 1;
   reinterpret_cast<sigfn>(fn)(sig, info, ctx);
   gmp::gmp_handlerdepth = depth;
-  int saved = errno;  // the runtime's part makes a system call
-  gmp::sigintr(info->si_code, (flags & SA_RESTART) != 0);
-  errno = saved;
 }
 
 }  // namespace
@@ -160,6 +169,9 @@ GMP_HOOK int sigaction(int sig, const struct sigaction* act, struct sigaction* o
     mine.sa_sigaction = trampoline;
     mine.sa_flags |= SA_SIGINFO;
     a.flags.store(act->sa_flags, std::memory_order_relaxed);
+    uint64_t bits;
+    memcpy(&bits, &act->sa_mask, sizeof bits);
+    a.mask.store(bits, std::memory_order_relaxed);
     a.fn.store(reinterpret_cast<void*>(act->sa_sigaction), std::memory_order_release);
     r = real_sigaction(sig, &mine, old);
     if (r != 0) {
@@ -256,9 +268,13 @@ GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* 
 // like ordinary code until the handler returns (the trampoline restores the count).
 namespace {
 // jumpaway: real(env, val), the jump, with the handlers ended.
+// A sigsetjmp that saved the mask has the jump restore it: glibc sets the thread's own
+// with a system call of its own, so the goroutine's (which its next M would take) is set
+// here first.
 template <typename Env>
 [[noreturn]] void jumpaway(void (*real)(Env, int), Env env, int val) {
   gmp::gmp_handlerdepth = 0;
+  if (env->__mask_was_saved) gmp::gsigmask(SIG_SETMASK, &env->__saved_mask, nullptr);
   real(env, val);
   __builtin_unreachable();  // the pointer's type does not say noreturn
 }

@@ -52,10 +52,14 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode);
 // signals: a sleep must park where a handler can cut it short (the ring, not the timers).
 bool sigintrtarget();
 
-// sigintr: the program's handler for signal info just ran (preload/signal.cc's trampoline,
-// on any thread): a call goroutine 1 is parked in ends (EINTR) or is made again (restart:
-// the handler had SA_RESTART). Async-signal-safe.
-void sigintr(int code, bool restart);
+// sigdefer: a handler of the program's, fn with flags (SA_RESTART), for signal info, is to
+// run with mask blocked (preload/signal.cc's trampoline, on any thread): when info is sent
+// to the process and goroutine 1 is parked in a call it interrupts and does not block it,
+// the call ends (EINTR) or is made again (SA_RESTART) and goroutine 1 runs the handler
+// before (sigintr.cc, SI5), and sigdefer returns true; otherwise false, and the caller runs
+// it. Async-signal-safe.
+using sigfn = void (*)(int, siginfo_t*, void*);
+bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask);
 // sigforwarding: the program installed a handler (preload/signal.cc): from now on goroutine
 // 1's parked calls can be interrupted.
 void sigforwarding();

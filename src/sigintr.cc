@@ -4,13 +4,15 @@
 //
 // Whom. A signal sent to the process is delivered to one thread that does not block it —
 // the main thread when it can take it — and only that thread's blocking call is
-// interrupted. Under the runtime the handler runs on whichever M the kernel picks, so the
-// trampoline of preload/signal.cc tells the runtime (sigintr), and the runtime interrupts
-// the call of goroutine 1, which stands for the main thread. A signal aimed at one thread
-// that is a goroutine (pthread_kill of a gthread) is not sent at all: preload/pthread.cc
-// runs the handler on the sender and then interrupts the target's call here (sigintrthread),
-// so the handler has run when the call ends, as on a thread. Other signals aimed at one
-// thread (tgkill, raise: SI_TKILL) interrupt nobody.
+// interrupted. Under the runtime the kernel picks an M, whose trampoline (preload/signal.cc)
+// hands the handler to goroutine 1, which stands for the main thread, when that waits in a
+// call the signal interrupts and does not block the signal (sigdefer, below); else the
+// handler runs on that M and interrupts nobody (goroutine 1 was running, or blocks it; no
+// other goroutine-thread's call is chosen instead). A signal aimed at one thread that is a
+// goroutine (pthread_kill of a gthread) is not sent at all: preload/pthread.cc runs the
+// handler on the sender and then interrupts the target's call here (sigintrg), so the
+// handler has run when the call ends, as on a thread. Other signals aimed at one thread
+// (tgkill, raise: SI_TKILL) interrupt nobody.
 //
 // How. A goroutine parks on one ring operation (netpollwait); interrupting it means
 // cancelling that operation by its user_data (IORING_REGISTER_SYNC_CANCEL, a system call any
@@ -32,8 +34,23 @@
 //        bounded wait) leaves the call to complete as it would have; the handler ran.
 // A hit whose operation completed anyway (the data came first) returns the data: the
 // handler ran, the call succeeded, as on a thread that got both.
+//
+// Where the handler runs. The kernel runs a thread's handler on that thread, on the way out
+// of the call it interrupts, and a handler may leave by siglongjmp to a sigsetjmp of the
+// thread's (a timeout's classic way out of a read). So a signal sent to the process while
+// goroutine 1 is parked in a call it interrupts, and does not block, runs its handler on
+// goroutine 1 (sigdefer): the trampoline hands it over instead of running it on its M, the
+// call is cancelled, and goroutine 1 runs it as it resumes, before the call returns (with
+// its sa_mask and the signal blocked, as the kernel's). Run on the M, a jump landed on
+// goroutine 1's stack while goroutine 1 still waited in the scheduler, its read still in
+// the ring (which took the next bytes), and the program went on outside the scheduler.
+//   SI5: maindeferred is written by the handler whose CAS (SI2) set hit with intrHandler,
+//        before it clears busy (release); goroutine 1 reads it after it saw busy clear
+//        (acquire, intrdisarm), and copies it before it runs the handler (which may park
+//        and be handed the next one).
 #include <liburing.h>
 #include <signal.h>
+#include <ucontext.h>
 
 #include <cerrno>
 
@@ -51,7 +68,16 @@ enum : uint32_t {
   intrBusy = 4,        // a handler is in cancel() (SI2)
   intrRestartBit = 8,  // that handler had SA_RESTART
   intrCommit = 16,     // the park's commit has not looked yet (SI3)
+  intrHandler = 32,    // goroutine 1 runs that handler (maindeferred, SI5)
 };
+
+// A handler handed to goroutine 1 (SI5).
+struct deferred {
+  siginfo_t info;
+  sigfn fn;
+  sigset_t mask;  // blocked while it runs: its sa_mask, and the signal unless SA_NODEFER
+};
+deferred maindeferred;
 
 }  // namespace
 
@@ -88,6 +114,21 @@ bool sigintrtarget() {
   return forwarding.load(std::memory_order_acquire) && gp && interruptible(gp);
 }
 
+namespace {
+// rundeferred: the handler handed to goroutine 1 (SI5), on it, as the kernel runs one.
+__attribute__((noinline)) void rundeferred() {
+  deferred d = maindeferred;
+  sigset_t saved;
+  gsigmask(SIG_BLOCK, &d.mask, &saved);
+  int e = errno;
+  ucontext_t ctx;
+  getcontext(&ctx);
+  d.fn(d.info.si_signo, &d.info, &ctx);
+  errno = e;
+  gsigmask(SIG_SETMASK, &saved, nullptr);
+}
+}  // namespace
+
 bool intrarm(g* gp, pollring* r, void* op) {
   if (!interruptible(gp) || !forwarding.load(std::memory_order_acquire)) return false;
   gp->intrkey = reinterpret_cast<uint64_t>(op);
@@ -111,26 +152,46 @@ int32_t intrdisarm(g* gp, int32_t res, intrmode mode) {
     }
     if (gp->intr.compare_exchange_weak(st, intrIdle, std::memory_order_acq_rel)) break;  // SI1
   }
+  if (st & intrHandler) rundeferred();  // SI5: here, before the call returns
   // Cancelled: -ECANCELED, or -EINTR from an io-wq worker that was reading or writing.
   if (!(st & intrHit) || (res != -ECANCELED && res != -EINTR)) return res;
   return mode == intrRestart && (st & intrRestartBit) ? restartcall : -EINTR;
 }
 
-void sigintr(int code, bool restart) {
-  if (code == SI_TKILL) return;
-  if (g* gp = maing.load(std::memory_order_acquire)) sigintrg(gp, restart);
-}
-
-// sigintrg: a handler ran for gp: end its armed call (SI2). Any thread, a handler too.
-void sigintrg(g* gp, bool restart) {
+namespace {
+// hit: end gp's armed call (SI2), with the bits of how; false when it was not armed (not
+// parked, or hit already). Before the cancel, while busy keeps gp from looking, set() runs.
+template <typename Set>
+bool hit(g* gp, uint32_t how, Set set) {
   uint32_t st = gp->intr.load(std::memory_order_seq_cst);
   for (;;) {
-    if ((st & ~uint32_t(intrCommit)) != intrArmed) return;  // SI2: not parked, or hit already
-    uint32_t hit = (st & intrCommit) | intrHit | intrBusy | (restart ? uint32_t(intrRestartBit) : 0u);
-    if (gp->intr.compare_exchange_weak(st, hit, std::memory_order_seq_cst)) break;
+    if ((st & ~uint32_t(intrCommit)) != intrArmed) return false;
+    uint32_t to = (st & intrCommit) | intrHit | intrBusy | how;
+    if (gp->intr.compare_exchange_weak(st, to, std::memory_order_seq_cst)) break;
   }
+  set();
   cancel(gp);
   gp->intr.fetch_and(~uint32_t(intrBusy), std::memory_order_release);
+  return true;
+}
+uint32_t restartbit(bool restart) { return restart ? uint32_t(intrRestartBit) : 0u; }
+}  // namespace
+
+bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask) {
+  if (info->si_code == SI_TKILL) return false;
+  g* gp = maing.load(std::memory_order_acquire);
+  int sig = info->si_signo;
+  if (!gp || sig < 1 || sig > 64) return false;
+  if (__atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig)) return false;
+  return hit(gp, intrHandler | restartbit(flags & SA_RESTART), [&] {
+    maindeferred.info = *info;
+    maindeferred.fn = fn;
+    maindeferred.mask = *mask;
+  });
+}
+
+void sigintrg(g* gp, bool restart) {
+  hit(gp, restartbit(restart), [] {});
 }
 
 }  // namespace gmp

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -306,4 +307,58 @@ TEST(Signal, HandlersAreCountedAndALongjmpOutEndsTheCount) {
   EXPECT_EQ(insidehandler.load(), 1);
   EXPECT_FALSE(gmp::inhandler()) << "siglongjmp out of the handler ends its count";
   sigaction(SIGUSR2, &old, nullptr);
+}
+
+// A handler that leaves a parked read by siglongjmp (a timeout's classic way out) runs on
+// goroutine 1, as the kernel runs it on the thread whose call it interrupts (sigintr.cc,
+// SI5): the jump lands where the program waits, the read is over (the pipe's next bytes
+// stay for the next read), and the mask sigsetjmp saved is goroutine 1's again. Run on an
+// M, the handler found itself elsewhere (it does not jump then: the read ends in EINTR);
+// when it jumped, the ring's read went on and took the next bytes, and the program ran on
+// outside the scheduler.
+namespace {
+sigjmp_buf readjump;
+std::atomic<gmp::g*> ranon{nullptr};
+std::atomic<gmp::g*> jumpfrom{nullptr};
+void jumpoutofread(int) {
+  ranon.store(curg());
+  if (curg() == jumpfrom.load()) siglongjmp(readjump, 1);
+}
+}  // namespace
+
+TEST(Signal, ALongjmpOutOfAParkedReadLeavesFromGoroutine1AndLosesNothing) {
+  struct sigaction sa {}, old{};
+  sa.sa_handler = jumpoutofread;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  jumpfrom.store(curg());
+  ranon.store(nullptr);
+  std::thread t = kicker(curg());
+  volatile int jumped = 0;
+  char c = 0;
+  if (sigsetjmp(readjump, 1) == 0) {
+    read(p[0], &c, 1);
+  } else {
+    jumped = 1;
+  }
+  t.join();
+  EXPECT_EQ(jumped, 1);
+  EXPECT_EQ(ranon.load(), jumpfrom.load()) << "the handler ran on goroutine 1";
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  EXPECT_FALSE(sigismember(&now, SIGUSR1)) << "the jump restored the mask sigsetjmp saved";
+  ASSERT_EQ(write(p[1], "ab", 2), 2);
+  pollfd pf{p[0], POLLIN, 0};
+  EXPECT_EQ(poll(&pf, 1, 2000), 1);
+  int n = 0;
+  ioctl(p[0], FIONREAD, &n);
+  EXPECT_EQ(n, 2) << "the abandoned read took none of them";
+  char buf[2] = {};
+  EXPECT_EQ(read(p[0], buf, 2), 2);
+  EXPECT_EQ(std::string(buf, 2), "ab");
+  close(p[0]);
+  close(p[1]);
+  sigaction(SIGUSR1, &old, nullptr);
 }
