@@ -4,11 +4,12 @@
 // These have no non-blocking form to try first: a goroutine's call goes to its P's ring
 // (IORING_OP_OPENAT, IORING_OP_FSYNC) and it parks until the kernel is done — at once for a
 // path in the dentry cache (io_uring tries that inline), after a worker thread's wait for a
-// disk or for the other end of a FIFO otherwise. The kernel does the same work as for the
+// disk or for the other end of a FIFO (fifo) otherwise. The kernel does the same work as for the
 // system call, with the process's credentials, umask and working directory, so results and
 // errno are libc's. Any other caller gets the real function.
 #include <fcntl.h>
 #include <liburing.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -20,6 +21,18 @@ namespace {
 // needsmode: open's third argument is read (O_CREAT, O_TMPFILE), as glibc reads it.
 bool needsmode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
 
+// fifo: path names a FIFO that flags open without O_NONBLOCK, which waits for the other
+// end. io_uring's first, inline try of an open adds O_NONBLOCK (and takes it off the file
+// after), which for a FIFO means a reader that does not wait for a writer (its reads then
+// see end of file) and a writer that fails with ENXIO: such an open goes to a worker at once
+// (IOSQE_ASYNC), which waits as the system call does. Costs an fstatat per open.
+bool fifo(int dirfd, const char* path, int flags) {
+  if (flags & (O_NONBLOCK | O_PATH)) return false;
+  struct stat st;
+  int at = flags & O_NOFOLLOW ? AT_SYMLINK_NOFOLLOW : 0;
+  return fstatat(dirfd, path, &st, at) == 0 && S_ISFIFO(st.st_mode);
+}
+
 // openatg: the open hooks' one body.
 int openatg(int dirfd, const char* path, int flags, mode_t mode) {
   static const auto real_openat = gmp::libcfn<int (*)(int, const char*, int, ...)>("openat");
@@ -27,6 +40,7 @@ int openatg(int dirfd, const char* path, int flags, mode_t mode) {
   for (;;) {
     io_uring_sqe* sqe = gmp::netpollsqe();
     io_uring_prep_openat(sqe, dirfd, path, flags, mode);
+    if (fifo(dirfd, path, flags)) sqe->flags |= IOSQE_ASYNC;
     // A FIFO's open waits for the other end, interruptibly (a restart under SA_RESTART).
     int32_t res = gmp::netpollwait(sqe, gmp::intrRestart);
     if (res != gmp::restartcall) return int(gmp::ringresult(res));

@@ -219,24 +219,50 @@ TEST(HookContract, OpenAndSync) {
     rmdir(dir);
     return out;
   });
-  same("open of a FIFO waits for the other end", [] {
+  // io_uring's inline open adds O_NONBLOCK: the reader's open did not wait (the writer
+  // found it open) and the writer's failed with ENXIO (preload/file.cc, fifo).
+  same("open of a FIFO waits for the other end, for reading and for writing", [] {
     char dir[] = "/tmp/gmp-fifo-XXXXXX";
     mkdtemp(dir);
     std::string f = std::string(dir) + "/fifo";
     mkfifo(f.c_str(), 0600);
+    std::string out = say(open(f.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) + " ";  // no reader
+    std::atomic<bool> opened{false};
+    bool early = false;
     later when;
     std::thread writer([&] {
       when.wait(30);
+      early = opened.load();
       int w = open(f.c_str(), O_WRONLY | O_CLOEXEC);
       write(w, "through", 7);
       close(w);
     });
     int r = open(f.c_str(), O_RDONLY | O_CLOEXEC);  // no writer yet: the open waits
+    opened.store(true);
     char buf[8] = {};
-    std::string out = say(read(r, buf, 7));
-    out += ":" + std::string(buf, 7);
+    out += say(read(r, buf, 7));
+    out += ":" + std::string(buf, 7) + " ";
     writer.join();
     close(r);
+    out += std::string(early ? "the read end opened alone " : "");
+    later when2;
+    std::atomic<long> got{0};
+    std::thread reader([&] {
+      when2.wait(30);
+      int fd = open(f.c_str(), O_RDONLY | O_CLOEXEC);
+      char b[8];
+      got = read(fd, b, sizeof b);
+      close(fd);
+    });
+    int w = open(f.c_str(), O_WRONLY | O_CLOEXEC);  // no reader yet: the open waits
+    out += say(w >= 0 ? write(w, "back", 4) : w) + " ";
+    // A failed open leaves the reader waiting for a writer: one that also reads (O_RDWR
+    // does not wait) lets it through.
+    int other = w >= 0 ? w : open(f.c_str(), O_RDWR | O_CLOEXEC);
+    if (w < 0) write(other, "x", 1);
+    reader.join();
+    close(other);
+    out += std::to_string(got.load());
     unlink(f.c_str());
     rmdir(dir);
     return out;
