@@ -50,6 +50,7 @@
 //        and be handed the next one).
 #include <liburing.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 
 #include <cerrno>
@@ -178,16 +179,37 @@ uint32_t restartbit(bool restart) { return restart ? uint32_t(intrRestartBit) : 
 }  // namespace
 
 bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask) {
-  if (info->si_code == SI_TKILL) return false;
-  g* gp = maing.load(std::memory_order_acquire);
+  // SIGPIPE and SIGXFSZ: the kernel sends them to the thread whose write raised them, with
+  // the siginfo of a kill() by this process (SI_USER, our pid); they stay where they are.
   int sig = info->si_signo;
+  if (info->si_code == SI_TKILL || sig == SIGPIPE || sig == SIGXFSZ) return false;
+  g* gp = maing.load(std::memory_order_acquire);
   if (!gp || sig < 1 || sig > 64) return false;
-  if (__atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig)) return false;
-  return hit(gp, intrHandler | restartbit(flags & SA_RESTART), [&] {
-    maindeferred.info = *info;
-    maindeferred.fn = fn;
-    maindeferred.mask = *mask;
-  });
+  bool blocked = __atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig);
+  if (!blocked && hit(gp, intrHandler | restartbit(flags & SA_RESTART), [&] {
+        maindeferred.info = *info;
+        maindeferred.fn = fn;
+        maindeferred.mask = *mask;
+      })) {
+    return true;
+  }
+  // Goroutine 1 runs, or waits in a system call, on another thread (one nothing parks:
+  // flock, sigtimedwait, a ppoll with a mask, sigsuspend, a call nothing hooks): the signal
+  // goes to that thread, where the kernel interrupts the call (or leaves the signal pending
+  // there while goroutine 1 blocks it, or hands it to its sigtimedwait) and runs the handler
+  // on goroutine 1, as on the main thread. Its siginfo goes along, as SI_QUEUE when it says
+  // the kernel or kill sent it (only the receiving thread itself may queue those). Racy
+  // reads: goroutine 1 may have moved on by the time it arrives, and the handler then runs
+  // on that thread instead, as it would here.
+  uint32_t st = readgstatus(gp);
+  m* mp = __atomic_load_n(&gp->m_, __ATOMIC_RELAXED);
+  g* self = getg();
+  if ((st != Grunning && st != Gsyscall) || !mp || (self && self->m_ == mp)) return false;
+  int tid = mp->procid.load(std::memory_order_relaxed);
+  siginfo_t fwd = *info;
+  if (fwd.si_code >= 0) fwd.si_code = SI_QUEUE;
+  return tid > 0 &&
+         rawsyscall(SYS_rt_tgsigqueueinfo, rawsyscall(SYS_getpid), tid, sig, long(&fwd)) == 0;
 }
 
 void sigintrg(g* gp, bool restart) {

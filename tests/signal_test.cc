@@ -362,3 +362,37 @@ TEST(Signal, ALongjmpOutOfAParkedReadLeavesFromGoroutine1AndLosesNothing) {
   close(p[1]);
   sigaction(SIGUSR1, &old, nullptr);
 }
+
+// A signal sent to the process that the kernel gives another thread while goroutine 1 waits
+// in a call that holds its own thread (sigtimedwait: no ring wait) goes on to that thread
+// (sigintr.cc, sigdefer), whose call the kernel then interrupts, as the main thread's. The
+// kernel's choice is made here: the signal is queued to the sending thread (SI_QUEUE, as
+// sigqueue's), which is not goroutine 1's. Before, its handler ran on the sender and
+// sigtimedwait waited out its 5 s.
+TEST(Signal, ACallThatHoldsItsThreadIsInterruptedWhereGoroutine1Runs) {
+  handle h(0);
+  sigset_t want, saved;
+  sigemptyset(&want);
+  sigaddset(&want, SIGUSR2);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &want, &saved), 0);
+  gmp::g* gp = curg();
+  std::thread t([gp] {
+    waitfor([gp] { return gmp::readgstatus(gp) == gmp::Gsyscall; });
+    siginfo_t si{};
+    si.si_signo = SIGUSR1;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), SIGUSR1, &si);
+  });
+  timespec ts{5, 0};
+  int64_t t0 = gmp::nanotime();
+  int r = sigtimedwait(&want, nullptr, &ts);
+  int err = errnonow();
+  t.join();
+  EXPECT_EQ(r, -1);
+  EXPECT_EQ(err, EINTR);
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_LT(gmp::nanotime() - t0, int64_t(4e9)) << "the wait ran its course";
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
