@@ -14,6 +14,7 @@
 // completed through the ring. A socket's SO_RCVTIMEO and SO_SNDTIMEO bound a parked call as they bound the
 // kernel's wait (a linked timeout): it ends in EAGAIN, or with the bytes moved so far.
 #include <fcntl.h>
+#include <poll.h>
 #include <liburing.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -798,18 +799,31 @@ GMP_HOOK FILE* fdopen(int fd, const char* mode) {
   return real_fdopen(fd, mode);
 }
 
+// connect: the ring's connect, which the kernel makes non-blocking. A connection already
+// under way (a connect a signal interrupted: it goes on, as the kernel's does) answers
+// EALREADY there, where the kernel's blocking connect waits for it to finish and returns its
+// outcome: so does this, waiting until the socket is writable and asking again. A handler
+// ends either wait in EINTR, or under SA_RESTART makes the call again, which then waits for
+// the connection under way (signal(7)); with SO_SNDTIMEO, EINTR either way (parkuntil), and
+// the timeout's end is EINPROGRESS for a connection this call began, EALREADY for one it
+// found under way, as the kernel's.
 GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   REAL(connect);
   if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
-  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-  io_uring_prep_connect(sqe, fd, addr, len);
-  // A handler ends the wait in EINTR even under SA_RESTART, where the kernel would wait on
-  // (signal(7) restarts connect): a second ring connect would find the connection under way
-  // (EALREADY). The connection goes on, as the kernel's does. A known difference (README).
-  int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrAlways);
-  // SO_SNDTIMEO ran out: the connection goes on in the background, as the kernel's does.
-  return int(gmp::ringresult(res == -ETIME ? -EINPROGRESS : res));
+  for (;;) {
+    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+    io_uring_prep_connect(sqe, fd, addr, len);
+    int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrRestart);
+    if (res == -EALREADY) {
+      int ready = gmp::parkready(fd, POLLOUT, deadline, gmp::intrRestart);
+      if (ready == 1) continue;  // writable (or SA_RESTART): its outcome, from a connect
+      if (ready == -1) return real_connect(fd, addr, len);  // the ring cannot wait for it
+      res = ready == 0 ? -EALREADY : -EINTR;
+    }
+    if (res == gmp::restartcall) continue;
+    return int(gmp::ringresult(res == -ETIME ? -EINPROGRESS : res));
+  }
 }
 
 // setsockopt marks the sockets given a timeout (timeoutof). Every caller.

@@ -4,7 +4,9 @@
 // for sleeps; sigaction reports the program's own handler. The tests run on goroutine 1; a
 // plain thread sends the signal to the process once goroutine 1 is parked on an
 // interruptible call (its g.intr armed), and the kernel delivers it to whichever thread.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -395,4 +397,72 @@ TEST(Signal, ACallThatHoldsItsThreadIsInterruptedWhereGoroutine1Runs) {
   EXPECT_EQ(handled.load(), 1);
   EXPECT_LT(gmp::nanotime() - t0, int64_t(4e9)) << "the wait ran its course";
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
+
+// A blocking connect a handler interrupted goes on in the kernel; the next connect on the
+// socket waits for it and returns its outcome, and under SA_RESTART the interrupted call
+// itself waits on (signal(7)), as a thread's. The ring's connect is non-blocking: it
+// answered EALREADY at once to the second call, and the first ended in EINTR even under
+// SA_RESTART.
+namespace {
+// backlogged: a listener on loopback whose accept queue is full (listen 0, and a connection
+// waiting in it), so that a connect to it waits: its SYN is dropped and sent again after a
+// second. makeroom accepts the waiting one; the next SYN then gets through.
+struct backlogged {
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int accepted = -1;
+  sockaddr_in addr{};
+  backlogged() {
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(ls, 0);
+    socklen_t len = sizeof addr;
+    getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &len);
+    EXPECT_EQ(connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  void makeroom() { accepted = accept4(ls, nullptr, nullptr, SOCK_CLOEXEC); }
+  int connectto(int fd) { return connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr); }
+  ~backlogged() {
+    close(accepted);
+    close(filler);
+    close(ls);
+  }
+};
+}  // namespace
+
+TEST(Signal, AConnectThatWasInterruptedIsWaitedForByTheNextOne) {
+  handle h(0);
+  backlogged b;
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(kicked([&] { return b.connectto(c); }), eintr);
+  gmp::g* gp = curg();
+  uint64_t before = parks();
+  std::thread t([&] {
+    reparked(gp, before);
+    b.makeroom();
+  });
+  int r = b.connectto(c);
+  int err = errnonow();
+  t.join();
+  EXPECT_EQ(r, 0) << strerrorname_np(err);
+  close(c);
+}
+
+TEST(Signal, AConnectGoesOnUnderSaRestart) {
+  handle h(SA_RESTART);
+  backlogged b;
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  gmp::g* gp = curg();
+  std::thread t = kicker(gp, [&](uint64_t before) {
+    reparked(gp, before);
+    b.makeroom();
+  });
+  int r = b.connectto(c);
+  int err = errnonow();
+  t.join();
+  EXPECT_EQ(r, 0) << strerrorname_np(err);
+  EXPECT_EQ(handled.load(), 1);
+  close(c);
 }
