@@ -406,11 +406,14 @@ TEST(Signal, ACallThatHoldsItsThreadIsInterruptedWhereGoroutine1Runs) {
 // SA_RESTART.
 namespace {
 // backlogged: a listener on loopback whose accept queue is full (listen 0, and a connection
-// waiting in it), so that a connect to it waits: its SYN is dropped and sent again after a
-// second. makeroom accepts the waiting one; the next SYN then gets through.
+// waiting in it), so that a connect of c to it waits: its SYN is dropped and sent again
+// after a second. roomonce accepts the waiting one once gp parked again after before (on
+// its call, armed); the next SYN then gets through. connects: c's connect, made while t
+// runs, succeeds.
 struct backlogged {
   int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int accepted = -1;
   sockaddr_in addr{};
   backlogged() {
@@ -422,9 +425,19 @@ struct backlogged {
     getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &len);
     EXPECT_EQ(connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   }
-  void makeroom() { accepted = accept4(ls, nullptr, nullptr, SOCK_CLOEXEC); }
-  int connectto(int fd) { return connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr); }
+  int connectto() { return connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr); }
+  void roomonce(gmp::g* gp, uint64_t before) {
+    reparked(gp, before);
+    accepted = accept4(ls, nullptr, nullptr, SOCK_CLOEXEC);
+  }
+  void connects(std::thread& t) {
+    int r = connectto();
+    int err = errnonow();
+    t.join();
+    EXPECT_EQ(r, 0) << strerrorname_np(err);
+  }
   ~backlogged() {
+    close(c);
     close(accepted);
     close(filler);
     close(ls);
@@ -435,34 +448,18 @@ struct backlogged {
 TEST(Signal, AConnectThatWasInterruptedIsWaitedForByTheNextOne) {
   handle h(0);
   backlogged b;
-  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_EQ(kicked([&] { return b.connectto(c); }), eintr);
+  EXPECT_EQ(kicked([&] { return b.connectto(); }), eintr);
   gmp::g* gp = curg();
   uint64_t before = parks();
-  std::thread t([&] {
-    reparked(gp, before);
-    b.makeroom();
-  });
-  int r = b.connectto(c);
-  int err = errnonow();
-  t.join();
-  EXPECT_EQ(r, 0) << strerrorname_np(err);
-  close(c);
+  std::thread t([&] { b.roomonce(gp, before); });
+  b.connects(t);
 }
 
 TEST(Signal, AConnectGoesOnUnderSaRestart) {
   handle h(SA_RESTART);
   backlogged b;
-  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   gmp::g* gp = curg();
-  std::thread t = kicker(gp, [&](uint64_t before) {
-    reparked(gp, before);
-    b.makeroom();
-  });
-  int r = b.connectto(c);
-  int err = errnonow();
-  t.join();
-  EXPECT_EQ(r, 0) << strerrorname_np(err);
+  std::thread t = kicker(gp, [&](uint64_t before) { b.roomonce(gp, before); });
+  b.connects(t);
   EXPECT_EQ(handled.load(), 1);
-  close(c);
 }
