@@ -105,6 +105,7 @@ void forkregister();
 // (meson.build): weak.
 void signalforkchild();
 int signalrun(int sig);  // signal.cc: run the program's handler for sig here; its flags or -1
+bool signalmain(int sig);  // signal.cc: goroutine 1 gets sig (pthread_kill of the main thread)
 void pthreadforkchild() __attribute__((weak));
 void pthreadsyncforkchild() __attribute__((weak));
 

@@ -86,6 +86,17 @@ bool ishandler(const struct sigaction* sa) {
   return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
+// handlermask: what the kernel blocks while a's handler for sig runs: its sa_mask, and sig
+// unless SA_NODEFER.
+sigset_t handlermask(const action& a, int sig, int flags) {
+  uint64_t bits = a.mask.load(std::memory_order_relaxed);
+  if (!(flags & SA_NODEFER)) bits |= uint64_t(1) << (sig - 1);
+  sigset_t mask;
+  sigemptyset(&mask);
+  memcpy(&mask, &bits, sizeof bits);
+  return mask;
+}
+
 void trampoline(int sig, siginfo_t* info, void* ctx) {
   action& a = actions[sig];
   void* fn = a.fn.load(std::memory_order_acquire);
@@ -94,13 +105,9 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
   if (void* seen = fn; fn && (flags & SA_RESETHAND)) a.fn.compare_exchange_strong(seen, nullptr);
   if (!fn) return;  // replaced by SIG_DFL or SIG_IGN while this signal was on its way
   // Goroutine 1's to run when it waits in a call this signal interrupts (src/sigintr.cc,
-  // SI5), with what the kernel blocks while a handler runs.
-  uint64_t bits = a.mask.load(std::memory_order_relaxed);
-  if (!(flags & SA_NODEFER)) bits |= uint64_t(1) << (sig - 1);
-  sigset_t mask;
-  sigemptyset(&mask);
-  memcpy(&mask, &bits, sizeof bits);
-  if (gmp::sigdefer(info, reinterpret_cast<sigfn>(fn), flags, &mask)) return;
+  // SI5), or goroutine 1's thread's when it runs elsewhere.
+  sigset_t mask = handlermask(a, sig, flags);
+  if (gmp::sigdefer(info, reinterpret_cast<sigfn>(fn), flags, &mask, false)) return;
   // What the handler calls must not park nor lock (hooks.h). Restored, not decremented: a
   // longjmp within the handler may have reset it (the hooks below).
   int32_t depth = gmp::gmp_handlerdepth;
@@ -112,6 +119,25 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
 }  // namespace
 
 namespace gmp {
+// signalmain: sig sent by pthread_kill to the main thread, which goroutine 1 stands for,
+// when the program has a handler for it (not SA_RESETHAND, which the caller's tgkill keeps
+// to the kernel): goroutine 1 gets it, as sigdefer gives it one sent to the process. False
+// when it did not (the caller sends it to the main thread's OS thread, as before).
+bool signalmain(int sig) {
+  if (sig <= 0 || sig >= NSIG) return false;
+  action& a = actions[sig];
+  void* fn = a.fn.load(std::memory_order_acquire);
+  int flags = a.flags.load(std::memory_order_relaxed);
+  if (!fn || (flags & SA_RESETHAND)) return false;
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = SI_TKILL;
+  info.si_pid = getpid();
+  info.si_uid = getuid();
+  sigset_t mask = handlermask(a, sig, flags);
+  return sigdefer(&info, reinterpret_cast<sigfn>(fn), flags, &mask, true);
+}
+
 // signalrun: what the kernel would do for sig sent by tgkill to a thread that does not block
 // it, when the program has a handler for it: run it, here, with sig blocked unless
 // SA_NODEFER (preload/pthread.cc's pthread_kill). Returns the handler's flags, or -1 when

@@ -53,13 +53,14 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode);
 bool sigintrtarget();
 
 // sigdefer: a handler of the program's, fn with flags (SA_RESTART), for signal info, is to
-// run with mask blocked (preload/signal.cc's trampoline, on any thread): when info is sent
-// to the process and goroutine 1 is parked in a call it interrupts and does not block it,
-// the call ends (EINTR) or is made again (SA_RESTART) and goroutine 1 runs the handler
-// before (sigintr.cc, SI5), and sigdefer returns true; otherwise false, and the caller runs
-// it. Async-signal-safe.
+// run with mask blocked (preload/signal.cc's trampoline, on any thread). When info was sent
+// to the process (or, aimed, to the main thread by pthread_kill) and goroutine 1 is parked
+// in a call it interrupts and does not block it, the call ends (EINTR) or is made again
+// (SA_RESTART) and goroutine 1 runs the handler before (sigintr.cc, SI5); when goroutine 1
+// runs on another thread, the signal is sent on there. Either way sigdefer returns true;
+// otherwise false, and the caller runs the handler. Async-signal-safe.
 using sigfn = void (*)(int, siginfo_t*, void*);
-bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask);
+bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask, bool aimed);
 // sigforwarding: the program installed a handler (preload/signal.cc): from now on goroutine
 // 1's parked calls can be interrupted.
 void sigforwarding();

@@ -178,11 +178,12 @@ bool hit(g* gp, uint32_t how, Set set) {
 uint32_t restartbit(bool restart) { return restart ? uint32_t(intrRestartBit) : 0u; }
 }  // namespace
 
-bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask) {
+bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask, bool aimed) {
   // SIGPIPE and SIGXFSZ: the kernel sends them to the thread whose write raised them, with
-  // the siginfo of a kill() by this process (SI_USER, our pid); they stay where they are.
+  // the siginfo of a kill() by this process (SI_USER, our pid); they stay where they are, as
+  // do other signals aimed at one thread (tgkill, raise).
   int sig = info->si_signo;
-  if (info->si_code == SI_TKILL || sig == SIGPIPE || sig == SIGXFSZ) return false;
+  if (!aimed && (info->si_code == SI_TKILL || sig == SIGPIPE || sig == SIGXFSZ)) return false;
   g* gp = maing.load(std::memory_order_acquire);
   if (!gp || sig < 1 || sig > 64) return false;
   bool blocked = __atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig);
@@ -206,10 +207,12 @@ bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask) 
   g* self = getg();
   if ((st != Grunning && st != Gsyscall) || !mp || (self && self->m_ == mp)) return false;
   int tid = mp->procid.load(std::memory_order_relaxed);
+  if (tid <= 0) return false;
+  long pid = rawsyscall(SYS_getpid);
+  if (aimed) return rawsyscall(SYS_tgkill, pid, tid, sig) == 0;  // there as it was sent
   siginfo_t fwd = *info;
   if (fwd.si_code >= 0) fwd.si_code = SI_QUEUE;
-  return tid > 0 &&
-         rawsyscall(SYS_rt_tgsigqueueinfo, rawsyscall(SYS_getpid), tid, sig, long(&fwd)) == 0;
+  return rawsyscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, long(&fwd)) == 0;
 }
 
 void sigintrg(g* gp, bool restart) {

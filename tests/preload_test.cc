@@ -138,6 +138,8 @@ TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
                       "read under SA_RESTART: 1 y\n"
                       "poll under SA_RESTART: -1 Interrupted system call, handler first: 1\n"
                       "sigwait: SIGUSR2\n"
+                      "main's read, pthread_kill of the main thread: -1 Interrupted system "
+                      "call, handler first: 1\n"
                       "setuid from a thread: 0\n");
 }
 

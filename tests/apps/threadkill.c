@@ -1,7 +1,8 @@
 /* threadkill.c — pthread_kill of a thread blocked in a call, as a plain program: the
  * handler runs, then the thread's read fails with EINTR (no SA_RESTART) or goes on until
  * data comes (SA_RESTART); its poll fails with EINTR either way. A thread that blocks the
- * signal and waits for it in sigwait gets it. setuid from a thread, which glibc carries out
+ * signal and waits for it in sigwait gets it. pthread_kill of the main thread interrupts its
+ * read the same way. setuid from a thread, which glibc carries out
  * by signalling every thread it knows, returns. Under the preload the threads are goroutines
  * parked on the ring: the output must be the same. */
 #include <errno.h>
@@ -81,6 +82,20 @@ static void kickuntil(pthread_t t) {
   }
 }
 
+/* mainkicker: pthread_kill of the main thread every 20 ms until its read is done; after
+ * 2 s of that, a byte ends the read (the output then tells). */
+static pthread_t mainthread;
+static void* mainkicker(void* arg) {
+  (void)arg;
+  usleep(50 * 1000);
+  for (int i = 0; !done; i++) {
+    if (i == 100 && write(fds[1], "z", 1) != 1) return NULL;
+    pthread_kill(mainthread, SIGUSR1);
+    usleep(20 * 1000);
+  }
+  return NULL;
+}
+
 static const char* err(const struct result* x) { return x->r < 0 ? strerror(x->err) : "-"; }
 
 int main(void) {
@@ -121,6 +136,16 @@ int main(void) {
   pthread_kill(t, SIGUSR2);
   pthread_join(t, NULL);
   printf("sigwait: %s\n", got == SIGUSR2 ? "SIGUSR2" : "wrong");
+
+  handle(0);
+  handled = done = 0;
+  memset(&x, 0, sizeof x);
+  mainthread = pthread_self();
+  pthread_create(&t, NULL, mainkicker, NULL);
+  reader(&x);
+  pthread_join(t, NULL);
+  printf("main's read, pthread_kill of the main thread: %ld %s, handler first: %d\n", x.r,
+         err(&x), x.handledfirst);
 
   int r = -1;
   pthread_create(&t, NULL, setuider, &r);
