@@ -366,6 +366,8 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
         if (res != -ENOTSOCK) return res;
         fdfresh(fd);
         notsocket.set(fd, true);
+        // Back from a park: one that cannot park again (hooks.h) gets libc's read (parked).
+        if (!gmp::hookable(true)) return int32_t(-EAGAIN);
         return ringread(fd, buf, n, off, deadline, introf(fd, off));
       });
 }
@@ -439,6 +441,7 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
     if (sock && res == -ENOTSOCK) {
       fdfresh(fd);
       notsocket.set(fd, true);
+      if (!gmp::hookable(true)) return rest();  // back from a park that cannot park again
       return total(writeat(fd, from, n - done, off));
     }
     if (done == 0) res = sock ? sigpipeto(fd, 0, res) : sigxfszto(fd, off, res);
@@ -812,6 +815,8 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
   for (;;) {
+    // Again after a park: the goroutine may resume where it cannot park (hooks.h).
+    if (!gmp::hookable(true)) return real_connect(fd, addr, len);
     io_uring_sqe* sqe = gmp::sqeuntil(deadline);
     io_uring_prep_connect(sqe, fd, addr, len);
     int32_t res = gmp::parkuntil(sqe, deadline, gmp::intrRestart);

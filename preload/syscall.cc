@@ -80,7 +80,12 @@ int waitready(pid_t pid, int options) {
     sqe->file_index = unsigned((options & ~WNOHANG) | WEXITED | WNOWAIT);
     sqe->addr2 = reinterpret_cast<uintptr_t>(&info);
     int32_t r = gmp::netpollwait(sqe, gmp::intrRestart);
-    if (r == gmp::restartcall) continue;  // SA_RESTART: wait again
+    // SA_RESTART: wait again, if it can still park where it resumed (hooks.h: that P may
+    // have no ring and be unable to get one).
+    if (r == gmp::restartcall) {
+      if (!gmp::hookable(true)) return 0;
+      continue;
+    }
     if (r == -EINTR) return -2;
     if (r == -EINVAL) {  // valid options: the kernel does not know the operation
       waitidmissing.store(true, std::memory_order_relaxed);

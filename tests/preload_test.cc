@@ -118,7 +118,8 @@ TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
             "poll: -1 Interrupted system call\n"
             "nanosleep: -1 Interrupted system call, time left: yes\n"
             "pause: -1 Interrupted system call\n"
-            "alarms: 5 or more\n");
+            "alarms: 5 or more\n"
+            "wait under SA_RESTART: reaped the child 3 of 3 times, handlers ran 3 times\n");
 }
 
 // A handler's async-signal-safe calls (sem_post, write to a blocking pipe) wake the program's

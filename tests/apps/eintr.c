@@ -2,15 +2,17 @@
  * SIGALRM handler (setitimer: a signal to the process, which the kernel gives the main
  * thread): read without SA_RESTART fails with EINTR, read with it goes on until a second
  * thread's data comes, and poll, nanosleep and pause fail with EINTR either way, nanosleep
- * with the time left. Under the preload the main thread is goroutine 1 and its calls park:
+ * with the time left, and wait under SA_RESTART goes on until the child exits. Under the preload the main thread is goroutine 1 and its calls park:
  * the output must be the same. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,13 @@ static void* writer(void* arg) {
   return NULL;
 }
 
+static void* opener(void* arg) {
+  (void)arg;
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) close(fd);
+  return NULL;
+}
+
 static const char* err(long r) { return r < 0 ? strerror(errno) : "-"; }
 
 int main(void) {
@@ -87,5 +96,29 @@ int main(void) {
   disarm();
   printf("pause: %ld %s\n", r, err(r));
   printf("alarms: %s\n", alarms >= 5 ? "5 or more" : "fewer than 5");
+
+  /* wait under SA_RESTART while alarms come, until a child that sleeps 300 ms exits (three
+   * times): the wait goes on after each handler and reaps it. (Under the preload each restart waits on
+   * the ring of the P goroutine 1 resumes on, which a thread's file I/O gave it or not.) */
+  handle(SA_RESTART);
+  int reaped = 0, ran = 0;
+  for (int round = 0; round < 3; round++) {
+    pid_t child = fork();
+    if (child == 0) {
+      usleep(300 * 1000);
+      _exit(7);
+    }
+    pthread_create(&t, NULL, opener, NULL);
+    pthread_join(t, NULL);
+    before = alarms;
+    arm(20);
+    int status = 0;
+    pid_t w = wait(&status);
+    disarm();
+    reaped += w == child && WIFEXITED(status) && WEXITSTATUS(status) == 7;
+    ran += alarms > before;
+  }
+  printf("wait under SA_RESTART: reaped the child %d of 3 times, handlers ran %d times\n",
+         reaped, ran);
   return 0;
 }
