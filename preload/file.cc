@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdarg>
+#include <cstring>
 
 #include "hook.h"
 
@@ -33,10 +34,17 @@ bool fifo(int dirfd, const char* path, int flags) {
   return fstatat(dirfd, path, &st, at) == 0 && S_ISFIFO(st.st_mode);
 }
 
+// threadself: path names the calling thread's own /proc directory, which a worker of the
+// ring would resolve to its own (iou-wrk-N): such an open is the kernel's, on this thread.
+bool threadself(const char* path) {
+  return path && strncmp(path, "/proc/thread-self", 17) == 0 && (path[17] == '/' || path[17] == 0);
+}
+
 // openatg: the open hooks' one body.
 int openatg(int dirfd, const char* path, int flags, mode_t mode) {
   static const auto real_openat = gmp::libcfn<int (*)(int, const char*, int, ...)>("openat");
   if (!gmp::hookable(true)) return real_openat(dirfd, path, flags, mode);
+  if (threadself(path)) return gmp::insyscall([&] { return real_openat(dirfd, path, flags, mode); });
   for (;;) {
     io_uring_sqe* sqe = gmp::netpollsqe();
     io_uring_prep_openat(sqe, dirfd, path, flags, mode);

@@ -135,6 +135,35 @@ fdbits blocking;
 // send's way: another file answers ENOTSOCK and gets its own write (writeat).
 fdbits streamsock;
 
+// Files whose I/O at the file position (read, write, readv, writev) is the real call, in
+// the kernel, between entersyscall and exitsyscall (atdisk): regular files and block
+// devices. io_uring's reads and writes at the position (offset -1) take neither the file's
+// position lock nor turns: two threads (or processes) writing one fd wrote at the same
+// position and lost records (the shell's `> file` of a threaded program), and when the
+// rest of a short transfer failed the position stayed behind (a write that reached
+// RLIMIT_FSIZE then wrote over the file's first bytes). Their positioned calls (pread,
+// pwrite) still park on the ring. Set with notsocket (learnfile), cleared with it (fdfresh);
+// a stale mark only sends a call to the kernel, where it blocks its thread, as libc's.
+fdbits diskfile;
+
+// learnfile: fd is no socket (ENOTSOCK, or fstat said so): marked, and whether it is a disk
+// file. Returns that.
+bool learnfile(int fd) {
+  struct stat st;
+  bool disk = fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+  notsocket.set(fd, true);
+  diskfile.set(fd, disk);
+  return disk;
+}
+
+// atdisk: fd's position I/O is the kernel's (diskfile), from its marks, else an fstat.
+bool atdisk(int fd) {
+  if (notsocket.has(fd, false)) return diskfile.has(fd, false);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISSOCK(st.st_mode)) return false;
+  return learnfile(fd);
+}
+
 // fdfresh: fd names another file from now on (accepted, a copy's target, or closed): what
 // the marks knew of the old one goes. Callers then set what they know of the new one.
 void fdfresh(int fd) {
@@ -143,6 +172,7 @@ void fdfresh(int fd) {
   waitedread.set(fd, false);
   blocking.set(fd, false);
   streamsock.set(fd, false);
+  diskfile.set(fd, false);
 }
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
@@ -175,43 +205,29 @@ gmp::intrmode introf(int fd, int64_t off) {
   return gmp::intrRestart;
 }
 
-// atposition: ring(), a read or write of n bytes at fd's file position (off -1), and the
-// position put right where io_uring left it behind. The kernel (seen on 6.18) finishes a
-// regular file's or a block device's transfer that came out short in a worker, and when
-// that rest fails (a write that reached RLIMIT_FSIZE, a full disk, an I/O error) the
-// request returns the bytes done but leaves the file position where it was: the program's
-// next write would overwrite them, its next read read them again. libc's call moves it
-// past them (to the file's end with O_APPEND). Costs an fstat and an lseek per operation
-// of such a file, which waits for a disk or a worker anyway. Test: HookContract.FileSizeLimit.
-template <typename Ring>
-int32_t atposition(int fd, size_t n, Ring ring) {
-  struct stat st;
-  off_t start = -1;
-  if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-    start = lseek(fd, 0, SEEK_CUR);
-  }
-  int32_t res = ring();
-  if (start >= 0 && res > 0 && size_t(res) < n && lseek(fd, 0, SEEK_CUR) == start) {
-    long fl = syscall(SYS_fcntl, fd, F_GETFL);
-    if (fl >= 0 && (fl & O_APPEND)) {
-      lseek(fd, 0, SEEK_END);
-    } else {
-      lseek(fd, start + res, SEEK_SET);
-    }
-  }
-  return res;
+// inkernel: the result of a disk file's call at its position (atdisk), real(), made in the
+// kernel between entersyscall and exitsyscall, as a ring operation's result (-errno).
+template <typename Real>
+int32_t inkernel(Real real) {
+  long r = gmp::insyscall(real);
+  return r < 0 ? -errno : int32_t(r);
 }
 
 // ringrw: a read or write (op IORING_OP_READ or IORING_OP_WRITE) of n bytes at off.
 int32_t ringrw(int op, int fd, const void* buf, size_t n, int64_t off, int64_t deadline,
                gmp::intrmode mode) {
   n = n > INT_MAX ? INT_MAX : n;
-  auto ring = [&] {
-    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-    io_uring_prep_rw(op, sqe, fd, buf, unsigned(n), uint64_t(off));
-    return gmp::parkuntil(sqe, deadline, mode);
-  };
-  return off < 0 ? atposition(fd, n, ring) : ring();
+  if (off < 0 && atdisk(fd)) {
+    REAL(read);
+    REAL(write);
+    return inkernel([&] {
+      return op == IORING_OP_READ ? real_read(fd, const_cast<void*>(buf), n)
+                                  : real_write(fd, buf, n);
+    });
+  }
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+  io_uring_prep_rw(op, sqe, fd, buf, unsigned(n), uint64_t(off));
+  return gmp::parkuntil(sqe, deadline, mode);
 }
 int32_t ringread(int fd, void* buf, size_t n, int64_t off, int64_t deadline, gmp::intrmode mode) {
   return ringrw(IORING_OP_READ, fd, buf, n, off, deadline, mode);
@@ -234,7 +250,7 @@ bool streamsocket(int fd) {
   int type = 0;
   socklen_t len = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-    if (errno == ENOTSOCK) notsocket.set(fd, true);
+    if (errno == ENOTSOCK) learnfile(fd);
     return false;
   }
   streamsock.set(fd, type == SOCK_STREAM);
@@ -256,21 +272,20 @@ int32_t sigpipeto(int fd, int flags, int32_t res) {
   return res;
 }
 
-// sigxfszto: the result res of a ring write of a file at off (-1: its position) that is the
-// whole call's (nothing went before it). The kernel's write that would start at or past
-// RLIMIT_FSIZE sends SIGXFSZ to the calling thread before it returns EFBIG, and the ring's
-// worker that wrote got that one and keeps it (io workers block every signal): so this sends
-// it, when the write started past the limit (the file's end with O_APPEND, pwrite's too).
-// Not for the EFBIG of a file system's own size limit, which comes without one.
+// sigxfszto: the result res of a ring write of a file at off (pwrite: writes at the
+// position are the kernel's, atdisk) that is the whole call's (nothing went before it). The
+// kernel's write that would start at or past RLIMIT_FSIZE sends SIGXFSZ to the calling
+// thread before it returns EFBIG, and the ring's worker that wrote got that one and keeps it
+// (io workers block every signal): so this sends it, when the write started past the limit
+// (off, or the file's end with O_APPEND, where pwrite appends). Not for the EFBIG of a file
+// system's own size limit, which comes without one.
 int32_t sigxfszto(int fd, int64_t off, int32_t res) {
   if (res != -EFBIG) return res;
   rlimit rl;
   if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return res;
   long fl = syscall(SYS_fcntl, fd, F_GETFL);
   struct stat st;
-  int64_t pos = fl >= 0 && (fl & O_APPEND) ? (fstat(fd, &st) == 0 ? st.st_size : -1)
-                : off >= 0                 ? off
-                                           : lseek(fd, 0, SEEK_CUR);
+  int64_t pos = fl >= 0 && (fl & O_APPEND) ? (fstat(fd, &st) == 0 ? st.st_size : -1) : off;
   if (pos >= 0 && uint64_t(pos) >= rl.rlim_cur) raisehere(SIGXFSZ);
   return res;
 }
@@ -299,20 +314,25 @@ size_t iovbytes(const iovec* iov, size_t cnt) {
   return n;
 }
 
-// ringreadv, ringwritev: at the file position (atposition), n the bytes iov holds.
-int32_t ringreadv(int fd, const iovec* iov, int cnt, size_t n, int64_t deadline) {
-  return atposition(fd, n, [&] {
-    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-    io_uring_prep_readv(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-    return gmp::parkuntil(sqe, deadline, introf(fd, -1));
-  });
+// ringrwv: a readv or writev (op IORING_OP_READV or IORING_OP_WRITEV) at the file position;
+// a disk file's in the kernel (atdisk).
+int32_t ringrwv(int op, int fd, const iovec* iov, int cnt, int64_t deadline) {
+  REAL(readv);
+  REAL(writev);
+  if (atdisk(fd)) {
+    return inkernel([&] {
+      return op == IORING_OP_READV ? real_readv(fd, iov, cnt) : real_writev(fd, iov, cnt);
+    });
+  }
+  io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+  io_uring_prep_rw(op, sqe, fd, iov, unsigned(cnt), uint64_t(-1));
+  return gmp::parkuntil(sqe, deadline, introf(fd, -1));
 }
-int32_t ringwritev(int fd, const iovec* iov, int cnt, size_t n, int64_t deadline) {
-  return atposition(fd, n, [&] {
-    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
-    io_uring_prep_writev(sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-    return gmp::parkuntil(sqe, deadline, introf(fd, -1));
-  });
+int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
+  return ringrwv(IORING_OP_READV, fd, iov, cnt, deadline);
+}
+int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
+  return ringrwv(IORING_OP_WRITEV, fd, iov, cnt, deadline);
 }
 int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
@@ -365,15 +385,27 @@ ssize_t readparked(int fd, void* buf, size_t n, int64_t off, ssize_t tried, bool
         int32_t res = ringrecv(fd, buf, n, deadline);
         if (res != -ENOTSOCK) return res;
         fdfresh(fd);
-        notsocket.set(fd, true);
+        learnfile(fd);
         // Back from a park: one that cannot park again (hooks.h) gets libc's read (parked).
         if (!gmp::hookable(true)) return int32_t(-EAGAIN);
         return ringread(fd, buf, n, off, deadline, introf(fd, off));
       });
 }
 
+// oddcount: a count the kernel's call answers without waiting, or better than the ring:
+// zero bytes (the file's own answer: EISDIR, an eventfd's EINVAL; a preadv2 of nothing
+// asks no file) and counts past INT_MAX (the kernel checks the whole buffer's range first:
+// EFAULT where it would pass the end of the address space). Those get the real call.
+bool oddcount(size_t n) { return n == 0 || n > INT_MAX; }
+
 // readat: read(fd, buf, n) (off -1) or pread (off >= 0) for a goroutine.
 ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
+  REAL(read);
+  REAL(pread);
+  auto real = [&] { return off < 0 ? real_read(fd, buf, n) : real_pread(fd, buf, n, off); };
+  if (oddcount(n) || (off < 0 && diskfile.has(fd, false))) {
+    return gmp::ringresult(inkernel(real));
+  }
   // n 0: a datagram socket's recv would consume a datagram, read() does not.
   if (off < 0 && n > 0 && !notsocket.has(fd, false)) {
     if (waitedread.has(fd, false)) {
@@ -386,7 +418,7 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
       waitedread.set(fd, true);
       return readparked(fd, buf, n, off, r, false, gmp::intrRestart);
     }
-    notsocket.set(fd, true);
+    if (learnfile(fd) && off < 0) return gmp::ringresult(inkernel(real));
   }
   iovec iov{buf, n};
   ssize_t r = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
@@ -413,6 +445,9 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
     return total(off < 0 ? real_write(fd, from, n - done)
                          : real_pwrite(fd, from, n - done, off + int64_t(done)));
   };
+  if (oddcount(n) || (off < 0 && diskfile.has(fd, false))) {
+    return gmp::ringresult(inkernel(rest));
+  }
   // A socket known blocking (accepted here) writes through the ring at once: the write
   // joins its P's batch of submissions (NP6) instead of costing a system call of its own,
   // and the ring's send completes at submission when the socket has room.
@@ -440,11 +475,11 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
                                    deadline, mode);
     if (sock && res == -ENOTSOCK) {
       fdfresh(fd);
-      notsocket.set(fd, true);
+      learnfile(fd);
       if (!gmp::hookable(true)) return rest();  // back from a park that cannot park again
       return total(writeat(fd, from, n - done, off));
     }
-    if (done == 0) res = sock ? sigpipeto(fd, 0, res) : sigxfszto(fd, off, res);
+    if (done == 0) res = sock ? sigpipeto(fd, 0, res) : off >= 0 ? sigxfszto(fd, off, res) : res;
     // A handler with SA_RESTART after some bytes: the write returns them (signal(7)).
     if (res == gmp::restartcall && done > 0) break;
     if (res > 0) {
@@ -498,16 +533,6 @@ GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) {
 extern "C" __attribute__((visibility("default"), alias("pwrite"))) ssize_t pwrite64_hook(
     int, const void*, size_t, off_t) __asm__("pwrite64");
 
-GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
-  REAL(readv);
-  if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
-  ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
-  if (r >= 0 || !wouldblock(errno)) return r;
-  return parked(
-      fd, r, SO_RCVTIMEO, true, [&] { return real_readv(fd, iov, cnt); },
-      [&](int64_t deadline) { return ringreadv(fd, iov, cnt, iovbytes(iov, size_t(cnt)), deadline); });
-}
-
 namespace {
 // iovleft: what of an iovec array is not out yet (a copy, advanced as bytes go out).
 struct iovleft {
@@ -530,10 +555,30 @@ struct iovleft {
 };
 }  // namespace
 
+GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
+  REAL(readv);
+  if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
+  if (diskfile.has(fd, false)) return gmp::ringresult(ringreadv(fd, iov, cnt, -1));
+  ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
+  if (r > 0 && cnt > 0 && size_t(r) < iovbytes(iov, size_t(cnt)) && atdisk(fd)) {
+    // A disk file partly in the page cache: the rest as readv would read it (the kernel's).
+    iovleft left(iov, size_t(cnt));
+    left.advance(size_t(r));
+    int32_t more = ringreadv(fd, left.data(), left.count(), -1);
+    return more > 0 ? r + more : r;
+  }
+  if (r >= 0 || !wouldblock(errno)) return r;
+  return parked(
+      fd, r, SO_RCVTIMEO, true, [&] { return real_readv(fd, iov, cnt); },
+      [&](int64_t deadline) { return ringreadv(fd, iov, cnt, deadline); });
+}
+
+
 // writev: every byte on a blocking fd, as write (writeat) does.
 GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   REAL(writev);
   if (!gmp::hookable(true) || cnt <= 0) return real_writev(fd, iov, cnt);
+  if (diskfile.has(fd, false)) return gmp::ringresult(ringwritev(fd, iov, cnt, -1));
   if (cnt == 1) return writeat(fd, iov[0].iov_base, iov[0].iov_len, -1);
   ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
   if (r < 0 && !wouldblock(errno)) return r;
@@ -554,8 +599,8 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
     m.msg_iov = left.data();
     m.msg_iovlen = size_t(left.count());
     int32_t res = sock ? ringsendmsg(fd, &m, 0, deadline)
-                       : ringwritev(fd, left.data(), left.count(), left.total - done, deadline);
-    if (done == 0) res = sock ? sigpipeto(fd, 0, res) : sigxfszto(fd, -1, res);
+                       : ringwritev(fd, left.data(), left.count(), deadline);
+    if (sock && done == 0) res = sigpipeto(fd, 0, res);
     if (res == gmp::restartcall && done > 0) break;  // a handler after some bytes (signal(7))
     if (res > 0) {
       done += size_t(res);
