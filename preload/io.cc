@@ -334,9 +334,13 @@ int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
 int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
   return ringrwv(IORING_OP_WRITEV, fd, iov, cnt, deadline);
 }
+// recvmsg polls first (its try said EAGAIN): a try on an empty AF_UNIX stream socket with
+// SO_PASSCRED wrote an empty credentials message, and the data's came after it (or was
+// cut: MSG_CTRUNC).
 int32_t ringrecvmsg(int fd, msghdr* msg, int flags, int64_t deadline) {
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_recvmsg(sqe, fd, msg, unsigned(flags));
+  sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   return gmp::parkuntil(sqe, deadline, gmp::intrRestart);
 }
 int32_t ringsendmsg(int fd, const msghdr* msg, int flags, int64_t deadline) {
@@ -623,6 +627,13 @@ namespace {
 // recvmsgg / sendmsgg: the recv and send family for a goroutine. Only EAGAIN (EWOULDBLOCK,
 // the same number) means "would block" here: a socket's EOPNOTSUPP is about the flags.
 ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
+  // MSG_ERRQUEUE never waits. MSG_WAITALL (or a socket's SO_RCVLOWAT, which only a
+  // getsockopt would tell) waits for more than a first try without waiting returns, which
+  // returned what was queued: the kernel's call, blocking its thread.
+  if (flags & MSG_ERRQUEUE) return syscall(SYS_recvmsg, fd, msg, flags);
+  if (flags & MSG_WAITALL) {
+    return gmp::insyscall([&] { return syscall(SYS_recvmsg, fd, msg, flags); });
+  }
   ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r >= 0 || errno != EAGAIN) return r;
   return parked(
@@ -651,6 +662,16 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
   ssize_t r = syscall(SYS_sendmsg, fd, msg, flags | MSG_DONTWAIT);
   if (r < 0) {
     if (errno != EAGAIN) return r;
+    // A datagram or seqpacket socket's send that must wait is the kernel's, blocking its
+    // thread: the ring's send of an AF_UNIX datagram to a full receiver was made again with
+    // its data already taken, and an empty datagram went out (and returned 0).
+    if (!streamsocket(fd)) {
+      if (nonblocking(fd)) {
+        gmp::seterrno(EAGAIN);
+        return -1;
+      }
+      return gmp::insyscall([&] { return real(msg); });
+    }
     r = parked(  // the ring's send may take part of it, as the first try may
         fd, r, SO_SNDTIMEO, false, [&] { return real(msg); },
         [&](int64_t deadline) { return sigpipeto(fd, flags, ringsendmsg(fd, msg, flags, deadline)); });
@@ -702,6 +723,11 @@ GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
     return real_recvfrom(fd, buf, n, flags, from, fromlen);
   }
+  // An address without a length (EFAULT), or a negative one (EINVAL), as the kernel's
+  // recvfrom answers them: after it took the datagram.
+  if (from && (!fromlen || int(*fromlen) < 0)) {
+    return gmp::insyscall([&] { return real_recvfrom(fd, buf, n, flags, from, fromlen); });
+  }
   iovec iov{buf, n};
   msghdr msg{};
   msg.msg_name = from;
@@ -722,6 +748,11 @@ GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sock
   REAL(sendto);
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
     return real_sendto(fd, buf, n, flags, to, tolen);
+  }
+  // An address length sendmsg reads otherwise (0: none; past sockaddr_storage: clamped),
+  // which sendto refuses (EINVAL).
+  if (to && (tolen == 0 || tolen > sizeof(sockaddr_storage))) {
+    return gmp::insyscall([&] { return real_sendto(fd, buf, n, flags, to, tolen); });
   }
   iovec iov{const_cast<void*>(buf), n};
   msghdr msg{};

@@ -1,5 +1,5 @@
 // poll.cc — waiting for readiness parks the goroutine: poll, ppoll, select, pselect,
-// epoll_wait, epoll_pwait.
+// epoll_wait, epoll_pwait (epoll_pwait2 blocks its thread, its P handed on).
 //
 // Each hook first asks the real call without waiting (timeout 0); when nothing is ready and
 // the caller would wait, the goroutine parks on one IORING_OP_POLL_ADD — on the fd itself
@@ -64,6 +64,7 @@ namespace {
 // epollof: a scratch epoll set watching fds' events (level-triggered), or -1 when one of them
 // cannot be watched (a regular file: poll calls it always ready).
 int epollof(const pollfd* fds, nfds_t n) {
+  int saved = errno;  // a poll that succeeds leaves errno alone, as the kernel's
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) return -1;
   for (nfds_t i = 0; i < n; i++) {
@@ -80,8 +81,10 @@ int epollof(const pollfd* fds, nfds_t n) {
     }
     if (errno == EBADF) continue;  // poll reports POLLNVAL for it: the re-check returns
     close(ep);
+    errno = saved;  // the kernel's poll then says what went wrong, if anything
     return -1;
   }
+  errno = saved;
   return ep;
 }
 
@@ -89,11 +92,23 @@ int epollof(const pollfd* fds, nfds_t n) {
 int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
   REAL(poll);
   int ep = -1;
+  int stale = 0;  // wakes of the scratch set that found nothing ready
   for (;;) {
     int r = real_poll(fds, n, 0);
     if (r != 0 || (deadline >= 0 && gmp::nanotime() >= deadline)) {
       if (ep >= 0) close(ep);
       return r;
+    }
+    // The scratch set woke us and nothing is ready: it may watch a file whose number now
+    // names another (closed and reused, dup2'd over), which stays ready. A fresh set; and
+    // if a fresh one does it again, the kernel's poll, rather than a busy loop.
+    if (ep >= 0) {
+      close(ep);
+      ep = -1;
+      if (++stale > 1) {
+        int ms = msleft(deadline, gmp::nanotime());
+        return gmp::insyscall([&] { return real_poll(fds, n, ms); });  // blocks the M
+      }
     }
     int ready;
     if (n == 1 && fds[0].fd >= 0) {
@@ -235,4 +250,12 @@ GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset
   REAL(epoll_pwait);
   if (mask) return gmp::insyscall([&] { return real_epoll_pwait(ep, evs, max, ms, mask); });
   return epoll_wait(ep, evs, max, ms);
+}
+
+// epoll_pwait2 (a timespec timeout) blocks its thread, its P handed on meanwhile: unhooked,
+// it held the P for the whole wait (sysmon leaves a call a signal would cut short alone).
+GMP_HOOK int epoll_pwait2(int ep, epoll_event* evs, int max, const timespec* ts,
+                          const sigset_t* mask) {
+  REAL(epoll_pwait2);
+  return gmp::insyscall([&] { return real_epoll_pwait2(ep, evs, max, ts, mask); });
 }

@@ -64,10 +64,12 @@ GMP_HOOK int nanosleep(const timespec* req, timespec* rem) {
 
 GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
   REAL(clock_nanosleep);
-  if (!validts(req) || !gmp::hookable(false) ||
-      (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME &&
-       clock != CLOCK_TAI)) {
-    return real_clock_nanosleep(clock, flags, req, rem);
+  if (!validts(req) || !gmp::hookable(false)) return real_clock_nanosleep(clock, flags, req, rem);
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME &&
+      clock != CLOCK_TAI) {
+    // A CPU-time clock (or one the kernel refuses): its sleep blocks the thread, the P
+    // handed on meanwhile; it held the P for the whole sleep.
+    return gmp::insyscall([&] { return real_clock_nanosleep(clock, flags, req, rem); });
   }
   int64_t ns = nanos(*req);
   if (flags & TIMER_ABSTIME) {

@@ -170,12 +170,17 @@ void netpollforkchild() {
     pp->ring.store(nullptr, std::memory_order_relaxed);
     pp->ringfailed = false;
   }
-  // The eventfd too is the parent's: a new one under the same number.
+  // The eventfd too is the parent's: a new one under the same number. A child that cannot
+  // have one (at its fd limit, or a limit lowered below the number since) keeps the
+  // parent's, whose wake-ups both then share (spurious ones: the woken M scans and finds
+  // nothing), and makes no rings: its hooks pass through for good (netpolloff).
   int fd = int(rawsyscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (fd < 0 || rawsyscall(SYS_dup3, fd, wakefd, O_CLOEXEC) < 0) {
-    fatal("netpollforkchild: no eventfd");
+  bool own = fd >= 0 && rawsyscall(SYS_dup3, fd, wakefd, O_CLOEXEC) >= 0;
+  if (fd >= 0) rawsyscall(SYS_close, fd);
+  if (!own) {
+    netpolloff();
+    return;
   }
-  rawsyscall(SYS_close, fd);
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);
   madvise(fdwaiters, fdtableSize * sizeof(int32_t), MADV_DONTNEED);  // zeroes, privately
   forked.store(false, std::memory_order_relaxed);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -853,6 +854,66 @@ TEST(HookContract, FileCallsTheKernelAnswersAtOnce) {
     return out;
   });
   close(fd);
+}
+
+// Socket calls a first try without waiting, or the ring, answered otherwise than the kernel
+// (a helper's audit): a datagram sent to a full AF_UNIX receiver (the ring's retry sent it
+// empty, and returned 0), MSG_WAITALL with part of the data queued (it returned the part),
+// MSG_ERRQUEUE with nothing queued (it waited for an error), sendto with an address length
+// of 0 (it sent to the connected peer) and recvfrom with an address but no length.
+TEST(HookContract, SocketCallsAnsweredAsTheKernelDoes) {
+  same("full datagram receiver, MSG_WAITALL, MSG_ERRQUEUE, odd address lengths", [] {
+    static std::atomic<int> seq{0};
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string name = "gmp-full-" + std::to_string(getpid()) + "-" + std::to_string(seq++);
+    memcpy(addr.sun_path + 1, name.data(), name.size());
+    socklen_t alen = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    int r = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int w = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bind(r, reinterpret_cast<sockaddr*>(&addr), alen);
+    while (sendto(w, "f", 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), alen) == 1) {
+    }
+    std::string last;
+    std::thread drain([&] {
+      usleep(50 * 1000);
+      char b[8];
+      for (int i = 0; i < 100; i++) {
+        ssize_t k = recv(r, b, sizeof b, i == 0 ? 0 : MSG_DONTWAIT);
+        if (k < 0) break;
+        last.assign(b, size_t(k));
+      }
+    });
+    std::string out = say(sendto(w, "y", 1, 0, reinterpret_cast<sockaddr*>(&addr), alen)) + " ";
+    drain.join();
+    char b[16] = {};
+    out += "[" + last + "] " + say(recv(r, b, sizeof b, MSG_DONTWAIT)) + " ";
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    write(sv[0], "HELLO", 5);
+    std::thread more([&] {
+      usleep(50 * 1000);
+      write(sv[0], "WORLD", 5);
+    });
+    out += say(recv(sv[1], b, 10, MSG_WAITALL));
+    out += ":" + std::string(b, 10) + " ";
+    more.join();
+    int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int v = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in va = bindloopback(v);
+    connect(u, reinterpret_cast<sockaddr*>(&va), sizeof va);
+    timeval tv{1, 0};
+    setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int64_t t0 = gmp_nanotime();
+    out += say(recv(u, b, sizeof b, MSG_ERRQUEUE)) + " ";
+    out += gmp_nanotime() - t0 < 500 * 1000 * 1000 ? "at once " : "after a wait ";
+    out += say(sendto(u, "z", 1, 0, reinterpret_cast<sockaddr*>(&va), 0)) + " ";
+    out += say(send(u, "z", 1, 0)) + " ";
+    sockaddr_in from{};
+    out += say(recvfrom(v, b, sizeof b, 0, reinterpret_cast<sockaddr*>(&from), nullptr));
+    for (int fd : {r, w, sv[0], sv[1], u, v}) close(fd);
+    return out;
+  });
 }
 
 TEST(HookContract, ReadOnSockets) {

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <liburing.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -293,6 +294,39 @@ TEST(Syscall, RestartedCallKeepsTheRegisters) {
   std::vector<uint64_t> want = {uint64_t(p[0]), reinterpret_cast<uint64_t>(&c), 1, 0x1010,
                                 0x0808, 0x0909, 0x1212, 0xa0a0a0a0, 0xa9a9a9a9, 0xafafafaf};
   EXPECT_EQ(std::vector<uint64_t>(out, out + 10), want);
+  close(p[0]);
+  close(p[1]);
+}
+
+// epoll_pwait2 (a timespec timeout) blocks its thread between entersyscall and
+// exitsyscall: main (same single P) goes on and ends the wait by writing. Unhooked, the wait
+// held the P: main ran only after the 10 s timeout, and the wait returned 0.
+TEST(Syscall, EpollPwait2LeavesThePToOthers) {
+  NoLazySyscalls hooksonly;
+  ScopedMaxprocs one(1);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = p[0];
+  ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+  std::atomic<bool> calling{false};
+  std::atomic<int> result{-2};
+  WaitGroup wg(1);
+  go([&] {
+    calling.store(true);
+    epoll_event got{};
+    timespec ts{10, 0};
+    result.store(epoll_pwait2(ep, &got, 1, &ts, nullptr));
+    wg.done();
+  });
+  while (!calling.load()) gmp_yield();
+  gmp_sleep(20 * 1000 * 1000);  // main runs beside the wait
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  wg.wait();
+  EXPECT_EQ(result.load(), 1);
+  close(ep);
   close(p[0]);
   close(p[1]);
 }
