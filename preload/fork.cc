@@ -11,10 +11,14 @@
 // and TLS until it execs, where a hook it calls (close, dup2) would take it for the parked
 // goroutine's thread. POSIX allows it; what differs: the handlers run, and a child that
 // writes the parent's memory (vfork's contract forbids it) writes its own copy. posix_spawn,
-// system and popen use glibc's own clone and run nothing of ours in the child. _Fork (no
-// handlers, async-signal-safe) leaves a child without a scheduler (forkoff).
+// system and popen use glibc's own clone and run nothing of ours in the child; their child
+// shares the parent's open file descriptions too, so the hooks forget what they knew of
+// their blocking modes first (below; system in syscall.cc). _Fork (no handlers,
+// async-signal-safe) leaves a child without a scheduler (forkoff).
 #include <pthread.h>
 #include <sched.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -104,4 +108,26 @@ GMP_HOOK pid_t _Fork() noexcept {
   pid_t pid = real__Fork();
   if (pid == 0) gmp::forkoff();
   return pid;
+}
+
+// posix_spawn, posix_spawnp and popen: a child that may set O_NONBLOCK on a description it
+// shares (every caller; the blocking marks, io.cc).
+GMP_HOOK int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
+                         const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  REAL(posix_spawn);
+  gmp::fdmodesunknown();
+  return real_posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+GMP_HOOK int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
+                          const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  REAL(posix_spawnp);
+  gmp::fdmodesunknown();
+  return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+}
+
+GMP_HOOK FILE* popen(const char* cmd, const char* mode) {
+  REAL(popen);
+  gmp::fdmodesunknown();
+  return real_popen(cmd, mode);
 }

@@ -127,6 +127,7 @@ GMP_HOOK int flock(int fd, int op) {
 GMP_HOOK int system(const char* cmd) {
   REAL(system);
   if (!cmd) return real_system(cmd);
+  gmp::fdmodesunknown();  // its child shares every description (fork.cc)
   return insyscall([&] { return real_system(cmd); });
 }
 

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <spawn.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -27,6 +28,8 @@
 #include "export_test.h"
 
 using namespace gmptest;
+
+extern char** environ;
 
 namespace {
 
@@ -541,6 +544,23 @@ TEST(HookContract, AcceptedSocketsTurnedNonBlockingFailWithEagain) {
     }
     int status = 0;
     waitpid(pid, &status, 0);
+    out += t.readnow();
+    close(t.a);
+    return out;
+  }, true);
+  same("a child started by posix_spawnp makes the shared socket non-blocking", [] {
+    tcppair t;
+    std::string out = t.waitedread();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, t.a, 3);
+    const char* argv[] = {"python3", "-c", "import os; os.set_blocking(3, False)", nullptr};
+    pid_t pid = -1;
+    int spawned = posix_spawnp(&pid, "python3", &fa, nullptr, const_cast<char**>(argv), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (spawned == 0) waitpid(pid, &status, 0);
+    out += std::string(spawned == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : "no child ");
     out += t.readnow();
     close(t.a);
     return out;
