@@ -93,6 +93,12 @@ struct fdbits {
 // number asks once per wait and finds none. Fds beyond the marks always ask.
 fdbits hastimeout;
 
+// Sockets given an SO_RCVLOWAT (marked as hastimeout's are, by setsockopt, accept and the
+// copies). A receive that finds fewer bytes queued than the mark waits for the rest, which
+// a first try without waiting does not (it returns what is there): their receives are the
+// kernel's calls, blocking the thread (lowat), when the mark is above 1.
+fdbits haslowat;
+
 // Sockets. read() on a socket is recv() without flags, and a socket's short read is final;
 // another file's needs an fstat to know whether it is a regular file, whose short read
 // read() completes. So read() tries recv(MSG_DONTWAIT) first, and a file that answers
@@ -168,6 +174,7 @@ bool atdisk(int fd) {
 // the marks knew of the old one goes. Callers then set what they know of the new one.
 void fdfresh(int fd) {
   hastimeout.set(fd, false);
+  haslowat.set(fd, false);
   notsocket.set(fd, false);
   waitedread.set(fd, false);
   blocking.set(fd, false);
@@ -180,6 +187,14 @@ bool nonblocking(int fd) {
   if (blocking.has(fd, false)) return false;
   long fl = syscall(SYS_fcntl, fd, F_GETFL);
   return fl < 0 || (fl & O_NONBLOCK) != 0;
+}
+
+// lowat: fd's receives wait for more than one byte (haslowat).
+bool lowat(int fd) {
+  if (!haslowat.has(fd, false)) return false;
+  int v = 1;
+  socklen_t len = sizeof v;
+  return getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &len) == 0 && v > 1;
 }
 
 // timeoutof: the deadline of a wait on fd starting now under opt (SO_RCVTIMEO or
@@ -412,6 +427,7 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   }
   // n 0: a datagram socket's recv would consume a datagram, read() does not.
   if (off < 0 && n > 0 && !notsocket.has(fd, false)) {
+    if (lowat(fd)) return gmp::ringresult(inkernel(real));
     if (waitedread.has(fd, false)) {
       return readparked(fd, buf, n, off, notTried, false, gmp::intrRestart);
     }
@@ -631,7 +647,7 @@ ssize_t recvmsgg(int fd, msghdr* msg, int flags) {
   // getsockopt would tell) waits for more than a first try without waiting returns, which
   // returned what was queued: the kernel's call, blocking its thread.
   if (flags & MSG_ERRQUEUE) return syscall(SYS_recvmsg, fd, msg, flags);
-  if (flags & MSG_WAITALL) {
+  if ((flags & MSG_WAITALL) || lowat(fd)) {
     return gmp::insyscall([&] { return syscall(SYS_recvmsg, fd, msg, flags); });
   }
   ssize_t r = syscall(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
@@ -772,9 +788,10 @@ namespace {
 // loses a stale notsocket mark.
 int accepted(int ls, int c, int flags) {
   if (c >= 0) {
-    bool timeout = hastimeout.has(ls, true);
+    bool timeout = hastimeout.has(ls, true), low = haslowat.has(ls, false);
     fdfresh(c);
     hastimeout.set(c, timeout);
+    haslowat.set(c, low);
     blocking.set(c, !(flags & SOCK_NONBLOCK));
     if (!(flags & SOCK_NONBLOCK)) streamsocket(c);  // its writes go to the ring at once
   }
@@ -827,6 +844,7 @@ int gmp::fdcopied(int fd, int to) {
   if (to >= 0 && to != fd) {
     fdfresh(to);
     hastimeout.set(to, hastimeout.has(fd, true));
+    haslowat.set(to, haslowat.has(fd, false));
     blocking.set(fd, false);  // F_SETFL through either changes both
   }
   return to;
@@ -907,7 +925,8 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   }
 }
 
-// setsockopt marks the sockets given a timeout (timeoutof). Every caller.
+// setsockopt marks the sockets given a timeout (timeoutof) or a receive low-water mark
+// (lowat). Every caller.
 GMP_HOOK int setsockopt(int fd, int level, int opt, const void* val, socklen_t len) {
   REAL(setsockopt);
   int r = real_setsockopt(fd, level, opt, val, len);
@@ -916,5 +935,6 @@ GMP_HOOK int setsockopt(int fd, int level, int opt, const void* val, socklen_t l
        opt == SO_SNDTIMEO_NEW)) {
     hastimeout.set(fd, true);
   }
+  if (r == 0 && level == SOL_SOCKET && opt == SO_RCVLOWAT) haslowat.set(fd, true);
   return r;
 }

@@ -879,10 +879,11 @@ TEST(HookContract, FileCallsTheKernelAnswersAtOnce) {
 // Socket calls a first try without waiting, or the ring, answered otherwise than the kernel
 // (a helper's audit): a datagram sent to a full AF_UNIX receiver (the ring's retry sent it
 // empty, and returned 0), MSG_WAITALL with part of the data queued (it returned the part),
-// MSG_ERRQUEUE with nothing queued (it waited for an error), sendto with an address length
+// MSG_ERRQUEUE with nothing queued (it waited for an error), SO_RCVLOWAT with part of the
+// data queued (it returned the part), sendto with an address length
 // of 0 (it sent to the connected peer) and recvfrom with an address but no length.
 TEST(HookContract, SocketCallsAnsweredAsTheKernelDoes) {
-  same("full datagram receiver, MSG_WAITALL, MSG_ERRQUEUE, odd address lengths", [] {
+  same("full datagram receiver, MSG_WAITALL, SO_RCVLOWAT, MSG_ERRQUEUE, odd address lengths", [] {
     static std::atomic<int> seq{0};
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -918,6 +919,17 @@ TEST(HookContract, SocketCallsAnsweredAsTheKernelDoes) {
     out += say(recv(sv[1], b, 10, MSG_WAITALL));
     out += ":" + std::string(b, 10) + " ";
     more.join();
+    int low = 8;  // SO_RCVLOWAT: a read and a recv wait for 8 bytes where 4 are queued
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVLOWAT, &low, sizeof low);
+    for (int round = 0; round < 2; round++) {
+      write(sv[0], "LOW-", 4);
+      std::thread mark([&] {
+        usleep(50 * 1000);
+        write(sv[0], "MARK", 4);
+      });
+      out += say(round == 0 ? read(sv[1], b, sizeof b) : recv(sv[1], b, sizeof b, 0)) + " ";
+      mark.join();
+    }
     int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int v = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in va = bindloopback(v);
