@@ -27,13 +27,15 @@ namespace {
 
 using gmp::sigfn;
 
-// The program's action per signal: its handler and flags. The hooks write both under
-// tablelock (flags first, then fn with release); the trampoline reads fn (acquire), then
-// flags, without the lock, and clears fn for SA_RESETHAND by a CAS from the value it read
-// (a sigaction that came in between keeps its handler). A handler may so see the flags of a
-// newer install: it only uses SA_RESTART and SA_RESETHAND from them, and calls every handler
-// with three arguments, which a one-argument handler ignores (SysV x86-64: arguments in
-// registers), so an SA_SIGINFO mismatch cannot hurt.
+// The program's action per signal: its handler, flags and sa_mask. The hooks write them
+// under tablelock (flags and mask first, then fn with release); the trampoline reads fn
+// (acquire), then flags and mask, without the lock, and clears fn for SA_RESETHAND by a
+// CAS from the value it read (a sigaction that came in between keeps its handler). A
+// handler may so see the flags and mask of a newer install: it only uses SA_RESTART,
+// SA_RESETHAND and SA_NODEFER from the flags, the mask only says what a handler handed to
+// goroutine 1 blocks while it runs, and every handler is called with three arguments,
+// which a one-argument handler ignores (SysV x86-64: arguments in registers), so an
+// SA_SIGINFO mismatch cannot hurt.
 struct action {
   std::atomic<void*> fn{nullptr};  // null: not ours (the kernel's action is the program's)
   std::atomic<int> flags{0};
@@ -118,6 +120,18 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
 
 }  // namespace
 
+namespace {
+// tkillinfo: the siginfo of sig sent by tgkill from this process, as a handler sees it.
+siginfo_t tkillinfo(int sig) {
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = SI_TKILL;
+  info.si_pid = getpid();
+  info.si_uid = getuid();
+  return info;
+}
+}  // namespace
+
 namespace gmp {
 // signalmain: sig sent by pthread_kill to the main thread, which goroutine 1 stands for,
 // when the program has a handler for it (not SA_RESETHAND, which the caller's tgkill keeps
@@ -129,11 +143,7 @@ bool signalmain(int sig) {
   void* fn = a.fn.load(std::memory_order_acquire);
   int flags = a.flags.load(std::memory_order_relaxed);
   if (!fn || (flags & SA_RESETHAND)) return false;
-  siginfo_t info{};
-  info.si_signo = sig;
-  info.si_code = SI_TKILL;
-  info.si_pid = getpid();
-  info.si_uid = getuid();
+  siginfo_t info = tkillinfo(sig);
   sigset_t mask = handlermask(a, sig, flags);
   return sigdefer(&info, reinterpret_cast<sigfn>(fn), flags, &mask, true);
 }
@@ -158,11 +168,7 @@ int signalrun(int sig) {
       real_sigaction(sig, &dfl, nullptr);
     }
   }
-  siginfo_t info{};
-  info.si_signo = sig;
-  info.si_code = SI_TKILL;
-  info.si_pid = getpid();
-  info.si_uid = getuid();
+  siginfo_t info = tkillinfo(sig);
   ucontext_t ctx;
   getcontext(&ctx);
   sigset_t one, saved;

@@ -30,12 +30,12 @@ namespace {
 std::atomic<int> handled{0};
 void onsignal(int) { handled.fetch_add(1); }
 
-// handle installs onsignal for SIGUSR1 with flags for the scope of a test.
+// handle installs fn (onsignal) for SIGUSR1 with flags for the scope of a test.
 struct handle {
   struct sigaction old {};
-  explicit handle(int flags) {
+  explicit handle(int flags, void (*fn)(int) = onsignal) {
     struct sigaction sa {};
-    sa.sa_handler = onsignal;
+    sa.sa_handler = fn;
     sa.sa_flags = flags;
     sigemptyset(&sa.sa_mask);
     EXPECT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
@@ -329,10 +329,7 @@ void jumpoutofread(int) {
 }  // namespace
 
 TEST(Signal, ALongjmpOutOfAParkedReadLeavesFromGoroutine1AndLosesNothing) {
-  struct sigaction sa {}, old{};
-  sa.sa_handler = jumpoutofread;
-  sigemptyset(&sa.sa_mask);
-  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  handle h(0, jumpoutofread);
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
   jumpfrom.store(curg());
@@ -362,7 +359,6 @@ TEST(Signal, ALongjmpOutOfAParkedReadLeavesFromGoroutine1AndLosesNothing) {
   EXPECT_EQ(std::string(buf, 2), "ab");
   close(p[0]);
   close(p[1]);
-  sigaction(SIGUSR1, &old, nullptr);
 }
 
 // A signal sent to the process that the kernel gives another thread while goroutine 1 waits
