@@ -443,8 +443,9 @@ ssize_t readat(int fd, void* buf, size_t n, int64_t off) {
   iovec iov{buf, n};
   ssize_t r = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
   if (r >= 0) {
-    if (r == 0 || size_t(r) == n || !regular(fd)) return r;
-    // A regular file partly in the page cache: read the rest as read() would.
+    // A disk file partly in the page cache: read the rest as read() would. Known from the
+    // marks (atdisk): a pipe's short read, which is final, asks no fstat.
+    if (r == 0 || size_t(r) == n || !atdisk(fd)) return r;
     int32_t more = ringread(fd, static_cast<char*>(buf) + r, n - size_t(r),
                             off < 0 ? -1 : off + r, -1, gmp::intrNever);
     return more > 0 ? r + more : r;
@@ -504,10 +505,10 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
     if (res == gmp::restartcall && done > 0) break;
     if (res > 0) {
       done += size_t(res);
-      // A regular file's write comes out short only when the rest failed (the ring tried
+      // A disk file's write comes out short only when the rest failed (the ring tried
       // it): that count is the call's, as the kernel's. Trying again would fail, or raise
       // SIGXFSZ where libc's call does not.
-      if (done < n && !sock && regular(fd)) break;
+      if (done < n && !sock && atdisk(fd)) break;
     } else if (!again(res)) {
       return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     }
@@ -625,7 +626,7 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
     if (res > 0) {
       done += size_t(res);
       left.advance(size_t(res));
-      if (done < left.total && !sock && regular(fd)) break;  // as writeat's
+      if (done < left.total && !sock && atdisk(fd)) break;  // as writeat's
     } else if (!again(res)) {
       return done > 0 ? ssize_t(done) : res == 0 ? 0 : gmp::ringresult(res);
     }
