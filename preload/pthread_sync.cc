@@ -584,8 +584,8 @@ GMP_HOOK int sem_post(sem_t* s) {
 GMP_HOOK int sem_wait(sem_t* s) {
   REAL(sem_wait);
   if (!oursem(s)) return real_sem_wait(s);
-  semwait(&semof(s)->count, -1);
-  return 0;
+  int e = semwaitintr(&semof(s)->count, -1);
+  return e != 0 ? semfail(e) : 0;
 }
 
 GMP_HOOK int sem_trywait(sem_t* s) {
@@ -600,8 +600,8 @@ GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
   if (!validclock(clock)) return semfail(EINVAL);  // glibc checks the clock first
   if (semtry(&semof(s)->count)) return 0;
   if (!validts(abs)) return semfail(EINVAL);
-  if (!semwait(&semof(s)->count, deadlineat(clock, abs))) return semfail(ETIMEDOUT);
-  return 0;
+  int e = semwaitintr(&semof(s)->count, deadlineat(clock, abs));
+  return e != 0 ? semfail(e) : 0;
 }
 
 GMP_HOOK int sem_timedwait(sem_t* s, const timespec* abs) {

@@ -175,6 +175,9 @@ void gthreadkey(unsigned key, bool created, void (*dtor)(void*));
 // Waits for the pthread objects (preload/pthread_sync.cc). sema: a count, as sema.cc's.
 // semwait: take one; false when deadline (a nanotime; < 0: never) passed first.
 bool semwait(uint32_t* sema, int64_t deadline);
+// semwaitintr: semwait for sem_wait and sem_timedwait, which a signal handler cuts short:
+// 0, ETIMEDOUT, or EINTR (the handler ran: always for a deadline, else without SA_RESTART).
+int semwaitintr(uint32_t* sema, int64_t deadline);
 void sempost(uint32_t* sema);  // add one, wake a waiter
 void sempostsig(uint32_t* sema);  // sempost for a caller in a handler: async-signal-safe
 bool semtry(uint32_t* sema);   // take one if there is one

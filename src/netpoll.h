@@ -68,8 +68,9 @@ void netpollBreak();
 // ring's fd is constant): the cancel needs no submission queue (NP1 holds).
 int netpollcancel(pollring* r, io_uring_sync_cancel_reg reg);
 
-// Signal interruption of a parked operation (sigintr.cc, SI1-SI4), for netpollwait: intrarm
-// arms gp's interruption for op on r (false: gp is not interruptible; an armed park commits
+// Signal interruption of a parked operation (sigintr.cc, SI1-SI4), for netpollwait and
+// sem_wait's semacquireintr: intrarm arms gp's interruption for op on r (r null: op is the
+// semaphore's word, SEM6; false: gp is not interruptible; an armed park commits
 // with intrcommit); intrcommit, in the park's commit after the submission, cancels op if a
 // handler came first; intrdisarm, after the resumption, turns the completion's result res
 // into -EINTR or restartcall if a handler cancelled it.

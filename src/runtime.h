@@ -128,8 +128,9 @@ struct g {
   // A signal handler's interruption of the hooked call the g is parked in (sigintr.cc,
   // SI1-SI4). intr: the owner arms and disarms it, a handler on any thread marks it hit and
   // busy and clears busy, the parking M's commit clears commit. intrkey and intrring name
-  // the parked operation: written by the owner before it arms intr, read by the handler and
-  // the commit only while intr says armed or hit.
+  // the parked operation (intrring null: the word a sem_wait waits on, sema.cc SEM6):
+  // written by the owner before it arms intr, read by the handler and the commit only
+  // while intr says armed or hit.
   std::atomic<uint32_t> intr;
   uint64_t intrkey;
   pollring* intrring;
@@ -837,12 +838,19 @@ void calltlsdtors();  // the calling thread's C++ thread_local destructors (glib
 // deadline: give up then (a nanotime; < 0: never); true when it acquired.
 bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline = -1);
 void semacquire(std::atomic<uint32_t>* addr);
+// semacquireintr: semacquire for sem_wait (deadline < 0) and sem_timedwait, whose wait a
+// signal handler cuts short as the kernel's futex wait (sigintr.cc, SEM6): 0, ETIMEDOUT, or
+// EINTR.
+int semacquireintr(std::atomic<uint32_t>* addr, int64_t deadline);
 bool cansemacquire(std::atomic<uint32_t>* addr);  // take a count without waiting
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);
 // semreleasesig: semrelease for a caller in a handler of the program's (inhandler): it adds
 // the count at once and leaves the wake-up to semsigflush (SEM5). Async-signal-safe.
 void semreleasesig(std::atomic<uint32_t>* addr);
+// semintr: a handler's cancel of a goroutine's semacquireintr on addr: wakes addr's waiters
+// without a count (SEM6), by semsigflush. Async-signal-safe.
+void semintr(std::atomic<uint32_t>* addr);
 // semsigflush: make the wake-ups handlers left (SEM5); one load when there are none. Any
 // thread that may take locks: findRunnable, sysmon.
 void semsigflush();

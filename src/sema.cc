@@ -25,6 +25,14 @@
 //         again and waits again if another took it. Waking them all never loses a count,
 //         and never reads the word, which its owner may have freed since. An idle process
 //         whose program handles signals keeps one M in netpoll for the break (proc.cc).
+//   SEM6: a goroutine in sem_wait that a signal interrupts (sigintr.cc) is armed (SI1) on
+//         its word, intrring null, once it is queued, under root.lock; the handler's cancel
+//         is SEM5's wake-up of the word's waiters without a count (semintr), and the park's
+//         commit (semunlockintr, after root.lock is released) makes it itself when a
+//         handler came first (SI3). Woken, the goroutine takes a count if there is one (the
+//         call succeeds: the handler ran, as on a thread that got both), or ends in EINTR
+//         when it was hit (or waits again: sem_wait under SA_RESTART); every other waiter
+//         woken looks at the count and waits again.
 // lifo queues a waiter at the head (a mutex waiter that has waited before, as Go's).
 #include "netpoll.h"
 #include "runtime.h"
@@ -78,6 +86,13 @@ bool semunlock(g*, void* root) {
   return true;
 }
 
+// semunlockintr: semunlock for a waiter a handler may interrupt (SEM6).
+bool semunlockintr(g* gp, void* root) {
+  semunlock(gp, root);
+  intrcommit(gp);
+  return true;
+}
+
 // semdequeue takes off root's queue (root.lock held) the first waiter for addr, or s itself
 // when s is given; returns it, or null when there is none (s: not queued any more).
 semwaiter* semdequeue(semaroot* root, std::atomic<uint32_t>* addr, semwaiter* s = nullptr) {
@@ -118,12 +133,16 @@ void semexpire(void* arg, int64_t) {
 }
 }  // namespace
 
-bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline) {
-  if (cansemacquire(addr)) return true;
+// semacquire, the whole of it: a handler cuts the wait short as mode says (SEM6; intrNever:
+// it does not). 0, ETIMEDOUT or EINTR. The frame a goroutine dump shows under gopark.
+int semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline,
+               intrmode mode) {
+  if (cansemacquire(addr)) return 0;
   semaroot* root = semroot(addr);
   g* gp = curgoroutine();
+  auto acquired = [&](bool got) { return got ? 0 : ETIMEDOUT; };
   for (;;) {
-    if (deadline >= 0 && nanotime() >= deadline) return cansemacquire(addr);
+    if (deadline >= 0 && nanotime() >= deadline) return acquired(cansemacquire(addr));
     semwaiter s{gp, {}, addr, nullptr, 0, false, false, root};
     rttimer t{};
     if (gp && deadline >= 0) {  // before root.lock: semexpire finds s queued or not yet
@@ -138,8 +157,7 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
       root->nwait.fetch_sub(1, std::memory_order_seq_cst);
       root->lock.unlock();
       if (gp && deadline >= 0) deltimer(&t);
-      if (s.expired) return cansemacquire(addr);
-      return true;
+      return acquired(!s.expired || cansemacquire(addr));
     }
     s.queued = true;
     if (lifo && root->head) {
@@ -150,8 +168,18 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
       root->tail = &s;
     }
     if (gp) {
-      gopark(semunlock, root, reason);  // SEM2
+      bool armed = mode != intrNever && intrarm(gp, nullptr, addr);  // SEM6
+      gopark(armed ? semunlockintr : semunlock, root, reason);  // SEM2
       if (deadline >= 0) deltimer(&t);  // it may be running: s lives until it is done
+      if (armed) {
+        bool got = s.ticket != 0 || cansemacquire(addr);  // SEM3
+        // The handler handed to goroutine 1 runs in intrdisarm, the count taken or not;
+        // under SA_RESTART (restartcall) the wait goes on.
+        if (intrdisarm(gp, got ? 0 : -ECANCELED, mode) == -EINTR) return EINTR;
+        if (got) return 0;
+        if (s.expired) return ETIMEDOUT;
+        continue;
+      }
     } else {
       root->lock.unlock();
       if (!notetsleepuntil(&s.n, deadline)) {
@@ -161,9 +189,20 @@ bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64
         if (!s.expired) notesleep(&s.n);  // a releaser took s: wait for its wake-up
       }
     }
-    if (s.ticket != 0 || cansemacquire(addr)) return true;  // SEM3
-    if (s.expired) return false;
+    if (s.ticket != 0 || cansemacquire(addr)) return 0;  // SEM3
+    if (s.expired) return ETIMEDOUT;
   }
+}
+
+bool semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_t deadline) {
+  return semacquire(addr, lifo, reason, deadline, intrNever) == 0;
+}
+
+int semacquireintr(std::atomic<uint32_t>* addr, int64_t deadline) {
+  // sem_wait is a futex wait, which Linux restarts under SA_RESTART; sem_timedwait's
+  // (a timed futex wait) ends in EINTR whatever the flags.
+  return semacquire(addr, false, waitReasonSemacquire, deadline,
+                    deadline < 0 ? intrRestart : intrAlways);
 }
 
 void semacquire(std::atomic<uint32_t>* addr) { semacquire(addr, false, waitReasonSemacquire); }
@@ -208,6 +247,20 @@ void semwakeall(semaroot* root, std::atomic<uint32_t>* addr) {
     semwake(w);
   }
 }
+
+// sigpost: leave addr's waiters to semsigflush (SEM5). Async-signal-safe.
+void sigpost(std::atomic<uint32_t>* addr) {
+  bool placed = false;
+  for (auto& slot : sigposted) {
+    std::atomic<uint32_t>* seen = nullptr;
+    if (slot.compare_exchange_strong(seen, addr, std::memory_order_acq_rel) || seen == addr) {
+      placed = true;
+      break;
+    }
+  }
+  if (!placed) sigpostedall.store(true, std::memory_order_relaxed);
+  sigpending.store(true, std::memory_order_release);
+}
 }  // namespace
 
 void semreleasesig(std::atomic<uint32_t>* addr) {
@@ -230,17 +283,13 @@ void semreleasesig(std::atomic<uint32_t>* addr) {
       osyield();
     }
   }
-  bool placed = false;
-  for (auto& slot : sigposted) {
-    std::atomic<uint32_t>* seen = nullptr;
-    if (slot.compare_exchange_strong(seen, addr, std::memory_order_acq_rel) || seen == addr) {
-      placed = true;
-      break;
-    }
-  }
-  if (!placed) sigpostedall.store(true, std::memory_order_relaxed);
-  sigpending.store(true, std::memory_order_release);
+  sigpost(addr);
   if (started) netpollBreak();  // (a forked child's eventfd would be its parent's)
+}
+
+void semintr(std::atomic<uint32_t>* addr) {
+  sigpost(addr);
+  netpollBreak();
 }
 
 bool semsigpending() { return sigpending.load(std::memory_order_acquire); }

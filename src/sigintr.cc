@@ -16,7 +16,8 @@
 //
 // How. A goroutine parks on one ring operation (netpollwait); interrupting it means
 // cancelling that operation by its user_data (IORING_REGISTER_SYNC_CANCEL, a system call any
-// thread may make, a handler too). g.intr is the state, a set of bits; g.intrkey and
+// thread may make, a handler too). A goroutine in sem_wait parks on a semaphore instead
+// (sema.cc, SEM6): the cancel wakes that word's waiters, by SEM5's async-signal-safe way. g.intr is the state, a set of bits; g.intrkey and
 // g.intrring name the operation. Writers, and the order:
 //   SI1: the owner arms (idle -> armed|commit, seq_cst) in netpollwait before the park,
 //        after it wrote intrkey and intrring; it disarms (-> idle, CAS) after it resumed,
@@ -92,8 +93,12 @@ std::atomic<bool> forwarding{false};
 
 // cancel asks the kernel to cancel gp's armed operation. A poll-armed operation, a timeout
 // or a poll is cancelled at once; the wait is bounded all the same (a handler waits here:
-// SI4).
+// SI4). Armed without a ring, gp waits in sem_wait on the word intrkey (sema.cc, SEM6).
 void cancel(g* gp) {
+  if (!gp->intrring) {
+    semintr(reinterpret_cast<std::atomic<uint32_t>*>(gp->intrkey));
+    return;
+  }
   io_uring_sync_cancel_reg reg{};
   reg.addr = gp->intrkey;
   reg.timeout.tv_sec = 0;

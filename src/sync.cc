@@ -381,6 +381,10 @@ bool semwait(uint32_t* sema, int64_t deadline) {
   return semacquire(semaaddr(sema), false, waitReasonThreadSync, deadline);
 }
 
+int semwaitintr(uint32_t* sema, int64_t deadline) {
+  return semacquireintr(semaaddr(sema), deadline);
+}
+
 void sempost(uint32_t* sema) { semrelease(semaaddr(sema)); }
 void sempostsig(uint32_t* sema) { semreleasesig(semaaddr(sema)); }
 

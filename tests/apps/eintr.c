@@ -2,12 +2,14 @@
  * SIGALRM handler (setitimer: a signal to the process, which the kernel gives the main
  * thread): read without SA_RESTART fails with EINTR, read with it goes on until a second
  * thread's data comes, and poll, nanosleep and pause fail with EINTR either way, nanosleep
- * with the time left, and wait under SA_RESTART goes on until the child exits. Under the preload the main thread is goroutine 1 and its calls park:
+ * with the time left, sem_wait as read and sem_timedwait as poll, and wait under SA_RESTART
+ * goes on until the child exits. Under the preload the main thread is goroutine 1 and its calls park:
  * the output must be the same. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +65,20 @@ static void* opener(void* arg) {
 
 static const char* err(long r) { return r < 0 ? strerror(errno) : "-"; }
 
+static sem_t sem;
+static void* semwaiter(void* arg) {
+  (void)arg;
+  return sem_wait(&sem) == 0 ? "got the post" : strerror(errno);
+}
+
+static void* semposter(void* arg) {
+  (void)arg;
+  while (alarms <= before + 1) usleep(1000); /* the sem_wait under SA_RESTART was interrupted */
+  usleep(50 * 1000);                         /* and waits again */
+  sem_post(&sem);
+  return NULL;
+}
+
 int main(void) {
   char c = 0;
   if (pipe(fds) != 0) return 1;
@@ -96,6 +112,40 @@ int main(void) {
   disarm();
   printf("pause: %ld %s\n", r, err(r));
   printf("alarms: %s\n", alarms >= 5 ? "5 or more" : "fewer than 5");
+
+  /* sem_wait fails with EINTR without SA_RESTART and goes on with it (a futex wait, which
+   * Linux restarts); sem_timedwait fails with EINTR either way. None takes a count: a
+   * thread that waits on the same semaphore meanwhile waits on and gets the first post, the
+   * restarted sem_wait a second one, which a thread posts after the alarms. */
+  handle(0);
+  sem_init(&sem, 0, 0);
+  pthread_create(&t, NULL, semwaiter, NULL);
+  usleep(50 * 1000); /* the thread waits */
+  arm(30);
+  r = sem_wait(&sem);
+  disarm();
+  printf("sem_wait: %ld %s\n", r, err(r));
+  handle(SA_RESTART);
+  struct timespec far;
+  clock_gettime(CLOCK_REALTIME, &far);
+  far.tv_sec += 30;
+  arm(30);
+  r = sem_timedwait(&sem, &far);
+  disarm();
+  printf("sem_timedwait under SA_RESTART: %ld %s\n", r, err(r));
+  sem_post(&sem);
+  void* got = NULL;
+  pthread_join(t, &got);
+  printf("the other waiter: %s\n", (const char*)got);
+  before = alarms;
+  pthread_create(&t, NULL, semposter, NULL);
+  arm(30);
+  r = sem_wait(&sem);
+  disarm();
+  pthread_join(t, NULL);
+  int v = -1;
+  sem_getvalue(&sem, &v);
+  printf("sem_wait under SA_RESTART: %ld %s, value %d\n", r, err(r), v);
 
   /* wait under SA_RESTART while alarms come, until a child that sleeps 300 ms exits (three
    * times): the wait goes on after each handler and reaps it. (Under the preload each restart waits on
