@@ -143,6 +143,7 @@ TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
                       "read under SA_RESTART: still waiting: 1, handler ran: 1\n"
                       "read under SA_RESTART: 1 y\n"
                       "poll under SA_RESTART: -1 Interrupted system call, handler first: 1\n"
+                      "sem_wait: -1 Interrupted system call, handler first: 1, value 0\n"
                       "sigwait: SIGUSR2\n"
                       "setuid from a thread: 0\n");
 }

@@ -1,6 +1,7 @@
 /* threadkill.c — pthread_kill of a thread blocked in a call, as a plain program: the
  * handler runs, then the thread's read fails with EINTR (no SA_RESTART) or goes on until
- * data comes (SA_RESTART); its poll fails with EINTR either way. A thread that blocks the
+ * data comes (SA_RESTART); its poll fails with EINTR either way, and its sem_wait without
+ * SA_RESTART. A thread that blocks the
  * signal and waits for it in sigwait gets it. setuid from a thread, which glibc carries out
  * by signalling every thread it knows, returns. Under the preload the threads are goroutines
  * parked on the ring: the output must be the same. With the argument "main": pthread_kill
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +53,16 @@ static void* poller(void* arg) {
   struct result* x = arg;
   struct pollfd pf = {fds[0], POLLIN, 0};
   x->r = poll(&pf, 1, -1);
+  x->err = errno;
+  x->handledfirst = handled > 0;
+  done = 1;
+  return NULL;
+}
+
+static sem_t sem;
+static void* semwaiter(void* arg) {
+  struct result* x = arg;
+  x->r = sem_wait(&sem);
   x->err = errno;
   x->handledfirst = handled > 0;
   done = 1;
@@ -138,6 +150,17 @@ int main(int argc, char** argv) {
   kickuntil(t);
   pthread_join(t, NULL);
   printf("poll under SA_RESTART: %ld %s, handler first: %d\n", x.r, err(&x), x.handledfirst);
+
+  handle(0);
+  sem_init(&sem, 0, 0);
+  handled = done = 0;
+  memset(&x, 0, sizeof x);
+  pthread_create(&t, NULL, semwaiter, &x);
+  kickuntil(t);
+  pthread_join(t, NULL);
+  int v = -1;
+  sem_getvalue(&sem, &v);
+  printf("sem_wait: %ld %s, handler first: %d, value %d\n", x.r, err(&x), x.handledfirst, v);
 
   int got = 0;
   pthread_create(&t, NULL, waiter, &got);
