@@ -19,6 +19,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
@@ -153,16 +154,26 @@ int selectg(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline) {
       return -1;
     }
   }
+  // The results go to sets of their own, copied out once all three are read, as the
+  // kernel's are (fs/select.c: the longs that hold nfds bits, read set first): a program
+  // may pass one set twice, select(n, &s, &s, ...), and the last copy is what it gets.
+  fd_set out[3];
+  for (fd_set& o : out) FD_ZERO(&o);
   int count = 0;
   for (const pollfd& p : fds) {
     // select's readable includes hang-up and error, its writable error (fs/select.c).
     bool r1 = rd && FD_ISSET(p.fd, rd) && (p.revents & (POLLIN | POLLHUP | POLLERR));
     bool w1 = wr && FD_ISSET(p.fd, wr) && (p.revents & (POLLOUT | POLLERR));
     bool e1 = ex && FD_ISSET(p.fd, ex) && (p.revents & POLLPRI);
-    if (rd && FD_ISSET(p.fd, rd) && !r1) FD_CLR(p.fd, rd);
-    if (wr && FD_ISSET(p.fd, wr) && !w1) FD_CLR(p.fd, wr);
-    if (ex && FD_ISSET(p.fd, ex) && !e1) FD_CLR(p.fd, ex);
+    if (r1) FD_SET(p.fd, &out[0]);
+    if (w1) FD_SET(p.fd, &out[1]);
+    if (e1) FD_SET(p.fd, &out[2]);
     count += r1 + w1 + e1;
+  }
+  const size_t bytes = (size_t(nfds) + 63) / 64 * 8;
+  fd_set* sets[3] = {rd, wr, ex};
+  for (int i = 0; i < 3; i++) {
+    if (sets[i]) memcpy(sets[i], &out[i], bytes);
   }
   return count;
 }

@@ -73,8 +73,12 @@ inline gmp::m* curm() { return gmp::getg()->m_; }
 inline gmp::p* curp() { return gmp::getg()->m_->p_; }
 inline gmp::g* curg() { return gmp::getg(); }
 
-// Starts a goroutine running a lambda (copied to the heap).
+// Starts a goroutine running a lambda (copied to the heap). Never with gmp_go's spawn
+// yield (abi.cc: a goroutine's every 256th spawn), which would make what a test sees right
+// after a go() depend on how many goroutines the tests before it started (at one P, the new
+// g in runnext or already run: Stack.BoundAtFirstRunNotAtCreation failed so).
 template <typename F> int64_t go(F f) {
+  if (gmp::g* me = gmp::curgoroutine()) me->spawnstreak = 0;
   auto* heap = new F(std::move(f));
   return gmp_go(
       [](void* a) {

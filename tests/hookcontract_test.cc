@@ -1133,6 +1133,27 @@ TEST(HookContract, PollSelectEpollSleep) {
     out += " " + say(select(p[0] + 1, &rd, nullptr, nullptr, &t2));
     return out;
   }, true);
+  same("select: one set passed as both the read and the write set", [] {
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    auto both = [&] {
+      fd_set s;
+      FD_ZERO(&s);
+      FD_SET(p[0], &s);
+      FD_SET(p[1], &s);
+      timeval tv{1, 0};
+      fd_set* w = &s;
+      __asm__("" : "+r"(w));  // one set twice, which select's restrict declaration forbids
+      std::string r = say(select(p[1] + 1, &s, w, nullptr, &tv));
+      return r + ":" + std::to_string(FD_ISSET(p[0], &s)) + std::to_string(FD_ISSET(p[1], &s));
+    };
+    std::string out = both();  // only the write end is ready
+    write(p[1], "x", 1);
+    out += " " + both();  // both ends: the set is the write set's result
+    close(p[0]);
+    close(p[1]);
+    return out;
+  });
   same("epoll_wait: events, a timeout, a bad epoll fd", [] {
     int p[2];
     pipe2(p, O_CLOEXEC);
