@@ -84,9 +84,10 @@ void clonestart(void* arg) {
   mp->procid.store(gettid_(), std::memory_order_relaxed);
   // Every signal blocked but the runtime's own and glibc's (a blocked SIGSEGV would kill
   // the process without a report, a blocked SIGURG would keep the M out of goroutine
-  // dumps). The thread takes the mask of each goroutine it runs (runon): a new M takes no
-  // signal of the program's until it runs one, so a signal every goroutine blocks (to
-  // sigwait for it) stays pending for them.
+  // dumps). The thread takes the mask of each goroutine it runs (runon), and waiting for
+  // work the signals some goroutine takes (sigmaskidle): a new M takes no signal of the
+  // program's before, so a signal every goroutine blocks (to sigwait for it) stays pending
+  // for them.
   uint64_t set = ~sigmaskkeep;
   rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&set), 0, sizeof set);
   char name[16];

@@ -232,6 +232,7 @@ void stopm() {
   mput(mp);
   checkdead();
   sched.lock.unlock();
+  sigmaskidle(mp);
   notesleep(&mp->park);
   noteclear(&mp->park);
   acquirep(mp->nextp);
@@ -452,6 +453,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   uint32_t st = readgstatus(newg);
   if (st != Gidle && st != Gdead) fatal("newproc: newg is not dead");
   casgstatus(newg, st, Grunnable);
+  sigmaskcount(newg->sigmask, 1);  // SM1: before gcreated
   if (pp) {
     pp->gcreated.store(pp->gcreated.load(std::memory_order_relaxed) + 1,
                        std::memory_order_relaxed);
@@ -826,6 +828,7 @@ void goexit0(g* gp) {
   GMP_PROBE(goroutine__exit, gp->goid);
   if (gp->fsbase) gthreadexited(gp->fsbase);  // a thread: its TCB may go, %fs is the M's
   pp->gexited.store(pp->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  sigmaskcount(gp->sigmask, -1);  // SM1: after gexited
   stackfree(pp, gp->stk);
   gp->stk = stack{};
   gp->startfn = nullptr;
@@ -1320,6 +1323,7 @@ void procforkchild(g* gp) {
   sched.sysmonrounds.store(0, std::memory_order_relaxed);
   sched.sysmonpolling.store(false, std::memory_order_relaxed);
   sched.gcreatedNoP.store(1, std::memory_order_relaxed);  // gp, the one goroutine (gcount)
+  sigmaskforkchild(gp);
   worldsema.store(1, std::memory_order_relaxed);
   sysmonmissing.store(true, std::memory_order_relaxed);
   mp->alllink = nullptr;

@@ -759,6 +759,15 @@ inline void sigmaskapply(m* mp, uint64_t want) {
   if (__builtin_expect(want != mp->cursigmask, 0)) sigmaskset(mp, want);
 }
 extern uint64_t initsigmaskbits;  // the main thread's mask at start-up (osinit)
+// The goroutines that block each signal, counted so that an M without a goroutine blocks
+// a signal only when every goroutine does (SM1-SM2 in signal_unix.cc): sigmaskcount adds
+// delta for each signal in mask (newproc, goexit0, gsigmask); sigmaskidle gives mp's thread
+// that mask before it waits for work (stopm, timersleep); sigmaskforkchild: gp is the only
+// goroutine left.
+void sigmaskcount(uint64_t mask, int delta);
+void sigmaskidle(m* mp);
+void sigmaskforkchild(g* gp);
+int32_t sigmaskblockers(int sig);  // the count for sig (tests)
 void minitsig(m* mp);    // on mp's thread: its sigaltstack
 enum tracebacklevel : int32_t { tracebackNone, tracebackSingle, tracebackAll, tracebackCrash };
 // dumpgoroutines prints every goroutine to fd as a goroutine dump does: cur (the caller's,

@@ -348,7 +348,56 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
 // whenever the goroutine runs (runon → sigmaskapply: a system call only when the mask
 // differs from the thread's): the goroutine-thread sees the mask it set on every M, and a
 // signal sent to the process goes to a thread whose running goroutine does not block it.
-// An M between goroutines keeps the last one's mask.
+// An M that waits for work (stopm, or in netpoll) blocks only the signals every goroutine
+// blocks: natively one of the threads that do not block a signal sent to the process takes
+// it, and here goroutine 1 parked in a read must be interrupted (sigintr.cc) while the
+// threads that block everything (a common way to leave signals to main) sleep or wait;
+// yet a signal that every thread blocks (the sigwait way) stays pending for the thread
+// that waits for it, not taken by an idle M (where SIG_DFL would end the process).
+//   SM1: sigblocked[s - 1] counts the live goroutines whose mask blocks s: newproc adds the
+//        new g's before it counts the g as created (gcreated), goexit0 removes the g's after
+//        it counts it as exited, gsigmask the bits it changes, all relaxed atomics.
+//   SM2: sigmaskidle compares the counts with gcount(), read after them: a goroutine being
+//        made or ending meanwhile is in a count and not yet (no longer) in gcount, so the
+//        error is to block a signal (a wait until the next M goes idle), never to take
+//        one every goroutine blocks.
+namespace {
+std::atomic<int32_t> sigblocked[64];
+std::atomic<uint64_t> sigblockedany{0};  // signals ever counted: the counts worth reading
+}  // namespace
+
+void sigmaskcount(uint64_t mask, int delta) {
+  if (mask == 0) return;
+  if (delta > 0 && (sigblockedany.load(std::memory_order_relaxed) & mask) != mask) {
+    sigblockedany.fetch_or(mask, std::memory_order_relaxed);
+  }
+  for (uint64_t b = mask; b != 0; b &= b - 1) {
+    sigblocked[__builtin_ctzll(b)].fetch_add(delta, std::memory_order_relaxed);
+  }
+}
+
+void sigmaskidle(m* mp) {
+  uint64_t any = sigblockedany.load(std::memory_order_relaxed), want = 0;
+  if (any != 0) {
+    int32_t n[64];
+    for (uint64_t b = any; b != 0; b &= b - 1) {
+      n[__builtin_ctzll(b)] = sigblocked[__builtin_ctzll(b)].load(std::memory_order_relaxed);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);  // SM2: the counts, then gcount
+    int64_t gs = gcount();
+    for (uint64_t b = any; b != 0; b &= b - 1) {
+      if (n[__builtin_ctzll(b)] >= gs) want |= b & -b;
+    }
+  }
+  sigmaskapply(mp, want);
+}
+
+int32_t sigmaskblockers(int sig) { return sigblocked[sig - 1].load(std::memory_order_relaxed); }
+
+void sigmaskforkchild(g* gp) {
+  for (auto& n : sigblocked) n.store(0, std::memory_order_relaxed);
+  sigmaskcount(gp->sigmask, 1);
+}
 
 void sigmaskset(m* mp, uint64_t want) {
   rawsyscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&want), 0, sizeof want);
@@ -373,7 +422,10 @@ int gsigmask(int how, const sigset_t* set, sigset_t* old) {
     memcpy(old, &cur, sizeof cur);
   }
   if (set) {
-    __atomic_store_n(&gp->sigmask, now & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)), __ATOMIC_RELAXED);
+    now &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+    sigmaskcount(now & ~cur, 1);  // SM1
+    sigmaskcount(cur & ~now, -1);
+    __atomic_store_n(&gp->sigmask, now, __ATOMIC_RELAXED);
     sigmaskapply(gp->m_, gp->sigmask);  // no park in between: still the M it runs on
   }
   return 0;

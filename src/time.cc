@@ -247,6 +247,7 @@ void timersleep(int64_t until) {
   // A timer added before the store above was missed by its adder: look once more.
   int64_t again = nexttimer();
   if (again != 0 && again < want) want = again;
+  sigmaskidle(getg()->m_);
   netpollblock(want == INT64_MAX ? 0 : want);
   sched.timerwhen.store(0, std::memory_order_seq_cst);
 }

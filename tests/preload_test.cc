@@ -120,6 +120,7 @@ TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
             "nanosleep: -1 Interrupted system call, time left: yes\n"
             "pause: -1 Interrupted system call\n"
             "alarms: 5 or more\n"
+            "read while threads that block every signal wait: -1 Interrupted system call\n"
             "sem_wait: -1 Interrupted system call\n"
             "sem_timedwait under SA_RESTART: -1 Interrupted system call\n"
             "the other waiter: got the post\n"

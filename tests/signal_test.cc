@@ -182,6 +182,39 @@ TEST(Signal, SleepsReportTheTimeLeft) {
   EXPECT_EQ(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &past, nullptr), 0);
 }
 
+// The goroutines that block a signal are counted exactly (signal_unix.cc SM1) through
+// masks inherited at spawn, changed, and dropped at exit, with goroutines on both Ps.
+TEST(Signal, GoroutinesThatBlockASignalAreCounted) {
+  const int32_t base = gmp::sigmaskblockers(SIGUSR2);
+  constexpr int n = 200;
+  std::atomic<uint32_t> gate{0};
+  WaitGroup arrived(2 * n), done(2 * n);
+  sigset_t usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  for (int i = 0; i < n; i++) {
+    go([&, i] {
+      EXPECT_EQ(gmp::gsigmask(SIG_BLOCK, &usr2, nullptr), 0);
+      go([&] {  // inherits the mask
+        arrived.done();
+        gmp::semacquire(&gate);
+        done.done();
+      });
+      arrived.done();
+      gmp::semacquire(&gate);
+      if (i % 2) gmp::gsigmask(SIG_UNBLOCK, &usr2, nullptr);
+      done.done();
+    });
+  }
+  arrived.wait();
+  EXPECT_EQ(gmp::sigmaskblockers(SIGUSR2), base + 2 * n);
+  for (int i = 0; i < 2 * n; i++) gmp::semrelease(&gate);
+  done.wait();
+  // Those still running at the count's end are gone once the counts settle.
+  EXPECT_TRUE(waitfor([&] { return gmp::sigmaskblockers(SIGUSR2) == base; }))
+      << gmp::sigmaskblockers(SIGUSR2) - base;
+}
+
 TEST(Signal, PauseReturnsOnceAHandlerRan) {
   handle h(SA_RESTART);
   EXPECT_EQ(kicked([] { return pause(); }), eintr);

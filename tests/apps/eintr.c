@@ -2,8 +2,9 @@
  * SIGALRM handler (setitimer: a signal to the process, which the kernel gives the main
  * thread): read without SA_RESTART fails with EINTR, read with it goes on until a second
  * thread's data comes, and poll, nanosleep and pause fail with EINTR either way, nanosleep
- * with the time left, sem_wait as read and sem_timedwait as poll, and wait under SA_RESTART
- * goes on until the child exits. Under the preload the main thread is goroutine 1 and its calls park:
+ * with the time left, read again while other threads that block every signal wait, sem_wait
+ * as read and sem_timedwait as poll, and wait under SA_RESTART goes on until the child
+ * exits. Under the preload the main thread is goroutine 1 and its calls park:
  * the output must be the same. */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,34 @@ static void* opener(void* arg) {
   return NULL;
 }
 
+/* Threads that block every signal and keep waking each other (their Ms go idle with that
+ * mask, under the preload) while main reads: the signal is still main's. After 2 s a byte
+ * ends the read (the output then tells). */
+static int wfds[2];
+static volatile int maskdone;
+static void blockall(void) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+static void* blockedwaiter(void* arg) {
+  (void)arg;
+  blockall();
+  char c;
+  while (!maskdone && read(wfds[0], &c, 1) == 1) {}
+  return NULL;
+}
+static void* blockedpinger(void* arg) {
+  (void)arg;
+  blockall();
+  for (int i = 0; !maskdone; i++) {
+    if (i == 2000 && write(fds[1], "z", 1) != 1) break;
+    if (write(wfds[1], "p", 1) != 1) break;
+    usleep(1000);
+  }
+  return NULL;
+}
+
 static const char* err(long r) { return r < 0 ? strerror(errno) : "-"; }
 
 static sem_t sem;
@@ -112,6 +141,21 @@ int main(void) {
   disarm();
   printf("pause: %ld %s\n", r, err(r));
   printf("alarms: %s\n", alarms >= 5 ? "5 or more" : "fewer than 5");
+
+  handle(0);
+  if (pipe(wfds) != 0) return 1;
+  pthread_t bt[4];
+  for (int i = 0; i < 3; i++) pthread_create(&bt[i], NULL, blockedwaiter, NULL);
+  pthread_create(&bt[3], NULL, blockedpinger, NULL);
+  usleep(50 * 1000);
+  arm(30);
+  r = read(fds[0], &c, 1);
+  disarm();
+  maskdone = 1;
+  if (write(wfds[1], "xxx", 3) != 3) return 1;
+  for (int i = 0; i < 4; i++) pthread_join(bt[i], NULL);
+  printf("read while threads that block every signal wait: %ld %s\n", r,
+         r < 0 ? strerror(errno) : "not interrupted in 2 s");
 
   /* sem_wait fails with EINTR without SA_RESTART and goes on with it (a futex wait, which
    * Linux restarts); sem_timedwait fails with EINTR either way. None takes a count: a
