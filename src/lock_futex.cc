@@ -138,7 +138,9 @@ void notesleep(note* n) {
   notetsleep(n, -1);
 }
 
-bool notetsleep(note* n, int64_t ns) { return notetsleepuntil(n, ns < 0 ? -1 : nanotime() + ns); }
+bool notetsleep(note* n, int64_t ns) {
+  return notetsleepuntil(n, ns < 0 ? -1 : whenafter(nanotime(), ns));
+}
 
 bool notetsleepuntil(note* n, int64_t deadline) {
   uint32_t expect = noteClear;

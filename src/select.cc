@@ -153,7 +153,7 @@ void selwait(waiter* w, selstate* s, int64_t timeout) {
   }
   if (w->gp) {
     rttimer t{};
-    t.when = nanotime() + timeout;
+    t.when = whenafter(nanotime(), timeout);
     t.f = selecttimeout;
     t.arg = w;
     selcommit sc{s, &t};

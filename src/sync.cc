@@ -238,7 +238,10 @@ int gmp_rwmutex_lock(gmp_rwmutex_t* rw) {
 
 int gmp_rwmutex_unlock(gmp_rwmutex_t* rw) {
   if (!rw) return -EINVAL;
-  if (at(rw->reader_count).load() >= 0) return -EPERM;  // not write-locked
+  // Not write-locked: no writer, or one that still waits for readers to leave (the holder
+  // sees reader_wait 0: a reader's departure brings it to 0 before the writer goes on, and
+  // later readers wait without touching it).
+  if (at(rw->reader_count).load() >= 0 || at(rw->reader_wait).load() > 0) return -EPERM;
   int32_t r = at(rw->reader_count).fetch_add(rwmutexMaxReaders) + rwmutexMaxReaders;
   for (int32_t i = 0; i < r; i++) semrelease(semaaddr(&rw->reader_sem));  // queued readers
   return gmp_mutex_unlock(&rw->w);
@@ -271,17 +274,21 @@ int gmp_rwmutex_trylock(gmp_rwmutex_t* rw) {
 int gmp_waitgroup_add(gmp_waitgroup_t* wg, int64_t delta) {
   if (!wg || delta > INT32_MAX || delta < INT32_MIN) return -EINVAL;
   auto state = at(wg->state);
-  uint64_t st = state.fetch_add(uint64_t(delta) << 32) + (uint64_t(delta) << 32);
-  int32_t v = int32_t(st >> 32);
-  uint32_t w = uint32_t(st);
-  if (v < 0) {
-    state.fetch_sub(uint64_t(delta) << 32);  // loses nothing: undo, report
-    return -EINVAL;
+  // A counter that would go negative (or past INT32_MAX) is never stored: a wait or an add
+  // beside it sees the counter as it was.
+  uint64_t st = state.load();
+  int64_t v;
+  do {
+    v = int64_t(int32_t(st >> 32)) + delta;
+    if (v < 0 || v > INT32_MAX) return -EINVAL;
+  } while (!state.compare_exchange_weak(st, uint64_t(v) << 32 | uint32_t(st)));
+  if (v > 0 || uint32_t(st) == 0) return 0;
+  // The counter reached 0 with waiters: clear their count (an add beside this one, which Go
+  // calls misuse, keeps its counter) and wake as many.
+  st = uint64_t(v) << 32 | uint32_t(st);
+  while (!state.compare_exchange_weak(st, st & ~uint64_t(UINT32_MAX))) {
   }
-  if (v > 0 || w == 0) return 0;
-  // The counter reached 0 with waiters: reset and wake them all.
-  state.store(0);
-  for (uint32_t i = 0; i < w; i++) semrelease(semaaddr(&wg->sema));
+  for (uint32_t i = 0, w = uint32_t(st); i < w; i++) semrelease(semaaddr(&wg->sema));
   return 0;
 }
 

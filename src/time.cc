@@ -208,9 +208,15 @@ int64_t checktimers(p* pp, int64_t now) {
     rttimer* t = pp->timers[0];
     t->runningon.store(pp, std::memory_order_relaxed);  // heapremove's release, or timerslock
     if (t->period > 0) {
-      // A ticker: the next tick, skipping the ones already missed. It stays in the heap
-      // (t.pp never reads null: a deltimer that saw null would take it for stopped).
-      t->when += t->period * ((now - t->when) / t->period + 1);
+      // A ticker: the next tick, skipping the ones already missed, or never (INT64_MAX)
+      // past the clock's range. It stays in the heap (t.pp never reads null: a deltimer
+      // that saw null would take it for stopped).
+      int64_t step, next;
+      if (__builtin_mul_overflow(t->period, (now - t->when) / t->period + 1, &step) ||
+          __builtin_add_overflow(t->when, step, &next)) {
+        next = INT64_MAX;
+      }
+      t->when = next;
       siftdown(pp, 0);
       settimer0(pp);
     } else {

@@ -471,6 +471,22 @@ TEST(Select, TimeoutFiresWhenNothingIsReady) {
   EXPECT_EQ(gmp_select(none, 1, 1000 * 1000), -ETIMEDOUT);
 }
 
+// A timeout past the clock's range waits as long as it takes (the deadline saturates).
+TEST(Select, ATimeoutPastTheClocksRangeWaitsForACase) {
+  for (int64_t timeout : {INT64_MAX, INT64_MAX - 1000000000}) {
+    Chan a(sizeof(int64_t), 0);
+    go([&] {
+      gmp_sleep(20 * 1000 * 1000);
+      int64_t v = 7;
+      gmp_chan_send(a.c, &v);
+    });
+    int64_t v = 0;
+    gmp_select_case cs[] = {{a.c, GMP_RECV, &v, false}};
+    EXPECT_EQ(gmp_select(cs, 1, timeout), 0) << timeout;
+    EXPECT_EQ(v, 7);
+  }
+}
+
 TEST(Select, CaseBeatsTimeoutAndTheTimerIsDisarmed) {
   for (int round = 0; round < 200; round++) {
     Chan a(sizeof(int64_t), 0);

@@ -157,6 +157,54 @@ TEST(RWMutex, ReadersShareWritersExclude) {
   EXPECT_EQ(gmp_rwmutex_unlock(&rw), -EPERM);
 }
 
+// An unlock by a goroutine that does not hold the write lock, while a reader holds it and
+// a writer waits for that reader, changes nothing (it used to let the writer's lock go).
+TEST(RWMutex, UnlockWhileAWriterWaitsForReadersIsRejected) {
+  gmp_rwmutex_t rw = GMP_RWMUTEX_INIT;
+  ASSERT_EQ(gmp_rwmutex_rlock(&rw), 0);
+  std::atomic<int> got{0};
+  WaitGroup wg(1);
+  go([&] {
+    gmp_rwmutex_lock(&rw);
+    got.store(1);
+    EXPECT_EQ(gmp_rwmutex_unlock(&rw), 0);
+    wg.done();
+  });
+  ASSERT_TRUE(waitfor([&] { return __atomic_load_n(&rw.reader_wait, __ATOMIC_RELAXED) == 1; }));
+  EXPECT_EQ(gmp_rwmutex_unlock(&rw), -EPERM);
+  EXPECT_EQ(got.load(), 0);
+  EXPECT_EQ(gmp_rwmutex_runlock(&rw), 0);
+  wg.wait();
+  EXPECT_EQ(got.load(), 1);
+  EXPECT_EQ(gmp_rwmutex_rlock(&rw), 0) << "free again";
+  EXPECT_EQ(gmp_rwmutex_runlock(&rw), 0);
+}
+
+// A rejected add is never seen: adds and dones beside it on another thread all succeed.
+TEST(WaitGroup, ARejectedAddIsNeverSeen) {
+  gmp_waitgroup_t wg = GMP_WAITGROUP_INIT;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> rejected{0};
+  std::thread bad([&] {
+    while (!stop.load()) rejected += gmp_waitgroup_add(&wg, -1000) == -EINVAL;
+  });
+  ASSERT_TRUE(waitfor([&] { return rejected.load() > 0; }));
+  constexpr int n = 200000;
+  int ok = 0;
+  for (int i = 0; i < n; i++) {
+    ok += gmp_waitgroup_add(&wg, 1) == 0;
+    ok += gmp_waitgroup_done(&wg) == 0;
+  }
+  stop.store(true);
+  bad.join();
+  EXPECT_EQ(ok, 2 * n);
+  EXPECT_EQ(wg.state, 0u);
+  EXPECT_EQ(gmp_waitgroup_add(&wg, INT32_MAX), 0);
+  EXPECT_EQ(gmp_waitgroup_add(&wg, 1), -EINVAL) << "past INT32_MAX";
+  EXPECT_EQ(gmp_waitgroup_add(&wg, -int64_t(INT32_MAX)), 0);
+  EXPECT_EQ(wg.state, 0u);
+}
+
 TEST(WaitGroup, WaitsForEveryDoneAndRejectsNegative) {
   constexpr int n = 1000;
   gmp_waitgroup_t wg = GMP_WAITGROUP_INIT;

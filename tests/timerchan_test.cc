@@ -107,6 +107,31 @@ TEST(Ticker, TicksEveryPeriodAndDropsWhatASlowReceiverMisses) {
   EXPECT_EQ(gmp_timer_free(t), 0);
 }
 
+// A period past the clock's range: one tick, then none, and the P's M back from its
+// timers (the wrapped next tick was always due, and kept it there at 100% CPU: the
+// watchdog ends the test binary then).
+TEST(Ticker, APeriodPastTheClocksRangeTicksOnce) {
+  ScopedMaxprocs procs(1);
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    if (!waitfor([&] { return done.load(); }, 20)) {
+      fprintf(stderr, "Ticker.APeriodPastTheClocksRangeTicksOnce: the P never came back\n");
+      _exit(1);
+    }
+  });
+  gmp_timer_t* t = gmp_timer_new(0, INT64_MAX);
+  ASSERT_NE(t, nullptr);
+  gmp_chan_t* c = gmp_timer_chan(t);
+  EXPECT_NE(recvwithin(c, 5000 * ms), -1);
+  EXPECT_EQ(recvwithin(c, 50 * ms), -1) << "a second tick";
+  EXPECT_EQ(gmp_timer_reset(t, 0, INT64_MAX - 1), 1) << "still a ticker, its next tick never";
+  EXPECT_NE(recvwithin(c, 5000 * ms), -1);
+  EXPECT_EQ(recvwithin(c, 50 * ms), -1) << "a second tick after the reset";
+  EXPECT_EQ(gmp_timer_free(t), 0);
+  done.store(true);
+  watchdog.join();
+}
+
 TEST(After, DeliversOnceAndFreesItself) {
   int64_t t0 = gmp_nanotime();
   gmp_chan_t* c = gmp_after(10 * ms);

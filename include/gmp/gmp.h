@@ -325,7 +325,9 @@ GMP_API int gmp_mutex_unlock(gmp_mutex_t *m);
 
 /*
  * gmp_rwmutex_t: sync.RWMutex. Many readers or one writer; a waiting writer keeps new
- * readers out. runlock/unlock: -EPERM when not read-/write-locked.
+ * readers out. runlock/unlock: -EPERM when not read-/write-locked (nothing changes). As in
+ * Go, a runlock without a read lock while a writer holds the lock is not told from a
+ * reader's, and breaks the lock.
  */
 typedef struct gmp_rwmutex {
   gmp_mutex_t w;
@@ -343,7 +345,8 @@ GMP_API int gmp_rwmutex_trylock(gmp_rwmutex_t *rw);
 
 /*
  * gmp_waitgroup_t: sync.WaitGroup. add(delta) (done is add(-1)): -EINVAL if the counter
- * would go negative (it is left unchanged). wait blocks until the counter is 0.
+ * would go negative or past INT32_MAX (it is left unchanged). wait blocks until the
+ * counter is 0.
  */
 typedef struct gmp_waitgroup { uint64_t state; uint32_t sema; } gmp_waitgroup_t;
 #define GMP_WAITGROUP_INIT {0, 0}
