@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dlfcn.h>
+#include <linux/futex.h>
 #include <liburing.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -33,6 +34,31 @@ F libcfn(const char* name) {
 // validts: ts is a valid relative or absolute time (libc's EINVAL otherwise).
 inline bool validts(const timespec* ts) {
   return ts && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+// userts: the caller's time *from, copied to *to, when the kernel would take it (readable,
+// and valid as validts says); false otherwise, where the kernel's own call is to answer
+// (EFAULT, EINVAL) rather than a load here fault. One system call: a futex wait on a word
+// that never matches reads and checks the time first, as the sleeps do, then returns at
+// once (EAGAIN). errno is left as it was.
+inline bool userts(const timespec* from, timespec* to) {
+  if (!from) return false;
+  uint32_t word = 0;
+  int saved = errno;
+  bool ok = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, from, nullptr, 0) == -1 &&
+            errno == EAGAIN;
+  errno = saved;
+  if (ok) *to = *from;
+  return ok;
+}
+
+// userwritable: the caller's *ts may be written, as the kernel's copy-out would (its own
+// clock_gettime, not the vDSO's, which would fault here); errno is left as it was.
+inline bool userwritable(timespec* ts) {
+  int saved = errno;
+  bool ok = syscall(SYS_clock_gettime, CLOCK_MONOTONIC, ts) == 0;
+  errno = saved;
+  return ok;
 }
 
 // nanos: a valid ts in nanoseconds, INT64_MAX when it does not fit.

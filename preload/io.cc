@@ -521,12 +521,23 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   return ssize_t(done);
 }
 
+// errnokept: f's result, and where it succeeded errno as the caller left it: the try
+// without waiting that said EAGAIN before the call parked must not show, as glibc's
+// successful calls leave errno alone (seterrno: after a park the thread may be another).
+template <typename F>
+auto errnokept(F f) {
+  int saved = errno;
+  auto r = f();
+  if (r >= 0) gmp::seterrno(saved);
+  return r;
+}
+
 }  // namespace
 
 GMP_HOOK ssize_t read(int fd, void* buf, size_t n) {
   REAL(read);
   if (!gmp::hookable(true)) return real_read(fd, buf, n);
-  return readat(fd, buf, n, -1);
+  return errnokept([&] { return readat(fd, buf, n, -1); });
 }
 
 // With _FILE_OFFSET_BITS=64 the headers name pread pread64; the hook defines both names.
@@ -534,7 +545,7 @@ GMP_HOOK ssize_t pread_hook(int fd, void* buf, size_t n, off_t off) __asm__("pre
 GMP_HOOK ssize_t pread_hook(int fd, void* buf, size_t n, off_t off) {
   REAL(pread);
   if (!gmp::hookable(true) || off < 0) return real_pread(fd, buf, n, off);
-  return readat(fd, buf, n, off);
+  return errnokept([&] { return readat(fd, buf, n, off); });
 }
 extern "C" __attribute__((visibility("default"), alias("pread"))) ssize_t pread64_hook(
     int, void*, size_t, off_t) __asm__("pread64");
@@ -542,14 +553,14 @@ extern "C" __attribute__((visibility("default"), alias("pread"))) ssize_t pread6
 GMP_HOOK ssize_t write(int fd, const void* buf, size_t n) {
   REAL(write);
   if (!gmp::hookable(true)) return real_write(fd, buf, n);
-  return writeat(fd, buf, n, -1);
+  return errnokept([&] { return writeat(fd, buf, n, -1); });
 }
 
 GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) __asm__("pwrite");
 GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) {
   REAL(pwrite);
   if (!gmp::hookable(true) || off < 0) return real_pwrite(fd, buf, n, off);
-  return writeat(fd, buf, n, off);
+  return errnokept([&] { return writeat(fd, buf, n, off); });
 }
 extern "C" __attribute__((visibility("default"), alias("pwrite"))) ssize_t pwrite64_hook(
     int, const void*, size_t, off_t) __asm__("pwrite64");
@@ -580,25 +591,28 @@ GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
   REAL(readv);
   if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
   if (diskfile.has(fd, false)) return gmp::ringresult(ringreadv(fd, iov, cnt, -1));
-  ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
-  if (r > 0 && cnt > 0 && size_t(r) < iovbytes(iov, size_t(cnt)) && atdisk(fd)) {
-    // A disk file partly in the page cache: the rest as readv would read it (the kernel's).
-    iovleft left(iov, size_t(cnt));
-    left.advance(size_t(r));
-    int32_t more = ringreadv(fd, left.data(), left.count(), -1);
-    return more > 0 ? r + more : r;
-  }
-  if (r >= 0 || !wouldblock(errno)) return r;
-  return parked(
-      fd, r, SO_RCVTIMEO, true, [&] { return real_readv(fd, iov, cnt); },
-      [&](int64_t deadline) { return ringreadv(fd, iov, cnt, deadline); });
+  return errnokept([&]() -> ssize_t {
+    ssize_t r = preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
+    if (r > 0 && cnt > 0 && size_t(r) < iovbytes(iov, size_t(cnt)) && atdisk(fd)) {
+      // A disk file partly in the page cache: the rest as readv would read it (the kernel's).
+      iovleft left(iov, size_t(cnt));
+      left.advance(size_t(r));
+      int32_t more = ringreadv(fd, left.data(), left.count(), -1);
+      return more > 0 ? r + more : r;
+    }
+    if (r >= 0 || !wouldblock(errno)) return r;
+    return parked(
+        fd, r, SO_RCVTIMEO, true, [&] { return real_readv(fd, iov, cnt); },
+        [&](int64_t deadline) { return ringreadv(fd, iov, cnt, deadline); });
+  });
 }
 
 
-// writev: every byte on a blocking fd, as write (writeat) does.
-GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
+namespace {
+// writevg: writev for a goroutine, cnt > 0: every byte on a blocking fd, as write
+// (writeat) does.
+ssize_t writevg(int fd, const iovec* iov, int cnt) {
   REAL(writev);
-  if (!gmp::hookable(true) || cnt <= 0) return real_writev(fd, iov, cnt);
   if (diskfile.has(fd, false)) return gmp::ringresult(ringwritev(fd, iov, cnt, -1));
   if (cnt == 1) return writeat(fd, iov[0].iov_base, iov[0].iov_len, -1);
   ssize_t r = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
@@ -636,6 +650,13 @@ GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
     if (nb || !gmp::hookable(true)) return rest();
   }
   return ssize_t(done);
+}
+}  // namespace
+
+GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
+  REAL(writev);
+  if (!gmp::hookable(true) || cnt <= 0) return real_writev(fd, iov, cnt);
+  return errnokept([&] { return writevg(fd, iov, cnt); });
 }
 
 // ---- sockets ------------------------------------------------------------------------------------
@@ -724,14 +745,14 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
 GMP_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   REAL(recvmsg);
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_recvmsg(fd, msg, flags);
-  return recvmsgg(fd, msg, flags);
+  return errnokept([&] { return recvmsgg(fd, msg, flags); });
 }
 
 GMP_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   REAL(sendmsg);
   fdspassed(msg);  // every caller
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_sendmsg(fd, msg, flags);
-  return sendmsgg(fd, msg, flags);
+  return errnokept([&] { return sendmsgg(fd, msg, flags); });
 }
 
 GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from,
@@ -751,7 +772,7 @@ GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from
   msg.msg_namelen = from && fromlen ? *fromlen : 0;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  ssize_t r = recvmsgg(fd, &msg, flags);
+  ssize_t r = errnokept([&] { return recvmsgg(fd, &msg, flags); });
   if (r >= 0 && from && fromlen) *fromlen = msg.msg_namelen;
   return r;
 }
@@ -777,7 +798,7 @@ GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sock
   msg.msg_namelen = to ? tolen : 0;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  return sendmsgg(fd, &msg, flags);
+  return errnokept([&] { return sendmsgg(fd, &msg, flags); });
 }
 
 GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {

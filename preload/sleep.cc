@@ -15,34 +15,35 @@
 #include "hook.h"
 
 using gmp::nanos;
-using gmp::validts;
 
 namespace {
 
 // sleepg: the calling goroutine sleeps ns (INT64_MAX: for ever); returns the ns left when
-// a signal handler cut the sleep short, else 0.
+// a signal handler cut the sleep short, else 0. The end saturates at INT64_MAX, as the
+// kernel's timer expiry does at KTIME_MAX: a sleep past it that is cut short has the time
+// to that far end left, as the kernel reports it.
 int64_t sleepg(int64_t ns) {
   if (ns <= 0) return 0;  // an absolute time already past (deadlinein would say "none")
   if (!gmp::sigintrtarget() || !gmp::hookable(true)) {
     gmp::timesleep(ns);
     return 0;
   }
-  int64_t deadline = gmp::deadlinein(ns);
+  int64_t now = gmp::nanotime();
+  const int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
   for (;;) {
-    int64_t left = deadline < 0 ? INT64_MAX : deadline - gmp::nanotime();
+    int64_t left = deadline - gmp::nanotime();
     if (left <= 0) return 0;
     __kernel_timespec ts{left / 1000000000, left % 1000000000};
     io_uring_sqe* sqe = gmp::netpollsqe();
     io_uring_prep_timeout(sqe, &ts, 0, 0);
     if (gmp::netpollwait(sqe, gmp::intrAlways) == -EINTR) {
-      if (deadline < 0) return INT64_MAX;
       left = deadline - gmp::nanotime();
       return left > 0 ? left : 1;  // cut short: some time is left, however little
     }
     // -ETIME: the time is up; anything else (a cancel by a close of the ring's fd...): on
-    if (deadline >= 0 && gmp::nanotime() >= deadline) return 0;
+    if (gmp::nanotime() >= deadline) return 0;
     if (!gmp::hookable(true)) {
-      gmp::timesleep(deadline < 0 ? INT64_MAX : deadline - gmp::nanotime());
+      gmp::timesleep(deadline - gmp::nanotime());
       return 0;
     }
   }
@@ -52,26 +53,37 @@ timespec tots(int64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1
 
 }  // namespace
 
+// req is read as the kernel reads it (userts): an address it cannot read, or a time it
+// refuses, gets the real call's EFAULT or EINVAL; rem is written only where the kernel's
+// copy-out would succeed, else the call fails with EFAULT, as the kernel's.
 GMP_HOOK int nanosleep(const timespec* req, timespec* rem) {
   REAL(nanosleep);
-  if (!validts(req) || !gmp::hookable(false)) return real_nanosleep(req, rem);
-  int64_t left = sleepg(nanos(*req));
+  timespec t;
+  if (!gmp::hookable(false) || !gmp::userts(req, &t)) return real_nanosleep(req, rem);
+  int64_t left = sleepg(nanos(t));
   if (left == 0) return 0;
-  if (rem) *rem = left == INT64_MAX ? *req : tots(left);
+  if (rem && !gmp::userwritable(rem)) {
+    gmp::seterrno(EFAULT);
+    return -1;
+  }
+  if (rem) *rem = tots(left);
   gmp::seterrno(EINTR);
   return -1;
 }
 
 GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
   REAL(clock_nanosleep);
-  if (!validts(req) || !gmp::hookable(false)) return real_clock_nanosleep(clock, flags, req, rem);
+  timespec t;
+  if (!gmp::hookable(false) || !gmp::userts(req, &t)) {
+    return real_clock_nanosleep(clock, flags, req, rem);
+  }
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME &&
       clock != CLOCK_TAI) {
     // A CPU-time clock (or one the kernel refuses): its sleep blocks the thread, the P
     // handed on meanwhile; it held the P for the whole sleep.
     return gmp::insyscall([&] { return real_clock_nanosleep(clock, flags, req, rem); });
   }
-  int64_t ns = nanos(*req);
+  int64_t ns = nanos(t);
   if (flags & TIMER_ABSTIME) {
     timespec now;
     if (clock_gettime(clock, &now) != 0) return real_clock_nanosleep(clock, flags, req, rem);
@@ -80,7 +92,10 @@ GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, ti
   int64_t left = sleepg(ns);
   if (left == 0) return 0;
   // The error is the result (errno untouched); rem only for a relative sleep.
-  if (rem && !(flags & TIMER_ABSTIME)) *rem = left == INT64_MAX ? *req : tots(left);
+  if (rem && !(flags & TIMER_ABSTIME)) {
+    if (!gmp::userwritable(rem)) return EFAULT;
+    *rem = tots(left);
+  }
   return EINTR;
 }
 

@@ -390,6 +390,28 @@ TEST(HookContract, BlockingSendsAndWritevSendEveryByte) {
     close(ls);
     return out;
   }, true);
+  same("reads that wait, then succeed, leave errno alone (data, then EOF)", [] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    later when;
+    std::thread peer([&] {
+      when.wait(10);
+      write(sv[1], "ab", 2);
+      usleep(20 * 1000);
+      shutdown(sv[1], SHUT_WR);
+    });
+    char buf[4];
+    errno = ENOENT;
+    ssize_t r = read(sv[0], buf, sizeof buf);
+    std::string out = say(r) + " errno " + std::to_string(errnonow() == ENOENT);
+    errno = ENOENT;
+    r = recv(sv[0], buf, sizeof buf, 0);
+    out += " " + say(r) + " errno " + std::to_string(errnonow() == ENOENT);
+    peer.join();
+    close(sv[0]);
+    close(sv[1]);
+    return out;
+  }, true);
   same("a 128 KiB writev to a pipe with room for 4 KiB, drained by a thread", [] {
     int p[2];
     pipe2(p, O_CLOEXEC);
@@ -1179,6 +1201,16 @@ TEST(HookContract, PollSelectEpollSleep) {
     out += say(nanosleep(&zero, nullptr)) + " " + say(usleep(0)) + " " + std::to_string(sleep(0)) + " ";
     out += std::to_string(clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, nullptr)) + " ";
     out += std::to_string(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &zero, nullptr));
+    return out;
+  });
+  same("sleeps: a time the kernel cannot read is EFAULT, not a fault here", [] {
+    auto* unmapped = reinterpret_cast<const timespec*>(16);
+    std::string out = say(nanosleep(unmapped, nullptr)) + " ";
+    out += std::to_string(clock_nanosleep(CLOCK_MONOTONIC, 0, unmapped, nullptr)) + " ";
+    out += std::to_string(clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, unmapped, nullptr));
+    // rem is only written when the sleep is cut short: an unwritable one is fine here.
+    timespec shortreq{0, 1000};
+    out += " " + say(nanosleep(&shortreq, reinterpret_cast<timespec*>(16)));
     return out;
   });
 }

@@ -215,6 +215,25 @@ TEST(Signal, GoroutinesThatBlockASignalAreCounted) {
       << gmp::sigmaskblockers(SIGUSR2) - base;
 }
 
+// A sleep cut short writes the time left as the kernel's copy-out would: EFAULT where rem
+// cannot be written (a store here would fault); and a sleep past the clock's range has the
+// time to its saturated end left (KTIME_MAX), as the kernel's.
+TEST(Signal, AnInterruptedSleepWritesRemAsTheKernelDoes) {
+  handle h(0);
+  timespec req{30, 0};
+  auto* unmapped = reinterpret_cast<timespec*>(16);
+  EXPECT_EQ(kicked([&] { return nanosleep(&req, unmapped); }), std::make_pair(-1L, EFAULT));
+  EXPECT_EQ(kicked([&] { return clock_nanosleep(CLOCK_MONOTONIC, 0, &req, unmapped); }).first,
+            EFAULT);
+  timespec huge{INT64_MAX / 2, 0}, rem{};
+  EXPECT_EQ(kicked([&] { return nanosleep(&huge, &rem); }), eintr);
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t expect = INT64_MAX / 1000000000 - now.tv_sec;  // KTIME_MAX less the clock
+  EXPECT_TRUE(rem.tv_sec >= expect - 2 && rem.tv_sec <= expect) << rem.tv_sec << " " << expect;
+  EXPECT_EQ(handled.load(), 3);
+}
+
 TEST(Signal, PauseReturnsOnceAHandlerRan) {
   handle h(SA_RESTART);
   EXPECT_EQ(kicked([] { return pause(); }), eintr);
