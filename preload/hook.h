@@ -151,7 +151,8 @@ inline long ringresult(int32_t res) {
 // Waits with a deadline (a nanotime; < 0: none). sqeuntil takes the SQE for an operation
 // that gives up at deadline, with room for its linked timeout; parkuntil parks on it and
 // returns the completion's result, or -ETIME when the deadline cancelled the operation (a
-// cancel by close() before the deadline stays -ECANCELED). A signal handler ends a wait with
+// cancel by close() before the deadline stays -ECANCELED; an operation in an io-wq worker,
+// a blocking AF_UNIX connect, ends in -EINTR when cancelled). A signal handler ends a wait with
 // a deadline in EINTR, SA_RESTART or not: the kernel does not restart a socket's timed wait
 // (signal(7)). Nothing that could switch goroutines goes in between, as for netpollsqe and
 // netpollwait.
@@ -165,7 +166,7 @@ inline int32_t parkuntil(io_uring_sqe* sqe, int64_t deadline, intrmode mode) {
   sqe->flags |= IOSQE_IO_LINK;
   io_uring_prep_link_timeout(netpollsqe(), &ts, 0);  // ts is read at the submission
   int32_t res = netpollwait(sqe, mode == intrNever ? intrNever : intrAlways);
-  return res == -ECANCELED && nanotime() >= deadline ? -ETIME : res;
+  return (res == -ECANCELED || res == -EINTR) && nanotime() >= deadline ? -ETIME : res;
 }
 
 }  // namespace gmp

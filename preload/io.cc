@@ -924,8 +924,8 @@ GMP_HOOK FILE* fdopen(int fd, const char* mode) {
 // outcome: so does this, waiting until the socket is writable and asking again. A handler
 // ends either wait in EINTR, or under SA_RESTART makes the call again, which then waits for
 // the connection under way (signal(7)); with SO_SNDTIMEO, EINTR either way (parkuntil), and
-// the timeout's end is EINPROGRESS for a connection this call began, EALREADY for one it
-// found under way, as the kernel's.
+// the timeout's end is EINPROGRESS for a connection this call began (EAGAIN for AF_UNIX),
+// EALREADY for one it found under way, as the kernel's.
 GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
   REAL(connect);
   if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);
@@ -943,7 +943,10 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
       res = ready == 0 ? -EALREADY : -EINTR;
     }
     if (res == gmp::restartcall) continue;
-    return int(gmp::ringresult(res == -ETIME ? -EINPROGRESS : res));
+    // The timeout's end: a TCP connection goes on (EINPROGRESS); an AF_UNIX connect that
+    // waited for room in the listener's backlog gives up (EAGAIN, unix_stream_connect).
+    if (res == -ETIME && addr->sa_family != AF_UNIX) res = -EINPROGRESS;
+    return int(gmp::ringresult(res));
   }
 }
 

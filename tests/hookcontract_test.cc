@@ -24,6 +24,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "export_test.h"
 
@@ -488,18 +489,27 @@ struct sigcount {
   std::string say() const { return std::string(sigabbrev_np(Sig)) + " " + std::to_string(n.load() - before); }
 };
 
+// unixlistener: an AF_UNIX listener of type with backlog at a fresh abstract address,
+// which *addr and *len name.
+int unixlistener(int type, int backlog, sockaddr_un* addr, socklen_t* len) {
+  static std::atomic<int> seq{0};
+  int ls = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  *addr = sockaddr_un{};
+  addr->sun_family = AF_UNIX;
+  int n = snprintf(addr->sun_path + 1, sizeof addr->sun_path - 1, "gmp-contract-%d-%d",
+                   getpid(), seq.fetch_add(1));
+  *len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + size_t(n));
+  bind(ls, reinterpret_cast<sockaddr*>(addr), *len);
+  listen(ls, backlog);
+  return ls;
+}
+
 // unixaccepted: an AF_UNIX socket of type accepted from a listener at a fresh abstract
 // address, its connected peer in *peer.
 int unixaccepted(int type, int* peer) {
-  static std::atomic<int> seq{0};
-  int ls = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "gmp-contract-%d-%d", getpid(),
-                   seq.fetch_add(1));
-  socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + size_t(n));
-  bind(ls, reinterpret_cast<sockaddr*>(&addr), len);
-  listen(ls, 1);
+  sockaddr_un addr;
+  socklen_t len;
+  int ls = unixlistener(type, 1, &addr, &len);
   *peer = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
   connect(*peer, reinterpret_cast<sockaddr*>(&addr), len);
   int a = accept(ls, nullptr, nullptr);
@@ -1050,6 +1060,24 @@ TEST(HookContract, SocketTimeouts) {
     close(ls);
     close(sv[0]);
     close(sv[1]);
+    return out;
+  }, true);
+  same("SO_SNDTIMEO: a connect that waits for room in an AF_UNIX backlog ends in EAGAIN", [] {
+    sockaddr_un addr;
+    socklen_t len;
+    int ls = unixlistener(SOCK_STREAM, 0, &addr, &len);
+    std::vector<int> fill;  // non-blocking connects until the backlog is full
+    for (int k = 0; k < 16; k++) {
+      fill.push_back(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      if (connect(fill.back(), reinterpret_cast<sockaddr*>(&addr), len) < 0) break;
+    }
+    int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{0, 50000};
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    std::string out = say(connect(c, reinterpret_cast<sockaddr*>(&addr), len));
+    close(c);
+    for (int f : fill) close(f);
+    close(ls);
     return out;
   }, true);
   same("SO_SNDTIMEO: a send that fills the socket returns its count, the next EAGAIN", [] {
