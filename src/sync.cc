@@ -374,6 +374,9 @@ int gmp_sem_tryacquire(gmp_sem_t* s) {
 
 int gmp_sem_release(gmp_sem_t* s) {
   if (!s) return -EINVAL;
+  // A full count: as sem_post's EOVERFLOW, a look before the add (two releases racing at
+  // the last count could still wrap it: four billion releases nobody acquired).
+  if (at(s->count).load(std::memory_order_relaxed) == UINT32_MAX) return -EOVERFLOW;
   semrelease(semaaddr(&s->count));
   return 0;
 }

@@ -82,6 +82,27 @@ TEST(Cpp, SendOnClosedChannelThrowsLogicError) {
   EXPECT_EQ(tracked::live.load(), 0);
 }
 
+// Misuse the C ABI answers with an error code throws here instead of passing unseen: a
+// handle moved from, an unlock of what is not locked, a ticker that would not tick.
+TEST(Cpp, MisuseThrows) {
+  gmp::chan<int> a(1);
+  gmp::chan<int> b(std::move(a));
+  EXPECT_THROW(a.send(1), std::system_error);  // NOLINT(bugprone-use-after-move)
+  EXPECT_THROW(a.close(), std::system_error);
+  EXPECT_THROW(a.recv(), std::system_error);
+  gmp::chan<tracked> t(1);
+  gmp::chan<tracked> t2(std::move(t));
+  EXPECT_THROW(t.send(tracked("lost")), std::system_error);
+  EXPECT_EQ(tracked::live.load(), 0) << "the value a failed send took is destroyed";
+  gmp::mutex m;
+  EXPECT_THROW(m.unlock(), std::system_error);
+  gmp::shared_mutex sm;
+  EXPECT_THROW(sm.unlock(), std::system_error);
+  EXPECT_THROW(sm.unlock_shared(), std::system_error);
+  EXPECT_THROW(gmp::ticker(0ms), std::invalid_argument);
+  EXPECT_THROW(gmp::ticker(-1ms), std::invalid_argument);
+}
+
 TEST(Cpp, UnbufferedChanPingPong) {
   gmp::chan<int> ping, pong;
   gmp::go([=]() mutable {

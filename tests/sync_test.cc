@@ -327,4 +327,7 @@ TEST(Sem, CountsPermitsExactly) {
   EXPECT_EQ(s.count, uint32_t(permits));
   gmp_sem_t empty = GMP_SEM_INIT(0);
   EXPECT_EQ(gmp_sem_tryacquire(&empty), -EAGAIN);
+  gmp_sem_t full = GMP_SEM_INIT(UINT32_MAX);
+  EXPECT_EQ(gmp_sem_release(&full), -EOVERFLOW);
+  EXPECT_EQ(full.count, UINT32_MAX) << "the count did not wrap";
 }

@@ -369,7 +369,10 @@ GMP_API int gmp_cond_wait(gmp_cond_t *c, gmp_mutex_t *m);
 GMP_API int gmp_cond_signal(gmp_cond_t *c);
 GMP_API int gmp_cond_broadcast(gmp_cond_t *c);
 
-/* gmp_sem_t: a counting semaphore. tryacquire: -EAGAIN when the count is 0. */
+/*
+ * gmp_sem_t: a counting semaphore. tryacquire: -EAGAIN when the count is 0; release:
+ * -EOVERFLOW when it is UINT32_MAX (nothing changes).
+ */
 typedef struct gmp_sem { uint32_t count; } gmp_sem_t;
 #define GMP_SEM_INIT(n) {(n)}
 GMP_API int gmp_sem_acquire(gmp_sem_t *s);

@@ -126,27 +126,31 @@ template <typename T> class chan {
   }
   ~chan() { release(); }
 
-  // send blocks until the value is taken or buffered; throws closed_channel.
+  // send blocks until the value is taken or buffered; throws closed_channel (and
+  // std::system_error on a handle moved from).
   void send(T v) {
     if constexpr (direct) {
-      if (gmp_chan_send(c_, &v) == -EPIPE) throw closed_channel();
+      sent(gmp_chan_send(c_, &v));
     } else {
       T* p = new T(std::move(v));
-      if (gmp_chan_send(c_, &p) == -EPIPE) {
-        delete p;
-        throw closed_channel();
-      }
+      int r = gmp_chan_send(c_, &p);
+      if (r < 0) delete p;
+      sent(r);
     }
   }
   // recv blocks for a value; empty once the channel is closed and drained.
   std::optional<T> recv() {
     slot s;
-    if (gmp_chan_recv(c_, &s) != 1) return std::nullopt;
+    int r = gmp_chan_recv(c_, &s);
+    detail::check(r, "gmp::chan::recv");
+    if (r != 1) return std::nullopt;
     return take(s);
   }
   // close: receivers drain what is buffered, then get nothing; throws if already closed.
   void close() {
-    if (gmp_chan_close(c_) == -EPIPE) throw closed_channel("gmp: close of closed channel");
+    int r = gmp_chan_close(c_);
+    if (r == -EPIPE) throw closed_channel("gmp: close of closed channel");
+    detail::check(r, "gmp::chan::close");
   }
   size_t size() const { return gmp_chan_len(c_); }
   size_t capacity() const { return gmp_chan_cap(c_); }
@@ -176,6 +180,10 @@ template <typename T> class chan {
  private:
   struct adopting {};
   chan(gmp_chan_t* c, adopting) noexcept : c_(c) {}
+  static void sent(int r) {
+    if (r == -EPIPE) throw closed_channel();
+    detail::check(r, "gmp::chan::send");
+  }
   void release() {
     if (c_) gmp_chan_release(c_);  // the last one destroys unreceived values (drop)
   }
@@ -219,12 +227,19 @@ class timer {
   chan<int64_t> c_;
 };
 
-// ticker: a timer that fires every period (Go's time.NewTicker).
+// ticker: a timer that fires every period (Go's time.NewTicker); a period that is not
+// positive throws std::invalid_argument (Go panics).
 class ticker : public timer {
  public:
   template <typename Rep, typename Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
-      : timer(period, std::chrono::duration_cast<std::chrono::nanoseconds>(period)) {}
+      : timer(period, positive(std::chrono::duration_cast<std::chrono::nanoseconds>(period))) {}
+
+ private:
+  static std::chrono::nanoseconds positive(std::chrono::nanoseconds period) {
+    if (period.count() <= 0) throw std::invalid_argument("gmp::ticker: non-positive period");
+    return period;
+  }
 };
 
 // after(d): a channel that receives the time once, after d (Go's time.After). (after(d, f)
@@ -348,7 +363,8 @@ template <typename... Cases> size_t select(Cases&&... cases) {
 // ---- sync ---------------------------------------------------------------------------------------
 
 // mutex: Lockable (std::lock_guard, std::unique_lock, std::scoped_lock,
-// std::condition_variable_any).
+// std::condition_variable_any). Unlocking one that is not locked throws std::system_error
+// (EPERM), where Go's is a fatal error: from a lock_guard's destructor, std::terminate.
 class mutex {
  public:
   mutex() = default;
@@ -356,14 +372,14 @@ class mutex {
   mutex& operator=(const mutex&) = delete;
   void lock() { gmp_mutex_lock(&m_); }
   bool try_lock() { return gmp_mutex_trylock(&m_) == 0; }
-  void unlock() { gmp_mutex_unlock(&m_); }
+  void unlock() { detail::check(gmp_mutex_unlock(&m_), "gmp::mutex::unlock"); }
   gmp_mutex_t* native_handle() { return &m_; }
 
  private:
   gmp_mutex_t m_ = GMP_MUTEX_INIT;
 };
 
-// shared_mutex: SharedLockable (std::shared_lock) as well.
+// shared_mutex: SharedLockable (std::shared_lock) as well; unlocks as mutex's.
 class shared_mutex {
  public:
   shared_mutex() = default;
@@ -371,10 +387,12 @@ class shared_mutex {
   shared_mutex& operator=(const shared_mutex&) = delete;
   void lock() { gmp_rwmutex_lock(&m_); }
   bool try_lock() { return gmp_rwmutex_trylock(&m_) == 0; }
-  void unlock() { gmp_rwmutex_unlock(&m_); }
+  void unlock() { detail::check(gmp_rwmutex_unlock(&m_), "gmp::shared_mutex::unlock"); }
   void lock_shared() { gmp_rwmutex_rlock(&m_); }
   bool try_lock_shared() { return gmp_rwmutex_tryrlock(&m_) == 0; }
-  void unlock_shared() { gmp_rwmutex_runlock(&m_); }
+  void unlock_shared() {
+    detail::check(gmp_rwmutex_runlock(&m_), "gmp::shared_mutex::unlock_shared");
+  }
 
  private:
   gmp_rwmutex_t m_ = GMP_RWMUTEX_INIT;
@@ -388,7 +406,7 @@ class wait_group {
   // add: throws std::system_error if the counter would go negative.
   void add(int64_t n) { detail::check(gmp_waitgroup_add(&wg_, n), "gmp::wait_group::add"); }
   void done() { add(-1); }
-  void wait() { gmp_waitgroup_wait(&wg_); }
+  void wait() { detail::check(gmp_waitgroup_wait(&wg_), "gmp::wait_group::wait"); }
 
  private:
   gmp_waitgroup_t wg_ = GMP_WAITGROUP_INIT;
