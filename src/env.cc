@@ -11,10 +11,12 @@
 //                              goroutines, the failing one, all (default), all and then die
 //                              of the signal (SIGABRT otherwise) so that a core is written
 //   GMPMAXPROCS=N              number of Ps (default: usable CPUs)
-//   GMPSTACK=N[k|m]            default goroutine stack size in bytes (min 16k; default 64k)
+//   GMPSTACK=N[k|m]            default goroutine stack size in bytes (min 16k, max 1024m,
+//                              gmp.h's GMP_GO_STACK_MAX; default 64k)
 #include <cstdlib>
 #include <cstring>
 
+#include "gmp/gmp.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -22,11 +24,12 @@ namespace gmp {
 debugvars debug;
 
 namespace {
-// parsesize parses N, Nk or Nm; false if malformed.
-bool parsesize(const char* s, size_t* out) {
+// parsesize parses N, Nk or Nm up to max; false if malformed or past max.
+bool parsesize(const char* s, size_t max, size_t* out) {
   char* end;
+  if (*s < '0' || *s > '9') return false;  // strtoull would take "-1" for ULLONG_MAX
   unsigned long long v = strtoull(s, &end, 10);
-  if (end == s) return false;
+  if (v > max) return false;
   if (*end == 'k' || *end == 'K') {
     v <<= 10;
     end++;
@@ -34,7 +37,7 @@ bool parsesize(const char* s, size_t* out) {
     v <<= 20;
     end++;
   }
-  if (*end) return false;
+  if (*end || v > max) return false;
   *out = size_t(v);
   return true;
 }
@@ -100,7 +103,7 @@ void parsedebugvars() {
     }
   }
   if (const char* s = getenv("GMPSTACK")) {
-    if (!parsesize(s, &debug.stacksize)) badvalue("GMPSTACK", s);
+    if (!parsesize(s, GMP_GO_STACK_MAX, &debug.stacksize)) badvalue("GMPSTACK", s);
   }
 }
 

@@ -90,6 +90,19 @@ TEST(Preload, SystemProgramsBehaveTheSame) {
   expectSame("sh -c 'for i in 1 2 3; do /bin/echo $i; done | sort -r'");
 }
 
+// A default stack size past GMP_GO_STACK_MAX (or negative, which strtoull would wrap) is
+// reported and ignored, as a malformed one is: it made the first stack's mapping fail.
+TEST(Preload, OutOfRangeStackSizeIsReportedAndIgnored) {
+  for (std::string v : {"99999999999999", "-1", "2048m"}) {
+    result r = run("env GMPSTACK=" + v + " " + app("plain") + " 42", true);
+    EXPECT_EQ(r.status, 42) << v << "\n" << r.out;
+    EXPECT_NE(r.out.find("gmp: ignoring malformed GMPSTACK=" + v), std::string::npos) << r.out;
+  }
+  result ok = run("env GMPSTACK=1024m " + app("plain") + " 42", true);
+  EXPECT_EQ(ok.status, 42) << ok.out;
+  EXPECT_EQ(ok.out.find("GMPSTACK"), std::string::npos) << ok.out;
+}
+
 TEST(Preload, PythonBehavesTheSame) {
   if (run("python3 -c 'pass'", false).status != 0) GTEST_SKIP() << "no python3 on this machine";
   expectSame("python3 -c 'import sys, threading; print(sys.argv, sum(range(10**6)))' x y");
