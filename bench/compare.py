@@ -38,8 +38,9 @@ THREAD_APPS = (("threadserver", [str(THREADSERVER_CONNS), "10"],
                ("churn", ["100000"],
                 (("ns_per_thread", "ns"), ("growth_kb", "KiB"), ("os_threads", "threads"))))
 OWN_TABLES = ("echo", "threads")  # workloads with a table of their own
-# echo is a server driven by bench/go/loadgen, run against three servers (ours, Go's, and
-# a native thread per connection) at each of these connection counts.
+# echo is a server driven by bench/go/loadgen, run against four servers (ours, Go's, a
+# native thread per connection, and one thread on raw io_uring) at each of these connection
+# counts.
 ECHO_CONNS = (100, 1000)
 ECHO_SECONDS = 2
 PRIMARY = {"parked": "parked_bytes", "sleepers": "sleepers_late_max"}
@@ -123,6 +124,7 @@ def main():
     ours = {w: build / "bench" / f"bench_{w}" for w in workloads if w != "threads"}
     if "echo" in workloads:
         ours["echo_threads"] = build / "bench" / "bench_echo_threads"
+        ours["echo_uring"] = build / "bench" / "bench_echo_uring"
     for path in ours.values():
         if not os.access(path, os.X_OK):
             fail(f"{path} is missing; build libgmp first (meson compile -C {args.build})")
@@ -197,7 +199,8 @@ def main():
         print()
         print("pingpong on Boost.Fiber: not built (install libboost-fiber-dev and reconfigure)")
     if "echo" in workloads:
-        echo(ours["echo"], go["echo"], ours["echo_threads"], go_out / "loadgen", args.runs)
+        echo(ours["echo"], go["echo"], ours["echo_threads"], ours["echo_uring"], go_out / "loadgen",
+             args.runs)
     if "threads" in workloads:
         threads(build, ours, args.runs)
 
@@ -237,14 +240,15 @@ def echo_once(server, env, loadgen, conns):
     return vals
 
 
-def echo(ours, go, threads, loadgen, runs):
-    """The echo table: for each connection count and P count (the thread server has none: its
-    figures stand in both rows), round trips/s, p99 latency, the server's and the load
-    generator's CPU per round trip; medians of runs, the servers taking turns."""
+def echo(ours, go, threads, uring, loadgen, runs):
+    """The echo table: for each connection count and P count (the thread and io_uring servers
+    have none: their figures stand in both rows), round trips/s, p99 latency, the server's and
+    the load generator's CPU per round trip; medians of runs, the servers taking turns."""
     sides = [(f"{side}{p}", cmd, {var: str(p)}) for p in PROCS
              for side, cmd, var in (("ours", ours, "GMPMAXPROCS"), ("go", go, "GOMAXPROCS"))]
-    sides.append(("threads", threads, {}))
-    rows = [("workload", "ours", "go", "threads", "unit", "ours/go", "ours/threads")]
+    sides += [("threads", threads, {}), ("uring", uring, {})]
+    rows = [("workload", "ours", "go", "threads", "uring", "unit", "ours/go", "ours/threads",
+             "ours/uring")]
     metrics = (("echo_rtps", "rt/s", 0), ("echo_p99", "us", 0), ("echo_cpu", "us/rt", 1),
                ("echo_loadcpu", "us/rt", 1))
     for conns in ECHO_CONNS:
@@ -256,16 +260,17 @@ def echo(ours, go, threads, loadgen, runs):
         for name, unit, digits in metrics:
             m = {side: statistics.median(vals[name][side]) for side, _, _ in sides}
             for p in PROCS:
-                o, g, t = m[f"ours{p}"], m[f"go{p}"], m["threads"]
+                o, g, t, u = m[f"ours{p}"], m[f"go{p}"], m["threads"], m["uring"]
                 rows.append((f"{name.replace('_', ' ')} {conns}c {p}P", f"{o:.{digits}f}",
-                             f"{g:.{digits}f}", f"{t:.{digits}f}", unit, f"{o / g:.2f}",
-                             f"{o / t:.2f}"))
+                             f"{g:.{digits}f}", f"{t:.{digits}f}", f"{u:.{digits}f}", unit,
+                             f"{o / g:.2f}", f"{o / t:.2f}", f"{o / u:.2f}"))
     print()
     print(f"echo: {ECHO_SECONDS} s measured per run after 0.3 s of warm-up, servers at 1 and 2 Ps "
-          "(the thread server: a thread per connection), load from bench/go/loadgen on the same "
-          "machine; echo loadcpu is the load generator's CPU per round trip, which bounds what "
-          "any server can reach on this machine (nproc / loadcpu)")
-    printtable(rows, left=(0, 4))
+          "(the thread server: a thread per connection; uring: one thread on io_uring with no "
+          "runtime, the floor), load from bench/go/loadgen on the same machine; echo loadcpu "
+          "is the load generator's CPU per round trip, which bounds what any server can reach "
+          "on this machine (nproc / loadcpu)")
+    printtable(rows, left=(0, 5))
 
 
 def threads(build, apps, runs):

@@ -8,8 +8,6 @@
 // load comes from bench/go/loadgen.
 #include <gmp/gmp.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +15,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+
+#include "echolisten.h"
 
 namespace {
 
@@ -34,25 +34,9 @@ void serve(void *arg) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    int port = argc > 1 ? atoi(argv[1]) : 0;
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ls = echolisten("echo: listen", argc > 1 ? atoi(argv[1]) : 0, 0);
+    if (ls < 0) return 1;
     int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // Several servers may share the port (bench/echoload.sh: two 1-P servers against one
-    // 2-P server); the kernel spreads the connections over them.
-    setsockopt(ls, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(uint16_t(port));
-    socklen_t len = sizeof addr;
-    if (ls < 0 || bind(ls, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
-        listen(ls, 4096) != 0 || getsockname(ls, reinterpret_cast<sockaddr *>(&addr), &len) != 0) {
-        perror("echo: listen");
-        return 1;
-    }
-    printf("port %d\n", ntohs(addr.sin_port));
-    fflush(stdout);
     for (;;) {
         int c = accept(ls, nullptr, nullptr);
         if (c < 0) continue;

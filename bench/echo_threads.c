@@ -1,7 +1,5 @@
 /* bench/echo_threads.c — bench/echo.cc with one native thread per connection (run without
  * libgmp): the classic blocking server the issue compares against. Prints `port N`. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -9,6 +7,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "echolisten.h"
 
 static void *serve(void *arg) {
     int c = (int)(intptr_t)arg;
@@ -23,22 +23,9 @@ static void *serve(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    int port = argc > 1 ? atoi(argv[1]) : 0;
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ls = echolisten("echo_threads: listen", argc > 1 ? atoi(argv[1]) : 0, 0);
+    if (ls < 0) return 1;
     int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in addr = {0};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons((uint16_t)port);
-    socklen_t len = sizeof addr;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(ls, 4096) != 0 ||
-        getsockname(ls, (struct sockaddr *)&addr, &len) != 0) {
-        perror("echo_threads: listen");
-        return 1;
-    }
-    printf("port %d\n", ntohs(addr.sin_port));
-    fflush(stdout);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
