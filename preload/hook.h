@@ -52,8 +52,9 @@ inline bool userts(const timespec* from, timespec* to) {
   return ok;
 }
 
-// userwritable: the caller's *ts may be written, as the kernel's copy-out would (its own
-// clock_gettime, not the vDSO's, which would fault here); errno is left as it was.
+// userwritable: the caller's *ts may be written, as the kernel's copy-out would: the kernel's
+// own clock_gettime (not the vDSO's, which would fault here) writes the clock there, which
+// the caller then overwrites. errno is left as it was.
 inline bool userwritable(timespec* ts) {
   int saved = errno;
   bool ok = syscall(SYS_clock_gettime, CLOCK_MONOTONIC, ts) == 0;

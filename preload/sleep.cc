@@ -28,8 +28,7 @@ int64_t sleepg(int64_t ns) {
     gmp::timesleep(ns);
     return 0;
   }
-  int64_t now = gmp::nanotime();
-  const int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
+  const int64_t deadline = gmp::whenafter(gmp::nanotime(), ns);
   for (;;) {
     int64_t left = deadline - gmp::nanotime();
     if (left <= 0) return 0;

@@ -29,7 +29,7 @@ bool parsesize(const char* s, size_t max, size_t* out) {
   char* end;
   if (*s < '0' || *s > '9') return false;  // strtoull would take "-1" for ULLONG_MAX
   unsigned long long v = strtoull(s, &end, 10);
-  if (v > max) return false;
+  if (v > max) return false;  // before the shift below, which could wrap it
   if (*end == 'k' || *end == 'K') {
     v <<= 10;
     end++;

@@ -97,6 +97,11 @@ void exitsyscall();
 
 // nanotime: CLOCK_MONOTONIC in nanoseconds (os_linux.cc), the clock of every deadline.
 int64_t nanotime();
+// whenafter: the nanotime ns after now (now for ns <= 0), INT64_MAX where that would wrap: a
+// timer set "for ever" never fires, a sleep past it ends there (as the kernel's at KTIME_MAX).
+inline int64_t whenafter(int64_t now, int64_t ns) {
+  return ns <= 0 ? now : ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
 
 // timesleep parks the calling goroutine for ns nanoseconds on its P's timers (time.cc).
 void timesleep(int64_t ns);

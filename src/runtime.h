@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hooks.h"  // whenafter
 #include "lock.h"
 
 struct gmp_stats;  // include/gmp/gmp.h
@@ -783,11 +784,7 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
 
 // ---- time.cc ---------------------------------------------------------------------------------
 
-// whenafter: the nanotime ns after now (now for ns <= 0), INT64_MAX where that would wrap: a
-// timer set "for ever" never fires.
-inline int64_t whenafter(int64_t now, int64_t ns) {
-  return ns <= 0 ? now : ns > INT64_MAX - now ? INT64_MAX : now + ns;
-}
+// whenafter (hooks.h): the nanotime ns after now, saturated.
 void addtimer(rttimer* t);             // on the caller's P (it must hold one)
 void addtimerany(rttimer* t);          // any thread: the caller's P, or P 0's heap + an M woken
 bool deltimer(rttimer* t);             // false if it was not in a heap; t.f is not running after
