@@ -70,6 +70,8 @@ void parsedebugvars() {
         debug.notakeover = atoi(val) == 0;
       } else if (strcmp(kv, "fsgsbase") == 0) {
         debug.nofsgsbase = atoi(val) == 0;
+      } else if (strcmp(kv, "asyncpreemptoff") == 0) {
+        debug.noasyncpreempt = atoi(val) != 0;
       } else if (strcmp(kv, "membarrier") == 0) {
         debug.nomembarrier = atoi(val) == 0;
       } else if (strcmp(kv, "mclone") == 0) {

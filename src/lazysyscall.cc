@@ -11,7 +11,7 @@
 //      whose M's thread is asleep in a system call (/proc/self/task/TID/syscall) that the
 //      kernel restarts after a signal handler with SA_RESTART (restartable: read, write,
 //      the receiving socket calls, wait4, futex without a timeout: restartnr). It sets
-//      m.syscallreq and sends the thread SIGURG. (A call that a handler would cut short —
+//      m.sigreq and sends the thread SIGURG. (A call that a handler would cut short —
 //      nanosleep, poll, a socket with SO_RCVTIMEO, a write that moved some bytes — is left
 //      alone: the signal must change nothing the program can see.)
 //   2. the thread's SIGURG handler (lazysyscallsig): the kernel has wound the thread back
@@ -29,17 +29,22 @@
 //      the middle of a libc function that may hold thread state (a mutex owner's tid, the
 //      malloc arena), so it must not move to another thread there as exitsyscall would move
 //      it. With no P free it waits on the M, backing off from 20 us to 1 ms.
+// A P whose schedtick stood still for blockedAfter while its thread runs (a goroutine that
+// computes, or spins on a flag another goroutine would set) is preempted instead: sysmon
+// asks with sigreqPreempt and the handler hands over to preempt.cc, through the same
+// redirection (sigredirect) into a trampoline of its own.
 // Invariants:
-//   LS1: m.syscallreq: sysmon stores 1 (release) before the tgkill and sends no second
-//        request while it is 1; the M's handler exchanges it to 0 (acquire). A request the
-//        handler finds no call to act on lapses.
-//   LS2: runtime code that runs on a goroutine's stack holding P state and calls into libc
-//        (malloc and friends, which may sleep on a futex) holds m.locks (acquirem) for the
-//        call. Written by the M only; the handler reads it on the same thread. A goroutine
-//        dump (libunwind reads files) is excluded as a whole (dumpactive).
+//   LS1: m.sigreq: sysmon stores a request (release) before the tgkill and sends no second
+//        one while it is not 0; the M's handler exchanges it to 0 (acquire). A request the
+//        handler finds nothing to act on lapses.
+//   LS2: runtime code that runs on a goroutine's stack holding P state or a runtime lock
+//        and calls into libc (malloc and friends, which may sleep on a futex) holds m.locks
+//        (acquirem) for the call. Written by the M only; the handler reads it on the same
+//        thread. A goroutine dump (libunwind reads files) is excluded as a whole
+//        (dumpactive).
 // Without SIGURG (the program installed its own handler, before the runtime started or later:
 // lazysyscalloff) or xsave, under Valgrind, or under GMPDEBUG=takeover=0, nothing of this
-// runs, and such a call holds its P until it returns.
+// runs, and such a call holds its P until it returns (and such a goroutine until it yields).
 #include <cpuid.h>
 #include <link.h>
 #include <signal.h>
@@ -48,6 +53,7 @@
 #include <ucontext.h>
 
 #include <cstdio>
+#include <cstring>
 #include <linux/futex.h>
 
 #include "annotate.h"
@@ -69,6 +75,7 @@ namespace gmp {
 
 namespace {
 constexpr int64_t blockedAfter = 10 * 1000 * 1000;  // ns of a standing schedtick
+constexpr int64_t preemptRetry = 1000 * 1000;      // ns between declined preemption requests
 constexpr uintptr_t redzone = 128;
 constexpr uintptr_t cframes = 4096;  // what gmp_lazyenter/exit need below the saved state
 
@@ -144,18 +151,21 @@ bool restartnr(long nr, const unsigned long* a) {
   }
 }
 
-// restartable: the thread tid sleeps in a restartnr system call.
-bool restartable(int tid) {
+// threadstate: what thread tid does, from /proc: running (on a CPU, or runnable: no system
+// call), asleep in a restartnr system call, or something else.
+enum threadstate { threadRunning, threadRestartable, threadOther };
+threadstate threadstateof(int tid) {
   char path[64], buf[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  if (!procread(path, buf, sizeof buf)) return false;
+  if (!procread(path, buf, sizeof buf)) return threadOther;
+  if (strncmp(buf, "running", 7) == 0) return threadRunning;
   long nr;
   unsigned long a[6];
   if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
              &a[5]) != 7) {
-    return false;  // "running", or not in a system call ("-1 ...")
+    return threadOther;  // not in a system call ("-1 ...")
   }
-  return restartnr(nr, a);
+  return restartnr(nr, a) ? threadRestartable : threadOther;
 }
 }  // namespace
 
@@ -184,33 +194,61 @@ void lazysyscalls(int64_t now) {
       continue;
     }
     if (now - pd->schedwhen < blockedAfter) continue;
-    pd->schedwhen = now;  // look again no sooner than blockedAfter from now
-    // pp->m_ is the owner's, read here without synchronisation: a stale M (Ms are never
-    // freed) is asked for nothing, as the handler checks its own P and call.
+    // pp->m_ and its curg are the owner's, read here without synchronisation: a stale M
+    // (Ms are never freed) or g is asked for nothing, as the handler checks its own.
     m* mp = pp->m_;
     int tid = mp ? mp->procid.load(std::memory_order_relaxed) : 0;
-    if (tid <= 0 || mp->syscallreq.load(std::memory_order_relaxed) != 0 || !restartable(tid)) {
+    if (tid <= 0 || mp->sigreq.load(std::memory_order_relaxed) != 0) continue;
+    uint32_t req;
+    threadstate st = threadstateof(tid);
+    if (st == threadRestartable) {
+      req = sigreqSyscall;
+      pd->schedwhen = now;  // look again no sooner than blockedAfter from now
+    } else if (st == threadRunning && asyncpreemptwanted(pp, mp->curg, now)) {
+      // The handler declines a thread it catches in code that must not be interrupted
+      // (the runtime, libc: preempt.cc PR2): ask again in preemptRetry, not blockedAfter.
+      req = sigreqPreempt;
+      pd->schedwhen = now - blockedAfter + preemptRetry;
+    } else {
+      pd->schedwhen = now;
       continue;
     }
-    if (xsavestate == 0) xsavestate = xsaveinit() ? 1 : -1;
+    if (xsavestate == 0) {
+      xsavestate = xsaveinit() ? 1 : -1;
+      if (xsavestate > 0) asyncpreemptinit();
+    }
     if (xsavestate < 0) {
       if (debug.set) printerr("gmp: no xsave: blocked calls nothing hooks keep their P\n");
       lazysyscallson.store(false, std::memory_order_relaxed);
       return;
     }
-    mp->syscallreq.store(1, std::memory_order_release);  // LS1
+    mp->sigreq.store(req, std::memory_order_release);  // LS1
     tgkill_(tid, SIGURG);
   }
 }
 
 void lazysyscalloff() { lazysyscallson.store(false, std::memory_order_relaxed); }
 
+uintptr_t sigredirectroom() {
+  // The return address, rbp, ten registers, the xsave area and its alignment, the C calls.
+  return redzone + 8 + 8 + 80 + gmp_xsavesize + 63 + cframes;
+}
+
+void sigredirect(void* ctx, uintptr_t ret, void (*fn)()) {
+  greg_t* r = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
+  auto sp = uintptr_t(r[REG_RSP]) - (redzone + 8);
+  *reinterpret_cast<uintptr_t*>(sp) = ret;
+  r[REG_RSP] = greg_t(sp);
+  r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(fn));
+}
+
 void lazysyscallsig(m* mp, g* gp, void* ctx) {
-  if (mp->syscallreq.exchange(0, std::memory_order_acquire) == 0) return;  // LS1
+  uint32_t req = mp->sigreq.exchange(0, std::memory_order_acquire);  // LS1
+  if (req == 0) return;
   if (!lazysyscallson.load(std::memory_order_relaxed)) return;  // turned off after the ask
   if (mp->locks != 0 || dumpactive() || !gp || gp != mp->curg || !mp->p_ ||
       mp->p_->status.load(std::memory_order_relaxed) != Prunning) {
-    return;  // LS2, or not a goroutine's call
+    return;  // LS2, or not a goroutine's code
   }
   // The handler runs on the M's signal stack: the trampoline's frame goes below the
   // interrupted code's red zone, where the kernel would otherwise have put this frame.
@@ -218,10 +256,13 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
   if (here < mp->sigstk.lo || here >= mp->sigstk.hi) return;
   greg_t* r = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
   auto pc = uintptr_t(r[REG_RIP]), sp = uintptr_t(r[REG_RSP]);
-  // The return address, rbp, nine registers and rflags, the xsave area and its alignment,
-  // the C calls.
-  uintptr_t need = redzone + 8 + 8 + 80 + gmp_xsavesize + 63 + cframes;
-  if ((pc >= textlo && pc < texthi) || sp > gp->stk.hi || sp < gp->stk.lo + need) return;
+  if ((pc >= textlo && pc < texthi) || sp > gp->stk.hi || sp < gp->stk.lo + sigredirectroom()) {
+    return;
+  }
+  if (req == sigreqPreempt) {
+    asyncpreemptsig(mp, gp, ctx);
+    return;
+  }
   auto* insn = reinterpret_cast<const uint8_t*>(pc);
   if (insn[0] != 0x0f || insn[1] != 0x05) return;  // not about to restart a `syscall`
   // The call it restarts, which need not be the one sysmon saw asleep: the thread may have
@@ -230,10 +271,7 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
                               (unsigned long)r[REG_RDX], (unsigned long)r[REG_R10],
                               (unsigned long)r[REG_R8],  (unsigned long)r[REG_R9]};
   if (!restartnr(long(r[REG_RAX]), a)) return;
-  sp -= redzone + 8;
-  *reinterpret_cast<uintptr_t*>(sp) = pc + 2;
-  r[REG_RSP] = greg_t(sp);
-  r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&gmp_lazysyscall));
+  sigredirect(ctx, pc + 2, gmp_lazysyscall);
 }
 
 }  // namespace gmp

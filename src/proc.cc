@@ -42,7 +42,10 @@
 //   - A g gets its stack when it first runs (execute), not in newproc, and gives it back in
 //     goexit0: a million queued goroutines cost a million small records, and a storm of
 //     short goroutines reuses a few hot stacks.
-//   - No preemption yet: a goroutine runs until it yields, parks, exits or enters a syscall.
+//   - Preemption (preempt.cc) stops only goroutines with a TCB of their own, and only
+//     outside the runtime and libc: C code has no safe points, and a goroutine that shares
+//     its M's TLS would leave a thread_local update half done for the next one. The others
+//     run until they yield, park, exit or enter a syscall.
 #include <sys/syscall.h>
 
 #include <cerrno>
@@ -480,6 +483,7 @@ void schedstats(struct ::gmp_stats* st) {
     st->context_switches += pp->nswitch.load(std::memory_order_relaxed);
     st->steals += pp->nsteal.load(std::memory_order_relaxed);
     st->parks += pp->npark.load(std::memory_order_relaxed);
+    st->preemptions += pp->npreempt.load(std::memory_order_relaxed);
   }
   st->netpoll_waits = sched.npollwait.load(std::memory_order_relaxed);
   st->sysmon_rounds = sched.sysmonrounds.load(std::memory_order_relaxed);
@@ -1329,7 +1333,7 @@ void procforkchild(g* gp) {
   mp->alllink = nullptr;
   mp->nextp = nullptr;
   mp->oldp = nullptr;
-  mp->syscallreq.store(0, std::memory_order_relaxed);
+  mp->sigreq.store(0, std::memory_order_relaxed);
   mp->dumpreq.store(0, std::memory_order_relaxed);
   noteclear(&mp->park);
   allm.store(mp, std::memory_order_release);

@@ -177,7 +177,9 @@ struct m {
   // locks: > 0 while runtime code on a goroutine's stack holds P state or a runtime lock
   // across a call into libc (acquirem; lazysyscall.cc LS2). This M only.
   uint32_t locks;
-  std::atomic<uint32_t> syscallreq;  // sysmon's lazy-syscall request (lazysyscall.cc LS1)
+  // sysmon's request to this M's SIGURG handler (lazysyscall.cc LS1): sigreqSyscall, make
+  // the blocked call again without the P; sigreqPreempt, yield (preempt.cc). 0: none.
+  std::atomic<uint32_t> sigreq;
   uint64_t fastrand;   // per-M random state for steal order (this M only)
   uint64_t cursigmask;   // the thread's mask now (sigmaskapply; mstart_on_thread). This M only
 
@@ -321,6 +323,7 @@ struct alignas(64) p {
   std::atomic<uint64_t> gexited;
   std::atomic<uint64_t> nswitch;
   std::atomic<uint64_t> nsteal;
+  std::atomic<uint64_t> npreempt;  // async preemptions of its goroutines (preempt.cc; owner)
   std::atomic<uint64_t> npark;
 };
 
@@ -671,7 +674,28 @@ void lazysyscallinit(bool sigurgours);  // initsig: SIGURG is the runtime's
 // turn it off to see what the hooks do alone (export_test.h, NoLazySyscalls).
 extern std::atomic<bool> lazysyscallson;
 void lazysyscallsig(m* mp, g* gp, void* ctx);  // mp's SIGURG handler: answer a request
-void lazysyscalls(int64_t now);  // sysmon: ask Ms blocked in calls nothing hooks for their P
+// lazysyscalls: sysmon asks an M that kept its P for 10 ms either to give it up (blocked in
+// a call nothing hooks) or to yield it (running: preempt.cc).
+void lazysyscalls(int64_t now);
+enum : uint32_t { sigreqSyscall = 1, sigreqPreempt = 2 };  // m.sigreq
+// sigredirect: the handler's context ctx resumes at fn instead, with the interrupted pc
+// (ret) as fn's return address below the interrupted code's red zone (fn returns with
+// `ret $128`). sigredirectroom: the stack fn needs below the interrupted sp, its C calls
+// included.
+void sigredirect(void* ctx, uintptr_t ret, void (*fn)());
+uintptr_t sigredirectroom();
+
+// ---- preempt.cc ------------------------------------------------------------------------------
+
+// asyncpreemptinit: once, before the first request (sysmon): the code that must not be
+// interrupted (the runtime and the libraries it calls).
+void asyncpreemptinit();
+// asyncpreemptwanted: sysmon would preempt pp's running goroutine gp (racy reads): gp has
+// a TCB of its own and something waits for the P. now: sysmon's clock.
+bool asyncpreemptwanted(p* pp, g* gp, int64_t now);
+// asyncpreemptsig: mp's SIGURG handler, asked to preempt gp (which lazysyscallsig checked
+// is mp's running goroutine, outside a runtime section, on its own stack).
+void asyncpreemptsig(m* mp, g* gp, void* ctx);
 
 // acquirem / releasem (Go's): around a call into libc from runtime code on a goroutine's
 // stack that holds P state or a runtime lock (LS2). Null off an M.
@@ -705,6 +729,7 @@ struct debugvars {
   bool notakeover;     // GMPDEBUG=takeover=0: hooks pass through
   bool nofsgsbase;     // GMPDEBUG=fsgsbase=0: switch TCBs with arch_prctl as without FSGSBASE
   bool nomembarrier;   // GMPDEBUG=membarrier=0: locks release with an exchange (no lightrelease)
+  bool noasyncpreempt; // GMPDEBUG=asyncpreemptoff=1: sysmon preempts no goroutine (preempt.cc)
   int32_t traceback = 2;  // GMPTRACEBACK (a tracebacklevel); default tracebackAll
   int32_t maxprocs;    // GMPMAXPROCS; 0: unset
   size_t stacksize;    // GMPSTACK; 0: unset

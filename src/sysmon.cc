@@ -4,7 +4,8 @@
 //   - retakes Ps stuck in system calls (Psyscall for a sysmon round or more) and hands them
 //     to other Ms (retake → handoffp), so a goroutine blocked in the kernel does not hold up
 //     the runnable ones;
-//   - has an M blocked in a call nothing hooks give up its P (lazysyscall.cc);
+//   - has an M blocked in a call nothing hooks give up its P (lazysyscall.cc), and
+//     preempts a goroutine that kept its P 10 ms while others wait (preempt.cc);
 //   - wakes a spinning M when goroutines wait on a P's queue while other Ps idle (stuckwork);
 //   - prints the SCHED line every GMPDEBUG=schedtrace=N ms;
 //   - keeps sched.coarsenow, the clock gopark stamps waitsince with;
@@ -17,7 +18,6 @@
 // across CPUs on these VMs, in the path of the request), as Go wakes its sysmon only
 // from system calls. Woken because a P turned busy, it resumes its rounds at the length they
 // had; only a system call or a restarted world (sysmonquick) makes them 20 us again.
-// Preemption of goroutines that run too long belongs here too (a later issue).
 #include <pthread.h>
 #include <signal.h>
 

@@ -122,6 +122,16 @@ TEST(Preload, SignalsBlockedByTheProgramStayBlocked) {
                       "signalfd: got SIGUSR1 5 times\n");
 }
 
+// Threads that wait for each other by spinning, main among them: at one P each must be
+// preempted for the one that holds the token to run (src/preempt.cc); it hung before.
+TEST(Preload, ThreadsThatSpinAreTakenTurns) {
+  expectAtOneAndTwoPs("spinring",
+                      "token went round 10 times\n"
+                      "thread 0: 61.626451\n"
+                      "thread 1: 78.252903\n"
+                      "thread 2: 94.879354\n");
+}
+
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
   expectAtOneAndTwoPs("eintr",
             "read: -1 Interrupted system call\n"

@@ -9,23 +9,14 @@
  * Frame: the six callee-saved registers of our caller, then out (kept across the call):
  * seven pushes after the return address leave %rsp 16-byte aligned for the call.
  */
+#include "calleesaved.inc"
+
         .text
         .globl  sentinel_yield
         .type   sentinel_yield, @function
 sentinel_yield:
         .cfi_startproc
-        pushq   %rbp
-        .cfi_adjust_cfa_offset 8
-        pushq   %rbx
-        .cfi_adjust_cfa_offset 8
-        pushq   %r12
-        .cfi_adjust_cfa_offset 8
-        pushq   %r13
-        .cfi_adjust_cfa_offset 8
-        pushq   %r14
-        .cfi_adjust_cfa_offset 8
-        pushq   %r15
-        .cfi_adjust_cfa_offset 8
+        PUSH_CALLEESAVED
         pushq   %rdi                        /* out */
         .cfi_adjust_cfa_offset 8
         movabsq $0x1111111111111111, %rbx
@@ -44,18 +35,7 @@ sentinel_yield:
         movq    %r15, 40(%rax)
         popq    %rdi
         .cfi_adjust_cfa_offset -8
-        popq    %r15
-        .cfi_adjust_cfa_offset -8
-        popq    %r14
-        .cfi_adjust_cfa_offset -8
-        popq    %r13
-        .cfi_adjust_cfa_offset -8
-        popq    %r12
-        .cfi_adjust_cfa_offset -8
-        popq    %rbx
-        .cfi_adjust_cfa_offset -8
-        popq    %rbp
-        .cfi_adjust_cfa_offset -8
+        POP_CALLEESAVED
         ret
         .cfi_endproc
         .size   sentinel_yield, .-sentinel_yield

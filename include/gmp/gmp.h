@@ -171,6 +171,9 @@ struct gmp_stats {
                                   for the next timer and for io_uring completions) */
   uint64_t sysmon_rounds;      /* rounds of the system monitor: each a sleep of 20 us to 10 ms
                                   and a look at every P; none while the process is idle */
+  uint64_t preemptions;        /* goroutines stopped by sysmon after 10 ms of running while
+                                  others waited for their P (asynchronous preemption: only
+                                  goroutines with TLS of their own, see gmp_go_with) */
 };
 
 /*

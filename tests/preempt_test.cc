@@ -1,0 +1,131 @@
+// Asynchronous preemption (src/preempt.cc): a goroutine with TLS of its own that spins
+// without a scheduling point is stopped after 10 ms when others wait for its P, and
+// resumes with every register as it was.
+#include <cpuid.h>
+
+#include <thread>
+#include <vector>
+
+#include "export_test.h"
+
+using gmptest::ScopedMaxprocs;
+using gmptest::WaitGroup;
+
+extern "C" void gmptest_spinregs(const volatile int* flag, uint64_t* out, int avx);  // spinregs.S
+
+namespace {
+
+constexpr int outWords = 17 + 64;
+
+struct spinner {
+  const volatile int* flag;
+  uint64_t out[outWords];
+  int avx;
+  WaitGroup* wg;
+};
+
+void spin(void* arg) {
+  auto* s = static_cast<spinner*>(arg);
+  gmptest_spinregs(s->flag, s->out, s->avx);
+  s->wg->done();
+}
+
+uint64_t preemptions() {
+  struct gmp_stats st {};
+  gmp_stats(&st, sizeof st);
+  return st.preemptions;
+}
+
+bool haveavx() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_AVX) || !(c & bit_OSXSAVE)) return false;
+  uint32_t lo, hi;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 6) == 6;  // the OS saves SSE and AVX state
+}
+
+// spinners runs n goroutines in gmptest_spinregs (with TLS of their own if owntls) at n Ps,
+// so that every P is held by a spinner; this goroutine then sleeps 20 ms (a timer of its P,
+// then a place in a run queue) and sets the flag. A watchdog thread sets it after
+// watchdogms instead. Returns whether this goroutine set it, i.e. ran while they spun;
+// their registers in outs.
+bool spinners(int n, bool owntls, int watchdogms, std::vector<spinner>* outs) {
+  ScopedMaxprocs procs(n);
+  volatile int flag = 0;
+  std::atomic<bool> released{false};
+  WaitGroup wg(n);
+  outs->assign(size_t(n), spinner{});
+  gmp_go_attr_t attr{};
+  attr.flags = owntls ? GMP_GO_OWN_TLS : 0;
+  for (auto& s : *outs) {
+    s.flag = &flag;
+    s.avx = haveavx();
+    s.wg = &wg;
+    EXPECT_GT(gmp_go_with(spin, &s, &attr), 0);
+  }
+  std::thread watchdog([&] {
+    for (int i = 0; i < watchdogms && !released.load(); i++) usleep(1000);
+    if (!released.exchange(true)) flag = 2;
+  });
+  gmp_sleep(20 * 1000 * 1000);
+  bool mine = !released.exchange(true);
+  if (mine) flag = 1;
+  wg.wait();
+  watchdog.join();
+  return mine;
+}
+
+std::vector<uint64_t> wanted(const spinner& s) {
+  std::vector<uint64_t> w(outWords);
+  for (int i = 0; i < 15; i++) w[size_t(i)] = 0x1111111111111111ull * uint64_t(i + 1);
+  w[4] = reinterpret_cast<uint64_t>(s.out);   // rsi: out
+  w[5] = reinterpret_cast<uint64_t>(s.flag);  // rdi: flag
+  w[15] = 0x7f80;                             // MXCSR: round toward zero
+  w[16] = 0x400;                              // DF
+  auto* v = reinterpret_cast<uint8_t*>(&w[17]);
+  for (int i = 0; i < 512; i++) v[i] = uint8_t(i);
+  if (!s.avx) {  // xmm only: the upper halves of the slots stay as zeroed
+    for (int r = 0; r < 16; r++) memset(v + r * 32 + 16, 0, 16);
+  }
+  return w;
+}
+
+bool owntlsok() {
+  gmp_go_attr_t attr{};
+  attr.flags = GMP_GO_OWN_TLS;
+  return gmp_go_with([](void*) {}, nullptr, &attr) > 0;
+}
+
+}  // namespace
+
+// At 1 and 2 Ps, every P held by a goroutine (TLS of its own) that spins on a flag in a
+// loop without a call: the goroutine that sets the flag runs all the same, within the 10 s
+// the watchdog allows, and each spinner comes back with every register it had (the general
+// ones, MXCSR, the direction flag, ymm0-15).
+TEST(Preempt, SpinnersWithTheirOwnTlsLetTheOthersRun) {
+  if (!owntlsok()) GTEST_SKIP() << "goroutines cannot have TLS of their own in this build";
+  for (int n : {1, 2}) {
+    uint64_t before = preemptions();
+    std::vector<spinner> outs;
+    EXPECT_TRUE(spinners(n, true, 10 * 1000, &outs)) << n << " P: the spinners were not preempted";
+    EXPECT_GT(preemptions(), before) << n << " P";
+    for (auto& s : outs) {
+      EXPECT_EQ(std::vector<uint64_t>(s.out, s.out + outWords), wanted(s)) << n << " P";
+    }
+  }
+}
+
+// A gmp_go goroutine shares its M's TLS and is never preempted (preempt.cc PR1); nor is one
+// with TLS of its own under GMPDEBUG=asyncpreemptoff=1. The others wait for the spinner:
+// the watchdog (300 ms) ends the spin, not the sleeping goroutine.
+TEST(Preempt, SharedTlsAndAsyncPreemptOffAreLeftAlone) {
+  if (!owntlsok()) GTEST_SKIP() << "goroutines cannot have TLS of their own in this build";
+  std::vector<spinner> outs;
+  uint64_t before = preemptions();
+  EXPECT_FALSE(spinners(1, false, 300, &outs)) << "a goroutine on its M's TLS was preempted";
+  gmp::debug.noasyncpreempt = true;
+  EXPECT_FALSE(spinners(1, true, 300, &outs)) << "preempted under asyncpreemptoff=1";
+  gmp::debug.noasyncpreempt = false;
+  EXPECT_EQ(preemptions(), before);
+  EXPECT_EQ(std::vector<uint64_t>(outs[0].out, outs[0].out + outWords), wanted(outs[0]));
+}
