@@ -12,7 +12,7 @@
 //        tcache go with it. A gmp_go goroutine shares its M's TLS with the others that run
 //        there: stopped in the middle of a thread_local update (a library's per-thread
 //        cache), the next goroutine on that M would find it half done. Those are never
-//        preempted; they yield with gmp_gosched, as Go's goroutines did before Go 1.14.
+//        preempted; they yield with gmp_yield, as Go's goroutines did before Go 1.14.
 //   PR2: it is stopped outside the runtime and the code the runtime calls (libc, ld.so, the
 //        vDSO, liburing, libunwind, libstdc++, libgcc_s, liblzma: nopreempt): runtime code
 //        may hold per-M pointers across such a call (LS2 keeps the P from being handed off,
