@@ -88,9 +88,11 @@ bool xsaveinit() {
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
   uint32_t lo, hi;
   asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  uint32_t mask = lo & 0xe7;  // x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+  // x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM, and PKRU: a preempted goroutine may resume
+  // on another thread (preempt.cc), and protection keys are per thread.
+  uint32_t mask = lo & 0x2e7;
   uint64_t end = 576;         // the legacy area and the header
-  for (unsigned i = 2; i < 8; i++) {
+  for (unsigned i = 2; i < 10; i++) {
     if (!(mask & (1u << i))) continue;
     __cpuid_count(0xd, i, a, b, c, d);  // a: the component's size, b: its offset
     if (uint64_t(a) + b > end) end = uint64_t(a) + b;

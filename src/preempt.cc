@@ -17,6 +17,8 @@
 //        vDSO, liburing, libunwind, libstdc++, libgcc_s, liblzma: nopreempt): runtime code
 //        may hold per-M pointers across such a call (LS2 keeps the P from being handed off,
 //        not the goroutine on its M), and libc's own code is the runtime's too under a hook.
+//        A malloc that replaces libc's is the program's code: runtime code keeps no per-M
+//        pointer across an allocation, or holds acquirem for it.
 //        A thread caught there is asked again 1 ms later, so a loop that spends some of its
 //        time in libc is preempted all the same; pthread_spin_lock and sched_yield are hooks
 //        that yield.
@@ -31,7 +33,7 @@
 //   1. sysmon (lazysyscalls): a Prunning P whose schedtick stood still for 10 ms, whose
 //      thread is running (/proc: in no system call), and asyncpreemptwanted: its goroutine
 //      has a TCB of its own and something waits for the P (its run queue or the global one
-//      holds goroutines, or one of its timers is due). It stores m.sigreq = sigreqPreempt
+//      holds goroutines, one of its timers is due, or gmp_maxprocs stops the world). It stores m.sigreq = sigreqPreempt
 //      and sends SIGURG (LS1).
 //   2. the thread's SIGURG handler (lazysyscallsig, then asyncpreemptsig): PR1-PR4, then it
 //      sends the thread to gmp_asyncpreempt (asm/amd64/preempt.S) instead of back to the
@@ -73,10 +75,11 @@ constexpr int maxRanges = 32;
 coderange nopreempt[maxRanges];
 int nnopreempt;
 
-// The libraries, by the start of their file names; the vDSO too (nanotime's clock).
-constexpr const char* runtimelibs[] = {"libc.so",     "ld-linux",     "linux-vdso",
-                                       "liburing.so", "libunwind",    "libstdc++.so",
-                                       "libgcc_s.so", "liblzma.so"};
+// The libraries, by the start of their file names; the vDSO too (nanotime's clock), and
+// what glibc before 2.34 kept apart from libc.
+constexpr const char* runtimelibs[] = {
+    "libc.so",   "ld-linux",     "linux-vdso",  "liburing.so", "libunwind", "libstdc++.so",
+    "libgcc_s.so", "liblzma.so", "libpthread.so", "libdl.so",  "librt.so"};
 
 bool runtimelib(const char* path) {
   const char* base = strrchr(path, '/');
@@ -120,10 +123,14 @@ void asyncpreemptinit() {
 bool asyncpreemptwanted(p* pp, g* gp, int64_t now) {
   // gp->fsbase: constant while gp lives; a g that exited meanwhile is declined by the
   // handler, which looks at its own curg.
-  if (debug.noasyncpreempt || !gp || __atomic_load_n(&gp->fsbase, __ATOMIC_RELAXED) == 0) {
+  if (__atomic_load_n(&debug.noasyncpreempt, __ATOMIC_RELAXED) || !gp ||
+      __atomic_load_n(&gp->fsbase, __ATOMIC_RELAXED) == 0) {
     return false;  // PR1
   }
-  if (!runqempty(pp) || sched.runqsize_.load(std::memory_order_relaxed) != 0) return true;
+  if (!runqempty(pp) || sched.runqsize_.load(std::memory_order_relaxed) != 0 ||
+      sched.gcwaiting.load(std::memory_order_relaxed)) {
+    return true;  // goroutines wait, or a stop of the world waits for the P (sysmon.cc)
+  }
   int64_t when = pp->timer0when.load(std::memory_order_relaxed);
   return when != 0 && when <= now;
 }

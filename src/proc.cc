@@ -1159,8 +1159,9 @@ uintptr_t mainfsbase;  // goroutine 1's TCB: the main thread's (maintcbsplit), o
 // The caller (a goroutine) takes worldsema, sets sched.gcwaiting and counts in
 // sched.stopwait the Ps still running. Idle Ps and Ps in syscalls are stopped on the spot
 // (Pgcstop); a running P stops when its M next enters the scheduler (findRunnable → gcstopm),
-// and the last one wakes sched.stopnote. There is no preemption yet, so a goroutine that
-// never yields, parks or exits delays the stop. Start-the-world resizes the Ps and hands
+// and the last one wakes sched.stopnote. A goroutine with TLS of its own that runs on is
+// preempted for it (preempt.cc); one of gmp_go's that never yields, parks or exits delays
+// the stop. Start-the-world resizes the Ps and hands
 // those with work to Ms.
 int procresize_world(int32_t n) {
   semacquire(&worldsema);

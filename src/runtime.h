@@ -691,7 +691,8 @@ uintptr_t sigredirectroom();
 // interrupted (the runtime and the libraries it calls).
 void asyncpreemptinit();
 // asyncpreemptwanted: sysmon would preempt pp's running goroutine gp (racy reads): gp has
-// a TCB of its own and something waits for the P. now: sysmon's clock.
+// a TCB of its own and something waits for the P (goroutines, a due timer, a stop of the
+// world). now: sysmon's clock.
 bool asyncpreemptwanted(p* pp, g* gp, int64_t now);
 // asyncpreemptsig: mp's SIGURG handler, asked to preempt gp (which lazysyscallsig checked
 // is mp's running goroutine, outside a runtime section, on its own stack).
@@ -729,7 +730,8 @@ struct debugvars {
   bool notakeover;     // GMPDEBUG=takeover=0: hooks pass through
   bool nofsgsbase;     // GMPDEBUG=fsgsbase=0: switch TCBs with arch_prctl as without FSGSBASE
   bool nomembarrier;   // GMPDEBUG=membarrier=0: locks release with an exchange (no lightrelease)
-  bool noasyncpreempt; // GMPDEBUG=asyncpreemptoff=1: sysmon preempts no goroutine (preempt.cc)
+  bool noasyncpreempt; // GMPDEBUG=asyncpreemptoff=1: sysmon preempts no goroutine (preempt.cc;
+                       // sysmon reads it with __atomic_load_n: the tests flip it)
   int32_t traceback = 2;  // GMPTRACEBACK (a tracebacklevel); default tracebackAll
   int32_t maxprocs;    // GMPMAXPROCS; 0: unset
   size_t stacksize;    // GMPSTACK; 0: unset

@@ -74,8 +74,8 @@ int32_t retake(int64_t now) {
 }
 
 // stuckwork: a P has goroutines queued while other Ps idle and no M is looking for work.
-// That happens when the goroutine running on that P never reaches a scheduling point (no
-// preemption yet) after work was queued without a wakep (a yield queues the yielder on its
+// That happens when the goroutine running on that P never reaches a scheduling point (and
+// is not one preemption stops) after work was queued without a wakep (a yield queues the yielder on its
 // own P): the queued ones would wait for ever although a P is free. sysmon then wakes a
 // spinning M, which steals them.
 bool stuckwork() {
@@ -243,9 +243,14 @@ void sysmon() {
     } else {
       idlelong = nanotime() - idlesince >= sysmonParkAfter;
     }
+    // A world being stopped still needs sysmon: a goroutine that runs on without a
+    // scheduling point holds the stop up until it is preempted (stopwait > 0). A stopped one
+    // does not (stopwait 0: start-the-world wakes sysmon), nor one frozen for a dying
+    // process's dump.
     if (debug.schedtrace <= 0 && (sched.gcwaiting.load(std::memory_order_relaxed) || idlelong)) {
       sched.lock.lock();
-      if (sched.gcwaiting.load(std::memory_order_relaxed) ||
+      if ((sched.gcwaiting.load(std::memory_order_relaxed) &&
+           (sched.stopwait == 0 || dumpactive())) ||
           sched.npidle.load(std::memory_order_relaxed) == gomaxprocs.load(std::memory_order_relaxed)) {
         // A system call may have cut this long round short meanwhile (a wake-up not yet
         // spent): spend it before sysmonwait arms the note again, for a note takes one

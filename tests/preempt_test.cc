@@ -10,12 +10,16 @@
 
 using gmptest::ScopedMaxprocs;
 using gmptest::WaitGroup;
+using gmp::gmp_allglen;
+using gmp::gmp_allgs;
 
-extern "C" void gmptest_spinregs(const volatile int* flag, uint64_t* out, int avx);  // spinregs.S
+// tests/spinregs.S
+extern "C" void gmptest_spinregs(const volatile int* flag, uint64_t* out, int avx);
+extern "C" unsigned gmptest_x87tags();
 
 namespace {
 
-constexpr int outWords = 17 + 64;
+constexpr int outWords = 17 + 64 + 5;
 
 struct spinner {
   const volatile int* flag;
@@ -68,6 +72,9 @@ bool spinners(int n, bool owntls, int watchdogms, std::vector<spinner>* outs) {
     if (!released.exchange(true)) flag = 2;
   });
   gmp_sleep(20 * 1000 * 1000);
+  // At 1 P this goroutine runs on the M a spinner was stopped on: it starts with an empty
+  // x87 stack, as after any call, not with the spinner's three values.
+  EXPECT_EQ(gmptest_x87tags(), 0xffffu);
   bool mine = !released.exchange(true);
   if (mine) flag = 1;
   wg.wait();
@@ -87,6 +94,14 @@ std::vector<uint64_t> wanted(const spinner& s) {
   if (!s.avx) {  // xmm only: the upper halves of the slots stay as zeroed
     for (int r = 0; r < 16; r++) memset(v + r * 32 + 16, 0, 16);
   }
+  w[81] = 5;  // x87 TOP: three values pushed
+  double l2t, pi, one = 1;
+  asm("fldl2t; fstpl %0" : "=m"(l2t));
+  asm("fldpi; fstpl %0" : "=m"(pi));
+  memcpy(&w[82], &l2t, 8);
+  memcpy(&w[83], &pi, 8);
+  memcpy(&w[84], &one, 8);
+  w[85] = 0;  // no word of the red zone changed
   return w;
 }
 
@@ -101,7 +116,7 @@ bool owntlsok() {
 // At 1 and 2 Ps, every P held by a goroutine (TLS of its own) that spins on a flag in a
 // loop without a call: the goroutine that sets the flag runs all the same, within the 10 s
 // the watchdog allows, and each spinner comes back with every register it had (the general
-// ones, MXCSR, the direction flag, ymm0-15).
+// ones, MXCSR, the direction flag, ymm0-15, the x87 stack) and its red zone intact.
 TEST(Preempt, SpinnersWithTheirOwnTlsLetTheOthersRun) {
   if (!owntlsok()) GTEST_SKIP() << "goroutines cannot have TLS of their own in this build";
   for (int n : {1, 2}) {
@@ -123,9 +138,52 @@ TEST(Preempt, SharedTlsAndAsyncPreemptOffAreLeftAlone) {
   std::vector<spinner> outs;
   uint64_t before = preemptions();
   EXPECT_FALSE(spinners(1, false, 300, &outs)) << "a goroutine on its M's TLS was preempted";
-  gmp::debug.noasyncpreempt = true;
+  __atomic_store_n(&gmp::debug.noasyncpreempt, true, __ATOMIC_RELAXED);
   EXPECT_FALSE(spinners(1, true, 300, &outs)) << "preempted under asyncpreemptoff=1";
-  gmp::debug.noasyncpreempt = false;
+  __atomic_store_n(&gmp::debug.noasyncpreempt, false, __ATOMIC_RELAXED);
   EXPECT_EQ(preemptions(), before);
   EXPECT_EQ(std::vector<uint64_t>(outs[0].out, outs[0].out + outWords), wanted(outs[0]));
+}
+
+// gmp_maxprocs stops the world: a goroutine with TLS of its own that spins on another P is
+// preempted for it (sysmon stays awake while the stop waits), instead of holding the stop
+// up until the watchdog (10 s) ends its spin.
+TEST(Preempt, StopTheWorldStopsASpinner) {
+  if (!owntlsok()) GTEST_SKIP() << "goroutines cannot have TLS of their own in this build";
+  ScopedMaxprocs two(2);
+  volatile int flag = 0;
+  std::atomic<bool> released{false};
+  WaitGroup wg(1);
+  spinner s{};
+  s.flag = &flag;
+  s.avx = haveavx();
+  s.wg = &wg;
+  gmp_go_attr_t attr{};
+  attr.flags = GMP_GO_OWN_TLS;
+  int64_t goid = gmp_go_with(spin, &s, &attr);
+  ASSERT_GT(goid, 0);
+  std::thread watchdog([&] {
+    for (int i = 0; i < 10 * 1000 && !released.load(); i++) usleep(1000);
+    if (!released.exchange(true)) flag = 2;
+  });
+  // Until the spinner runs on the other P, and then at once: a spin of 10 ms before the stop
+  // would have sysmon preempt it whatever the stop does.
+  gmp::g* sg = nullptr;
+  for (int64_t i = 0; i < gmp_allglen.load(); i++) {
+    if (gmp_allgs[i].goid == goid) sg = &gmp_allgs[i];
+  }
+  ASSERT_NE(sg, nullptr);
+  for (int i = 0; i < 50000 && sg->atomicstatus.load() != gmp::Grunning; i++) {
+    gmp_sleep(100 * 1000);
+  }
+  ASSERT_EQ(sg->atomicstatus.load(), uint32_t(gmp::Grunning));
+  uint64_t before = preemptions();
+  EXPECT_EQ(gmp_maxprocs(1), 2);
+  bool mine = !released.exchange(true);
+  flag = 1;
+  EXPECT_TRUE(mine) << "the stop of the world waited for the watchdog";
+  EXPECT_GT(preemptions(), before);
+  wg.wait();
+  watchdog.join();
+  EXPECT_EQ(std::vector<uint64_t>(s.out, s.out + outWords), wanted(s));
 }

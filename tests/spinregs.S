@@ -9,6 +9,10 @@
  *   out[16]      rflags & DF (set for the spin: 0x400)
  *   out[17..80]  ymm0..ymm15, 32 bytes each (with avx == 0: xmm0..xmm15, the upper halves
  *                left as they were)
+ *   out[81]      the x87 stack's TOP (5: the three values pushed for the spin)
+ *   out[82..84]  those values popped, as doubles: log2(10), pi, 1
+ *   out[85]      how many of the 16 words of the red zone (below rsp), set for the spin,
+ *                changed
  *
  * The values: general register i (in the order above) holds 0x1111111111111111 * (i + 1)
  * but rsi (out) and rdi (flag), which keep the arguments; vector register v holds the 32
@@ -55,6 +59,13 @@ gmptest_spinregs:
         ldmxcsr -64(%rbp)
         pushq   %rbp                        /* the frame pointer, back after the spin */
         .cfi_adjust_cfa_offset 8
+        fld1                                /* three values on the x87 stack */
+        fldpi
+        fldl2t
+        .irp    i, 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16
+        movabsq $0x5a5a5a5a00000000 + \i, %rax
+        movq    %rax, -8*\i(%rsp)          /* the red zone */
+        .endr
         movabsq $0x1111111111111111, %rax
         movabsq $0x2222222222222222, %rbx
         movabsq $0x3333333333333333, %rcx
@@ -73,11 +84,13 @@ gmptest_spinregs:
         pause
         cmpl    $0, (%rdi)
         je      3b
-        pushfq                              /* (%rsp): rflags; 8(%rsp): the frame pointer */
+        leaq    -128(%rsp), %rsp            /* keep the red zone: the pushes go below it */
+        .cfi_adjust_cfa_offset 128
+        pushfq                              /* (%rsp): rflags; 144(%rsp): the frame pointer */
         .cfi_adjust_cfa_offset 8
         pushq   %rax                        /* rax's value */
         .cfi_adjust_cfa_offset 8
-        movq    16(%rsp), %rax              /* the frame pointer: the slots above */
+        movq    144(%rsp), %rax             /* the frame pointer: the slots above */
         movq    -48(%rax), %rax             /* out */
         movq    %rbx, 8(%rax)
         movq    %rcx, 16(%rax)
@@ -101,6 +114,27 @@ gmptest_spinregs:
         cld
         andq    $0x400, %rbx
         movq    %rbx, 128(%rax)
+        xorl    %ecx, %ecx                  /* the red zone's words that changed */
+        .irp    i, 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16
+        movabsq $0x5a5a5a5a00000000 + \i, %rdx
+        cmpq    %rdx, 128-8*\i(%rsp)
+        setne   %dl
+        movzbl  %dl, %edx
+        addq    %rdx, %rcx
+        .endr
+        movq    %rcx, 680(%rax)
+        fnstsw  %ax                         /* TOP, bits 11-13 of the status word */
+        movzwl  %ax, %ecx
+        shrl    $11, %ecx
+        andl    $7, %ecx
+        movq    128(%rsp), %rax             /* the frame pointer */
+        movq    -48(%rax), %rax             /* out */
+        movq    %rcx, 648(%rax)
+        fstpl   656(%rax)                   /* log2(10), pi, 1 as doubles */
+        fstpl   664(%rax)
+        fstpl   672(%rax)
+        leaq    128(%rsp), %rsp
+        .cfi_adjust_cfa_offset -128
         popq    %rbp
         .cfi_adjust_cfa_offset -8
         stmxcsr -64(%rbp)
@@ -126,5 +160,24 @@ gmptest_spinregs:
         ret
         .cfi_endproc
         .size   gmptest_spinregs, .-gmptest_spinregs
+
+/*
+ * gmptest_x87tags() — the x87 tag word (fnstenv): 0xffff when the x87 stack is empty, as
+ * the ABI promises at every call (and so in the goroutine that runs next on an M).
+ */
+        .globl  gmptest_x87tags
+        .type   gmptest_x87tags, @function
+gmptest_x87tags:
+        .cfi_startproc
+        subq    $40, %rsp
+        .cfi_adjust_cfa_offset 40
+        fnstenv (%rsp)
+        fldcw   (%rsp)                      /* fnstenv masked the exceptions: undo that */
+        movzwl  8(%rsp), %eax
+        addq    $40, %rsp
+        .cfi_adjust_cfa_offset -40
+        ret
+        .cfi_endproc
+        .size   gmptest_x87tags, .-gmptest_x87tags
 
         .section .note.GNU-stack,"",@progbits
