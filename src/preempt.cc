@@ -25,7 +25,11 @@
 //   PR3: it is not in a signal handler of the program's (inhandler), and its thread's
 //        signal mask is the one the runtime set (m.cursigmask): a handler runs with its own
 //        mask, which the next goroutine on the M must not inherit; a mask the program
-//        changed with a raw system call says the same.
+//        changed with a raw system call says the same. A handler no trampoline counts
+//        (sysv_signal's, sigset's, a fault's) that runs on the goroutine's stack with the
+//        same mask (SA_NODEFER, no sa_mask) is found by its kernel signal frame, whose
+//        return address is glibc's restorer (sigframeabove): its rt_sigreturn on another M
+//        would give that M this M's sigaltstack.
 //   PR4: the rest is lazysyscall.cc's: the M holds no runtime section (LS2: m.locks), its
 //        goroutine is the running one, on its own stack with room for the trampoline.
 //
@@ -50,6 +54,7 @@
 // preemption off, as GODEBUG=asyncpreemptoff=1 does in Go.
 #include <link.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 
 #include <cstring>
@@ -108,6 +113,23 @@ int addranges(dl_phdr_info* info, size_t, void*) {
   return 0;
 }
 
+// restorer: glibc's __restore_rt, which every handler glibc installs returns to (the
+// kernel's sa_restorer, read back from the runtime's own SIGURG action); 0 if unknown. Set
+// with nopreempt.
+uintptr_t restorer;
+constexpr uintptr_t sigframeScan = 1 << 20;  // bytes of stack above sp searched at most
+
+// sigframeabove: a kernel signal frame (its return address, restorer) lies in [sp, hi), the
+// goroutine's stack above the interrupted sp, or in its first sigframeScan bytes.
+bool sigframeabove(uintptr_t sp, uintptr_t hi) {
+  if (restorer == 0) return false;
+  uintptr_t end = hi - sp > sigframeScan ? sp + sigframeScan : hi;
+  for (auto* w = reinterpret_cast<const uintptr_t*>(sp); uintptr_t(w) + 8 <= end; w++) {
+    if (*w == restorer) return true;
+  }
+  return false;
+}
+
 bool preemptablepc(uintptr_t pc) {
   for (int i = 0; i < nnopreempt; i++) {
     if (pc >= nopreempt[i].lo && pc < nopreempt[i].hi) return false;
@@ -118,6 +140,16 @@ bool preemptablepc(uintptr_t pc) {
 
 void asyncpreemptinit() {
   dl_iterate_phdr(addranges, nullptr);
+  struct {
+    uintptr_t handler;
+    unsigned long flags;
+    uintptr_t restorer;
+    uint64_t mask;
+  } k{};
+  if (rawsyscall(SYS_rt_sigaction, SIGURG, 0, reinterpret_cast<long>(&k), 8) == 0 &&
+      (k.flags & 0x04000000)) {  // the kernel's SA_RESTORER, which glibc's header omits
+    restorer = k.restorer;
+  }
 }
 
 bool asyncpreemptwanted(p* pp, g* gp, int64_t now) {
@@ -140,7 +172,8 @@ void asyncpreemptsig(m* mp, g* gp, void* ctx) {
   auto pc = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
   uint64_t mask;
   memcpy(&mask, &uc->uc_sigmask, sizeof mask);
-  if (gp->fsbase == 0 || !preemptablepc(pc) || inhandler() || mask != mp->cursigmask) {
+  if (gp->fsbase == 0 || !preemptablepc(pc) || inhandler() || mask != mp->cursigmask ||
+      sigframeabove(uintptr_t(uc->uc_mcontext.gregs[REG_RSP]), gp->stk.hi)) {
     return;  // PR1-PR3
   }
   sigredirect(ctx, pc, gmp_asyncpreempt);

@@ -2,6 +2,8 @@
 // without a scheduling point is stopped after 10 ms when others wait for its P, and
 // resumes with every register as it was.
 #include <cpuid.h>
+#include <signal.h>
+#include <sys/syscall.h>
 
 #include <thread>
 #include <vector>
@@ -16,6 +18,9 @@ using gmp::gmp_allgs;
 // tests/spinregs.S
 extern "C" void gmptest_spinregs(const volatile int* flag, uint64_t* out, int avx);
 extern "C" unsigned gmptest_x87tags();
+// glibc's sigaction under its other name: the runtime's trampoline never sees the handler,
+// as with sysv_signal's.
+extern "C" int __sigaction(int sig, const struct sigaction* act, struct sigaction* old);
 
 namespace {
 
@@ -186,4 +191,53 @@ TEST(Preempt, StopTheWorldStopsASpinner) {
   wg.wait();
   watchdog.join();
   EXPECT_EQ(std::vector<uint64_t>(s.out, s.out + outWords), wanted(s));
+}
+
+namespace {
+spinner* inhandlerspinner;
+void spinhandler(int) {
+  gmptest_spinregs(inhandlerspinner->flag, inhandlerspinner->out, inhandlerspinner->avx);
+}
+}  // namespace
+
+// A handler no trampoline counts (installed behind the hooks' back, as sysv_signal's are),
+// running on the goroutine's stack with the goroutine's mask (SA_NODEFER, no sa_mask), is
+// not preempted: its kernel signal frame is on the stack (preempt.cc PR3), and its
+// rt_sigreturn on another M would give that M this M's signal stack. The other goroutine
+// waits for the watchdog (300 ms).
+TEST(Preempt, UncountedHandlerOnTheGoroutinesStackIsLeftAlone) {
+  if (!owntlsok()) GTEST_SKIP() << "goroutines cannot have TLS of their own in this build";
+  ScopedMaxprocs one(1);
+  struct sigaction sa {}, old {};
+  sa.sa_handler = spinhandler;
+  sa.sa_flags = SA_NODEFER;
+  ASSERT_EQ(__sigaction(SIGUSR2, &sa, &old), 0);
+  volatile int flag = 0;
+  std::atomic<bool> released{false};
+  WaitGroup wg(1);
+  spinner s{};
+  s.flag = &flag;
+  s.avx = haveavx();
+  s.wg = &wg;
+  inhandlerspinner = &s;
+  gmp_go_attr_t attr{};
+  attr.flags = GMP_GO_OWN_TLS;
+  uint64_t before = preemptions();
+  ASSERT_GT(gmp_go_with([](void* a) {
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);  // the handler spins
+    static_cast<spinner*>(a)->wg->done();
+  }, &s, &attr), 0);
+  std::thread watchdog([&] {
+    for (int i = 0; i < 300 && !released.load(); i++) usleep(1000);
+    if (!released.exchange(true)) flag = 2;
+  });
+  gmp_sleep(20 * 1000 * 1000);
+  bool mine = !released.exchange(true);
+  EXPECT_FALSE(mine) << "preempted inside the handler";
+  flag = 1;
+  wg.wait();
+  watchdog.join();
+  EXPECT_EQ(preemptions(), before);
+  EXPECT_EQ(std::vector<uint64_t>(s.out, s.out + outWords), wanted(s));
+  __sigaction(SIGUSR2, &old, nullptr);
 }
