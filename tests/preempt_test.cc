@@ -53,6 +53,37 @@ bool haveavx() {
   return (lo & 6) == 6;  // the OS saves SSE and AVX state
 }
 
+// race: the flag the spinners wait for, set either by the test's goroutine (release) or,
+// after watchdogms, by a watchdog thread; release says whether the goroutine came first.
+struct race {
+  volatile int flag = 0;
+  std::atomic<bool> released{false};
+  std::thread watchdog;
+  explicit race(int watchdogms)
+      : watchdog([this, watchdogms] {
+          for (int i = 0; i < watchdogms && !released.load(); i++) usleep(1000);
+          if (!released.exchange(true)) flag = 2;
+        }) {}
+  bool release() {
+    bool mine = !released.exchange(true);
+    flag = 1;
+    return mine;
+  }
+  ~race() {
+    release();
+    watchdog.join();
+  }
+};
+
+// newspinner: a spinner on r's flag that counts down wg when it is done.
+spinner newspinner(race* r, WaitGroup* wg) {
+  spinner s{};
+  s.flag = &r->flag;
+  s.avx = haveavx();
+  s.wg = wg;
+  return s;
+}
+
 // spinners runs n goroutines in gmptest_spinregs (with TLS of their own if owntls) at n Ps,
 // so that every P is held by a spinner; this goroutine then sleeps 20 ms (a timer of its P,
 // then a place in a run queue) and sets the flag. A watchdog thread sets it after
@@ -60,30 +91,18 @@ bool haveavx() {
 // their registers in outs.
 bool spinners(int n, bool owntls, int watchdogms, std::vector<spinner>* outs) {
   ScopedMaxprocs procs(n);
-  volatile int flag = 0;
-  std::atomic<bool> released{false};
+  race r(watchdogms);
   WaitGroup wg(n);
-  outs->assign(size_t(n), spinner{});
+  outs->assign(size_t(n), newspinner(&r, &wg));
   gmp_go_attr_t attr{};
   attr.flags = owntls ? GMP_GO_OWN_TLS : 0;
-  for (auto& s : *outs) {
-    s.flag = &flag;
-    s.avx = haveavx();
-    s.wg = &wg;
-    EXPECT_GT(gmp_go_with(spin, &s, &attr), 0);
-  }
-  std::thread watchdog([&] {
-    for (int i = 0; i < watchdogms && !released.load(); i++) usleep(1000);
-    if (!released.exchange(true)) flag = 2;
-  });
+  for (auto& s : *outs) EXPECT_GT(gmp_go_with(spin, &s, &attr), 0);
   gmp_sleep(20 * 1000 * 1000);
   // At 1 P this goroutine runs on the M a spinner was stopped on: it starts with an empty
   // x87 stack, as after any call, not with the spinner's three values.
   EXPECT_EQ(gmptest_x87tags(), 0xffffu);
-  bool mine = !released.exchange(true);
-  if (mine) flag = 1;
+  bool mine = r.release();
   wg.wait();
-  watchdog.join();
   return mine;
 }
 
@@ -156,21 +175,13 @@ TEST(Preempt, SharedTlsAndAsyncPreemptOffAreLeftAlone) {
 TEST(Preempt, StopTheWorldStopsASpinner) {
   if (!owntlsok()) GTEST_SKIP() << "goroutines cannot have TLS of their own in this build";
   ScopedMaxprocs two(2);
-  volatile int flag = 0;
-  std::atomic<bool> released{false};
+  race r(10 * 1000);
   WaitGroup wg(1);
-  spinner s{};
-  s.flag = &flag;
-  s.avx = haveavx();
-  s.wg = &wg;
+  spinner s = newspinner(&r, &wg);
   gmp_go_attr_t attr{};
   attr.flags = GMP_GO_OWN_TLS;
   int64_t goid = gmp_go_with(spin, &s, &attr);
   ASSERT_GT(goid, 0);
-  std::thread watchdog([&] {
-    for (int i = 0; i < 10 * 1000 && !released.load(); i++) usleep(1000);
-    if (!released.exchange(true)) flag = 2;
-  });
   // Until the spinner runs on the other P, and then at once: a spin of 10 ms before the stop
   // would have sysmon preempt it whatever the stop does.
   gmp::g* sg = nullptr;
@@ -184,12 +195,9 @@ TEST(Preempt, StopTheWorldStopsASpinner) {
   ASSERT_EQ(sg->atomicstatus.load(), uint32_t(gmp::Grunning));
   uint64_t before = preemptions();
   EXPECT_EQ(gmp_maxprocs(1), 2);
-  bool mine = !released.exchange(true);
-  flag = 1;
-  EXPECT_TRUE(mine) << "the stop of the world waited for the watchdog";
+  EXPECT_TRUE(r.release()) << "the stop of the world waited for the watchdog";
   EXPECT_GT(preemptions(), before);
   wg.wait();
-  watchdog.join();
   EXPECT_EQ(std::vector<uint64_t>(s.out, s.out + outWords), wanted(s));
 }
 
@@ -212,13 +220,9 @@ TEST(Preempt, UncountedHandlerOnTheGoroutinesStackIsLeftAlone) {
   sa.sa_handler = spinhandler;
   sa.sa_flags = SA_NODEFER;
   ASSERT_EQ(__sigaction(SIGUSR2, &sa, &old), 0);
-  volatile int flag = 0;
-  std::atomic<bool> released{false};
+  race r(300);
   WaitGroup wg(1);
-  spinner s{};
-  s.flag = &flag;
-  s.avx = haveavx();
-  s.wg = &wg;
+  spinner s = newspinner(&r, &wg);
   inhandlerspinner = &s;
   gmp_go_attr_t attr{};
   attr.flags = GMP_GO_OWN_TLS;
@@ -227,16 +231,9 @@ TEST(Preempt, UncountedHandlerOnTheGoroutinesStackIsLeftAlone) {
     syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);  // the handler spins
     static_cast<spinner*>(a)->wg->done();
   }, &s, &attr), 0);
-  std::thread watchdog([&] {
-    for (int i = 0; i < 300 && !released.load(); i++) usleep(1000);
-    if (!released.exchange(true)) flag = 2;
-  });
   gmp_sleep(20 * 1000 * 1000);
-  bool mine = !released.exchange(true);
-  EXPECT_FALSE(mine) << "preempted inside the handler";
-  flag = 1;
+  EXPECT_FALSE(r.release()) << "preempted inside the handler";
   wg.wait();
-  watchdog.join();
   EXPECT_EQ(preemptions(), before);
   EXPECT_EQ(std::vector<uint64_t>(s.out, s.out + outWords), wanted(s));
   __sigaction(SIGUSR2, &old, nullptr);
