@@ -430,6 +430,27 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
     newg = malg(pp);
     if (!newg) return -ENOMEM;
   }
+  // A stack of a size the caller chose (gmp_go_with, a thread's) is bound now, unlike the
+  // default one (execute binds it): a size that cannot be mapped is the caller's -ENOMEM
+  // (pthread_create's EAGAIN), not a fatal error when the goroutine first runs.
+  newg->stk = stack{};
+  if (stacksize) {
+    m* locked = acquirem();  // stackalloc maps memory with pp's caches in hand (LS2)
+    bool ok = stackalloc(pp, stacksize, &newg->stk);
+    releasem(locked);
+    if (!ok) {
+      newg->stk = stack{};
+      if (readgstatus(newg) == Gidle) casgstatus(newg, Gidle, Gdead);
+      if (pp) {
+        gfput(pp, newg);
+      } else {
+        sched.lock.lock();
+        sched.gfree.push_back(newg);
+        sched.lock.unlock();
+      }
+      return -ENOMEM;
+    }
+  }
   newg->startfn = fn;
   newg->startarg = arg;
   newg->gopc = callerpc;
@@ -450,6 +471,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   // Its TCB's g slot holds it before it first runs: gogo and switchto write the slot only
   // after their wrfsbase, and a signal in between must find the g there.
   if (fsbase) tcbsetg(fsbase, newg);
+  if (newg->stk.lo) gostackinit(newg);
   int64_t goid = newgoid(pp);
   newg->goid = goid;  // read goid before publishing: newg may run and die at once
   GMP_PROBE(goroutine__create, goid, fn, newg->parentgoid);

@@ -206,7 +206,9 @@ __attribute__((noinline)) void tracebackhere(int fd, g* gp) {
 }
 
 void tracebacksaved(int fd, g* gp) {
-  if (gp->stk.lo == 0) {  // never ran: no stack yet, only its function
+  // Never ran: no stack yet, or only the frame gostackinit made at its top (a stack of its
+  // own size is bound when the g is made); only its function.
+  if (gp->stk.lo == 0 || gp->sched.sp + sizeof(switchframe) == gp->stk.hi) {
     printpcname(fd, "", reinterpret_cast<uintptr_t>(gp->startfn), true, "");
     createdby(fd, gp);
     return;

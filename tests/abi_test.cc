@@ -1,5 +1,8 @@
 // abi_test.cc — the C ABI's contract: argument checks, error codes, calls before the runtime
 // starts (ELF constructors) and from threads that are not goroutines.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -189,4 +192,39 @@ TEST(Abi, StatsCountNetpollWaits) {
   gmp_sleep(5 * 1000 * 1000);  // every P idles until the timer
   ASSERT_EQ(gmp_stats(&after, sizeof after), 0);
   EXPECT_GE(after.netpoll_waits, before.netpoll_waits + 1);
+}
+
+// A stack of the caller's size is mapped when the goroutine is made: one that cannot be
+// (the address-space limit lowered in a child) is gmp_go_with's -ENOMEM, and a smaller one
+// still runs. Before, the call succeeded and the goroutine's first run was a fatal error.
+TEST(Abi, AStackThatCannotBeMappedIsENOMEM) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan's own allocator fails under a lowered RLIMIT_AS";
+#else
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    long pages = 0;
+    FILE* f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld", &pages) != 1) _exit(10);
+    fclose(f);
+    rlim_t limit = rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(256) << 20);
+    rlimit rl{limit, limit};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(11);
+    static std::atomic<int> ran{0};
+    gmp_go_attr_t attr{};
+    attr.stack_size = GMP_GO_STACK_MAX;
+    int64_t big = gmp_go_with([](void*) { ran.store(2); }, nullptr, &attr);
+    attr.stack_size = size_t(1) << 20;
+    int64_t small = gmp_go_with([](void*) { ran.store(1); }, nullptr, &attr);
+    for (int i = 0; i < 5000 && ran.load() == 0; i++) gmp_sleep(1000 * 1000);
+    if (big != -ENOMEM) _exit(12);
+    _exit(small > 0 && ran.load() == 1 ? 0 : 13);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st)) << "signal " << (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "10-11: set-up; 12: the 1 GiB stack was not -ENOMEM; 13: the "
+                                   "1 MiB one did not run";
+#endif
 }

@@ -83,7 +83,9 @@ typedef struct gmp_go_attr {
  *             (its interceptors keep per-thread state there), or a glibc whose thread
  *             control block the runtime does not recognise
  *   -EAGAIN   the runtime has not started
- *   -ENOMEM   no memory for the goroutine record or its thread control block
+ *   -ENOMEM   no memory for the goroutine record or its thread control block, or no room
+ *             for a stack of attr->stack_size (mapped now, where a default-sized stack is
+ *             taken when the goroutine first runs)
  */
 GMP_API int64_t gmp_go_with(void (*fn)(void *), void *arg, const gmp_go_attr_t *attr);
 
