@@ -50,7 +50,7 @@ int64_t gmp_go_with(void (*fn)(void*), void* arg, const gmp_go_attr_t* attr) {
   if (!started()) return -EAGAIN;
   auto pc = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
   return spawned(attr->flags & GMP_GO_OWN_TLS ? gotls(fn, arg, pc, size)
-                                              : newproc(fn, arg, pc, size));
+                                              : newproc(fn, arg, pc, size, 0, true));
 }
 
 void gmp_yield(void) {

@@ -429,7 +429,7 @@ int64_t gotls(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize
   if (!t) return -ENOMEM;
   t->gofn = fn;
   t->arg = arg;
-  int64_t goid = newproc(gthreadstart, t, callerpc, stacksize, t->tcb);
+  int64_t goid = newproc(gthreadstart, t, callerpc, stacksize, t->tcb, true);
   if (goid < 0) gthreadfree(t);
   return goid;
 }

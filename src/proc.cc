@@ -421,7 +421,7 @@ void gostackinit(g* gp) {
 // its goid or -ENOMEM. Any thread: without a P the g goes to the global queue. fsbase: a TCB
 // of the g's own (gthread.cc), or 0.
 int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksize,
-                uintptr_t fsbase) {
+                uintptr_t fsbase, bool bindstack) {
   g* me = getg();
   m* mp = me ? me->m_ : nullptr;
   p* pp = mp ? mp->p_ : nullptr;
@@ -430,11 +430,11 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
     newg = malg(pp);
     if (!newg) return -ENOMEM;
   }
-  // A stack of a size the caller chose (gmp_go_with, a thread's) is bound now, unlike the
-  // default one (execute binds it): a size that cannot be mapped is the caller's -ENOMEM
-  // (pthread_create's EAGAIN), not a fatal error when the goroutine first runs.
+  // A stack of the size gmp_go_with's caller chose is bound now (bindstack), unlike others
+  // (execute binds them): a size that cannot be mapped is the caller's -ENOMEM, not a fatal
+  // error when the goroutine first runs.
   newg->stk = stack{};
-  if (stacksize) {
+  if (stacksize && bindstack) {
     m* locked = acquirem();  // stackalloc maps memory with pp's caches in hand (LS2)
     bool ok = stackalloc(pp, stacksize, &newg->stk);
     releasem(locked);
