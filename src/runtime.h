@@ -802,6 +802,9 @@ void sigmaskidle(m* mp);
 void sigmaskforkchild(g* gp);
 int32_t sigmaskblockers(int sig);  // the count for sig (tests)
 void minitsig(m* mp);    // on mp's thread: its sigaltstack
+// threadm: the calling thread's M, from getg() (gp) or, when gp names none (the middle of
+// a switch), from the thread id; null off an M. Async-signal-safe.
+m* threadm(g* gp);
 enum tracebacklevel : int32_t { tracebackNone, tracebackSingle, tracebackAll, tracebackCrash };
 // dumpgoroutines prints every goroutine to fd as a goroutine dump does: cur (the caller's,
 // from ctx when it is a signal context) first, then the others; running ones on other Ms

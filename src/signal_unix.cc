@@ -143,13 +143,15 @@ void askm(m* mp, g* gp, int fd) {
 }
 
 // dumpself answers a dump request on this M's thread (DUMP2). In the SIGURG handler: only
-// stack walking, no lookups.
-void dumpself(m* mp, void* ctx) {
+// stack walking, no lookups. gp: getg(); in the middle of a switch (gp->m_ null) the
+// registers are no one's to report: "stack unavailable".
+void dumpself(m* mp, g* gp, void* ctx) {
   uint32_t asked = dumpAsked;
   if (!mp->dumpreq.compare_exchange_strong(asked, dumpPrinting, std::memory_order_acquire)) {
     return;  // not a dump request (or one the dumper gave up on)
   }
-  mp->ndumppcs = mp->curg == mp->dumpg ? collectpcs(ctx, mp->dumppcs, maxFrames) : -1;
+  bool mine = mp->curg == mp->dumpg && gp && gp->m_ == mp;
+  mp->ndumppcs = mine ? collectpcs(ctx, mp->dumppcs, maxFrames) : -1;
   mp->dumpreq.store(dumpDone, std::memory_order_release);
   futexwakeup(&mp->dumpreq, 1);
 }
@@ -179,14 +181,31 @@ bool stackoverflow(g* gp, uintptr_t addr, uintptr_t sp) {
   return (addr < lo && addr >= lo - physpagesize) || (sp < lo && sp >= lo - physpagesize);
 }
 
+}  // namespace
+
+// threadm: the M of the thread a handler runs on. gp->m_ names it while gp runs there;
+// in the middle of a switch, getg() is still the outgoing g (its TCB's slot: %fs has not
+// turned yet) whose m_ is already null, and the M is found by its thread id instead. A
+// request to it (LS1, DUMP1) is then answered, not left set for good. Null on a thread
+// that is no M.
+m* threadm(g* gp) {
+  if (gp && gp->m_) return gp->m_;
+  int tid = gettid_();
+  for (m* mp = allm.load(std::memory_order_acquire); mp; mp = mp->alllink) {
+    if (mp->procid.load(std::memory_order_relaxed) == tid) return mp;
+  }
+  return nullptr;
+}
+
+namespace {
 void sighandler(int sig, siginfo_t* info, void* ctx) {
   int savederrno = errno;
   g* gp = getg();
   m* mp = gp ? gp->m_ : nullptr;
   if (sig == SIGURG) {
-    if (mp) {
-      dumpself(mp, ctx);
-      lazysyscallsig(mp, gp, ctx);
+    if (m* self = threadm(gp)) {
+      dumpself(self, gp, ctx);
+      lazysyscallsig(self, gp, ctx);  // declines for a g that is not self's curg
     }
     errno = savederrno;
     return;

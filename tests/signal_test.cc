@@ -519,3 +519,18 @@ TEST(Signal, AConnectGoesOnUnderSaRestart) {
   b.connects(t);
   EXPECT_EQ(handled.load(), 1);
 }
+
+// A SIGURG that lands in the middle of a switch finds getg() still naming the outgoing g,
+// whose m_ is already null: its handler finds the M by the thread instead, and so answers
+// (clears) sysmon's request. It found none and left the request set, and sysmon, which
+// sends no second one while one is set, never preempted that M again: a program of
+// spin-waiting threads hung at one P (3 runs in 48).
+TEST(Signal, AHandlerFindsItsMInTheMiddleOfASwitch) {
+  gmp::g outgoing{};  // a g whose m_ is null, as getg() gives it in that window
+  EXPECT_EQ(gmp::threadm(&outgoing), curm());
+  EXPECT_EQ(gmp::threadm(nullptr), curm());
+  EXPECT_EQ(gmp::threadm(curg()), curm());
+  gmp::m* other = reinterpret_cast<gmp::m*>(1);
+  std::thread([&] { other = gmp::threadm(nullptr); }).join();
+  EXPECT_EQ(other, nullptr) << "a thread that is no M";
+}
