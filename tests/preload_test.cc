@@ -132,6 +132,17 @@ TEST(Preload, ThreadsThatSpinAreTakenTurns) {
                       "thread 2: 94.879354\n");
 }
 
+// Threads that malloc and compute between spin barriers, preempted every 10 ms or so at
+// one P: each keeps its errno, thread_local and registers (src/preempt.cc).
+TEST(Preload, ThreadsPreemptedBetweenLibcCallsKeepTheirState) {
+  expectAtOneAndTwoPs("spinbarrier",
+                      "thread 0: 18707087.124929\n"
+                      "thread 1: 18693190.652791\n"
+                      "thread 2: 18715768.363200\n"
+                      "thread 3: 18708313.360399\n"
+                      "errno kept: yes\n");
+}
+
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
   expectAtOneAndTwoPs("eintr",
             "read: -1 Interrupted system call\n"
