@@ -347,8 +347,15 @@ void handoffp(p* pp) {
 namespace {
 
 // gfput puts a dead g (no stack) on pp's free list, spilling half to the global list when the
-// local one grows past gfreemax. Owner P.
+// local one grows past gfreemax. Owner P, or pp null: the global list (sched.lock taken
+// here), as gfget.
 void gfput(p* pp, g* gp) {
+  if (!pp) {
+    sched.lock.lock();
+    sched.gfree.push_back(gp);
+    sched.lock.unlock();
+    return;
+  }
   pp->gfree.push_back(gp);
   if (pp->gfree.n >= gfreemax) {
     sched.lock.lock();
@@ -430,29 +437,23 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
     newg = malg(pp);
     if (!newg) return -ENOMEM;
   }
+  newg->startfn = fn;
+  newg->startarg = arg;
   // A stack of the size gmp_go_with's caller chose is bound now (bindstack), unlike others
   // (execute binds them): a size that cannot be mapped is the caller's -ENOMEM, not a fatal
-  // error when the goroutine first runs.
-  newg->stk = stack{};
+  // error when the goroutine first runs. newg->stk is empty here (malg, goexit0), and
+  // stackalloc writes it only when it succeeds.
   if (stacksize && bindstack) {
     m* locked = acquirem();  // stackalloc maps memory with pp's caches in hand (LS2)
     bool ok = stackalloc(pp, stacksize, &newg->stk);
     releasem(locked);
     if (!ok) {
-      newg->stk = stack{};
       if (readgstatus(newg) == Gidle) casgstatus(newg, Gidle, Gdead);
-      if (pp) {
-        gfput(pp, newg);
-      } else {
-        sched.lock.lock();
-        sched.gfree.push_back(newg);
-        sched.lock.unlock();
-      }
+      gfput(pp, newg);
       return -ENOMEM;
     }
+    gostackinit(newg);
   }
-  newg->startfn = fn;
-  newg->startarg = arg;
   newg->gopc = callerpc;
   newg->parentgoid = mp && mp->curg == me ? me->goid : 0;  // not on g0 or a foreign thread
   newg->stacksize = stacksize;
@@ -471,7 +472,6 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   // Its TCB's g slot holds it before it first runs: gogo and switchto write the slot only
   // after their wrfsbase, and a signal in between must find the g there.
   if (fsbase) tcbsetg(fsbase, newg);
-  if (newg->stk.lo) gostackinit(newg);
   int64_t goid = newgoid(pp);
   newg->goid = goid;  // read goid before publishing: newg may run and die at once
   GMP_PROBE(goroutine__create, goid, fn, newg->parentgoid);
