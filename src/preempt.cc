@@ -70,7 +70,8 @@ void gmp_asyncpreempt2();
 namespace gmp {
 
 namespace {
-// nopreempt: the executable segments of libgmp and the libraries it calls (PR2). Written by
+// nopreempt: the executable segments of the libraries the runtime calls (PR2; libgmp's own
+// code lazysyscallsig declines before it asks here: lazysyscall.cc's textlo). Written by
 // sysmon in asyncpreemptinit before its first request; the handler reads them after one
 // (LS1's release and acquire). Constant after.
 struct coderange {
@@ -96,14 +97,7 @@ bool runtimelib(const char* path) {
 }
 
 int addranges(dl_phdr_info* info, size_t, void*) {
-  auto self = reinterpret_cast<uintptr_t>(&gmp_asyncpreempt);
-  bool ours = false;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && self >= lo && self < lo + ph.p_memsz) ours = true;
-  }
-  if (!ours && !runtimelib(info->dlpi_name)) return 0;
+  if (!runtimelib(info->dlpi_name)) return 0;
   for (int i = 0; i < info->dlpi_phnum && nnopreempt < maxRanges; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
