@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -152,14 +153,33 @@ fdbits streamsock;
 // a stale mark only sends a call to the kernel, where it blocks its thread, as libc's.
 fdbits diskfile;
 
+// Character devices, terminals among them (set with diskfile by learnfile, cleared with it).
+// A read that waits on the ring waits for its file to turn readable (the ring arms a poll,
+// then reads), and for a terminal that is the read's own wait in canonical mode (a line) and
+// in raw mode with VMIN 1 or more (a byte; the read that follows keeps VMIN and VTIME). With
+// VMIN 0 the kernel's read does not wait for data: it returns 0 at once (VTIME 0) or after
+// VTIME tenths of a second without any, where the poll would wait for data for good. Those
+// reads are the kernel's (nodatawait). Fds beyond the marks always ask.
+fdbits chardevice;
+
 // learnfile: fd is no socket (ENOTSOCK, or fstat said so): marked, and whether it is a disk
 // file. Returns that.
 bool learnfile(int fd) {
   struct stat st;
-  bool disk = fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+  bool known = fstat(fd, &st) == 0;
+  bool disk = known && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
   notsocket.set(fd, true);
   diskfile.set(fd, disk);
+  chardevice.set(fd, known && S_ISCHR(st.st_mode));
   return disk;
+}
+
+// nodatawait: fd is a terminal in raw mode with VMIN 0, whose reads end without data
+// (chardevice). tcgetattr is libc's ioctl(TCGETS), which no hook sees.
+bool nodatawait(int fd) {
+  if (!chardevice.has(fd, true)) return false;
+  termios t;
+  return tcgetattr(fd, &t) == 0 && !(t.c_lflag & ICANON) && t.c_cc[VMIN] == 0;
 }
 
 // atdisk: fd's position I/O is the kernel's (diskfile), from its marks, else an fstat.
@@ -180,6 +200,7 @@ void fdfresh(int fd) {
   blocking.set(fd, false);
   streamsock.set(fd, false);
   diskfile.set(fd, false);
+  chardevice.set(fd, false);
 }
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
@@ -220,8 +241,10 @@ gmp::intrmode introf(int fd, int64_t off) {
   return gmp::intrRestart;
 }
 
-// inkernel: the result of a disk file's call at its position (atdisk), real(), made in the
-// kernel between entersyscall and exitsyscall, as a ring operation's result (-errno).
+// inkernel: the result of real(), a call the ring cannot make as the kernel does (a disk
+// file's at its position: atdisk; a terminal's read that ends without data: nodatawait),
+// made in the kernel between entersyscall and exitsyscall, as a ring operation's result
+// (-errno).
 template <typename Real>
 int32_t inkernel(Real real) {
   long r = gmp::insyscall(real);
@@ -232,7 +255,7 @@ int32_t inkernel(Real real) {
 int32_t ringrw(int op, int fd, const void* buf, size_t n, int64_t off, int64_t deadline,
                gmp::intrmode mode) {
   n = n > INT_MAX ? INT_MAX : n;
-  if (off < 0 && atdisk(fd)) {
+  if (off < 0 && (atdisk(fd) || (op == IORING_OP_READ && nodatawait(fd)))) {
     REAL(read);
     REAL(write);
     return inkernel([&] {
@@ -334,7 +357,7 @@ size_t iovbytes(const iovec* iov, size_t cnt) {
 int32_t ringrwv(int op, int fd, const iovec* iov, int cnt, int64_t deadline) {
   REAL(readv);
   REAL(writev);
-  if (atdisk(fd)) {
+  if (atdisk(fd) || (op == IORING_OP_READV && nodatawait(fd))) {
     return inkernel([&] {
       return op == IORING_OP_READV ? real_readv(fd, iov, cnt) : real_writev(fd, iov, cnt);
     });

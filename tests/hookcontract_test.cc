@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <spawn.h>
 
 #include <cerrno>
@@ -1022,6 +1023,107 @@ TEST(HookContract, ReadOnSockets) {
     close(st[0]);
     out += say(read(st[1], buf, sizeof buf));
     close(st[1]);
+    return out;
+  }, true);
+}
+
+// ptypair: a pseudo-terminal's master and slave (echo off), the slave in canonical mode or
+// in raw mode with vmin and vtime; false if the machine has none.
+bool ptypair(int* master, int* slave, bool raw, int vmin = 1, int vtime = 0) {
+  *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  char name[64];
+  if (*master < 0 || grantpt(*master) != 0 || unlockpt(*master) != 0 ||
+      ptsname_r(*master, name, sizeof name) != 0) {
+    return false;
+  }
+  *slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  termios t;
+  if (*slave < 0 || tcgetattr(*slave, &t) != 0) return false;
+  t.c_lflag &= ~tcflag_t(ECHO);
+  if (raw) {
+    t.c_lflag &= ~tcflag_t(ICANON);
+    t.c_cc[VMIN] = cc_t(vmin);
+    t.c_cc[VTIME] = cc_t(vtime);
+  }
+  return tcsetattr(*slave, TCSANOW, &t) == 0;
+}
+
+// Terminals: the read keeps the line discipline's rules. A read that waits parks until the
+// terminal turns readable, which in canonical mode is a whole line and in raw mode a byte
+// (the read then keeps VMIN); in raw mode with VMIN 0 the read returns without data, which
+// no wait for readability gives (preload/io.cc, nodatawait: it hung for good).
+TEST(HookContract, Terminals) {
+  same("canonical mode: a line written in parts, then one line a read", [] {
+    int m, sl;
+    if (!ptypair(&m, &sl, false)) return std::string("no pty");
+    later when;
+    std::thread late([&] {
+      when.wait(20);
+      write(m, "ab", 2);
+      usleep(20 * 1000);
+      write(m, "cd\nnext\n", 8);
+    });
+    char buf[64] = {};
+    std::string out = say(read(sl, buf, sizeof buf));  // waits for the newline
+    out += ":" + std::string(buf, 5) + " ";
+    late.join();
+    out += say(read(sl, buf, 2)) + " ";  // part of a line, then the rest
+    out += say(read(sl, buf + 2, sizeof buf - 2));
+    out += ":" + std::string(buf, 5);
+    close(sl);
+    close(m);
+    return out;
+  }, true);
+  same("raw mode, VMIN 2: the read waits for both bytes", [] {
+    int m, sl;
+    if (!ptypair(&m, &sl, true, 2, 0)) return std::string("no pty");
+    later when;
+    std::thread late([&] {
+      when.wait(20);
+      write(m, "x", 1);
+      usleep(20 * 1000);
+      write(m, "y", 1);
+    });
+    char buf[8] = {};
+    std::string out = say(read(sl, buf, sizeof buf));
+    out += ":" + std::string(buf, 2);
+    late.join();
+    close(sl);
+    close(m);
+    return out;
+  }, true);
+  same("raw mode, VMIN 0: read and readv end without data, at once or after VTIME", [] {
+    int m, sl, m2, sl2;
+    if (!ptypair(&m, &sl, true, 0, 0) || !ptypair(&m2, &sl2, true, 0, 1)) {
+      return std::string("no pty");
+    }
+    char buf[8];
+    iovec iov{buf, sizeof buf};
+    std::string out = say(read(sl, buf, sizeof buf)) + " " + say(readv(sl, &iov, 1)) + " ";
+    out += say(read(sl2, buf, sizeof buf)) + " " + say(readv(sl2, &iov, 1)) + " ";
+    write(m, "q", 1);
+    out += say(read(sl, buf, sizeof buf));
+    out += ":" + std::string(buf, 1);
+    close(sl);
+    close(m);
+    close(sl2);
+    close(m2);
+    return out;
+  });
+  same("the master reads what the slave writes, when it comes", [] {
+    int m, sl;
+    if (!ptypair(&m, &sl, true)) return std::string("no pty");
+    later when;
+    std::thread late([&] {
+      when.wait(20);
+      write(sl, "from slave", 10);
+    });
+    char buf[16] = {};
+    std::string out = say(read(m, buf, sizeof buf));
+    out += ":" + std::string(buf, 10);
+    late.join();
+    close(sl);
+    close(m);
     return out;
   }, true);
 }
