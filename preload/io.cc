@@ -87,15 +87,18 @@ struct fdbits {
 // Socket timeouts. Learning one costs a getsockopt, so only a marked fd asks. Invariant: an
 // fd below fdbitsSize whose socket has a timeout is marked — setsockopt (hooked for every
 // caller) marks it, an accepted socket inherits its listener's mark (the kernel gives it the
-// listener's timeouts), a copy (dup, dup2, dup3, F_DUPFD: fdcopied) its original's. A missing
-// mark would let a parked call wait past the timeout; not seen, so not kept: a socket
-// received by SCM_RIGHTS or inherited across exec with a timeout already set. An extra mark
+// listener's timeouts), and a copy (dup, dup2, dup3, F_DUPFD: fdcopied) and its original
+// are both marked for good: a timeout set through either is the other's too, and a setsockopt
+// knows no copies. A missing mark would let a parked call wait past the timeout (it waited
+// for good); not seen, so not kept: a socket received by SCM_RIGHTS or inherited across exec
+// with a timeout already set, and one a forked child or parent sets on a socket they share
+// after the fork. An extra mark
 // only costs the getsockopt: a mark outlives its socket, and a later file on the same fd
 // number asks once per wait and finds none. Fds beyond the marks always ask.
 fdbits hastimeout;
 
-// Sockets given an SO_RCVLOWAT (marked as hastimeout's are, by setsockopt, accept and the
-// copies). A receive that finds fewer bytes queued than the mark waits for the rest, which
+// Sockets given an SO_RCVLOWAT (marked as hastimeout's are, by setsockopt, accept, and the
+// copies and their originals). A receive that finds fewer bytes queued than the mark waits for the rest, which
 // a first try without waiting does not (it returns what is there): their receives are the
 // kernel's calls, blocking the thread (lowat), when the mark is above 1.
 fdbits haslowat;
@@ -888,8 +891,11 @@ void gmp::fdmodesunknown() { blocking.clearall(); }
 int gmp::fdcopied(int fd, int to) {
   if (to >= 0 && to != fd) {
     fdfresh(to);
-    hastimeout.set(to, hastimeout.has(fd, true));
-    haslowat.set(to, haslowat.has(fd, false));
+    // Socket options through either are both's: both ask from now on.
+    for (int x : {fd, to}) {
+      hastimeout.set(x, true);
+      haslowat.set(x, true);
+    }
     blocking.set(fd, false);  // F_SETFL through either changes both
   }
   return to;

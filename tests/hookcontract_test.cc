@@ -1164,6 +1164,35 @@ TEST(HookContract, SocketTimeouts) {
     close(sv[1]);
     return out;
   }, true);
+  // A timeout or a low-water mark set through one fd of a socket holds for its other fds
+  // too, set before or after the copy was made: a read through the other waited for good
+  // (the marks went only from the original to the copy, at the copy).
+  same("SO_RCVTIMEO and SO_RCVLOWAT set through a copy hold for the original", [] {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    int copy = dup(sv[1]);
+    timeval tv{0, 20000};
+    setsockopt(copy, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[8] = {};
+    std::string out = say(recv(sv[1], buf, sizeof buf, 0)) + " ";
+    tv = timeval{0, 0};
+    setsockopt(copy, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int low = 4;
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVLOWAT, &low, sizeof low);  // and the other way
+    std::thread late([&] {  // (a low-water mark's receive is the kernel's: no park to wait for)
+      usleep(20 * 1000);
+      send(sv[0], "ab", 2, 0);
+      usleep(20 * 1000);
+      send(sv[0], "cd", 2, 0);
+    });
+    out += say(recv(copy, buf, sizeof buf, 0));  // waits for all four
+    out += ":" + std::string(buf, 4);
+    late.join();
+    close(copy);
+    close(sv[0]);
+    close(sv[1]);
+    return out;
+  });
   same("SO_SNDTIMEO: a connect that waits for room in an AF_UNIX backlog ends in EAGAIN", [] {
     sockaddr_un addr;
     socklen_t len;
