@@ -165,6 +165,10 @@ fdbits diskfile;
 // reads are the kernel's (nodatawait). Fds beyond the marks always ask.
 fdbits chardevice;
 
+// Pipes and FIFOs (set with diskfile by learnfile, cleared with it), whose writes that wait
+// are fifowrite's, not the ring's.
+fdbits fifo;
+
 // learnfile: fd is no socket (ENOTSOCK, or fstat said so): marked, and whether it is a disk
 // file. Returns that.
 bool learnfile(int fd) {
@@ -174,6 +178,7 @@ bool learnfile(int fd) {
   notsocket.set(fd, true);
   diskfile.set(fd, disk);
   chardevice.set(fd, known && S_ISCHR(st.st_mode));
+  fifo.set(fd, known && S_ISFIFO(st.st_mode));
   return disk;
 }
 
@@ -204,6 +209,7 @@ void fdfresh(int fd) {
   streamsock.set(fd, false);
   diskfile.set(fd, false);
   chardevice.set(fd, false);
+  fifo.set(fd, false);
 }
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
@@ -375,6 +381,33 @@ int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
 int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
   return ringrwv(IORING_OP_WRITEV, fd, iov, cnt, deadline);
 }
+// fifowrite: a write of iov to a pipe or FIFO (the fifo mark) that has to wait, as a ring
+// operation's result. It parks until the pipe turns writable (a poll on the ring) and then
+// writes without waiting itself, on the goroutine's thread: the kernel sends a write to a
+// pipe without readers SIGPIPE to the thread that makes it, and the ring's write made it on
+// whichever M ran the request, so the signal went to another goroutine's handler or, when the
+// writer blocked SIGPIPE to take it with sigtimedwait, killed the process through a thread
+// that did not block it. A pipe turns writable with a page free, room for a write of PIPE_BUF
+// bytes or less, which stays whole. A signal handler ends the wait as the ring's write's.
+int32_t fifowrite(int fd, const iovec* iov, int cnt, int64_t deadline, gmp::intrmode mode) {
+  for (;;) {
+    ssize_t w = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
+    if (w >= 0) return w > INT_MAX ? INT_MAX : int32_t(w);
+    // EOPNOTSUPP: a FIFO opened by name takes no RWF_NOWAIT (the kernel gives only pipe()'s
+    // ends FMODE_NOWAIT); its write is the kernel's, in full, on this thread. So is the write
+    // of a goroutine back from a park where it cannot park again.
+    if ((errno == EAGAIN && !gmp::hookable(true)) || errno == EOPNOTSUPP) {
+      REAL(writev);
+      return inkernel([&] { return real_writev(fd, iov, cnt); });
+    }
+    if (errno != EAGAIN) return -errno;
+    io_uring_sqe* sqe = gmp::sqeuntil(deadline);
+    io_uring_prep_poll_add(sqe, fd, POLLOUT | POLLERR | POLLHUP);
+    int32_t res = gmp::parkuntil(sqe, deadline, mode);
+    if (res < 0) return res;  // the deadline, a handler, a close: as the ring's write ends
+  }
+}
+
 // recvmsg polls first (its try said EAGAIN): a try on an empty AF_UNIX stream socket with
 // SO_PASSCRED wrote an empty credentials message, and the data's came after it (or was
 // cut: MSG_CTRUNC).
@@ -517,9 +550,11 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
   const bool sock = off < 0 && streamsocket(fd);
   for (;;) {
     const char* from = static_cast<const char*>(buf) + done;
+    iovec unsent{const_cast<char*>(from), n - done};
     int32_t res = sock ? ringsend(fd, from, n - done, deadline)
-                       : ringwrite(fd, from, n - done, off < 0 ? -1 : off + int64_t(done),
-                                   deadline, mode);
+                  : off < 0 && fifo.has(fd, false) ? fifowrite(fd, &unsent, 1, deadline, mode)
+                  : ringwrite(fd, from, n - done, off < 0 ? -1 : off + int64_t(done), deadline,
+                              mode);
     if (sock && res == -ENOTSOCK) {
       fdfresh(fd);
       learnfile(fd);
@@ -660,7 +695,9 @@ ssize_t writevg(int fd, const iovec* iov, int cnt) {
     m.msg_iov = left.data();
     m.msg_iovlen = size_t(left.count());
     int32_t res = sock ? ringsendmsg(fd, &m, 0, deadline)
-                       : ringwritev(fd, left.data(), left.count(), deadline);
+                  : fifo.has(fd, false) ? fifowrite(fd, left.data(), left.count(), deadline,
+                                                    introf(fd, -1))
+                  : ringwritev(fd, left.data(), left.count(), deadline);
     if (sock && done == 0) res = sigpipeto(fd, 0, res);
     if (res == gmp::restartcall && done > 0) break;  // a handler after some bytes (signal(7))
     if (res > 0) {

@@ -7,9 +7,13 @@
 // the number the program is about to use: the program's open lands elsewhere, or its dup2
 // races ours and fails with EBUSY. (A preloaded dash ran `seq > file` with no stdout at
 // all: "seq: write error: Bad file descriptor".) So these reads run on a helper thread of
-// the runtime's with a file table of its own: it unshares CLONE_FILES and closes every
-// descriptor it inherited (a pipe's write end kept open there would hold off the reader's
-// EOF), and from then on opens and closes only in its own table.
+// the runtime's with a file table of its own, an empty one: close_range(0, ~0U,
+// CLOSE_RANGE_UNSHARE) gives it a table that copies none of the program's descriptors, in
+// one step. (It was unshare(CLONE_FILES), a copy of every descriptor, then close_range: in
+// between, the copy held the program's files open, and a program that closed a pipe's read
+// end and wrote to it then wrote a byte no one would read where the kernel says EPIPE; a
+// write end kept would hold off the reader's EOF. 3 runs of 200 at start-up, where sysmon
+// makes the helper.) From then on it opens and closes only in its own table.
 //
 // Invariants:
 //   PF1: one request at a time, under proclock. The requester writes the request, then
@@ -19,11 +23,12 @@
 //        caller under sched.lock), 2 made, -1 cannot be made. A forked child has no helper
 //        thread: procfsforkchild sets 0 again, while the child has one thread.
 // Where the helper cannot be made, or cannot have a table of its own (a seccomp profile
-// that refuses unshare, a kernel without close_range), or is not made yet when the deadlock
+// that refuses it, a kernel before 5.9 without CLOSE_RANGE_UNSHARE), or is not made yet when the deadlock
 // check asks, the caller reads itself, as before the helper: the race above stays possible
 // there, and sysmon's look at blocked threads and the deadlock report keep working.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,7 +56,7 @@ procreq req;
 rtmutex proclock;
 std::atomic<int> helper{0};  // PF2
 std::atomic<uint64_t> asked{0};  // requests served (procfsrequests), relaxed
-bool served;                 // the helper's: its table is its own (unshare succeeded)
+bool served;                 // the helper's: its table is its own (close_range succeeded)
 
 // serve: op on path, in the calling thread's file table: 1 (a read) or a count, -1 when it
 // cannot.
@@ -79,7 +84,7 @@ long serve(int op, const char* path, char* buf, size_t n) {
 
 void* helpermain(void*) {
   // Every signal stays blocked (newthread): the program's handlers never run here.
-  served = unshare(CLONE_FILES) == 0 && rawsyscall(SYS_close_range, 0, long(~0U), 0) == 0;
+  served = rawsyscall(SYS_close_range, 0, long(~0U), CLOSE_RANGE_UNSHARE) == 0;
   for (;;) {
     uint32_t s;
     while ((s = req.state.load(std::memory_order_acquire)) != 1) futexsleep(&req.state, s, -1);

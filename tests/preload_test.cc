@@ -143,6 +143,29 @@ TEST(Preload, ThreadsPreemptedBetweenLibcCallsKeepTheirState) {
                       "errno kept: yes\n");
 }
 
+// A write to a pipe whose reader is gone fails with EPIPE, and its SIGPIPE goes to the
+// writer: a handler runs there, a blocked one waits there for sigtimedwait. The ring's write
+// raised it on whichever M ran the request: another thread's handler ran, and a writer that
+// blocked SIGPIPE had the process killed by it (src/preload/io.cc, fifowrite). The first
+// write is also made at start-up in a run of processes: sysmon's /proc helper, made then,
+// held a copy of every descriptor for a moment, the pipe's read end among them, and a write
+// that should have failed wrote a byte no one would read (src/procfs.cc; 3 runs in 200).
+TEST(Preload, WritesToAPipeWithoutReadersFailAndSignalTheWriter) {
+  expectAtOneAndTwoPs("closedpipe",
+                      "at once: -1 EPIPE, handled 1\n"
+                      "handler: wrote some, handled 1, on the writer 1\n"
+                      "handler: wrote some, handled 1, on the writer 1\n"
+                      "handler: wrote some, handled 1, on the writer 1\n"
+                      "blocked: wrote some, pending 1, taken 13\n"
+                      "blocked: wrote some, pending 1, taken 13\n"
+                      "blocked: wrote some, pending 1, taken 13\n"
+                      "end\n");
+  result r = run("sh -c 'for i in $(seq 100); do GMPMAXPROCS=1 timeout 60 " + app("closedpipe") +
+                     " | sed -n 1p; done | grep -c -x \"at once: -1 EPIPE, handled 1\"'",
+                 true);
+  EXPECT_EQ(r.out, "100\n");
+}
+
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
   expectAtOneAndTwoPs("eintr",
             "read: -1 Interrupted system call\n"
