@@ -16,6 +16,16 @@
 // for the same size (as glibc's stack cache for its threads: a thread made and joined in a
 // loop reuses one stack, with its pages and page tables, instead of an mmap, a guard, page
 // faults and an munmap each time), and beyond that are unmapped.
+//
+// Executable stacks: a program or library whose PT_GNU_STACK asks for one (or that has none:
+// glibc's default on x86-64 is executable) gets executable goroutine stacks, as glibc gives
+// its threads (stackexec): GCC's nested functions that take a local build a trampoline on
+// the stack and jump to it, which a plain read-write stack faulted on (a fatal SIGSEGV, on
+// goroutine 1 too). Decided once, from the objects loaded at start-up; a library dlopen'ed
+// later that asks for one does not change stacks already made or the rule (glibc's
+// _dl_make_stack_executable does both: README).
+#include <link.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -42,6 +52,7 @@ constexpr size_t bigCacheMax = 40 << 20;     // bytes of other-size stacks kept 
 constexpr int bigCacheSlots = 64;
 
 size_t guardsize;
+bool stackexec;  // stacks are mapped executable too; set by stackinit
 std::atomic<bool> guardInstall{true};  // MADV_GUARD_INSTALL works here (cleared once)
 std::atomic<int64_t> nmprotectGuards{0};
 
@@ -99,6 +110,10 @@ bool mapstacks(size_t size, int n, uintptr_t* out) {
   size_t one = size + guardsize;
   void* v = sysAlloc(one * size_t(n));
   if (!v) return false;
+  if (stackexec && mprotect(v, one * size_t(n), PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+    sysFree(v, one * size_t(n));
+    return false;
+  }
   auto base = reinterpret_cast<uintptr_t>(v);
   for (int i = 0; i < n; i++) {
     if (!setguard(base + one * size_t(i))) {
@@ -193,8 +208,24 @@ bool stackscavenge(int max) {
   return more;
 }
 
+namespace {
+// wantsexec: dl_iterate_phdr's callback; *data becomes true for an object whose stack must be
+// executable (PT_GNU_STACK with PF_X, or none: glibc's default here). The vDSO, which glibc
+// does not load, has none and does not count.
+int wantsexec(dl_phdr_info* info, size_t, void* data) {
+  if (info->dlpi_addr == getauxval(AT_SYSINFO_EHDR)) return 0;
+  bool exec = true;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    if (info->dlpi_phdr[i].p_type == PT_GNU_STACK) exec = (info->dlpi_phdr[i].p_flags & PF_X) != 0;
+  }
+  if (exec) *static_cast<bool*>(data) = true;
+  return 0;
+}
+}  // namespace
+
 void stackinit() {
   guardsize = physpagesize;
+  dl_iterate_phdr(wantsexec, &stackexec);
   if (debug.stacksize) {
     size_t s = roundpage(debug.stacksize);
     stackdefault = s < (16 << 10) ? (16 << 10) : s;

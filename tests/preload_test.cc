@@ -166,6 +166,13 @@ TEST(Preload, WritesToAPipeWithoutReadersFailAndSignalTheWriter) {
   EXPECT_EQ(r.out, "100\n");
 }
 
+// A program linked to need an executable stack (GCC's nested functions: trampolines on the
+// stack) runs on goroutine stacks made executable, as glibc makes its thread stacks: it died
+// of a fatal SIGSEGV at its first trampoline, on goroutine 1 too (src/stack.cc, stackexec).
+TEST(Preload, ProgramsThatNeedAnExecutableStackGetOne) {
+  expectAtOneAndTwoPs("execstack", "main: 2\nthread: 2\n");
+}
+
 TEST(Preload, SignalHandlersInterruptTheMainThreadsCalls) {
   expectAtOneAndTwoPs("eintr",
             "read: -1 Interrupted system call\n"
