@@ -7,8 +7,9 @@
 //   - a PTHREAD_SCOPE_SYSTEM request (pthread_attr_setscope), a stack of the caller's own
 //     (pthread_attr_setstack) or an explicit real-time policy gets a real thread;
 //   - pthread_cancel of a gthread returns ENOTSUP;
-//   - pthread_kill of another gthread sends the signal to the process (a handler runs on
-//     some thread, as for kill(2)); of itself, to the M it runs on, before it returns;
+//   - pthread_kill of another gthread runs a handler on the sender and then ends the
+//     target's parked call, or, when the target waits in a call that holds its thread,
+//     sends it to that thread; of itself, to the M it runs on, before it returns;
 //   - gettid() is the M's, and changes as the thread moves between Ms.
 #include <pthread.h>
 #include <sched.h>
@@ -314,6 +315,12 @@ GMP_HOOK int pthread_kill(pthread_t th, int sig) {
   bool blocks = gthreadblocks(t, sig);
   if (t == gthreadself()) {
     r = syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+  } else if (int held = blocks ? 0 : gthreadsyscalltid(t)) {
+    // In a call that holds its thread: the kernel there ends it (EINTR, or a restart under
+    // SA_RESTART) and runs the handler on t, as on t's own thread. Racy: t may have left
+    // the call by the time it lands, and the handler then runs on whatever that thread
+    // runs, as goroutine 1's (sigintr.cc, sigdefer).
+    r = syscall(SYS_tgkill, getpid(), held, sig);
   } else if (int flags = blocks ? -1 : signalrun(sig); flags >= 0) {
     gthreadinterrupt(t, (flags & SA_RESTART) != 0);  // after the handler ran, as a thread's
     return 0;

@@ -487,6 +487,13 @@ int gthreadostid(gthread* t) {
   return mp ? mp->procid.load(std::memory_order_relaxed) : 0;
 }
 
+int gthreadsyscalltid(gthread* t) {
+  g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
+  if (!gp || gp->fsbase != t->tcb || readgstatus(gp) != Gsyscall) return 0;
+  m* mp = __atomic_load_n(&gp->m_, __ATOMIC_ACQUIRE);
+  return mp ? mp->procid.load(std::memory_order_relaxed) : 0;
+}
+
 void gthreadinterrupt(gthread* t, bool restart) {
   // t's goroutine, if it runs yet; a record a later gthread reuses is armed only by that
   // one's calls (its fsbase is another TCB): then nothing is interrupted.

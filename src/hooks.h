@@ -165,8 +165,11 @@ int gthreaddetach(gthread* t);  // 0 or EINVAL (detached already)
 bool gthreaddetached(gthread* t);
 // gthreadblocks: t blocks sig (its pthread_sigmask). gthreadostid: the OS thread t runs on
 // now, 0 when it waits parked or in a queue (it may move at any time).
+// gthreadsyscalltid: the OS thread t waits on in a system call nothing parks (Gsyscall: a
+// MSG_WAITALL recv, flock, a ppoll with a mask), 0 otherwise.
 bool gthreadblocks(gthread* t, int sig);
 int gthreadostid(gthread* t);
+int gthreadsyscalltid(gthread* t);
 // gthreadinterrupt: a handler ran for a signal sent to t (pthread_kill): t's parked call
 // ends in EINTR or, with restart (SA_RESTART), is made again (sigintr.cc).
 void gthreadinterrupt(gthread* t, bool restart);

@@ -206,6 +206,10 @@ TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
                       "read under SA_RESTART: 1 y\n"
                       "poll under SA_RESTART: -1 Interrupted system call, handler first: 1\n"
                       "sem_wait: -1 Interrupted system call, handler first: 1, value 0\n"
+                      "recv MSG_WAITALL: -1 Interrupted system call, handler first: 1, on the "
+                      "thread: 1\n"
+                      "ppoll with a mask: -1 Interrupted system call, handler first: 1, on the "
+                      "thread: 1\n"
                       "sigwait: SIGUSR2\n"
                       "setuid from a thread: 0\n");
 }

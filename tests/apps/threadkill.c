@@ -1,11 +1,13 @@
 /* threadkill.c — pthread_kill of a thread blocked in a call, as a plain program: the
  * handler runs, then the thread's read fails with EINTR (no SA_RESTART) or goes on until
  * data comes (SA_RESTART); its poll fails with EINTR either way, and its sem_wait without
- * SA_RESTART. A thread that blocks the
+ * SA_RESTART. Its calls that hold their thread (a recv with MSG_WAITALL, a ppoll with a
+ * signal mask) fail with EINTR too, the handler run on that thread. A thread that blocks the
  * signal and waits for it in sigwait gets it. setuid from a thread, which glibc carries out
  * by signalling every thread it knows, returns. Under the preload the threads are goroutines
  * parked on the ring: the output must be the same. With the argument "main": pthread_kill
  * of the main thread interrupts main's own read the same way. */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,15 +15,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t handled;
+static volatile sig_atomic_t handled, ontarget;
 static volatile int done, ready;
 static int fds[2];
+static pthread_t target; /* the thread a held call's handler should run on */
 
 static void onusr1(int sig) {
   (void)sig;
   handled++;
+  ontarget += pthread_equal(pthread_self(), target);
 }
 
 static void handle(int flags) {
@@ -53,6 +58,23 @@ static void* poller(void* arg) {
   struct result* x = arg;
   struct pollfd pf = {fds[0], POLLIN, 0};
   x->r = poll(&pf, 1, -1);
+  x->err = errno;
+  x->handledfirst = handled > 0;
+  done = 1;
+  return NULL;
+}
+
+/* held: a call that holds its thread under the preload (nothing parks it): a recv that
+ * waits for all 8 bytes (arg 0) or a ppoll with a signal mask (1). */
+static int held[2];
+static void* holder(void* arg) {
+  struct result* x = arg;
+  char b[8];
+  sigset_t none;
+  sigemptyset(&none);
+  struct pollfd pf = {held[0], POLLIN, 0};
+  target = pthread_self();
+  x->r = x->c ? ppoll(&pf, 1, NULL, &none) : recv(held[0], b, sizeof b, MSG_WAITALL);
   x->err = errno;
   x->handledfirst = handled > 0;
   done = 1;
@@ -161,6 +183,19 @@ int main(int argc, char** argv) {
   int v = -1;
   sem_getvalue(&sem, &v);
   printf("sem_wait: %ld %s, handler first: %d, value %d\n", x.r, err(&x), x.handledfirst, v);
+
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, held) != 0) return 1;
+  for (int k = 0; k < 2; k++) {
+    handled = ontarget = done = 0;
+    memset(&x, 0, sizeof x);
+    x.c = (char)k;
+    pthread_create(&t, NULL, holder, &x);
+    kickuntil(t);
+    pthread_join(t, NULL);
+    printf("%s: %ld %s, handler first: %d, on the thread: %d\n",
+           k ? "ppoll with a mask" : "recv MSG_WAITALL", x.r, err(&x), x.handledfirst,
+           ontarget > 0);
+  }
 
   int got = 0;
   pthread_create(&t, NULL, waiter, &got);
