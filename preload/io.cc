@@ -85,23 +85,38 @@ struct fdbits {
 };
 
 // Socket timeouts. Learning one costs a getsockopt, so only a marked fd asks. Invariant: an
-// fd below fdbitsSize whose socket has a timeout is marked — setsockopt (hooked for every
-// caller) marks it, an accepted socket inherits its listener's mark (the kernel gives it the
-// listener's timeouts), and a copy (dup, dup2, dup3, F_DUPFD: fdcopied) and its original
-// are both marked for good: a timeout set through either is the other's too, and a setsockopt
-// knows no copies. A missing mark would let a parked call wait past the timeout (it waited
-// for good); not seen, so not kept: a socket received by SCM_RIGHTS or inherited across exec
-// with a timeout already set, and one a forked child or parent sets on a socket they share
-// after the fork. An extra mark
-// only costs the getsockopt: a mark outlives its socket, and a later file on the same fd
-// number asks once per wait and finds none. Fds beyond the marks always ask.
+// fd below fdbitsSize whose socket has a timeout is marked, or asks as a copy (copyasks) —
+// setsockopt (hooked for every caller) marks it, an accepted socket inherits its listener's
+// mark (the kernel gives it the listener's timeouts), a copy (dup, dup2, dup3, F_DUPFD:
+// fdcopied) its original's. A missing mark would let a parked call wait past the timeout
+// (for good); not seen, so not kept: a socket received by SCM_RIGHTS or inherited across
+// exec with a timeout already set, and one a forked child or parent sets on a socket they
+// share after the fork. An extra mark only costs the getsockopt: a mark outlives its
+// socket, and a later file on the same fd number asks once per wait and finds none. Fds
+// beyond the marks always ask.
 fdbits hastimeout;
 
-// Sockets given an SO_RCVLOWAT (marked as hastimeout's are, by setsockopt, accept, and the
-// copies and their originals). A receive that finds fewer bytes queued than the mark waits for the rest, which
+// Sockets given an SO_RCVLOWAT (marked as hastimeout's are, by setsockopt, accept and the
+// copies). A receive that finds fewer bytes queued than the mark waits for the rest, which
 // a first try without waiting does not (it returns what is there): their receives are the
 // kernel's calls, blocking the thread (lowat), when the mark is above 1.
 fdbits haslowat;
+
+// Fds that have, or are, a copy in this process (fdcopied marks both; fdfresh clears one).
+// An option set through one of them is the others' too, which setsockopt cannot mark: it
+// knows no copies (a timeout set through a dup left the original's recv waiting for good).
+// So setsockopt of a timeout or SO_RCVLOWAT on a marked fd sets optsoncopies, and from then
+// on every marked fd asks (copyasks); until then reads of copies cost nothing more (a
+// server that dup2s its socket onto 0 and 1 and reads it there). optsoncopies: any thread
+// sets it, relaxed, after the kernel took the option; never cleared. A call racing that
+// setsockopt may miss it, as the kernel's own call racing it may.
+fdbits copied;
+std::atomic<bool> optsoncopies{false};
+
+// copyasks: fd may have a timeout or low-water mark set through a copy.
+bool copyasks(int fd) {
+  return optsoncopies.load(std::memory_order_relaxed) && copied.has(fd, true);
+}
 
 // Sockets. read() on a socket is recv() without flags, and a socket's short read is final;
 // another file's needs an fstat to know whether it is a regular file, whose short read
@@ -210,6 +225,7 @@ void fdfresh(int fd) {
   diskfile.set(fd, false);
   chardevice.set(fd, false);
   fifo.set(fd, false);
+  copied.set(fd, false);
 }
 
 // nonblocking: the program set O_NONBLOCK on fd (or fd is bad: the real call says so).
@@ -221,7 +237,7 @@ bool nonblocking(int fd) {
 
 // lowat: fd's receives wait for more than one byte (haslowat).
 bool lowat(int fd) {
-  if (!haslowat.has(fd, false)) return false;
+  if (!haslowat.has(fd, false) && !copyasks(fd)) return false;
   int v = 1;
   socklen_t len = sizeof v;
   return getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &len) == 0 && v > 1;
@@ -230,7 +246,7 @@ bool lowat(int fd) {
 // timeoutof: the deadline of a wait on fd starting now under opt (SO_RCVTIMEO or
 // SO_SNDTIMEO); -1 for none (no timeout set, or fd is no socket).
 int64_t timeoutof(int fd, int opt) {
-  if (!hastimeout.has(fd, true)) return -1;
+  if (!hastimeout.has(fd, true) && !copyasks(fd)) return -1;
   timeval tv{};
   socklen_t len = sizeof tv;
   if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0)) {
@@ -388,7 +404,9 @@ int32_t ringwritev(int fd, const iovec* iov, int cnt, int64_t deadline) {
 // whichever M ran the request, so the signal went to another goroutine's handler or, when the
 // writer blocked SIGPIPE to take it with sigtimedwait, killed the process through a thread
 // that did not block it. A pipe turns writable with a page free, room for a write of PIPE_BUF
-// bytes or less, which stays whole. A signal handler ends the wait as the ring's write's.
+// bytes or less, which stays whole. A signal handler ends the wait as the ring's write's:
+// its restartcall goes back to the caller, which returns the bytes already out (parkready
+// would wait again).
 int32_t fifowrite(int fd, const iovec* iov, int cnt, int64_t deadline, gmp::intrmode mode) {
   for (;;) {
     ssize_t w = pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
@@ -928,11 +946,10 @@ void gmp::fdmodesunknown() { blocking.clearall(); }
 int gmp::fdcopied(int fd, int to) {
   if (to >= 0 && to != fd) {
     fdfresh(to);
-    // Socket options through either are both's: both ask from now on.
-    for (int x : {fd, to}) {
-      hastimeout.set(x, true);
-      haslowat.set(x, true);
-    }
+    hastimeout.set(to, hastimeout.has(fd, true));
+    haslowat.set(to, haslowat.has(fd, false));
+    copied.set(fd, true);  // an option set through either from now on is both's
+    copied.set(to, true);
     blocking.set(fd, false);  // F_SETFL through either changes both
   }
   return to;
@@ -1017,15 +1034,19 @@ GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 // setsockopt marks the sockets given a timeout (timeoutof) or a receive low-water mark
-// (lowat). Every caller.
+// (lowat), and notes one given through a copy (optsoncopies). Every caller.
 GMP_HOOK int setsockopt(int fd, int level, int opt, const void* val, socklen_t len) {
   REAL(setsockopt);
   int r = real_setsockopt(fd, level, opt, val, len);
-  if (r == 0 && level == SOL_SOCKET &&
-      (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD || opt == SO_RCVTIMEO_NEW ||
-       opt == SO_SNDTIMEO_NEW)) {
+  if (r != 0 || level != SOL_SOCKET) return r;
+  if (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD || opt == SO_RCVTIMEO_NEW ||
+      opt == SO_SNDTIMEO_NEW) {
     hastimeout.set(fd, true);
+  } else if (opt == SO_RCVLOWAT) {
+    haslowat.set(fd, true);
+  } else {
+    return r;
   }
-  if (r == 0 && level == SOL_SOCKET && opt == SO_RCVLOWAT) haslowat.set(fd, true);
+  if (copied.has(fd, true)) optsoncopies.store(true, std::memory_order_relaxed);
   return r;
 }
