@@ -488,10 +488,9 @@ int gthreadostid(gthread* t) {
 }
 
 int gthreadsyscalltid(gthread* t) {
+  // A record a later gthread reuses is in that one's calls (another TCB): not t's.
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
-  if (!gp || gp->fsbase != t->tcb || readgstatus(gp) != Gsyscall) return 0;
-  m* mp = __atomic_load_n(&gp->m_, __ATOMIC_ACQUIRE);
-  return mp ? mp->procid.load(std::memory_order_relaxed) : 0;
+  return gp && gp->fsbase == t->tcb && readgstatus(gp) == Gsyscall ? gthreadostid(t) : 0;
 }
 
 void gthreadinterrupt(gthread* t, bool restart) {

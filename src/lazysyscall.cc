@@ -38,8 +38,8 @@
 //        one while it is not 0; the M's handler exchanges it to 0 (acquire), whatever it
 //        then does: one that lands in the middle of a switch finds its M by thread id
 //        (signal_unix.cc, threadm), or the request stayed set for good and sysmon never
-//        asked that M again (a spin-waiting program hung at 1 P, 3 runs in 48). A request
-//        the handler finds nothing to act on lapses.
+//        asked that M again (tests/apps/spinbarrier.c hung at 1 P: 3 runs in 48, one-off).
+//        A request the handler finds nothing to act on lapses.
 //   LS2: runtime code that runs on a goroutine's stack holding P state or a runtime lock
 //        and calls into libc (malloc and friends, which may sleep on a futex) holds m.locks
 //        (acquirem) for the call. Written by the M only; the handler reads it on the same

@@ -11,9 +11,10 @@
 // CLOSE_RANGE_UNSHARE) gives it a table that copies none of the program's descriptors, in
 // one step. (It was unshare(CLONE_FILES), a copy of every descriptor, then close_range: in
 // between, the copy held the program's files open, and a program that closed a pipe's read
-// end and wrote to it then wrote a byte no one would read where the kernel says EPIPE; a
-// write end kept would hold off the reader's EOF. 3 runs of 200 at start-up, where sysmon
-// makes the helper.) From then on it opens and closes only in its own table.
+// end at start-up, where sysmon makes the helper, and wrote to it wrote a byte no one would
+// read where the kernel says EPIPE; a write end kept would hold off the reader's EOF. Test:
+// Preload.WritesToAPipeWithoutReadersFailAndSignalTheWriter's start-ups.) From then on it
+// opens and closes only in its own table.
 //
 // Invariants:
 //   PF1: one request at a time, under proclock. The requester writes the request, then
@@ -23,13 +24,12 @@
 //        caller under sched.lock), 2 made, -1 cannot be made. A forked child has no helper
 //        thread: procfsforkchild sets 0 again, while the child has one thread.
 // Where the helper cannot be made, or cannot have a table of its own (a seccomp profile
-// that refuses it, a kernel before 5.9 without CLOSE_RANGE_UNSHARE), or is not made yet when the deadlock
-// check asks, the caller reads itself, as before the helper: the race above stays possible
+// that refuses it, a kernel before 5.9 without CLOSE_RANGE_UNSHARE), or is not made yet
+// when the deadlock check asks, the caller reads itself, as before the helper: the race above stays possible
 // there, and sysmon's look at blocked threads and the deadlock report keep working.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 

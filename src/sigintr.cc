@@ -12,8 +12,8 @@
 // goroutine (pthread_kill of a gthread) is not sent at all: preload/pthread.cc runs the
 // handler on the sender and then interrupts the target's call here (sigintrg), so the
 // handler has run when the call ends, as on a thread; a target that waits in a call that
-// holds its thread (Gsyscall) is sent the signal there instead (gthreadsyscalltid). Other signals aimed at one thread
-// (tgkill, raise: SI_TKILL) interrupt nobody.
+// holds its thread (Gsyscall) is sent the signal there instead (gthreadsyscalltid). Other
+// signals aimed at one thread (tgkill, raise: SI_TKILL) interrupt nobody.
 //
 // How. A goroutine parks on one ring operation (netpollwait); interrupting it means
 // cancelling that operation by its user_data (IORING_REGISTER_SYNC_CANCEL, a system call any

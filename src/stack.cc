@@ -52,7 +52,9 @@ constexpr size_t bigCacheMax = 40 << 20;     // bytes of other-size stacks kept 
 constexpr int bigCacheSlots = 64;
 
 size_t guardsize;
-bool stackexec;  // stacks are mapped executable too; set by stackinit
+// stackexec: stacks are mapped executable too. Written by stackinit (schedinit, before any
+// other M), constant after.
+bool stackexec;
 std::atomic<bool> guardInstall{true};  // MADV_GUARD_INSTALL works here (cleared once)
 std::atomic<int64_t> nmprotectGuards{0};
 

@@ -146,10 +146,11 @@ TEST(Preload, ThreadsPreemptedBetweenLibcCallsKeepTheirState) {
 // A write to a pipe whose reader is gone fails with EPIPE, and its SIGPIPE goes to the
 // writer: a handler runs there, a blocked one waits there for sigtimedwait. The ring's write
 // raised it on whichever M ran the request: another thread's handler ran, and a writer that
-// blocked SIGPIPE had the process killed by it (src/preload/io.cc, fifowrite). The first
-// write is also made at start-up in a run of processes: sysmon's /proc helper, made then,
-// held a copy of every descriptor for a moment, the pipe's read end among them, and a write
-// that should have failed wrote a byte no one would read (src/procfs.cc; 3 runs in 200).
+// blocked SIGPIPE had the process killed by it (preload/io.cc, fifowrite). The first write
+// is also made at start-up in a run of processes: sysmon's /proc helper, made then, held a
+// copy of every descriptor for a moment, the pipe's read end among them, and a write that
+// should have failed wrote a byte no one would read (src/procfs.cc). That was a race (3
+// start-ups in 200 in a one-off loop): 100 of them here catch it most times, not always.
 TEST(Preload, WritesToAPipeWithoutReadersFailAndSignalTheWriter) {
   expectAtOneAndTwoPs("closedpipe",
                       "at once: -1 EPIPE, handled 1\n"

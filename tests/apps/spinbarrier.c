@@ -3,9 +3,10 @@
  * a floating-point sum, errno and a thread_local counter checked on the way, then the
  * barrier. Under the preload at GMPMAXPROCS=1 the barrier is passed only by preempting the
  * spinners (src/preempt.cc), every 10 ms or so for the 1-2 s a run takes, in the middle
- * of their own code between libc calls: each thread's errno, thread_local and registers must stay its own.
- * It hung in 3 runs of 48 when a preemption request landed in the middle of a switch
- * (signal_unix.cc, threadm). The output must be the same as on threads. */
+ * of their own code between libc calls: each thread's errno, thread_local and registers
+ * must stay its own. It hung (3 runs of 48 in a one-off loop) when a preemption request
+ * landed in the middle of a switch (signal_unix.cc, threadm). The output must be the same
+ * as on threads. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
