@@ -1028,24 +1028,39 @@ TEST(HookContract, ReadOnSockets) {
 }
 
 // ptypair: a pseudo-terminal's master and slave (echo off), the slave in canonical mode or
-// in raw mode with vmin and vtime; false if the machine has none.
+// in raw mode with vmin and vtime; false, a test failure, if they cannot be made.
 bool ptypair(int* master, int* slave, bool raw, int vmin = 1, int vtime = 0) {
   *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   char name[64];
-  if (*master < 0 || grantpt(*master) != 0 || unlockpt(*master) != 0 ||
-      ptsname_r(*master, name, sizeof name) != 0) {
-    return false;
-  }
-  *slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
   termios t;
-  if (*slave < 0 || tcgetattr(*slave, &t) != 0) return false;
-  t.c_lflag &= ~tcflag_t(ECHO);
-  if (raw) {
-    t.c_lflag &= ~tcflag_t(ICANON);
-    t.c_cc[VMIN] = cc_t(vmin);
-    t.c_cc[VTIME] = cc_t(vtime);
+  bool ok = *master >= 0 && grantpt(*master) == 0 && unlockpt(*master) == 0 &&
+            ptsname_r(*master, name, sizeof name) == 0 &&
+            (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0 && tcgetattr(*slave, &t) == 0;
+  if (ok) {
+    t.c_lflag &= ~tcflag_t(ECHO);
+    if (raw) {
+      t.c_lflag &= ~tcflag_t(ICANON);
+      t.c_cc[VMIN] = cc_t(vmin);
+      t.c_cc[VTIME] = cc_t(vtime);
+    }
+    ok = tcsetattr(*slave, TCSANOW, &t) == 0;
   }
-  return tcsetattr(*slave, TCSANOW, &t) == 0;
+  // The test was not skipped: the machine has ptys, and both sides would say "no pty".
+  if (!ok) ADD_FAILURE() << "pty pair: " << strerror(errno);
+  return ok;
+}
+
+// typelater: a thread that writes parts to fd, 20 ms apart, once the caller's call waits
+// (later: made here, on the caller).
+std::thread typelater(int fd, std::vector<std::string> parts) {
+  later when;
+  return std::thread([when, fd, parts] {
+    when.wait(20);
+    for (size_t i = 0; i < parts.size(); i++) {
+      if (i > 0) usleep(20 * 1000);
+      write(fd, parts[i].data(), parts[i].size());
+    }
+  });
 }
 
 // Terminals: the read keeps the line discipline's rules. A read that waits parks until the
@@ -1054,18 +1069,14 @@ bool ptypair(int* master, int* slave, bool raw, int vmin = 1, int vtime = 0) {
 // no wait for readability gives (preload/io.cc, nodatawait: it hung for good).
 TEST(HookContract, Terminals) {
   int probe = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (probe < 0) GTEST_SKIP() << "no pseudo-terminals here (posix_openpt: " << strerror(errno) << ")";
+  if (probe < 0) {
+    GTEST_SKIP() << "no pseudo-terminals here (posix_openpt: " << strerror(errno) << ")";
+  }
   close(probe);
   same("canonical mode: a line written in parts, then one line a read", [] {
     int m, sl;
     if (!ptypair(&m, &sl, false)) return std::string("no pty");
-    later when;
-    std::thread late([&] {
-      when.wait(20);
-      write(m, "ab", 2);
-      usleep(20 * 1000);
-      write(m, "cd\nnext\n", 8);
-    });
+    std::thread late = typelater(m, {"ab", "cd\nnext\n"});
     char buf[64] = {};
     std::string out = say(read(sl, buf, sizeof buf));  // waits for the newline
     out += ":" + std::string(buf, 5) + " ";
@@ -1080,13 +1091,7 @@ TEST(HookContract, Terminals) {
   same("raw mode, VMIN 2: the read waits for both bytes", [] {
     int m, sl;
     if (!ptypair(&m, &sl, true, 2, 0)) return std::string("no pty");
-    later when;
-    std::thread late([&] {
-      when.wait(20);
-      write(m, "x", 1);
-      usleep(20 * 1000);
-      write(m, "y", 1);
-    });
+    std::thread late = typelater(m, {"x", "y"});
     char buf[8] = {};
     std::string out = say(read(sl, buf, sizeof buf));
     out += ":" + std::string(buf, 2);
@@ -1116,11 +1121,7 @@ TEST(HookContract, Terminals) {
   same("the master reads what the slave writes, when it comes", [] {
     int m, sl;
     if (!ptypair(&m, &sl, true)) return std::string("no pty");
-    later when;
-    std::thread late([&] {
-      when.wait(20);
-      write(sl, "from slave", 10);
-    });
+    std::thread late = typelater(sl, {"from slave"});
     char buf[16] = {};
     std::string out = say(read(m, buf, sizeof buf));
     out += ":" + std::string(buf, 10);
