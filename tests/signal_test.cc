@@ -524,7 +524,7 @@ TEST(Signal, AConnectGoesOnUnderSaRestart) {
 // whose m_ is already null: its handler finds the M by the thread instead, and so answers
 // (clears) sysmon's request. It found none and left the request set, and sysmon, which
 // sends no second one while one is set, never preempted that M again: a program of
-// spin-waiting threads hung at one P (3 runs in 48).
+// spin-waiting threads hung at one P (tests/apps/spinbarrier.c: 3 runs in 48, one-off).
 TEST(Signal, AHandlerFindsItsMInTheMiddleOfASwitch) {
   gmp::g outgoing{};  // a g whose m_ is null, as getg() gives it in that window
   EXPECT_EQ(gmp::threadm(&outgoing), curm());
