@@ -262,7 +262,9 @@ int64_t timeoutof(int fd, int opt) {
 // wait for a disk is uninterruptible; EINTR or a restart for the rest. Only the goroutine
 // that signals interrupt asks (an fstat).
 gmp::intrmode introf(int fd, int64_t off) {
-  if (off >= 0 || !gmp::sigintrtarget() || regular(fd)) return gmp::intrNever;
+  if (off >= 0 || !(gmp::sigintrtarget() || gmp::sigheldtarget()) || regular(fd)) {
+    return gmp::intrNever;
+  }
   return gmp::intrRestart;
 }
 
@@ -323,6 +325,15 @@ bool streamsocket(int fd) {
 // raisehere: sig to the calling thread, as the kernel sends the SIGPIPE and SIGXFSZ of a
 // call.
 void raisehere(int sig) { syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig); }
+
+// signalled: the result of a write hook, r. A write that failed with EPIPE or EFBIG may have
+// sent its thread SIGPIPE or SIGXFSZ (the kernel's call, or raisehere): a goroutine that
+// blocks it has it pending, and takes it with it when it leaves the thread (sigraised).
+ssize_t signalled(ssize_t r) {
+  if (r < 0 && errno == EPIPE) gmp::sigraised(SIGPIPE);
+  if (r < 0 && errno == EFBIG) gmp::sigraised(SIGXFSZ);
+  return r;
+}
 
 // sigpipeto: the result res of a ring send on fd that is the whole call's (nothing went
 // before it). The ring's sends go with MSG_NOSIGNAL (io_uring adds it anyway on the kernels
@@ -631,15 +642,15 @@ extern "C" __attribute__((visibility("default"), alias("pread"))) ssize_t pread6
 
 GMP_HOOK ssize_t write(int fd, const void* buf, size_t n) {
   REAL(write);
-  if (!gmp::hookable(true)) return real_write(fd, buf, n);
-  return errnokept([&] { return writeat(fd, buf, n, -1); });
+  if (!gmp::hookable(true)) return signalled(real_write(fd, buf, n));
+  return signalled(errnokept([&] { return writeat(fd, buf, n, -1); }));
 }
 
 GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) __asm__("pwrite");
 GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) {
   REAL(pwrite);
-  if (!gmp::hookable(true) || off < 0) return real_pwrite(fd, buf, n, off);
-  return errnokept([&] { return writeat(fd, buf, n, off); });
+  if (!gmp::hookable(true) || off < 0) return signalled(real_pwrite(fd, buf, n, off));
+  return signalled(errnokept([&] { return writeat(fd, buf, n, off); }));
 }
 extern "C" __attribute__((visibility("default"), alias("pwrite"))) ssize_t pwrite64_hook(
     int, const void*, size_t, off_t) __asm__("pwrite64");
@@ -736,8 +747,8 @@ ssize_t writevg(int fd, const iovec* iov, int cnt) {
 
 GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
   REAL(writev);
-  if (!gmp::hookable(true) || cnt <= 0) return real_writev(fd, iov, cnt);
-  return errnokept([&] { return writevg(fd, iov, cnt); });
+  if (!gmp::hookable(true) || cnt <= 0) return signalled(real_writev(fd, iov, cnt));
+  return signalled(errnokept([&] { return writevg(fd, iov, cnt); }));
 }
 
 // ---- sockets ------------------------------------------------------------------------------------
@@ -832,8 +843,10 @@ GMP_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 GMP_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   REAL(sendmsg);
   fdspassed(msg);  // every caller
-  if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_sendmsg(fd, msg, flags);
-  return errnokept([&] { return sendmsgg(fd, msg, flags); });
+  if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
+    return signalled(real_sendmsg(fd, msg, flags));
+  }
+  return signalled(errnokept([&] { return sendmsgg(fd, msg, flags); }));
 }
 
 GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from,
@@ -866,12 +879,12 @@ GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sock
                         socklen_t tolen) {
   REAL(sendto);
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
-    return real_sendto(fd, buf, n, flags, to, tolen);
+    return signalled(real_sendto(fd, buf, n, flags, to, tolen));
   }
   // An address length sendmsg reads otherwise (0: none; past sockaddr_storage: clamped),
   // which sendto refuses (EINVAL).
   if (to && (tolen == 0 || tolen > sizeof(sockaddr_storage))) {
-    return gmp::insyscall([&] { return real_sendto(fd, buf, n, flags, to, tolen); });
+    return signalled(gmp::insyscall([&] { return real_sendto(fd, buf, n, flags, to, tolen); }));
   }
   iovec iov{const_cast<void*>(buf), n};
   msghdr msg{};
@@ -879,7 +892,7 @@ GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sock
   msg.msg_namelen = to ? tolen : 0;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  return errnokept([&] { return sendmsgg(fd, &msg, flags); });
+  return signalled(errnokept([&] { return sendmsgg(fd, &msg, flags); }));
 }
 
 GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {

@@ -34,6 +34,15 @@ int msleft(int64_t deadline, int64_t now) {
   return ms > INT_MAX ? INT_MAX : int(ms < 0 ? 0 : ms);
 }
 
+// kernelwait: the call is about to wait on the caller's thread, in the kernel (a signal
+// mask, no timeout, a caller that cannot park): a goroutine-thread's pending signals go
+// there first, where the call sees them (a signalfd in the set, a mask that lets one in).
+template <typename F>
+auto kernelwait(F call) {
+  gmp::sigpendcall();
+  return call();
+}
+
 // interrupted: a signal handler ended the wait (signal(7): never restarted).
 int interrupted() {
   gmp::seterrno(EINTR);
@@ -182,16 +191,17 @@ int selectg(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline) {
 
 GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
   REAL(poll);
-  if (ms == 0 || !gmp::hookable(true)) return real_poll(fds, n, ms);
+  if (ms == 0 || !gmp::hookable(true)) return kernelwait([&] { return real_poll(fds, n, ms); });
   return pollg(fds, n, deadlinems(ms));
 }
 
 GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
   REAL(ppoll);
-  if (mask) return gmp::insyscall([&] { return real_ppoll(fds, n, ts, mask); });
+  auto real = [&] { return real_ppoll(fds, n, ts, mask); };
+  if (mask) return kernelwait([&] { return gmp::insyscall(real); });
   if (!validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
       !gmp::hookable(true)) {
-    return real_ppoll(fds, n, ts, mask);
+    return kernelwait(real);
   }
   return pollg(fds, n, deadlinets(ts));
 }
@@ -200,7 +210,7 @@ GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
   REAL(select);
   if (nfds < 0 || nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
       (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !gmp::hookable(true)) {
-    return real_select(nfds, rd, wr, ex, tv);
+    return kernelwait([&] { return real_select(nfds, rd, wr, ex, tv); });
   }
   int64_t deadline = -1;
   if (tv) {
@@ -220,17 +230,20 @@ GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
 GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* ts,
                      const sigset_t* mask) {
   REAL(pselect);
-  if (mask) return gmp::insyscall([&] { return real_pselect(nfds, rd, wr, ex, ts, mask); });
+  auto real = [&] { return real_pselect(nfds, rd, wr, ex, ts, mask); };
+  if (mask) return kernelwait([&] { return gmp::insyscall(real); });
   if (nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
-    return real_pselect(nfds, rd, wr, ex, ts, mask);
+    return kernelwait(real);
   }
   return selectg(nfds, rd, wr, ex, deadlinets(ts));
 }
 
 GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
   REAL(epoll_wait);
-  if (ms == 0 || max <= 0 || !gmp::hookable(true)) return real_epoll_wait(ep, evs, max, ms);
+  if (ms == 0 || max <= 0 || !gmp::hookable(true)) {
+    return kernelwait([&] { return real_epoll_wait(ep, evs, max, ms); });
+  }
   int64_t deadline = deadlinems(ms);
   for (;;) {
     int r = real_epoll_wait(ep, evs, max, 0);
@@ -259,7 +272,8 @@ GMP_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset
 
 GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset_t* mask) {
   REAL(epoll_pwait);
-  if (mask) return gmp::insyscall([&] { return real_epoll_pwait(ep, evs, max, ms, mask); });
+  auto real = [&] { return real_epoll_pwait(ep, evs, max, ms, mask); };
+  if (mask) return kernelwait([&] { return gmp::insyscall(real); });
   return epoll_wait(ep, evs, max, ms);
 }
 
@@ -268,5 +282,6 @@ GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset
 GMP_HOOK int epoll_pwait2(int ep, epoll_event* evs, int max, const timespec* ts,
                           const sigset_t* mask) {
   REAL(epoll_pwait2);
-  return gmp::insyscall([&] { return real_epoll_pwait2(ep, evs, max, ts, mask); });
+  auto real = [&] { return real_epoll_pwait2(ep, evs, max, ts, mask); };
+  return kernelwait([&] { return gmp::insyscall(real); });
 }

@@ -312,22 +312,22 @@ GMP_HOOK int pthread_kill(pthread_t th, int sig) {
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (sig == 0) return 0;
   long r;
-  bool blocks = gthreadblocks(t, sig);
   if (t == gthreadself()) {
     r = syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-  } else if (int held = blocks ? 0 : gthreadsyscalltid(t)) {
+    if (r == 0) sigraised(sig);  // blocked: pending on this thread until it leaves it
+  } else if (int held = gthreadsyscalltid(t, sig)) {
     // In a call that holds its thread: the kernel there ends it (EINTR, or a restart under
-    // SA_RESTART) and runs the handler on t, as on t's own thread. Racy: t may have left
-    // the call by the time it lands, and the handler then runs on whatever that thread
-    // runs, as goroutine 1's (sigintr.cc, sigdefer).
+    // SA_RESTART) and runs the handler on t, as on t's own thread, or its sigwait takes
+    // it. Racy: t may have left the call by the time it lands, and the handler then runs
+    // on whatever that thread runs, as goroutine 1's (sigintr.cc, sigdefer).
     r = syscall(SYS_tgkill, getpid(), held, sig);
-  } else if (int flags = blocks ? -1 : signalrun(sig); flags >= 0) {
+  } else if (gthreadblocks(t, sig) && gthreadpend(t, sig)) {
+    return 0;  // pending for t alone, as for a thread (src/sigpend.cc)
+  } else if (int flags = signalrun(sig); flags >= 0) {
     gthreadinterrupt(t, (flags & SA_RESTART) != 0);  // after the handler ran, as a thread's
     return 0;
-  } else if (int tid = blocks ? gthreadostid(t) : 0) {
-    r = syscall(SYS_tgkill, getpid(), tid, sig);  // its sigwait, say, on the thread it runs on
   } else {
-    r = kill(getpid(), sig);  // no handler: the default action, or blocked and parked
+    r = kill(getpid(), sig);  // no handler: the default action
   }
   return r == 0 ? 0 : errno;
 }

@@ -279,19 +279,43 @@ GMP_HOOK int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
 // sigwait and its kin block their thread, as a call nothing can park does: its P goes to
 // another thread meanwhile (insyscall), and a signal sent to it (pthread_kill) is sent to
 // the OS thread it waits on (preload/pthread.cc).
+// Signals pending for a goroutine-thread are moved onto its thread first (sigpendcall), as
+// they are for sigpending and sigsuspend, and a raise on a goroutine noted (sigraised).
 GMP_HOOK int sigwait(const sigset_t* set, int* sig) {
   REAL(sigwait);
+  gmp::sigpendcall();
   return gmp::insyscall([&] { return real_sigwait(set, sig); });
 }
 
 GMP_HOOK int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
   REAL(sigwaitinfo);
+  gmp::sigpendcall();
   return gmp::insyscall([&] { return real_sigwaitinfo(set, info); });
 }
 
 GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* ts) {
   REAL(sigtimedwait);
+  gmp::sigpendcall();
   return gmp::insyscall([&] { return real_sigtimedwait(set, info, ts); });
+}
+
+GMP_HOOK int sigpending(sigset_t* set) {
+  REAL(sigpending);
+  gmp::sigpendcall();
+  return real_sigpending(set);
+}
+
+GMP_HOOK int sigsuspend(const sigset_t* mask) {
+  REAL(sigsuspend);
+  gmp::sigpendcall();
+  return real_sigsuspend(mask);
+}
+
+GMP_HOOK int raise(int sig) {
+  REAL(raise);
+  int r = real_raise(sig);
+  if (r == 0) gmp::sigraised(sig);
+  return r;
 }
 
 // A handler that leaves by siglongjmp (a timeout's classic way out) never returns to the

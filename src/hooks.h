@@ -18,8 +18,9 @@ namespace gmp {
 // hookable: a hook may park the caller: the runtime runs, hooks are on (not
 // GMPDEBUG=takeover=0), the caller is a goroutine on its own stack (not g0, not a thread
 // the runtime does not know, not a handler: on the signal stack, or any of the program's,
-// inhandler) and holds a P — with an io_uring (needring) for I/O. Otherwise the hook
-// passes the call through.
+// inhandler) and holds a P — with an io_uring (needring) for I/O, and, for I/O, has no
+// signal pending (src/sigpend.cc: its call waits on its thread, which has them). Otherwise
+// the hook passes the call through.
 bool hookable(bool needring);
 
 // The I/O path (netpoll_uring.cc), for a hookable(true) caller: take an SQE of the current
@@ -51,6 +52,9 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode);
 // sigintrtarget: the caller is the goroutine a signal interrupts and the program handles
 // signals: a sleep must park where a handler can cut it short (the ring, not the timers).
 bool sigintrtarget();
+// sigheldtarget: the caller is a goroutine-thread that blocks some signal: a signal held for
+// it (src/sigpend.cc) ends its parked reads (sigintr.cc, SI6).
+bool sigheldtarget();
 
 // sigdefer: a handler of the program's, fn with flags (SA_RESTART), for signal info, is to
 // run with mask blocked (preload/signal.cc's trampoline, on any thread). When info was sent
@@ -163,13 +167,15 @@ gthread* gthreadself();            // the caller's gthread, or null
 int gthreadjoin(gthread* t, void** ret, int64_t deadline);
 int gthreaddetach(gthread* t);  // 0 or EINVAL (detached already)
 bool gthreaddetached(gthread* t);
-// gthreadblocks: t blocks sig (its pthread_sigmask). gthreadostid: the OS thread t runs on
-// now, 0 when it waits parked or in a queue (it may move at any time).
+// gthreadblocks: t blocks sig (its pthread_sigmask).
 // gthreadsyscalltid: the OS thread t waits on in a system call nothing parks (Gsyscall: a
-// MSG_WAITALL recv, flock, a ppoll with a mask), 0 otherwise.
+// MSG_WAITALL recv, flock, a ppoll with a mask, sigwait), 0 otherwise; sig, about to be sent
+// there, is noted as pending for t when t blocks it (src/sigpend.cc, SP2).
+// gthreadpend: sig, which t blocks, is held for t (sigpendg): false when t unblocked it
+// meanwhile and the caller delivers it as to a thread that does not block it.
 bool gthreadblocks(gthread* t, int sig);
-int gthreadostid(gthread* t);
-int gthreadsyscalltid(gthread* t);
+int gthreadsyscalltid(gthread* t, int sig);
+bool gthreadpend(gthread* t, int sig);
 // gthreadinterrupt: a handler ran for a signal sent to t (pthread_kill): t's parked call
 // ends in EINTR or, with restart (SA_RESTART), is made again (sigintr.cc).
 void gthreadinterrupt(gthread* t, bool restart);
@@ -207,5 +213,12 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline);
 void condwake(waitlist* l, bool all);
 // goid of the caller when a goroutine, else 0 (pthread objects' owners).
 int64_t curgoid();
+// Signals pending for a goroutine-thread (src/sigpend.cc). sigraised: the caller's thread
+// was sent sig (raise, a call's SIGPIPE or SIGXFSZ): when the caller is a goroutine that
+// blocks it, it is noted, to follow the goroutine when it leaves the thread. sigpendcall:
+// before a call that takes or shows pending signals (sigwait, sigpending, sigsuspend), the
+// caller's held ones are moved onto its thread, where the call sees them.
+void sigraised(int sig);
+void sigpendcall();
 
 }  // namespace gmp

@@ -276,13 +276,31 @@ int netpollcancel(pollring* r, io_uring_sync_cancel_reg reg) {
   return ret;
 }
 
+namespace {
+// readlike: sqe reads, or waits for input, which a signal held for its goroutine-thread
+// may end (SI6: a signalfd's read, a poll of one or of an epoll).
+bool readlike(const io_uring_sqe* sqe) {
+  switch (sqe->opcode) {
+    case IORING_OP_READ:
+    case IORING_OP_READV:
+    case IORING_OP_RECV:
+    case IORING_OP_RECVMSG:
+      return true;
+    case IORING_OP_POLL_ADD:
+      return (sqe->poll32_events & POLLIN) != 0;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   m* mp = getg()->m_;
   pollring* r = mp->p_->ring.load(std::memory_order_relaxed);  // NP1: ours
   pollop op;  // NP3: lives here until the completion
   op.gp = mp->curg;
   io_uring_sqe_set_data(sqe, &op);
-  bool armed = mode != intrNever && intrarm(op.gp, r, &op);  // SI1
+  bool armed = mode != intrNever && intrarm(op.gp, r, &op, readlike(sqe));  // SI1
   int fd = sqe->fd;
   bool tracked = fd >= 0 && fd < fdtableSize;
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);  // set by now
@@ -357,7 +375,13 @@ bool hookable(bool needring) {
   m* mp = gp->m_;
   if (!mp || mp->curg != gp || !mp->p_ || (needring && !netpollring(mp->p_))) return false;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  return sp > gp->stk.lo && sp <= gp->stk.hi;  // on a signal stack: a handler, pass through
+  if (sp <= gp->stk.lo || sp > gp->stk.hi) return false;  // on a signal stack: a handler
+  // Signals pending for the goroutine: its I/O waits on its thread, which has them (SP).
+  if (needring && __builtin_expect((gp->sigpending.load(std::memory_order_relaxed) |
+                        mp->sigonthread.load(std::memory_order_relaxed)) != 0, 0)) {
+    return !sigpendhere(mp, gp);
+  }
+  return true;
 }
 
 bool netpoll(pollring* r, gqueue* out) {

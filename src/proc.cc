@@ -338,6 +338,19 @@ void handoffp(p* pp) {
     startm(pp, false);
     return;
   }
+  // The last P to go idle while no M waits for the timers and the rings (the timer
+  // sleeper, findRunnable) and something will come from them: an M takes it and becomes
+  // that sleeper, as Go's handoffp wakes one to poll the network. Else a completion or a
+  // timer waited for good: the idle Ms sleep in stopm, and sysmon sleeps when every P is
+  // idle (Preload.AGoroutineBlockedOnTheMThatSubmittedASleepLetsTheSleepEnd).
+  if (sched.npidle.load(std::memory_order_relaxed) ==
+          gomaxprocs.load(std::memory_order_relaxed) - 1 &&
+      !sched.timersleeper.load(std::memory_order_acquire) &&
+      (nexttimer() != 0 || netpollinflight() || sighandlers())) {
+    sched.lock.unlock();
+    startm(pp, false);
+    return;
+  }
   pidleput(pp);
   sched.lock.unlock();
 }
@@ -469,6 +482,7 @@ int64_t newproc(void (*fn)(void*), void* arg, uintptr_t callerpc, size_t stacksi
   } else {
     newg->sigmask = initsigmaskbits;
   }
+  newg->sigpending.store(0, std::memory_order_relaxed);  // SP3: none of the record's last g
   // Its TCB's g slot holds it before it first runs: gogo and switchto write the slot only
   // after their wrfsbase, and a signal in between must find the g there.
   if (fsbase) tcbsetg(fsbase, newg);
@@ -568,6 +582,7 @@ namespace {
 
 // dropg: disassociate the M from its current g (switch-out paths, on g0).
 inline void dropg(m* mp, g* gp) {
+  sigleave(mp, gp);
   mp->curg = nullptr;
   gp->m_ = nullptr;
 }
@@ -948,6 +963,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitreason reason) {
   }
   savecstate(mp, gp);
   casgstatus(gp, Grunning, Gwaiting);
+  sigleave(mp, gp);
   gp->m_ = nullptr;
   pp->npark.store(pp->npark.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   GMP_PROBE(goroutine__park, gp->goid, int(reason), waitReasonStrings[reason]);
@@ -1028,6 +1044,7 @@ void gosched() {
   g* gp = mp->curg;
   savecstate(mp, gp);
   casgstatus(gp, Grunning, Grunnable);
+  sigleave(mp, gp);
   gp->m_ = nullptr;
   runon(mp, pp, next, inheritTime);
   gmp_switchto(gp, &next->sched, gosched_put);
@@ -1351,6 +1368,7 @@ void procforkchild(g* gp) {
   sched.sysmonpolling.store(false, std::memory_order_relaxed);
   sched.gcreatedNoP.store(1, std::memory_order_relaxed);  // gp, the one goroutine (gcount)
   sigmaskforkchild(gp);
+  sigpendforkchild(mp, gp);
   worldsema.store(1, std::memory_order_relaxed);
   sysmonmissing.store(true, std::memory_order_relaxed);
   mp->alllink = nullptr;

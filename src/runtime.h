@@ -122,6 +122,9 @@ struct g {
   // creator's. Read by the g's M, and by a pthread_kill on any thread (gthreadblocks,
   // relaxed: a mask changed meanwhile is a race the program made, as with threads).
   uint64_t sigmask;
+  // Signals aimed at this goroutine-thread while it blocked them (pthread_kill, a call's
+  // SIGPIPE), held for it until it takes them (sigpend.cc, SP1-SP4).
+  std::atomic<uint64_t> sigpending;
   g* schedlink;                        // run queue / gFree / wait queue link (owner of list)
   size_t stacksize;                    // wanted size; 0 = default (stack.cc)
   uint32_t spawnstreak;                // gmp_go calls since its last spawn yield (abi.cc,
@@ -182,6 +185,10 @@ struct m {
   std::atomic<uint32_t> sigreq;
   uint64_t fastrand;   // per-M random state for steal order (this M only)
   uint64_t cursigmask;   // the thread's mask now (sigmaskapply; mstart_on_thread). This M only
+  // Signals that may be pending on this M's thread for the goroutine it runs, which blocks
+  // them (sigpend.cc, SP2): set by that goroutine and by a pthread_kill of it while it waits
+  // in a call that holds the thread; taken back when the goroutine leaves the M (sigleave).
+  std::atomic<uint64_t> sigonthread;
 
   // Cached per-thread C state locations (tls.cc); computed on this M's own thread.
   int* errnop;
@@ -568,6 +575,7 @@ void sigintrmain(g* gp);
 // (SEM5) whenever a signal comes: an idle process keeps an M in netpoll for it.
 bool sighandlers();
 void sigintrg(g* gp, bool restart);  // a handler ran for gp: end its parked call (SI2)
+void sigintrheld(g* gp);  // a signal was held for gp: its parked read waits again (SI6)
 int64_t nanotime();
 void usleep_ns(int64_t ns);
 
@@ -801,6 +809,22 @@ void sigmaskcount(uint64_t mask, int delta);
 void sigmaskidle(m* mp);
 void sigmaskforkchild(g* gp);
 int32_t sigmaskblockers(int sig);  // the count for sig (tests)
+// ---- sigpend.cc: signals pending for one goroutine-thread (SP1-SP4) ----
+// sigpendg: sig aimed at gp, which blocks it (pthread_kill): held for gp, and gp's parked
+// call restarted so that it waits again where it can see it. False when gp unblocked sig
+// meanwhile and the caller is to deliver it as to a thread that does not block it.
+bool sigpendg(g* gp, int sig);
+// sigpendhere: the current goroutine's held signals onto its thread (tgkill), where its
+// next call sees them; true when some wait on its thread (its calls then hold the M).
+bool sigpendhere(m* mp, g* gp);
+void sigtakeback(m* mp, g* gp);  // gp leaves mp: its signals off the thread, into gp's (SP3)
+// sigleave: gp leaves mp (the switch-out paths, on mp, before gp can run elsewhere).
+inline void sigleave(m* mp, g* gp) {
+  if (__builtin_expect(mp->sigonthread.load(std::memory_order_relaxed) != 0, 0)) {
+    sigtakeback(mp, gp);
+  }
+}
+void sigpendforkchild(m* mp, g* gp);  // a child's goroutine and thread have none pending
 void minitsig(m* mp);    // on mp's thread: its sigaltstack
 // threadm: the calling thread's M, from getg() (gp) or, when gp names none (the middle of
 // a switch), from the thread id; null off an M. Async-signal-safe.

@@ -34,6 +34,12 @@
 //        before this look.
 //   SI4: a cancel that does not take (the operation runs on an io-wq worker past the
 //        bounded wait) leaves the call to complete as it would have; the handler ran.
+//   SI6: a signal held for a thread that blocks it (pthread_kill, sigpend.cc) ends the
+//        thread's parked read or wait for input (readlike: a signalfd read, a poll of one)
+//        without a handler: the sender hits it with recheck (sigintrheld), and the call is
+//        made again (restartcall, whatever its intrmode), now on the thread that has the
+//        signal. Other parked calls (writes, sleeps) go on: a held signal does not end them.
+//        Such a thread's readlike parks are armed even where the program has no handler.
 // A hit whose operation completed anyway (the data came first) returns the data: the
 // handler ran, the call succeeded, as on a thread that got both.
 //
@@ -72,6 +78,8 @@ enum : uint32_t {
   intrRestartBit = 8,  // that handler had SA_RESTART
   intrCommit = 16,     // the park's commit has not looked yet (SI3)
   intrHandler = 32,    // goroutine 1 runs that handler (maindeferred, SI5)
+  intrReadlike = 64,   // armed for a read or a wait for input, which a held signal ends (SI6)
+  intrRecheck = 128,   // ended for a held signal: the call is made again (SI6)
 };
 
 // A handler handed to goroutine 1 (SI5).
@@ -109,6 +117,9 @@ void cancel(g* gp) {
 // interruptible: gp's calls are cut short by a handler: goroutine 1's (signals to the
 // process) and those of goroutines with a TCB of their own, threads (pthread_kill).
 bool interruptible(g* gp) { return gp == maing.load(std::memory_order_relaxed) || gp->fsbase != 0; }
+// heldtarget: gp is a thread that blocks some signal, which pthread_kill may hold for it
+// (SI6). Read when it arms, by itself.
+bool heldtarget(g* gp) { return gp->fsbase != 0 && __atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) != 0; }
 }  // namespace
 
 void sigintrmain(g* gp) { maing.store(gp, std::memory_order_release); }
@@ -119,6 +130,11 @@ bool sighandlers() { return forwarding.load(std::memory_order_relaxed); }
 bool sigintrtarget() {
   g* gp = getg();
   return forwarding.load(std::memory_order_acquire) && gp && interruptible(gp);
+}
+
+bool sigheldtarget() {
+  g* gp = getg();
+  return gp && heldtarget(gp);
 }
 
 namespace {
@@ -136,11 +152,13 @@ __attribute__((noinline)) void rundeferred() {
 }
 }  // namespace
 
-bool intrarm(g* gp, pollring* r, void* op) {
-  if (!interruptible(gp) || !forwarding.load(std::memory_order_acquire)) return false;
+bool intrarm(g* gp, pollring* r, void* op, bool readlike) {
+  bool handlers = interruptible(gp) && forwarding.load(std::memory_order_acquire);
+  if (!handlers && !(readlike && heldtarget(gp))) return false;
   gp->intrkey = reinterpret_cast<uint64_t>(op);
   gp->intrring = r;
-  gp->intr.store(intrArmed | intrCommit, std::memory_order_seq_cst);  // SI1
+  uint32_t armed = intrArmed | intrCommit | (readlike ? uint32_t(intrReadlike) : 0u);
+  gp->intr.store(armed, std::memory_order_seq_cst);  // SI1
   return true;
 }
 
@@ -162,18 +180,21 @@ int32_t intrdisarm(g* gp, int32_t res, intrmode mode) {
   if (st & intrHandler) rundeferred();  // SI5: here, before the call returns
   // Cancelled: -ECANCELED, or -EINTR from an io-wq worker that was reading or writing.
   if (!(st & intrHit) || (res != -ECANCELED && res != -EINTR)) return res;
+  if (st & intrRecheck) return restartcall;  // SI6: no handler ran, the call goes on
   return mode == intrRestart && (st & intrRestartBit) ? restartcall : -EINTR;
 }
 
 namespace {
 // hit: end gp's armed call (SI2), with the bits of how; false when it was not armed (not
-// parked, or hit already). Before the cancel, while busy keeps gp from looking, set() runs.
+// parked, or hit already) or, with need, not armed with need. Before the cancel, while busy
+// keeps gp from looking, set() runs.
 template <typename Set>
-bool hit(g* gp, uint32_t how, Set set) {
+bool hit(g* gp, uint32_t how, Set set, uint32_t need = 0) {
+  constexpr uint32_t kept = intrCommit | intrReadlike;
   uint32_t st = gp->intr.load(std::memory_order_seq_cst);
   for (;;) {
-    if ((st & ~uint32_t(intrCommit)) != intrArmed) return false;
-    uint32_t to = (st & intrCommit) | intrHit | intrBusy | how;
+    if ((st & ~kept) != intrArmed || (st & need) != need) return false;
+    uint32_t to = (st & kept) | intrHit | intrBusy | how;
     if (gp->intr.compare_exchange_weak(st, to, std::memory_order_seq_cst)) break;
   }
   set();
@@ -223,6 +244,10 @@ bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask, 
 
 void sigintrg(g* gp, bool restart) {
   hit(gp, restartbit(restart), [] {});
+}
+
+void sigintrheld(g* gp) {
+  hit(gp, intrRecheck, [] {}, intrReadlike);
 }
 
 }  // namespace gmp

@@ -444,8 +444,13 @@ int gsigmask(int how, const sigset_t* set, sigset_t* old) {
     now &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
     sigmaskcount(now & ~cur, 1);  // SM1
     sigmaskcount(cur & ~now, -1);
-    __atomic_store_n(&gp->sigmask, now, __ATOMIC_RELAXED);
-    sigmaskapply(gp->m_, gp->sigmask);  // no park in between: still the M it runs on
+    m* mp = gp->m_;  // no park in between: still the M it runs on
+    __atomic_store_n(&gp->sigmask, now, __ATOMIC_SEQ_CST);  // SP4: the mask, then the bits
+    // Signals pending for it on its thread that it unblocks run at the mask's system call,
+    // as a thread's; those held for it are sent to it (sigpend.cc).
+    mp->sigonthread.fetch_and(now, std::memory_order_relaxed);
+    sigmaskapply(mp, gp->sigmask);
+    if (gp->sigpending.load(std::memory_order_seq_cst) != 0) sigpendhere(mp, gp);
   }
   return 0;
 }

@@ -215,6 +215,32 @@ TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
                       "setuid from a thread: 0\n");
 }
 
+// A signal sent to a thread that blocks it is that thread's alone until it takes it: its
+// signalfd read, sigwait, sigpending and sigtimedwait see it, its handler runs on it when it
+// unblocks, and main, which does not block it, never gets it (SIGUSR2's default action
+// would end the process), whether pthread_kill sent it while the thread was parked, or the
+// thread raised it, or its write to a pipe without readers did.
+TEST(Preload, ASignalPendingForAThreadStaysItsAlone) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("sigpend",
+                      "signalfd read: 128, User defined signal 2\n"
+                      "after the pipe read (1): pending 1, sigwait 0 User defined signal 1\n"
+                      "unblocked after the pipe read (1): handler ran then: 1, on this thread: "
+                      "1\n"
+                      "raise, pipe read (1), unblock: handler before: 0, at the unblock: 1, on "
+                      "this thread: 1\n"
+                      "write without readers: -1 Broken pipe; after the pipe read (1): pending "
+                      "1, sigtimedwait Broken pipe\n"
+                      "main's handler runs: 1\n");
+}
+
+// A sleep whose submitting OS thread then blocks in a call nothing hooks, the other Ps idle,
+// ends: the blocked thread's P, handed off, goes to an M that waits for the ring.
+TEST(Preload, AGoroutineBlockedOnTheMThatSubmittedASleepLetsTheSleepEnd) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("sleepblock", "raw reads done after main's sleeps: 10\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
