@@ -505,15 +505,16 @@ GMP_HOOK int pthread_barrier_wait(pthread_barrier_t* b) {
 
 // ---- spin locks -----------------------------------------------------------------------------
 //
-// glibc's value (0 free, 1 held), so either side's calls agree; a waiter spins a bounded
-// while, then yields its goroutine (or thread) and tries again.
+// glibc's value on x86-64 (1 free, 0 or less held: pthread_spin_init and _unlock store 1,
+// _trylock swaps 1 for 0), so that its trylock and unlock, which are not hooked, agree; a
+// waiter spins a bounded while, then yields its goroutine (or thread) and tries again.
 GMP_HOOK int pthread_spin_lock(pthread_spinlock_t* vs) {
   int* s = const_cast<int*>(vs);
   for (;;) {
     for (int i = 0; i < 1000; i++) {
-      int zero = 0;
-      if (at(*s).load(std::memory_order_relaxed) == 0 &&
-          at(*s).compare_exchange_weak(zero, 1, std::memory_order_acquire)) {
+      int free = 1;
+      if (at(*s).load(std::memory_order_relaxed) == 1 &&
+          at(*s).compare_exchange_weak(free, 0, std::memory_order_acquire)) {
         return 0;
       }
       __builtin_ia32_pause();
@@ -597,9 +598,12 @@ GMP_HOOK int sem_trywait(sem_t* s) {
 GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
   REAL(sem_clockwait);
   if (!oursem(s)) return real_sem_clockwait(s, clock, abs);
-  if (!validclock(clock)) return semfail(EINVAL);  // glibc checks the clock first
+  // glibc checks the clock and the nanoseconds before it tries, and takes a deadline
+  // before 1970 for one that passed (its futex wait) after it tried.
+  if (!validclock(clock)) return semfail(EINVAL);
+  if (!abs || abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return semfail(EINVAL);
   if (semtry(&semof(s)->count)) return 0;
-  if (!validts(abs)) return semfail(EINVAL);
+  if (abs->tv_sec < 0) return semfail(ETIMEDOUT);
   int e = semwaitintr(&semof(s)->count, deadlineat(clock, abs));
   return e != 0 ? semfail(e) : 0;
 }

@@ -140,6 +140,37 @@ void mutexes() {
   static pthread_mutex_t rs = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
   check(pthread_mutex_lock(&rs) == 0 && pthread_mutex_lock(&rs) == 0, "static recursive");
 
+  // A spin lock: glibc's free value is 1 on x86-64 (init and unlock store it).
+  pthread_spinlock_t spin;
+  pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+  check(pthread_spin_lock(&spin) == 0 && pthread_spin_trylock(&spin) == EBUSY,
+        "spin lock: taken, then trylock is EBUSY");
+  pthread_spin_unlock(&spin);
+  long spun = 0;
+  std::vector<std::thread> spinners;
+  for (int t = 0; t < 4; t++) {
+    spinners.emplace_back([&] {
+      for (int i = 0; i < 10000; i++) {
+        pthread_spin_lock(&spin);
+        spun++;
+        pthread_spin_unlock(&spin);
+      }
+    });
+  }
+  for (auto& t : spinners) t.join();
+  check(spun == 40000 && pthread_spin_trylock(&spin) == 0, "spin lock: 4 threads x 10000 increments");
+  pthread_spin_destroy(&spin);
+
+  // sem_timedwait checks its deadline before it takes a count (EINVAL, the count kept).
+  sem_t sem;
+  sem_init(&sem, 0, 1);
+  timespec bad{0, 1000000000};
+  int sr = sem_timedwait(&sem, &bad);
+  int se = errno, left = -1;
+  sem_getvalue(&sem, &left);
+  check(sr == -1 && se == EINVAL && left == 1, "sem_timedwait with a bad deadline: EINVAL, count kept");
+  sem_destroy(&sem);
+
   std::mutex mu;
   std::condition_variable cv;
   long total = 0;
