@@ -837,8 +837,8 @@ enum tracebacklevel : int32_t { tracebackNone, tracebackSingle, tracebackAll, tr
 // deadlock is found on g0, whose stack says nothing about it). Any thread.
 void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level,
                     bool self = true);
-// crash: the end of a fatal error: exit 2, or under GMPTRACEBACK=crash die of the signal
-// (SIGABRT when there is none) so the kernel writes a core.
+// crash: the end of a fatal error: die of the program's signal sig, as without the runtime;
+// for the runtime's own (sig 0) exit 2, or under GMPTRACEBACK=crash die of SIGABRT.
 [[noreturn]] void crash(int sig);
 
 // ---- time.cc ---------------------------------------------------------------------------------

@@ -237,8 +237,7 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   // The failing goroutine is printed from this signal's context; with no goroutine (g0, a
   // thread of the program's own) the thread's stack is.
   dumpgoroutines(2, cur, ctx, true, tracebacklevel(debug.traceback));
-  if (debug.traceback == tracebackCrash && sig != SIGQUIT && sig != SIGABRT &&
-      info->si_code > 0) {
+  if (sig != SIGQUIT && sig != SIGABRT && info->si_code > 0) {
     // A fault the kernel raised: let it happen again with the default action, so the core
     // shows the faulting instruction itself. (One sent by kill or tgkill would not recur:
     // crash raises those.)
@@ -348,9 +347,13 @@ void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel leve
   if (owner && !exiting) unlockdump();
 }
 
+// crash ends the process after a fatal error's report. A signal of the program's own (sig:
+// a fault, abort) kills it as it would have without the runtime: the status its parent or
+// shell reads says so, and a core is written where the system keeps them. The runtime's own
+// fatal errors (sig 0: fatal, a deadlock, a panic, SIGQUIT's dump) exit 2, as Go's throw,
+// or die of SIGABRT under GMPTRACEBACK=crash.
 [[noreturn]] void crash(int sig) {
-  if (debug.traceback == tracebackCrash) {
-    int s = sig ? sig : SIGABRT;
+  if (int s = sig ? sig : debug.traceback == tracebackCrash ? SIGABRT : 0) {
     setdfl(s);
     sigset_t set;
     sigemptyset(&set);
