@@ -601,7 +601,7 @@ GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
   // glibc checks the clock and the nanoseconds before it tries, and takes a deadline
   // before 1970 for one that passed (its futex wait) after it tried.
   if (!validclock(clock)) return semfail(EINVAL);
-  if (!abs || abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return semfail(EINVAL);
+  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return semfail(EINVAL);
   if (semtry(&semof(s)->count)) return 0;
   if (abs->tv_sec < 0) return semfail(ETIMEDOUT);
   int e = semwaitintr(&semof(s)->count, deadlineat(clock, abs));
