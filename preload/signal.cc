@@ -305,10 +305,13 @@ GMP_HOOK int sigpending(sigset_t* set) {
   return real_sigpending(set);
 }
 
+// sigsuspend waits on its thread, the P handed on (a signal sent to it goes there: sigdefer,
+// pthread_kill's gthreadsyscalltid); it held the P, so at one P the thread that would send
+// the signal never ran.
 GMP_HOOK int sigsuspend(const sigset_t* mask) {
   REAL(sigsuspend);
   gmp::sigpendcall();
-  return real_sigsuspend(mask);
+  return gmp::insyscall([&] { return real_sigsuspend(mask); });
 }
 
 GMP_HOOK int raise(int sig) {

@@ -10,12 +10,16 @@
 //   1. sysmon (lazysyscalls): a Prunning P whose schedtick stood still for blockedAfter,
 //      whose M's thread is asleep in a system call (/proc/self/task/TID/syscall) that the
 //      kernel restarts after a signal handler with SA_RESTART (restartable: read, write,
-//      the receiving socket calls, wait4, futex without a timeout: restartnr). It sets
+//      the receiving socket calls, wait4, futex without a timeout: restartnr), or one a
+//      handler ends in EINTR but that may be made again as it was (semop, msgrcv, a futex
+//      wait with an absolute deadline: remakenr; sysmon notes which, m.sigcallnr). It sets
 //      m.sigreq and sends the thread SIGURG. (A call that a handler would cut short —
 //      nanosleep, poll, a socket with SO_RCVTIMEO, a write that moved some bytes — is left
 //      alone: the signal must change nothing the program can see.)
 //   2. the thread's SIGURG handler (lazysyscallsig): the kernel has wound the thread back
-//      to its `syscall` instruction to restart the call. If that instruction is the
+//      to its `syscall` instruction to restart the call (or, for a remakenr call, ended it
+//      in EINTR: the handler puts its number back and takes the thread to the same place,
+//      just as if the kernel had wound it back). If that instruction is the
 //      program's (not libgmp's: the runtime's own futex waits hold runtime state), the call
 //      is a restartnr one (the thread may have moved on since sysmon looked), the thread
 //      runs a goroutine on its own stack with room to spare, and the M is not in a runtime
@@ -135,8 +139,11 @@ bool timedout(long fd, int opt) {
 // socket write interrupted after some bytes returns the count), nor MSG_WAITALL receives.
 bool restartnr(long nr, const unsigned long* a) {
   switch (nr) {
-    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_accept: case SYS_accept4:
+    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
+    case SYS_accept: case SYS_accept4: case SYS_splice: case SYS_tee:
       return !timedout(long(a[0]), SO_RCVTIMEO);
+    case SYS_mq_timedreceive: case SYS_mq_timedsend:  // the deadline is absolute
+      return true;
     case SYS_recvfrom:
       return !(a[3] & MSG_WAITALL) && !timedout(long(a[0]), SO_RCVTIMEO);
     case SYS_recvmsg:
@@ -156,21 +163,40 @@ bool restartnr(long nr, const unsigned long* a) {
   }
 }
 
+// remakenr: a system call nr with arguments a that a signal handler ends in EINTR whatever
+// SA_RESTART says (the kernel's -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK or -EINTR), and that,
+// made again with the same arguments, waits as the first one would have gone on: it has no
+// timeout, or an absolute one. The SIGURG handler finds it ended (rax -EINTR, just past its
+// `syscall`) with the arguments sysmon saw, and makes it again: the program sees nothing.
+// (Those with a relative timeout would wait longer than asked, and stay with their P.)
+bool remakenr(long nr, const unsigned long* a) {
+  switch (nr) {
+    case SYS_semop: case SYS_msgrcv: case SYS_msgsnd:
+      return true;
+    case SYS_semtimedop:
+      return a[3] == 0;
+    case SYS_futex:  // FUTEX_WAIT_BITSET's deadline is absolute (libstdc++'s wait_until)
+      return (a[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && a[3] != 0;
+    default:
+      return false;
+  }
+}
+
 // threadstate: what thread tid does, from /proc: running (on a CPU, or runnable: no system
-// call), asleep in a restartnr system call, or something else.
-enum threadstate { threadRunning, threadRestartable, threadOther };
-threadstate threadstateof(int tid) {
+// call), asleep in a restartnr system call, asleep in a remakenr one (its number and
+// arguments in *nr and a), or something else.
+enum threadstate { threadRunning, threadRestartable, threadRemakeable, threadOther };
+threadstate threadstateof(int tid, long* nr, unsigned long* a) {
   char path[64], buf[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
   if (!procread(path, buf, sizeof buf)) return threadOther;
   if (strncmp(buf, "running", 7) == 0) return threadRunning;
-  long nr;
-  unsigned long a[6];
-  if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
+  if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", nr, &a[0], &a[1], &a[2], &a[3], &a[4],
              &a[5]) != 7) {
     return threadOther;  // not in a system call ("-1 ...")
   }
-  return restartnr(nr, a) ? threadRestartable : threadOther;
+  if (restartnr(*nr, a)) return threadRestartable;
+  return remakenr(*nr, a) ? threadRemakeable : threadOther;
 }
 }  // namespace
 
@@ -205,9 +231,13 @@ void lazysyscalls(int64_t now) {
     int tid = mp ? mp->procid.load(std::memory_order_relaxed) : 0;
     if (tid <= 0 || mp->sigreq.load(std::memory_order_relaxed) != 0) continue;
     uint32_t req;
-    threadstate st = threadstateof(tid);
-    if (st == threadRestartable) {
+    long nr;
+    unsigned long a[6];
+    threadstate st = threadstateof(tid, &nr, a);
+    if (st == threadRestartable || st == threadRemakeable) {
       req = sigreqSyscall;
+      mp->sigcallnr = nr;  // LS1: before the request
+      memcpy(mp->sigcallargs, a, sizeof a);
       pd->schedwhen = now;  // look again no sooner than blockedAfter from now
     } else if (st == threadRunning && asyncpreemptwanted(pp, mp->curg, now)) {
       // The handler declines a thread it catches in code that must not be interrupted
@@ -269,14 +299,23 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
     return;
   }
   auto* insn = reinterpret_cast<const uint8_t*>(pc);
-  if (insn[0] != 0x0f || insn[1] != 0x05) return;  // not about to restart a `syscall`
-  // The call it restarts, which need not be the one sysmon saw asleep: the thread may have
-  // moved on (to a fork, whose -ERESTARTNOINTR would send the child here too).
   const unsigned long a[6] = {(unsigned long)r[REG_RDI], (unsigned long)r[REG_RSI],
                               (unsigned long)r[REG_RDX], (unsigned long)r[REG_R10],
                               (unsigned long)r[REG_R8],  (unsigned long)r[REG_R9]};
-  if (!restartnr(long(r[REG_RAX]), a)) return;
-  sigredirect(ctx, pc + 2, gmp_lazysyscall);
+  if (insn[0] == 0x0f && insn[1] == 0x05) {  // about to restart a `syscall`
+    // The call it restarts, which need not be the one sysmon saw asleep: the thread may
+    // have moved on (to a fork, whose -ERESTARTNOINTR would send the child here too).
+    if (restartnr(long(r[REG_RAX]), a)) sigredirect(ctx, pc + 2, gmp_lazysyscall);
+    return;
+  }
+  // Ended in EINTR by this signal, just past its `syscall`: a remakenr call, the one sysmon
+  // saw (the same arguments), is made again with its number back in rax. (The -EINTR test
+  // first: pc - 2 is then inside the code that made the call.)
+  if (r[REG_RAX] == -EINTR && insn[-2] == 0x0f && insn[-1] == 0x05 &&
+      remakenr(mp->sigcallnr, a) && memcmp(a, mp->sigcallargs, sizeof a) == 0) {
+    r[REG_RAX] = greg_t(mp->sigcallnr);
+    sigredirect(ctx, pc, gmp_lazysyscall);
+  }
 }
 
 }  // namespace gmp

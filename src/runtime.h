@@ -183,6 +183,11 @@ struct m {
   // sysmon's request to this M's SIGURG handler (lazysyscall.cc LS1): sigreqSyscall, make
   // the blocked call again without the P; sigreqPreempt, yield (preempt.cc). 0: none.
   std::atomic<uint32_t> sigreq;
+  // The call sysmon found this M asleep in, for a sigreqSyscall of a call that a handler ends
+  // in EINTR (lazysyscall.cc, remakenr): its number and arguments. Written by sysmon before
+  // its request (LS1's release), read by the handler after it took the request.
+  long sigcallnr;
+  unsigned long sigcallargs[6];
   uint64_t fastrand;   // per-M random state for steal order (this M only)
   uint64_t cursigmask;   // the thread's mask now (sigmaskapply; mstart_on_thread). This M only
   // Signals that may be pending on this M's thread for the goroutine it runs, which blocks
@@ -647,6 +652,10 @@ int* tcbtid(void* tcb);   // where clone stores the tid in that TCB
 void minit_tls(m* mp);    // on the new M's thread: rseq, cached errno/cxa locations
 bool tcbusable();         // TCBs for gthreads: the probe on M0 passed, tcbfree works
 void tcbfree(void* tcb);  // give back a TCB of tcballoc's nobody runs on
+// tcbrobustdeath: the thread of tcb (a gthread's, which never ends in the kernel) ended:
+// the robust mutexes it holds (its robust list) become owner-dead, as the kernel makes those
+// of a thread that exits, and a waiter of each is woken (EOWNERDEAD to the next locker).
+void tcbrobustdeath(void* tcb);
 void tcbstart();          // on a thread's first run on a new TCB (ctype tables)
 // tcbforkchild: in a forked child whose fork ran on tp, a TCB of a goroutine's own (a
 // gthread's, or goroutine 1's: the main thread's), glibc took tp for the thread's: mp's own

@@ -8,6 +8,9 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <linux/futex.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
@@ -274,6 +277,68 @@ TEST(Syscall, CondWaitForAThreadLeavesThePToOthers) {
   });
   EXPECT_TRUE(progressed);
   EXPECT_EQ(relocked, EBUSY);
+}
+
+// Calls a signal handler ends in EINTR whatever SA_RESTART says, which may be made again as
+// they were (no timeout, or an absolute one: lazysyscall.cc, remakenr), give up their P too:
+// sysmon's SIGURG ends them and they are made again, unseen (no EINTR). Without that, at 1 P
+// they held it until they returned, and the goroutine that would end them never ran.
+TEST(Syscall, CallsAHandlerEndsLeaveThePToOthersUnseen) {
+  for (int procs : {1, 2}) {
+    int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    ASSERT_GE(sem, 0);
+    long got = -2;
+    bool progressed = progresswhile(procs, 1, [&](int) {
+      sembuf down{0, -1, 0};
+      errno = 0;
+      got = semop(sem, &down, 1);
+      if (errno != 0) got = -100 - errno;
+    }, [&] {
+      sembuf up{0, 1, 0};
+      ASSERT_EQ(semop(sem, &up, 1), 0);
+    });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the semop";
+    EXPECT_EQ(got, 0) << procs << " P: semop";
+    semctl(sem, 0, IPC_RMID);
+
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    ASSERT_GE(q, 0);
+    struct {
+      long type;
+      char text[8];
+    } in{}, out{1, "hello"};
+    got = -2;
+    progressed = progresswhile(procs, 1, [&](int) {
+      errno = 0;
+      got = msgrcv(q, &in, sizeof in.text, 0, 0);
+      if (errno != 0) got = -100 - errno;
+    }, [&] { ASSERT_EQ(msgsnd(q, &out, 6, 0), 0); });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the msgrcv";
+    EXPECT_EQ(got, 6) << procs << " P: msgrcv";
+    EXPECT_STREQ(in.text, "hello");
+    msgctl(q, IPC_RMID, nullptr);
+
+    // libstdc++'s timed waits (a future's wait_for): FUTEX_WAIT_BITSET until a deadline.
+    std::atomic<uint32_t> word{0};
+    timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += 60;
+    got = -2;
+    progressed = progresswhile(procs, 1, [&](int) {
+      got = 0;
+      while (word.load() == 0) {
+        errno = 0;
+        long r = syscall(SYS_futex, &word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, &deadline,
+                         nullptr, FUTEX_BITSET_MATCH_ANY);
+        if (r != 0 && errno != EAGAIN) got = -100 - errno;
+      }
+    }, [&] {
+      word.store(1);
+      syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the futex wait";
+    EXPECT_EQ(got, 0) << procs << " P: the futex wait (-100 - errno: it ended in one)";
+  }
 }
 
 extern "C" long gmptest_rawread(int fd, void* buf, uint64_t* out);  // tests/rawread.S

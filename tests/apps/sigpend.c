@@ -4,7 +4,10 @@
  * one that does not block it and whose default action for it ends the process. Preloaded,
  * the threads are goroutines that park on the ring and move between OS threads meanwhile:
  * the output must be the same. Each part waits until its thread is parked in a call before
- * the signal is sent (a pipe read, a signalfd read), or sends it while the thread runs. */
+ * the signal is sent (a pipe read, a signalfd read), or sends it while the thread runs.
+ * Last, a thread waits in sigsuspend for a signal sent to the process, which every other
+ * thread blocks: main must run meanwhile to send it (preloaded at one P, sigsuspend held
+ * the only P). */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <pthread.h>
@@ -130,6 +133,21 @@ static void* pipewriter(void* arg) {
   return NULL;
 }
 
+/* sigsuspend until SIGUSR1, sent to the process by main, which blocks it as this thread
+ * does outside the wait. */
+static void* suspender(void* arg) {
+  (void)arg;
+  block(SIGUSR1, SIG_BLOCK);
+  int before = handled, seen = ontarget;
+  sigset_t none;
+  sigemptyset(&none);
+  int r = sigsuspend(&none);
+  int e = errno;
+  printf("sigsuspend: %d %s, handler ran: %d, on this thread: %d\n", r, strerror(e),
+         handled - before, ontarget - seen);
+  return NULL;
+}
+
 static void run(void* (*fn)(void*), int sig, int sendwhile) {
   if (pipe(wake) != 0) return;
   pthread_create(&target, NULL, fn, NULL);
@@ -155,5 +173,10 @@ int main(void) {
   run(raiser, 0, 1);
   run(pipewriter, 0, 1);
   printf("main's handler runs: %d\n", handled);
+  block(SIGUSR1, SIG_BLOCK);
+  pthread_create(&target, NULL, suspender, NULL);
+  parked();
+  kill(getpid(), SIGUSR1);
+  pthread_join(target, NULL);
   return 0;
 }
