@@ -307,6 +307,7 @@ void gthreadforkchild() {
 void gthreadexited(uintptr_t tcb) {
   gthread* t = tlsat<gthread*>(tcb, tlsoffset(&gmp_tls_thread));
   if (!t) return;  // goroutine 1 on the main thread's TCB (maintcbsplit): not ours to free
+  tcbrobustdeath(reinterpret_cast<void*>(tcb));  // before a joiner can see it ended
   uint32_t st = joinable;
   if (t->joinstate.compare_exchange_strong(st, exited, std::memory_order_acq_rel)) {
     semrelease(&t->done);  // the joiner frees it (GT1)

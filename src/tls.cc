@@ -32,6 +32,7 @@
 // The M caches where the two live (minit_tls) so the switch does no TLS look-ups.
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -153,6 +154,41 @@ void* tcballoc() {
 int* tcbtid(void* tcb) { return &at<int>(reinterpret_cast<uintptr_t>(tcb), offTid); }
 
 bool tcbusable() { return m0tcb != 0 && dl_deallocate_tls; }
+
+namespace {
+// ownerdied: the robust mutex whose lock word is at addr, if thread tid holds it, marked as
+// the kernel's handle_futex_death marks it (FUTEX_OWNER_DIED, its FUTEX_WAITERS kept), and
+// one waiter woken: glibc's robust mutexes wait on shared futexes, and so are woken.
+void ownerdied(uintptr_t addr, int tid) {
+  auto* w = reinterpret_cast<std::atomic<uint32_t>*>(addr);
+  uint32_t v = w->load(std::memory_order_relaxed);
+  for (;;) {
+    if ((v & FUTEX_TID_MASK) != uint32_t(tid)) return;
+    uint32_t dead = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+    if (w->compare_exchange_weak(v, dead, std::memory_order_release)) break;
+  }
+  if (v & FUTEX_WAITERS) rawsyscall(SYS_futex, long(addr), FUTEX_WAKE, 1);
+}
+}  // namespace
+
+void tcbrobustdeath(void* tcb) {
+  if (!offRobust) return;
+  auto tp = reinterpret_cast<uintptr_t>(tcb);
+  const uintptr_t head = tp + offRobust;
+  const intptr_t futexoff = at<intptr_t>(tp, offRobust + 8);
+  // Bit 0 marks a priority-inheritance mutex, whose owner the kernel knows itself: left.
+  uintptr_t pending = at<uintptr_t>(tp, offRobust + 16);
+  const int tid = at<int>(tp, offTid);
+  uintptr_t e = at<uintptr_t>(tp, offRobust);
+  for (int n = 0; e != head && n < 2048; n++) {  // the kernel's ROBUST_LIST_LIMIT
+    uintptr_t next = at<uintptr_t>(e & ~uintptr_t(1), 0);  // before the wake: the mutex may go
+    if (!(e & 1) && e != pending) ownerdied(e + uintptr_t(futexoff), tid);
+    e = next;
+  }
+  if (pending && !(pending & 1)) ownerdied(pending + uintptr_t(futexoff), tid);
+  at<uintptr_t>(tp, offRobust) = head;
+  at<uintptr_t>(tp, offRobust + 16) = 0;
+}
 
 // tcbfree: a TCB of tcballoc's that no thread runs on any more (its dtv, dynamic TLS blocks
 // and the block itself).

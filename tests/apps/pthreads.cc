@@ -140,6 +140,35 @@ void mutexes() {
   static pthread_mutex_t rs = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
   check(pthread_mutex_lock(&rs) == 0 && pthread_mutex_lock(&rs) == 0, "static recursive");
 
+  // A robust mutex whose owner thread ends holding it: the next lock, or a waiter, gets
+  // EOWNERDEAD and the mutex; made consistent, it works on.
+  pthread_mutexattr_t ra;
+  pthread_mutexattr_init(&ra);
+  pthread_mutexattr_setrobust(&ra, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_t rm;
+  pthread_mutex_init(&rm, &ra);
+  std::thread([&] { pthread_mutex_lock(&rm); }).join();
+  int dead = pthread_mutex_trylock(&rm);
+  int consistent = pthread_mutex_consistent(&rm);
+  pthread_mutex_unlock(&rm);
+  int again = pthread_mutex_lock(&rm);
+  pthread_mutex_unlock(&rm);
+  check(dead == EOWNERDEAD && consistent == 0 && again == 0,
+        "robust mutex: its owner ended, EOWNERDEAD, consistent, locks again");
+  std::atomic<bool> held{false};
+  std::thread owner([&] {
+    pthread_mutex_lock(&rm);
+    held = true;
+    usleep(20 * 1000);
+  });
+  while (!held) usleep(1000);
+  int waited = pthread_mutex_lock(&rm);  // until the owner ends
+  owner.join();
+  pthread_mutex_consistent(&rm);
+  pthread_mutex_unlock(&rm);
+  check(waited == EOWNERDEAD, "robust mutex: a waiter gets EOWNERDEAD when the owner ends");
+  pthread_mutex_destroy(&rm);
+
   // A spin lock: glibc's free value is 1 on x86-64 (init and unlock store it).
   pthread_spinlock_t spin;
   pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
