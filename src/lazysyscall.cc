@@ -68,6 +68,7 @@
 
 extern "C" {
 void gmp_lazysyscall();  // asm/amd64/lazysyscall.S
+extern const char gmp_lazysyscall_ret[];  // just past its `syscall`
 void gmp_lazyenter();
 void gmp_lazyexit();
 // The extended state gmp_lazysyscall saves: the xsave mask (x87, SSE, AVX, AVX-512 as the
@@ -279,6 +280,25 @@ void sigredirect(void* ctx, uintptr_t ret, void (*fn)()) {
 
 void lazysyscallsig(m* mp, g* gp, void* ctx) {
   uint32_t req = mp->sigreq.exchange(0, std::memory_order_acquire);  // LS1
+  greg_t* r = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
+  auto pc = uintptr_t(r[REG_RIP]), sp = uintptr_t(r[REG_RSP]);
+  const unsigned long a[6] = {(unsigned long)r[REG_RDI], (unsigned long)r[REG_RSI],
+                              (unsigned long)r[REG_RDX], (unsigned long)r[REG_R10],
+                              (unsigned long)r[REG_R8],  (unsigned long)r[REG_R9]};
+  // endedcall: this signal ended the remakenr call sysmon noted last (its number, the same
+  // arguments) in EINTR, just past a `syscall`. (sysmon wrote them before a request this
+  // handler took; it writes them again only for a running P's M, not one in this call.)
+  auto endedcall = [&] {
+    return r[REG_RAX] == -EINTR && remakenr(mp->sigcallnr, a) &&
+           memcmp(a, mp->sigcallargs, sizeof a) == 0;
+  };
+  // Such a call that gmp_lazysyscall makes again, whatever this request was (or none):
+  // made once more from its own `syscall`, the number back in rax.
+  if (pc == reinterpret_cast<uintptr_t>(gmp_lazysyscall_ret) && endedcall()) {
+    r[REG_RAX] = greg_t(mp->sigcallnr);
+    r[REG_RIP] = greg_t(pc - 2);
+    return;
+  }
   if (req == 0) return;
   if (!lazysyscallson.load(std::memory_order_relaxed)) return;  // turned off after the ask
   if (mp->locks != 0 || dumpactive() || !gp || gp != mp->curg || !mp->p_ ||
@@ -289,8 +309,6 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
   // interrupted code's red zone, where the kernel would otherwise have put this frame.
   auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (here < mp->sigstk.lo || here >= mp->sigstk.hi) return;
-  greg_t* r = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
-  auto pc = uintptr_t(r[REG_RIP]), sp = uintptr_t(r[REG_RSP]);
   if ((pc >= textlo && pc < texthi) || sp > gp->stk.hi || sp < gp->stk.lo + sigredirectroom()) {
     return;
   }
@@ -299,20 +317,15 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
     return;
   }
   auto* insn = reinterpret_cast<const uint8_t*>(pc);
-  const unsigned long a[6] = {(unsigned long)r[REG_RDI], (unsigned long)r[REG_RSI],
-                              (unsigned long)r[REG_RDX], (unsigned long)r[REG_R10],
-                              (unsigned long)r[REG_R8],  (unsigned long)r[REG_R9]};
   if (insn[0] == 0x0f && insn[1] == 0x05) {  // about to restart a `syscall`
     // The call it restarts, which need not be the one sysmon saw asleep: the thread may
     // have moved on (to a fork, whose -ERESTARTNOINTR would send the child here too).
     if (restartnr(long(r[REG_RAX]), a)) sigredirect(ctx, pc + 2, gmp_lazysyscall);
     return;
   }
-  // Ended in EINTR by this signal, just past its `syscall`: a remakenr call, the one sysmon
-  // saw (the same arguments), is made again with its number back in rax. (The -EINTR test
-  // first: pc - 2 is then inside the code that made the call.)
-  if (r[REG_RAX] == -EINTR && insn[-2] == 0x0f && insn[-1] == 0x05 &&
-      remakenr(mp->sigcallnr, a) && memcmp(a, mp->sigcallargs, sizeof a) == 0) {
+  // Ended in EINTR by this signal, just past its `syscall`: made again, the number back in
+  // rax. (endedcall's -EINTR test first: pc - 2 is then inside the code that made the call.)
+  if (endedcall() && insn[-2] == 0x0f && insn[-1] == 0x05) {
     r[REG_RAX] = greg_t(mp->sigcallnr);
     sigredirect(ctx, pc, gmp_lazysyscall);
   }

@@ -15,6 +15,11 @@
  * (entersyscall), make the call, call gmp_lazyexit (exitsyscall on this M), and return as
  * the `syscall` instruction would have: rax the result, everything else as it was (rcx and r11, which
  * the instruction clobbers, are restored too). `ret $128` skips the red zone.
+ *
+ * Another SIGURG of sysmon's may land while the call waits here. A call the kernel restarts
+ * comes back to our `syscall`; one it ends in EINTR (lazysyscall.cc, remakenr) is wound back
+ * to it by the handler (gmp_lazysyscall_ret, the instruction after it: rax the number
+ * again, the arguments still in their registers).
  */
 #include "savestate.inc"
 
@@ -36,6 +41,9 @@ gmp_lazysyscall:
         movq    -48(%rbp), %r8
         movq    -56(%rbp), %r9
         syscall
+        .globl  gmp_lazysyscall_ret         /* a SIGURG here, -EINTR: the handler rewinds */
+        .hidden gmp_lazysyscall_ret
+gmp_lazysyscall_ret:
         movq    %rax, -8(%rbp)
         call    gmp_lazyexit
         RESTORESTATE
