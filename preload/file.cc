@@ -42,7 +42,7 @@ bool threadself(const char* path) {
 
 // openatg: the open hooks' one body.
 int openatg(int dirfd, const char* path, int flags, mode_t mode) {
-  static const auto real_openat = gmp::libcfn<int (*)(int, const char*, int, ...)>("openat");
+  REALAS(real_openat, int (*)(int, const char*, int, ...), "openat");
   if (!gmp::hookable(true)) return real_openat(dirfd, path, flags, mode);
   if (threadself(path)) return gmp::insyscall([&] { return real_openat(dirfd, path, flags, mode); });
   for (;;) {
@@ -102,7 +102,7 @@ extern "C" __attribute__((visibility("default"), alias("creat"))) int creat64_ho
 // mode would be garbage) go to glibc's, which stops the program with its own message.
 GMP_HOOK int openat_2_hook(int dirfd, const char* path, int flags) __asm__("__openat_2");
 GMP_HOOK int openat_2_hook(int dirfd, const char* path, int flags) {
-  static const auto real_openat_2 = gmp::libcfn<int (*)(int, const char*, int)>("__openat_2");
+  REALAS(real_openat_2, int (*)(int, const char*, int), "__openat_2");
   if (needsmode(flags)) return real_openat_2(dirfd, path, flags);
   return openatg(dirfd, path, flags, 0);
 }
@@ -111,7 +111,7 @@ extern "C" __attribute__((visibility("default"), alias("__openat_2"))) int opena
 
 GMP_HOOK int open_2_hook(const char* path, int flags) __asm__("__open_2");
 GMP_HOOK int open_2_hook(const char* path, int flags) {
-  static const auto real_open_2 = gmp::libcfn<int (*)(const char*, int)>("__open_2");
+  REALAS(real_open_2, int (*)(const char*, int), "__open_2");
   if (needsmode(flags)) return real_open_2(path, flags);
   return openatg(AT_FDCWD, path, flags, 0);
 }

@@ -25,10 +25,21 @@ extern "C" [[noreturn]] void __chk_fail();
 namespace gmp {
 
 // libcfn: the next definition of name after libgmp's (libc's, or a sanitizer's in front of
-// it), of type F.
+// it), of type F, kept in at once looked up. No guard, and errno left as it was: the first
+// calls of a hook, made at once by many threads, waited on a function-local static's guard
+// (__cxa_guard_acquire), whose futex wait sets errno to EAGAIN when it loses a race, and the
+// program saw errno change under a call that succeeded (errno 11 after sched_yield: 3 runs
+// in 100 of a helper's probe at 2 Ps, one-off). Lookups that race find the same address.
 template <typename F>
-F libcfn(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+F libcfn(std::atomic<void*>& at, const char* name) {
+  void* f = at.load(std::memory_order_relaxed);
+  if (__builtin_expect(f == nullptr, 0)) {
+    int e = errno;
+    f = dlsym(RTLD_NEXT, name);
+    errno = e;
+    at.store(f, std::memory_order_relaxed);
+  }
+  return reinterpret_cast<F>(f);
 }
 
 // validts: ts is a valid relative or absolute time (libc's EINVAL otherwise).
@@ -172,6 +183,9 @@ inline int32_t parkuntil(io_uring_sqe* sqe, int64_t deadline, intrmode mode) {
 
 }  // namespace gmp
 
-// REAL(read) declares real_read, libc's read, looked up the first time this line runs
-// (a function-local static: thread-safe, one load afterwards).
-#define REAL(name) static const auto real_##name = gmp::libcfn<decltype(&::name)>(#name)
+// REAL(read) declares real_read, libc's read, looked up the first time this line runs (one
+// relaxed load afterwards: libcfn); REALAS(var, type, name) the same for another name or type.
+#define REALAS(var, type, name)                \
+  static std::atomic<void*> var##_at{nullptr}; \
+  const auto var = gmp::libcfn<type>(var##_at, name)
+#define REAL(name) REALAS(real_##name, decltype(&::name), #name)

@@ -145,7 +145,7 @@ int fcntlg(int (*realfn)(int, int, ...), int fd, int cmd, void* arg) {
 // __libc_fcntl64 under both names): one hook, defined by asm name and aliased.
 GMP_HOOK int fcntl_hook(int fd, int cmd, ...) __asm__("fcntl");
 GMP_HOOK int fcntl_hook(int fd, int cmd, ...) {
-  static const auto real_fcntl = gmp::libcfn<int (*)(int, int, ...)>("fcntl");
+  REALAS(real_fcntl, int (*)(int, int, ...), "fcntl");
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
@@ -158,7 +158,7 @@ extern "C" __attribute__((visibility("default"), alias("fcntl"))) int fcntl64_ho
 // ioctl: FIONBIO sets or clears O_NONBLOCK as F_SETFL does. One argument word after req,
 // passed on as it came.
 GMP_HOOK int ioctl(int fd, unsigned long req, ...) {
-  static const auto real_ioctl = gmp::libcfn<int (*)(int, unsigned long, ...)>("ioctl");
+  REALAS(real_ioctl, int (*)(int, unsigned long, ...), "ioctl");
   va_list ap;
   va_start(ap, req);
   void* arg = va_arg(ap, void*);
