@@ -112,6 +112,23 @@ auto insyscall(F f) {
   return r;
 }
 
+// remadeonurg: call(), a wait in the kernel that any signal handler ends in EINTR
+// (sigsuspend, a ppoll or pselect with a mask), made again when it ended so for one of the
+// runtime's SIGURGs alone, no handler of the program's having run on the thread: sysmon's
+// preemption request may land just as the thread enters the call (preempt.cc), and the
+// program must see nothing of it. errno as it was before each try. On one thread: inside
+// insyscall's call.
+template <typename F>
+auto remadeonurg(F call) {
+  int saved = errno;
+  for (;;) {
+    uint32_t urgs = gmp_sigurgs, ran = gmp_handlersran;
+    auto r = call();
+    if (r != -1 || errno != EINTR || gmp_sigurgs == urgs || gmp_handlersran != ran) return r;
+    errno = saved;
+  }
+}
+
 // parkready (poll.cc) parks until fd reports one of events (poll's bits), or until
 // deadline (< 0: none). Returns 1 when fd may be ready (the caller looks again; also when a
 // signal handler interrupted an intrRestart wait under SA_RESTART), 0 when the deadline

@@ -198,7 +198,10 @@ GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
 GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
   REAL(ppoll);
   auto real = [&] { return real_ppoll(fds, n, ts, mask); };
-  if (mask) return kernelwait([&] { return gmp::insyscall(real); });
+  // With a mask: the kernel's wait; one without a timeout made again after a SIGURG alone
+  // (glibc's wrapper gives the kernel a copy of *ts: a try again would wait it all anew).
+  auto untimed = [&] { return ts ? real() : gmp::remadeonurg(real); };
+  if (mask) return kernelwait([&] { return gmp::insyscall(untimed); });
   if (!validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
       !gmp::hookable(true)) {
     return kernelwait(real);
@@ -231,7 +234,8 @@ GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespe
                      const sigset_t* mask) {
   REAL(pselect);
   auto real = [&] { return real_pselect(nfds, rd, wr, ex, ts, mask); };
-  if (mask) return kernelwait([&] { return gmp::insyscall(real); });
+  auto untimed = [&] { return ts ? real() : gmp::remadeonurg(real); };  // as ppoll's
+  if (mask) return kernelwait([&] { return gmp::insyscall(untimed); });
   if (nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
     return kernelwait(real);

@@ -114,6 +114,7 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
   // longjmp within the handler may have reset it (the hooks below).
   int32_t depth = gmp::gmp_handlerdepth;
   gmp::gmp_handlerdepth = depth + 1;
+  gmp::gmp_handlersran++;
   reinterpret_cast<sigfn>(fn)(sig, info, ctx);
   gmp::gmp_handlerdepth = depth;
 }
@@ -311,7 +312,7 @@ GMP_HOOK int sigpending(sigset_t* set) {
 GMP_HOOK int sigsuspend(const sigset_t* mask) {
   REAL(sigsuspend);
   gmp::sigpendcall();
-  return gmp::insyscall([&] { return real_sigsuspend(mask); });
+  return gmp::insyscall([&] { return gmp::remadeonurg([&] { return real_sigsuspend(mask); }); });
 }
 
 GMP_HOOK int raise(int sig) {

@@ -93,6 +93,8 @@ deferred maindeferred;
 }  // namespace
 
 __thread int32_t gmp_handlerdepth __attribute__((tls_model("initial-exec"))) = 0;
+__thread uint32_t gmp_handlersran __attribute__((tls_model("initial-exec"))) = 0;
+__thread uint32_t gmp_sigurgs __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 // maing: goroutine 1 once it runs (sigintrmain), null again in a forked child. forwarding:

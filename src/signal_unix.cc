@@ -203,6 +203,7 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   g* gp = getg();
   m* mp = gp ? gp->m_ : nullptr;
   if (sig == SIGURG) {
+    gmp_sigurgs++;
     if (m* self = threadm(gp)) {
       dumpself(self, gp, ctx);
       lazysyscallsig(self, gp, ctx);  // declines for a g that is not self's curg

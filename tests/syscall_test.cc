@@ -351,6 +351,43 @@ TEST(Syscall, CallsAHandlerEndsLeaveThePToOthersUnseen) {
   }
 }
 
+// sigsuspend returns once a handler of the program's has run, not for the runtime's SIGURGs
+// (sysmon's preemption request may land just as a thread enters it): those make it wait
+// again (preload/hook.h, remadeonurg). It returned EINTR to the first one.
+TEST(Syscall, SigsuspendWaitsThroughTheRuntimesSigurgs) {
+  static std::atomic<int> usr2{0};
+  usr2 = 0;
+  struct sigaction sa {}, old{};
+  sa.sa_handler = [](int) { usr2++; };
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
+  std::atomic<pid_t> tid{0};
+  std::atomic<int> result{-2}, err{0};
+  WaitGroup wg(1);
+  go([&] {
+    sigset_t none;
+    sigemptyset(&none);
+    tid = pid_t(syscall(SYS_gettid));  // sigsuspend waits on this thread (insyscall)
+    int r = sigsuspend(&none);
+    err = errno;
+    result = r;
+    wg.done();
+  });
+  while (tid.load() == 0) gmp_sleep(1000 * 1000);
+  gmp_sleep(20 * 1000 * 1000);
+  for (int i = 0; i < 3; i++) {
+    syscall(SYS_tgkill, getpid(), tid.load(), SIGURG);
+    gmp_sleep(5 * 1000 * 1000);
+  }
+  EXPECT_EQ(result.load(), -2) << "sigsuspend returned for a SIGURG of the runtime's";
+  syscall(SYS_tgkill, getpid(), tid.load(), SIGUSR2);
+  wg.wait();
+  EXPECT_EQ(result.load(), -1);
+  EXPECT_EQ(err.load(), EINTR);
+  EXPECT_EQ(usr2.load(), 1);
+  sigaction(SIGUSR2, &old, nullptr);
+}
+
 extern "C" long gmptest_rawread(int fd, void* buf, uint64_t* out);  // tests/rawread.S
 
 // The call made again keeps every register the program had at its `syscall` instruction
