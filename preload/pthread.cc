@@ -307,7 +307,7 @@ GMP_HOOK int pthread_cancel(pthread_t th) {
 GMP_HOOK int pthread_kill(pthread_t th, int sig) {
   REAL(pthread_kill);
   gthread* t = gthreadof(id(th));
-  if (!t && ismainthread(id(th)) && signalmain(sig)) return 0;
+  if (!t && ismainthread(id(th)) && (sigpendmain(sig) || signalmain(sig))) return 0;
   if (!t) return real_pthread_kill(th, sig);
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (sig == 0) return 0;

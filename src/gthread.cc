@@ -485,14 +485,7 @@ bool gthreadblocks(gthread* t, int sig) {
 int gthreadsyscalltid(gthread* t, int sig) {
   // A record a later gthread reuses is in that one's calls (another TCB): not t's.
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
-  if (!gp || gp->fsbase != t->tcb || readgstatus(gp) != Gsyscall) return 0;
-  m* mp = __atomic_load_n(&gp->m_, __ATOMIC_ACQUIRE);
-  if (!mp) return 0;
-  // One it blocks waits on that thread for it: taken back if it leaves first (SP2).
-  if (__atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig) & ~sigmaskkeep) {
-    mp->sigonthread.fetch_or(sigbit(sig), std::memory_order_relaxed);
-  }
-  return mp->procid.load(std::memory_order_relaxed);
+  return gp && gp->fsbase == t->tcb ? sigpendsyscall(gp, sig) : 0;
 }
 
 bool gthreadpend(gthread* t, int sig) {

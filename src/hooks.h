@@ -55,6 +55,10 @@ bool sigintrtarget();
 // sigheldtarget: the caller is a goroutine-thread that blocks some signal: a signal held for
 // it (src/sigpend.cc) ends its parked reads (sigintr.cc, SI6).
 bool sigheldtarget();
+// sigpendmain: pthread_kill of the main thread with sig, which goroutine 1 blocks: pending for
+// goroutine 1 alone (src/sigpend.cc), sent to the thread of a call it waits in that holds
+// one; false when goroutine 1 does not block sig (or unblocked it meanwhile).
+bool sigpendmain(int sig);
 
 // sigdefer: a handler of the program's, fn with flags (SA_RESTART), for signal info, is to
 // run with mask blocked (preload/signal.cc's trampoline, on any thread). When info was sent

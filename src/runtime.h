@@ -823,6 +823,9 @@ int32_t sigmaskblockers(int sig);  // the count for sig (tests)
 // call restarted so that it waits again where it can see it. False when gp unblocked sig
 // meanwhile and the caller is to deliver it as to a thread that does not block it.
 bool sigpendg(g* gp, int sig);
+// sigpendsyscall: the OS thread gp waits on in a call that holds it (Gsyscall), 0 if none;
+// sig, about to be sent there, is noted as pending for gp when gp blocks it (SP2).
+int sigpendsyscall(g* gp, int sig);
 // sigpendhere: the current goroutine's held signals onto its thread (tgkill), where its
 // next call sees them; true when some wait on its thread (its calls then hold the M).
 bool sigpendhere(m* mp, g* gp);

@@ -134,6 +134,16 @@ bool sigintrtarget() {
   return forwarding.load(std::memory_order_acquire) && gp && interruptible(gp);
 }
 
+bool sigpendmain(int sig) {
+  g* gp = maing.load(std::memory_order_acquire);
+  if (!gp || sig < 1 || sig > 64) return false;
+  if (!(__atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig) & ~sigmaskkeep)) return false;
+  if (int tid = sigpendsyscall(gp, sig)) {
+    return rawsyscall(SYS_tgkill, rawsyscall(SYS_getpid), tid, sig) == 0;
+  }
+  return sigpendg(gp, sig);
+}
+
 bool sigheldtarget() {
   g* gp = getg();
   return gp && heldtarget(gp);

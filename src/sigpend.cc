@@ -58,6 +58,17 @@ bool sigpendg(g* gp, int sig) {
   return (gp->sigpending.fetch_and(~bit, std::memory_order_seq_cst) & bit) == 0;
 }
 
+int sigpendsyscall(g* gp, int sig) {
+  if (readgstatus(gp) != Gsyscall) return 0;
+  m* mp = __atomic_load_n(&gp->m_, __ATOMIC_ACQUIRE);
+  if (!mp) return 0;
+  // One it blocks waits on that thread for it: taken back if it leaves first (SP2).
+  if (__atomic_load_n(&gp->sigmask, __ATOMIC_RELAXED) & sigbit(sig) & ~sigmaskkeep) {
+    mp->sigonthread.fetch_or(sigbit(sig), std::memory_order_relaxed);
+  }
+  return mp->procid.load(std::memory_order_relaxed);
+}
+
 bool sigpendhere(m* mp, g* gp) {
   uint64_t held = gp->sigpending.load(std::memory_order_relaxed) == 0
                       ? 0

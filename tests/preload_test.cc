@@ -233,7 +233,8 @@ TEST(Preload, SignalsSentToAThreadInterruptItsCalls) {
 // unblocks, and main, which does not block it, never gets it (SIGUSR2's default action
 // would end the process), whether pthread_kill sent it while the thread was parked, or the
 // thread raised it, or its write to a pipe without readers did. A thread's sigsuspend gets
-// a signal sent to the process while main, which sends it, runs (at one P too).
+// a signal sent to the process while main, which sends it, runs (at one P too). So does a
+// signal pthread_kill sends the main thread while it blocks it.
 TEST(Preload, ASignalPendingForAThreadStaysItsAlone) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
   expectAtOneAndTwoPs("sigpend",
@@ -247,7 +248,9 @@ TEST(Preload, ASignalPendingForAThreadStaysItsAlone) {
                       "1, sigtimedwait Broken pipe\n"
                       "main's handler runs: 1\n"
                       "sigsuspend: -1 Interrupted system call, handler ran: 1, on this thread: "
-                      "1\n");
+                      "1\n"
+                      "main, sent SIGUSR1 while it waited (1): pending 1, sigtimedwait User "
+                      "defined signal 1, handler 0\n");
 }
 
 // A sleep whose submitting OS thread then blocks in a call nothing hooks, the other Ps idle,

@@ -5,9 +5,11 @@
  * the threads are goroutines that park on the ring and move between OS threads meanwhile:
  * the output must be the same. Each part waits until its thread is parked in a call before
  * the signal is sent (a pipe read, a signalfd read), or sends it while the thread runs.
- * Last, a thread waits in sigsuspend for a signal sent to the process, which every other
+ * Then a thread waits in sigsuspend for a signal sent to the process, which every other
  * thread blocks: main must run meanwhile to send it (preloaded at one P, sigsuspend held
- * the only P). */
+ * the only P). Last, a thread sends the main thread a signal main blocks, while main waits
+ * on a pipe: main collects it afterwards (preloaded it went to the OS thread main started
+ * on, whose goroutine did not block it: the process died of it). */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <pthread.h>
@@ -148,6 +150,18 @@ static void* suspender(void* arg) {
   return NULL;
 }
 
+/* Unblocks SIGUSR1 for itself, sends it to main, then wakes main's pipe read. */
+static pthread_t mainthread;
+static void* mainkiller(void* arg) {
+  (void)arg;
+  block(SIGUSR1, SIG_UNBLOCK);
+  parked();
+  pthread_kill(mainthread, SIGUSR1);
+  parked();
+  if (write(wake[1], "m", 1) != 1) return NULL;
+  return NULL;
+}
+
 static void run(void* (*fn)(void*), int sig, int sendwhile) {
   if (pipe(wake) != 0) return;
   pthread_create(&target, NULL, fn, NULL);
@@ -177,6 +191,21 @@ int main(void) {
   pthread_create(&target, NULL, suspender, NULL);
   parked();
   kill(getpid(), SIGUSR1);
+  pthread_join(target, NULL);
+  if (pipe(wake) != 0) return 1;
+  mainthread = pthread_self();
+  handled = 0;
+  pthread_create(&target, NULL, mainkiller, NULL);
+  char c;
+  ssize_t r = read(wake[0], &c, 1);
+  sigset_t pend, s;
+  sigpending(&pend);
+  sigemptyset(&s);
+  sigaddset(&s, SIGUSR1);
+  struct timespec zero = {0, 0};
+  int got = sigtimedwait(&s, NULL, &zero);
+  printf("main, sent SIGUSR1 while it waited (%zd): pending %d, sigtimedwait %s, handler %d\n",
+         r, sigismember(&pend, SIGUSR1), got > 0 ? strsignal(got) : "none", handled);
   pthread_join(target, NULL);
   return 0;
 }
