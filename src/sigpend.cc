@@ -4,7 +4,8 @@
 // thread takes it (sigwait, a signalfd read, sigpending shows it) or unblocks it (its
 // handler, or its default action, runs then, on that thread). No other thread sees it. A
 // goroutine-thread has no thread of its own: it runs on whichever M, and parks on the ring,
-// where no thread of its waits. So its pending signals are kept in two places:
+// where no thread of its waits. (Goroutine 1, which stands for the main thread, is treated
+// the same: sigintr.cc's sigpendmain.) So its pending signals are kept in two places:
 //   - g.sigpending, held for the goroutine off any thread: what pthread_kill sent it while
 //     it was parked or running, and what it took back when it left an M;
 //   - its M's thread's own pending set, while it runs there: moved there (tgkill to itself,
@@ -22,8 +23,11 @@
 //        a goroutine that unblocked the signal meanwhile (SP4).
 //   SP2: m.sigonthread: set by the goroutine running on the M (sigpendhere, sigraised) and
 //        by a pthread_kill of that goroutine while it waits in a call that holds the thread
-//        (gthreadsyscalltid, before its tgkill); cleared by the M (sigtakeback, and gsigmask
-//        for what the goroutine unblocks, which the kernel delivers then).
+//        (sigpendsyscall, before its tgkill); cleared by the M (sigtakeback; sigpendhere for
+//        those its calls took; gsigmask for what the goroutine unblocks, which the kernel
+//        delivers then). Racy as any signal aimed at a call: the goroutine may leave the
+//        call before the tgkill lands, and the signal then waits on that thread for the
+//        next goroutine that leaves it.
 //   SP3: a goroutine leaving its M takes its signals off the thread (sigleave →
 //        sigtakeback: sigtimedwait with no wait, the thread's mask still the goroutine's)
 //        into g.sigpending, before it can run elsewhere: the switch-out paths call it before
