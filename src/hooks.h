@@ -59,6 +59,9 @@ bool sigheldtarget();
 // goroutine 1 alone (src/sigpend.cc), sent to the thread of a call it waits in that holds
 // one; false when goroutine 1 does not block sig (or unblocked it meanwhile).
 bool sigpendmain(int sig);
+// setxidall: after a setuid-family call nr(a0, a1, a2) succeeded on the calling thread, the
+// same call on every other OS thread of the runtime's (src/setxid.cc); fatal when one fails.
+void setxidall(long nr, long a0, long a1, long a2);
 
 // sigdefer: a handler of the program's, fn with flags (SA_RESTART), for signal info, is to
 // run with mask blocked (preload/signal.cc's trampoline, on any thread). When info was sent

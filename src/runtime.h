@@ -188,6 +188,9 @@ struct m {
   // its request (LS1's release), read by the handler after it took the request.
   long sigcallnr;
   unsigned long sigcallargs[6];
+  // A broadcast of new credentials asks this M's thread to make the call (setxid.cc, SX1):
+  // set by the caller, exchanged by this M's SIGURG handler.
+  std::atomic<bool> setxid;
   uint64_t fastrand;   // per-M random state for steal order (this M only)
   uint64_t cursigmask;   // the thread's mask now (sigmaskapply; mstart_on_thread). This M only
   // Signals that may be pending on this M's thread for the goroutine it runs, which blocks
@@ -837,6 +840,7 @@ inline void sigleave(m* mp, g* gp) {
   }
 }
 void sigpendforkchild(m* mp, g* gp);  // a child's goroutine and thread have none pending
+void setxidsig(m* mp);  // SIGURG handler, on mp's thread: its part of a setxidall (SX1)
 void minitsig(m* mp);    // on mp's thread: its sigaltstack
 // threadm: the calling thread's M, from getg() (gp) or, when gp names none (the middle of
 // a switch), from the thread id; null off an M. Async-signal-safe.

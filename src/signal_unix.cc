@@ -205,6 +205,7 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   if (sig == SIGURG) {
     gmp_sigurgs++;
     if (m* self = threadm(gp)) {
+      setxidsig(self);
       dumpself(self, gp, ctx);
       lazysyscallsig(self, gp, ctx);  // declines for a g that is not self's curg
     }
