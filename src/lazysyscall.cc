@@ -169,15 +169,21 @@ bool restartnr(long nr, const unsigned long* a) {
 // made again with the same arguments, waits as the first one would have gone on: it has no
 // timeout, or an absolute one. The SIGURG handler finds it ended (rax -EINTR, just past its
 // `syscall`) with the arguments sysmon saw, and makes it again: the program sees nothing.
-// (Those with a relative timeout would wait longer than asked, and stay with their P.)
+// (Others with a relative timeout would wait longer than they may, and keep their P.)
 bool remakenr(long nr, const unsigned long* a) {
   switch (nr) {
     case SYS_semop: case SYS_msgrcv: case SYS_msgsnd:
       return true;
     case SYS_semtimedop:
       return a[3] == 0;
-    case SYS_futex:  // FUTEX_WAIT_BITSET's deadline is absolute (libstdc++'s wait_until)
-      return (a[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && a[3] != 0;
+    case SYS_futex: {
+      // FUTEX_WAIT_BITSET's deadline is absolute (libstdc++'s wait_until). FUTEX_WAIT's is
+      // relative: made again, it ends later than asked, by the time sysmon took to look
+      // (10 ms), which its contract allows ("guaranteed not to expire early"); held, its P
+      // stayed held, and a loop of such waits for a goroutine queued behind it never ended.
+      unsigned long op = a[1] & FUTEX_CMD_MASK;
+      return (op == FUTEX_WAIT_BITSET || op == FUTEX_WAIT) && a[3] != 0;
+    }
     default:
       return false;
   }

@@ -348,6 +348,24 @@ TEST(Syscall, CallsAHandlerEndsLeaveThePToOthersUnseen) {
     });
     EXPECT_TRUE(progressed) << procs << " P: the others did not run during the futex wait";
     EXPECT_EQ(got, 0) << procs << " P: the futex wait (-100 - errno: it ended in one)";
+
+    // A hand-written waiter (Abseil's): FUTEX_WAIT for 50 ms at a time until the word turns.
+    word.store(0);
+    got = -2;
+    progressed = progresswhile(procs, 1, [&](int) {
+      got = 0;
+      while (word.load() == 0) {
+        timespec rel{0, 50 * 1000 * 1000};
+        errno = 0;
+        long r = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &rel, nullptr, 0);
+        if (r != 0 && errno != EAGAIN && errno != ETIMEDOUT) got = -100 - errno;
+      }
+    }, [&] {
+      word.store(1);
+      syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the timed waits";
+    EXPECT_EQ(got, 0) << procs << " P: the relative futex waits (-100 - errno: one ended so)";
   }
 }
 
