@@ -56,10 +56,12 @@
 #include <link.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
 #include <cstdio>
+#include <climits>
 #include <cstring>
 #include <linux/futex.h>
 
@@ -133,11 +135,18 @@ bool timedout(long fd, int opt) {
   return getsockopt(int(fd), SOL_SOCKET, opt, &tv, &len) == 0 && (tv.tv_sec || tv.tv_usec);
 }
 
+// fifo: fd is a pipe or FIFO. A raw fstat: sysmon, or the SIGURG handler.
+bool fifo(long fd) {
+  struct stat st;
+  return rawsyscall(SYS_fstat, fd, long(&st)) == 0 && S_ISFIFO(st.st_mode);
+}
+
 // restartnr: a system call nr with arguments a (a[0..5]) that a signal handler with
 // SA_RESTART neither cuts short nor cuts off after partial progress: the kernel winds the
 // thread back to make it again (-ERESTARTSYS, -ERESTARTNOINTR) and the program sees
 // nothing. Reads wait for data and return none until then; writes are not here (a pipe or
-// socket write interrupted after some bytes returns the count), nor MSG_WAITALL receives.
+// socket write interrupted after some bytes returns the count; but a pipe's small one),
+// nor MSG_WAITALL receives.
 bool restartnr(long nr, const unsigned long* a) {
   switch (nr) {
     case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
@@ -145,6 +154,13 @@ bool restartnr(long nr, const unsigned long* a) {
       return !timedout(long(a[0]), SO_RCVTIMEO);
     case SYS_mq_timedreceive: case SYS_mq_timedsend:  // the deadline is absolute
       return true;
+    case SYS_write:
+      // A pipe's write of PIPE_BUF bytes or less is all or nothing, so one that waits has
+      // written nothing when the signal comes: the kernel makes it again. stdio flushes a
+      // pipe's full 4 KiB buffer so, with glibc's own write, which no hook sees: two
+      // threads writing through stdio to full pipes held both Ps, and their readers never
+      // ran (a helper's probe).
+      return a[2] <= PIPE_BUF && fifo(long(a[0]));
     case SYS_recvfrom:
       return !(a[3] & MSG_WAITALL) && !timedout(long(a[0]), SO_RCVTIMEO);
     case SYS_recvmsg:

@@ -254,6 +254,34 @@ TEST(Syscall, RawReadLeavesThePToOthers) {
   }
 }
 
+// A write of PIPE_BUF bytes or less to a full pipe, as stdio's flush of its 4 KiB buffer
+// makes it (glibc's own write, no hook): it gives up its P, and the reader runs.
+TEST(Syscall, SmallPipeWriteLeavesThePToOthers) {
+  for (int procs : {1, 2}) {
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    ASSERT_EQ(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+    char buf[4096] = {'w'};
+    size_t filled = 0;
+    for (ssize_t n; (n = syscall(SYS_write, p[1], buf, sizeof buf)) > 0;) filled += size_t(n);
+    ASSERT_EQ(fcntl(p[1], F_SETFL, 0), 0);
+    long got = -2;
+    bool progressed = progresswhile(procs, 1, [&](int) {
+      errno = 0;
+      got = syscall(SYS_write, p[1], buf, sizeof buf);
+      if (errno != 0) got = -100 - errno;
+    }, [&] {
+      char sink[8192];
+      ASSERT_EQ(read(p[0], sink, sizeof sink), ssize_t(sizeof sink));
+    });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the write";
+    EXPECT_EQ(got, 4096) << procs << " P: the write, whole";
+    EXPECT_GT(filled, 0u);
+    close(p[0]);
+    close(p[1]);
+  }
+}
+
 // pthread_cond_wait on a condition a plain thread signals: the futex wait deep in libc
 // gives up the P; the mutex comes back held by the waiter, as it must.
 TEST(Syscall, CondWaitForAThreadLeavesThePToOthers) {
