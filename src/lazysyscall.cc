@@ -192,11 +192,6 @@ bool remakenr(long nr, const unsigned long* a) {
       return true;
     case SYS_semtimedop:
       return a[3] == 0;
-    case SYS_nanosleep: case SYS_clock_nanosleep:
-      // A sleep made again ends later than asked, by the time sysmon took to look, which
-      // POSIX allows ("may be longer"): a loop of short raw sleeps waiting for a flag that
-      // a goroutine queued behind it sets never ended at 1 P (a helper's probe).
-      return true;
     case SYS_futex: {
       // FUTEX_WAIT_BITSET's deadline is absolute (libstdc++'s wait_until). FUTEX_WAIT's is
       // relative: made again, it ends later than asked, by the time sysmon took to look
