@@ -43,6 +43,15 @@ auto kernelwait(F call) {
   return call();
 }
 
+// maskedwait: a ppoll or pselect with a signal mask, real(), in the kernel with its P handed
+// on; one without a timeout (ts null) made again after a SIGURG of the runtime's alone
+// (remadeonurg: glibc gives the kernel a copy of *ts, so a try again would wait it anew).
+template <typename F>
+int maskedwait(const timespec* ts, F real) {
+  auto once = [&] { return ts ? real() : gmp::remadeonurg(real); };
+  return kernelwait([&] { return gmp::insyscall(once); });
+}
+
 // interrupted: a signal handler ended the wait (signal(7): never restarted).
 int interrupted() {
   gmp::seterrno(EINTR);
@@ -198,10 +207,7 @@ GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
 GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
   REAL(ppoll);
   auto real = [&] { return real_ppoll(fds, n, ts, mask); };
-  // With a mask: the kernel's wait; one without a timeout made again after a SIGURG alone
-  // (glibc's wrapper gives the kernel a copy of *ts: a try again would wait it all anew).
-  auto untimed = [&] { return ts ? real() : gmp::remadeonurg(real); };
-  if (mask) return kernelwait([&] { return gmp::insyscall(untimed); });
+  if (mask) return maskedwait(ts, real);
   if (!validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
       !gmp::hookable(true)) {
     return kernelwait(real);
@@ -234,8 +240,7 @@ GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespe
                      const sigset_t* mask) {
   REAL(pselect);
   auto real = [&] { return real_pselect(nfds, rd, wr, ex, ts, mask); };
-  auto untimed = [&] { return ts ? real() : gmp::remadeonurg(real); };  // as ppoll's
-  if (mask) return kernelwait([&] { return gmp::insyscall(untimed); });
+  if (mask) return maskedwait(ts, real);
   if (nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
     return kernelwait(real);

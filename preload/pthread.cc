@@ -9,7 +9,8 @@
 //   - pthread_cancel of a gthread returns ENOTSUP;
 //   - pthread_kill of another gthread runs a handler on the sender and then ends the
 //     target's parked call, or, when the target waits in a call that holds its thread,
-//     sends it to that thread; of itself, to the M it runs on, before it returns;
+//     sends it to that thread; one the target blocks is pending for it alone
+//     (src/sigpend.cc); of itself, to the M it runs on, before it returns;
 //   - gettid() is the M's, and changes as the thread moves between Ms.
 #include <pthread.h>
 #include <sched.h>
