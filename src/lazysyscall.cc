@@ -12,10 +12,12 @@
 //      kernel restarts after a signal handler with SA_RESTART (restartable: read, write,
 //      the receiving socket calls, wait4, futex without a timeout: restartnr), or one a
 //      handler ends in EINTR but that may be made again as it was (semop, msgrcv, a futex
-//      wait with an absolute deadline: remakenr; sysmon notes which, m.sigcallnr). It sets
-//      m.sigreq and sends the thread SIGURG. (A call that a handler would cut short —
-//      nanosleep, poll, a socket with SO_RCVTIMEO, a write that moved some bytes — is left
-//      alone: the signal must change nothing the program can see.)
+//      wait with an absolute deadline: remakenr; sysmon notes which, m.sigcallnr), or a
+//      write the signal may cut short after some bytes but that may be gone on with
+//      (a pipe's large one, a stream socket's: continuable). It sets m.sigreq and sends
+//      the thread SIGURG. (A call that a handler would cut short otherwise — nanosleep,
+//      poll, a socket with SO_RCVTIMEO — is left alone: the signal must change nothing
+//      the program can see.)
 //   2. the thread's SIGURG handler (lazysyscallsig): the kernel has wound the thread back
 //      to its `syscall` instruction to restart the call (or, for a remakenr call, ended it
 //      in EINTR: the handler puts its number back and takes the thread to the same place,
@@ -44,6 +46,13 @@
 //        (signal_unix.cc, threadm), or the request stayed set for good and sysmon never
 //        asked that M again (tests/apps/spinbarrier.c hung at 1 P: 3 runs in 48, one-off).
 //        A request the handler finds nothing to act on lapses.
+//   LS3: m.lazy is the M's thread's alone: the handler sets it up before it sends the
+//        thread to gmp_lazysyscall (going: a continuable write, its byte count, the bytes
+//        the cut-short call moved, gmp_handlersran), and the trampoline's C calls read
+//        and clear it (gmp_lazyargs, gmp_lazydone). A write that a SIGURG of the
+//        runtime's cuts short there (a setxid broadcast, a dump request) is gone on with
+//        too; one a handler of the program's cut short returns the count so far, as the
+//        kernel's does.
 //   LS2: runtime code that runs on a goroutine's stack holding P state or a runtime lock
 //        and calls into libc (malloc and friends, which may sleep on a futex) holds m.locks
 //        (acquirem) for the call. Written by the M only; the handler reads it on the same
@@ -141,6 +150,106 @@ bool fifo(long fd) {
   return rawsyscall(SYS_fstat, fd, long(&st)) == 0 && S_ISFIFO(st.st_mode);
 }
 
+// streamsock: fd is a stream socket. A raw getsockopt: sysmon, or the SIGURG handler.
+bool streamsock(long fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return rawsyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, long(&type), long(&len)) == 0 &&
+         type == SOCK_STREAM;
+}
+
+// continuable: a blocking write nr with arguments a that a signal handler cuts short once
+// some bytes moved (the kernel returns their count, whatever SA_RESTART says; before any,
+// it winds the thread back), and that nothing else ends early: a pipe's write or writev of
+// more than PIPE_BUF bytes (a smaller one is all or nothing, and restartnr), a stream
+// socket's write, writev or send without SO_SNDTIMEO, and its receive with MSG_WAITALL
+// without SO_RCVTIMEO. Cut short by a SIGURG of the runtime's, gmp_lazysyscall goes on
+// with the rest (LS3): the program sees the whole count, as it would have. A writev of
+// more than lazyiovMax vectors is left alone (its vector could not be kept).
+bool continuable(long nr, const unsigned long* a) {
+  auto fd = long(a[0]);
+  switch (nr) {
+    case SYS_writev:
+      if (a[2] == 0 || a[2] > lazyiovMax) return false;
+      [[fallthrough]];
+    case SYS_write:
+      if (fifo(fd)) return nr == SYS_writev || a[2] > PIPE_BUF;
+      return streamsock(fd) && !timedout(fd, SO_SNDTIMEO);
+    case SYS_sendto:
+      return !(a[3] & MSG_DONTWAIT) && streamsock(fd) && !timedout(fd, SO_SNDTIMEO);
+    case SYS_recvfrom:
+      return (a[3] & MSG_WAITALL) && !(a[3] & MSG_DONTWAIT) && streamsock(fd) &&
+             !timedout(fd, SO_RCVTIMEO);
+    default:
+      return false;
+  }
+}
+
+// lazygo: mp's thread goes to gmp_lazysyscall for the continuable call nr with arguments
+// a, of which moved bytes are out (LS3). The handler, on that thread: a writev's vector
+// is the program's, valid while it waits in the call. False when nothing is left.
+bool lazygo(m* mp, long nr, const unsigned long* a, long moved) {
+  lazycall* lc = &mp->lazy;
+  long total = long(a[2]);
+  if (nr == SYS_writev) {
+    const auto* iov = reinterpret_cast<const iovec*>(a[1]);
+    total = 0;
+    for (unsigned long i = 0; i < a[2]; i++) total += long(iov[i].iov_len);
+  }
+  if (moved >= total) return false;
+  lc->going = true;
+  lc->sock = nr != SYS_recvfrom && streamsock(long(a[0]));
+  lc->handlers = gmp_handlersran;
+  lc->total = total;
+  lc->carry = moved;
+  return true;
+}
+
+// lazyrest: lc's call becomes the one that moves what its first moved not (lc->carry
+// bytes are out). A socket's rest is sent with MSG_NOSIGNAL: the kernel raises no SIGPIPE
+// for a send that fails after some bytes, and returns their count (a pipe's write raises
+// it either way).
+void lazyrest(lazycall* lc) {
+  long* c = lc->call;
+  long rest = lc->total - lc->carry;
+  if (c[0] == SYS_writev) {
+    const auto* iov = reinterpret_cast<const iovec*>(c[2]);
+    long skip = lc->carry;
+    int n = 0;
+    for (long i = 0; i < c[3]; i++) {
+      auto len = long(iov[i].iov_len);
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
+      lc->iov[n].iov_base = static_cast<char*>(iov[i].iov_base) + skip;
+      lc->iov[n++].iov_len = size_t(len - skip);
+      skip = 0;
+    }
+    if (lc->sock) {
+      lc->msg = msghdr{};
+      lc->msg.msg_iov = lc->iov;
+      lc->msg.msg_iovlen = size_t(n);
+      c[0] = SYS_sendmsg;
+      c[2] = long(&lc->msg);
+      c[3] = MSG_NOSIGNAL;
+    } else {
+      c[2] = long(lc->iov);
+      c[3] = n;
+    }
+    return;
+  }
+  c[2] += lc->carry;  // write, sendto, recvfrom: the buffer's rest
+  c[3] = rest;
+  if (c[0] == SYS_write && lc->sock) {
+    c[0] = SYS_sendto;
+    c[4] = MSG_NOSIGNAL;
+    c[5] = c[6] = 0;
+  } else if (c[0] == SYS_sendto) {
+    c[4] |= MSG_NOSIGNAL;
+  }
+}
+
 // restartnr: a system call nr with arguments a (a[0..5]) that a signal handler with
 // SA_RESTART neither cuts short nor cuts off after partial progress: the kernel winds the
 // thread back to make it again (-ERESTARTSYS, -ERESTARTNOINTR) and the program sees
@@ -218,7 +327,7 @@ threadstate threadstateof(int tid, long* nr, unsigned long* a) {
              &a[5]) != 7) {
     return threadOther;  // not in a system call ("-1 ...")
   }
-  if (restartnr(*nr, a)) return threadRestartable;
+  if (restartnr(*nr, a) || continuable(*nr, a)) return threadRestartable;
   return remakenr(*nr, a) ? threadRemakeable : threadOther;
 }
 }  // namespace
@@ -342,12 +451,28 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
   if (insn[0] == 0x0f && insn[1] == 0x05) {  // about to restart a `syscall`
     // The call it restarts, which need not be the one sysmon saw asleep: the thread may
     // have moved on (to a fork, whose -ERESTARTNOINTR would send the child here too).
-    if (restartnr(long(r[REG_RAX]), a)) sigredirect(ctx, pc + 2, gmp_lazysyscall);
+    long nr = long(r[REG_RAX]);
+    mp->lazy.going = false;
+    if (restartnr(nr, a) || (continuable(nr, a) && lazygo(mp, nr, a, 0))) {
+      sigredirect(ctx, pc + 2, gmp_lazysyscall);
+    }
     return;
   }
   // Ended in EINTR by this signal, just past its `syscall`: made again, the number back in
   // rax. (endedcall's -EINTR test first: pc - 2 is then inside the code that made the call.)
   if (endedcall() && insn[-2] == 0x0f && insn[-1] == 0x05) {
+    r[REG_RAX] = greg_t(mp->sigcallnr);
+    mp->lazy.going = false;
+    sigredirect(ctx, pc, gmp_lazysyscall);
+    return;
+  }
+  // A continuable write this signal cut short, just past its `syscall` with the count so
+  // far (the call sysmon saw, the same arguments, checked first as above): the rest is
+  // made there (LS3), and the program gets the whole count.
+  long moved = long(r[REG_RAX]);
+  if (moved > 0 && memcmp(a, mp->sigcallargs, sizeof a) == 0 &&
+      continuable(mp->sigcallnr, a) && insn[-2] == 0x0f && insn[-1] == 0x05 &&
+      lazygo(mp, mp->sigcallnr, a, moved)) {
     r[REG_RAX] = greg_t(mp->sigcallnr);
     sigredirect(ctx, pc, gmp_lazysyscall);
   }
@@ -356,6 +481,34 @@ void lazysyscallsig(m* mp, g* gp, void* ctx) {
 }  // namespace gmp
 
 extern "C" void gmp_lazyenter() { gmp::entersyscall(); }
+
+// gmp_lazyargs: the call gmp_lazysyscall makes now, from the registers it saved (r9, r8,
+// r10, rdx, rsi, rdi, rax, upwards) and, for a write it goes on with, the bytes out (LS3).
+extern "C" const long* gmp_lazyargs(const long* saved) {
+  gmp::lazycall* lc = &gmp::getg()->m_->lazy;
+  for (int i = 0; i < 7; i++) lc->call[i] = saved[6 - i];
+  if (lc->going && lc->carry > 0) gmp::lazyrest(lc);
+  return lc->call;
+}
+
+// gmp_lazydone: the result of gmp_lazysyscall's call, and whether it makes the rest of a
+// write a signal of the runtime's cut short (LS3). One of the program's handlers ran: the
+// count so far, as the kernel's call returns it.
+struct lazydone {
+  long res;
+  long again;
+};
+extern "C" lazydone gmp_lazydone(long res) {
+  gmp::lazycall* lc = &gmp::getg()->m_->lazy;
+  if (!lc->going) return {res, 0};
+  long moved = lc->carry + (res > 0 ? res : 0);
+  if (res > 0 && moved < lc->total && gmp::gmp_handlersran == lc->handlers) {
+    lc->carry = moved;
+    return {0, 1};
+  }
+  lc->going = false;
+  return {res < 0 && moved == 0 ? res : moved, 0};
+}
 
 extern "C" void gmp_lazyexit() {
   gmp::m* mp = gmp::getg()->m_;

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <setjmp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unwind.h>
 
 #include <atomic>
@@ -151,6 +153,21 @@ struct g {
 
 constexpr int maxFrames = 100;  // frames a traceback prints at most (Go's tracebackMaxFrames)
 
+// lazycall: the system call gmp_lazysyscall makes, and for a write a signal cut short
+// after some bytes, what it goes on with (lazysyscall.cc, LS3). The M's thread only: its
+// SIGURG handler sets it up before the redirection, the trampoline's C calls use it.
+constexpr int lazyiovMax = 16;  // a writev of more vectors is left alone
+struct lazycall {
+  long call[7];       // the call to make now: its number, then its six arguments
+  bool going;         // a write gmp_lazysyscall goes on with until every byte moved
+  bool sock;          // to a socket
+  uint32_t handlers;  // gmp_handlersran when it began: a handler of the program's ends it
+  long total;         // the bytes it moves in all
+  long carry;         // the bytes moved so far
+  iovec iov[lazyiovMax];  // a writev's vectors left
+  msghdr msg;             // a socket's rest, sent without SIGPIPE (as the kernel would)
+};
+
 struct m {
   g* g0;        // offset 0: asm (mcall) depends on it. Scheduler stack, constant.
   // offset 8: the thread's current MXCSR (low 32 bits) and x87 control word (bits 32-47).
@@ -188,6 +205,7 @@ struct m {
   // its request (LS1's release), read by the handler after it took the request.
   long sigcallnr;
   unsigned long sigcallargs[6];
+  lazycall lazy;  // gmp_lazysyscall's call (LS3); this M's thread only
   // A broadcast of new credentials asks this M's thread to make the call (setxid.cc, SX1):
   // set by the caller, exchanged by this M's SIGURG handler.
   std::atomic<bool> setxid;

@@ -12,12 +12,15 @@
 #include <sys/sem.h>
 #include <linux/futex.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <pthread.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -279,6 +282,115 @@ TEST(Syscall, SmallPipeWriteLeavesThePToOthers) {
     EXPECT_GT(filled, 0u);
     close(p[0]);
     close(p[1]);
+  }
+}
+
+namespace {
+// readexactly: n bytes from fd (hooked reads: the goroutine parks), or what came before EOF.
+std::string readexactly(int fd, size_t n) {
+  std::string got(n, '\0');
+  size_t have = 0;
+  while (have < n) {
+    ssize_t r = read(fd, &got[have], n - have);
+    if (r <= 0) break;
+    have += size_t(r);
+  }
+  got.resize(have);
+  return got;
+}
+}  // namespace
+
+// A write of more bytes than its pipe or socket holds, made where no hook sees it (glibc's
+// own write under fwrite, a raw system call): it blocks with some bytes out (or none, the
+// pipe full already), and sysmon's SIGURG cuts it short there. It gives up its P and goes
+// on with the rest, unseen (lazysyscall.cc, LS3): the call returns the whole count and
+// every byte arrives in order. Before, at 1 P such a write kept the P and the reader never
+// ran (a hang); given up as a plain restart, it would have returned a short count no
+// plain thread sees.
+TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
+  constexpr size_t total = 512 * 1024;  // more than a pipe's 64 KiB and a UNIX socket's buffer
+  std::string data(total, '\0');
+  for (size_t i = 0; i < total; i++) data[i] = char('a' + (i * 7 + i / 4093) % 26);
+  enum how { rawwrite, rawwritev, rawsendto, stdiofwrite };
+  struct kind {
+    const char* name;
+    bool sock, full;
+    how call;
+  };
+  const kind kinds[] = {
+      {"pipe write", false, false, rawwrite},    {"full pipe write", false, true, rawwrite},
+      {"pipe writev", false, false, rawwritev},  {"pipe fwrite", false, false, stdiofwrite},
+      {"socket write", true, false, rawwrite},   {"socket writev", true, false, rawwritev},
+      {"socket sendto", true, false, rawsendto},
+  };
+  for (int procs : {1, 2}) {
+    for (const kind& k : kinds) {
+      int fds[2];
+      if (k.sock) {
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+      } else {
+        ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+      }
+      std::string prefix;
+      if (k.full) {  // nothing of the write goes out before the reader runs
+        ASSERT_EQ(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+        char b[4096];
+        memset(b, 'f', sizeof b);
+        for (ssize_t n; (n = syscall(SYS_write, fds[1], b, sizeof b)) > 0;) {
+          prefix.append(b, size_t(n));
+        }
+        ASSERT_EQ(fcntl(fds[1], F_SETFL, 0), 0);
+      }
+      long got = -2;
+      std::string arrived;
+      bool progressed = progresswhile(procs, 1, [&](int) {
+        iovec iov[3] = {{&data[0], 1000}, {&data[1000], total / 2}, {&data[1000 + total / 2],
+                                                                      total / 2 - 1000}};
+        errno = 0;
+        switch (k.call) {
+          case rawwrite: got = syscall(SYS_write, fds[1], data.data(), total); break;
+          case rawwritev: got = syscall(SYS_writev, fds[1], iov, 3); break;
+          case rawsendto: got = syscall(SYS_sendto, fds[1], data.data(), total, 0, nullptr, 0);
+                          break;
+          case stdiofwrite: {
+            FILE* f = fdopen(dup(fds[1]), "w");
+            setvbuf(f, nullptr, _IONBF, 0);  // the whole buffer in glibc's own write
+            got = long(fwrite(data.data(), 1, total, f));
+            fclose(f);
+            break;
+          }
+        }
+        if (errno != 0) got = -100 - errno;
+      }, [&] { arrived = readexactly(fds[0], prefix.size() + total); });
+      EXPECT_TRUE(progressed) << procs << " P, " << k.name << ": the others did not run";
+      EXPECT_EQ(got, long(total)) << procs << " P, " << k.name << ": the count";
+      EXPECT_TRUE(arrived == prefix + data) << procs << " P, " << k.name << ": " << arrived.size()
+                                            << " bytes arrived, not all in order";
+      close(fds[0]);
+      close(fds[1]);
+    }
+  }
+}
+
+// A receive with MSG_WAITALL that has some of its bytes when sysmon's SIGURG cuts it short
+// goes on for the rest too (LS3).
+TEST(Syscall, WaitallReceiveLeavesThePToOthersWhole) {
+  for (int procs : {1, 2}) {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    ASSERT_EQ(write(fds[1], "first part;", 11), 11);
+    char in[32] = {};
+    long got = -2;
+    bool progressed = progresswhile(procs, 1, [&](int) {
+      errno = 0;
+      got = syscall(SYS_recvfrom, fds[0], in, 24, MSG_WAITALL, nullptr, nullptr);
+      if (errno != 0) got = -100 - errno;
+    }, [&] { ASSERT_EQ(write(fds[1], "second part.", 13), 13); });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the receive";
+    EXPECT_EQ(got, 24) << procs << " P";
+    EXPECT_STREQ(in, "first part;second part.");
+    close(fds[0]);
+    close(fds[1]);
   }
 }
 

@@ -12,7 +12,10 @@
  *   [rsp+136]    the interrupted code's stack
  *
  * We keep every register the C calls may clobber (savestate.inc), call gmp_lazyenter
- * (entersyscall), make the call, call gmp_lazyexit (exitsyscall on this M), and return as
+ * (entersyscall), make the call gmp_lazyargs gives (the one we came for; for a write that a
+ * signal cut short, its rest), ask gmp_lazydone whether to make another (the rest of a
+ * write a SIGURG cut short again) or with what result to return, call gmp_lazyexit
+ * (exitsyscall on this M), and return as
  * the `syscall` instruction would have: rax the result, everything else as it was (rcx and r11, which
  * the instruction clobbers, are restored too). `ret $128` skips the red zone.
  *
@@ -33,17 +36,24 @@ gmp_lazysyscall:
         REDIRECTED
         SAVESTATE                           /* -8(%rbp): the number, then the result */
         call    gmp_lazyenter
-        movq    -8(%rbp), %rax
-        movq    -16(%rbp), %rdi
-        movq    -24(%rbp), %rsi
-        movq    -32(%rbp), %rdx
-        movq    -40(%rbp), %r10
-        movq    -48(%rbp), %r8
-        movq    -56(%rbp), %r9
+.Lcall:
+        leaq    -56(%rbp), %rdi             /* the call as it came: r9 ... rax, upwards */
+        call    gmp_lazyargs                /* the call to make: the number, six arguments */
+        movq    8(%rax), %rdi
+        movq    16(%rax), %rsi
+        movq    24(%rax), %rdx
+        movq    32(%rax), %r10
+        movq    40(%rax), %r8
+        movq    48(%rax), %r9
+        movq    (%rax), %rax
         syscall
         .globl  gmp_lazysyscall_ret         /* a SIGURG here, -EINTR: the handler rewinds */
         .hidden gmp_lazysyscall_ret
 gmp_lazysyscall_ret:
+        movq    %rax, %rdi
+        call    gmp_lazydone                /* rax: the result; rdx not 0: make the rest */
+        testq   %rdx, %rdx
+        jnz     .Lcall
         movq    %rax, -8(%rbp)
         call    gmp_lazyexit
         RESTORESTATE
