@@ -56,6 +56,7 @@
 // in ppoll on it; netpollBreak writes it. The eventfd is only a hint: a woken M drains it and
 // scans every ring, and a completion posted after the drain signals it again, so none is lost.
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -366,6 +367,20 @@ void netpollclose(int fd) {
   }
 }
 
+namespace {
+// coroutinestack: the caller, off its goroutine's stack, runs on a stack of the program's
+// (a makecontext/swapcontext coroutine's), not on the thread's signal stack in a handler
+// (the runtime's own run there; the program's counted ones are inhandler already). Such
+// a stack is the program's memory, which lives on while the call that parks on it
+// waits: the goroutine parks there as on its own (a dump then shows no frames for it).
+// Parking only where libc would block the thread: a plain thread that blocks there
+// holds only itself, but at 1 P a goroutine holds every other (tests/apps/ucontext.c).
+bool coroutinestack() {
+  stack_t ss;
+  return rawsyscall(SYS_sigaltstack, 0, long(&ss)) == 0 && !(ss.ss_flags & SS_ONSTACK);
+}
+}  // namespace
+
 bool hookable(bool needring) {
   g* gp = getg();  // null before the runtime starts and on threads it does not know
   if (!gp || debug.notakeover || forked.load(std::memory_order_relaxed) || dumpactive() ||
@@ -375,7 +390,7 @@ bool hookable(bool needring) {
   m* mp = gp->m_;
   if (!mp || mp->curg != gp || !mp->p_ || (needring && !netpollring(mp->p_))) return false;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  if (sp <= gp->stk.lo || sp > gp->stk.hi) return false;  // on a signal stack: a handler
+  if ((sp <= gp->stk.lo || sp > gp->stk.hi) && !coroutinestack()) return false;
   // Signals pending for the goroutine: its I/O waits on its thread, which has them (SP).
   if (needring && __builtin_expect((gp->sigpending.load(std::memory_order_relaxed) |
                         mp->sigonthread.load(std::memory_order_relaxed)) != 0, 0)) {

@@ -270,6 +270,20 @@ TEST(Preload, AGoroutineBlockedOnTheMThatSubmittedASleepLetsTheSleepEnd) {
   expectAtOneAndTwoPs("sleepblock", "raw reads done after main's sleeps: 10\n");
 }
 
+// Coroutines on stacks of the program's (makecontext) park their blocking calls as their
+// goroutine's own stack would: at 1 P the read blocked the only P's thread for good.
+TEST(Preload, CoroutinesOnTheProgramsStacksParkTheirCalls) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("ucontext",
+                      "thread's coroutine read: 2 hi\n"
+                      "thread's coroutine poll: 0\n"
+                      "thread: back once\n"
+                      "thread's coroutine resumed\n"
+                      "thread: back after its coroutine ended\n"
+                      "main's coroutine read: 2 ho\n"
+                      "main: back\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
