@@ -151,7 +151,8 @@ GMP_HOOK int pthread_create(pthread_t* th, const pthread_attr_t* a, void* (*fn)(
     int detach = PTHREAD_CREATE_JOINABLE;
     if (a) pthread_attr_getdetachstate(a, &detach);
     uintptr_t t = 0;
-    int r = gthreadcreate(&t, fn, arg, stacksizeof(a), detach == PTHREAD_CREATE_DETACHED);
+    int r = gthreadcreate(&t, fn, arg, stacksizeof(a), detach == PTHREAD_CREATE_DETACHED,
+                          reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
     if (r >= 0) {
       if (r == 0) *th = static_cast<pthread_t>(t);
       return r;

@@ -407,7 +407,7 @@ gthread* gthreadmake(uint32_t st) {
 }  // namespace
 
 int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize,
-                  bool detach) {
+                  bool detach, uintptr_t callerpc) {
   if (!gthreadpossible()) return -1;
   gthread* t = gthreadmake(detach ? detached : joinable);
   if (!t) return EAGAIN;
@@ -415,7 +415,7 @@ int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize
   t->arg = arg;
   *id = t->tcb;  // before newproc: the thread may run and read it at once
   threadadd();  // TC1: before it can end
-  if (newproc(gthreadstart, t, reinterpret_cast<uintptr_t>(fn), stacksize, t->tcb) < 0) {
+  if (newproc(gthreadstart, t, callerpc, stacksize, t->tcb) < 0) {
     threadundo();
     *id = 0;
     gthreadfree(t);

@@ -169,10 +169,12 @@ void threadsforkchild();  // a forked child: one thread, the caller (TC1, TC3)
 // A gthread is a thread pthread_create made as a goroutine with a TCB of its own; its
 // pthread_t is that TCB's address.
 struct gthread;
-// gthreadcreate: start fn(arg) as a gthread (stacksize bytes; detached or joinable); 0 and
-// *id set, EAGAIN, or -1: it must be a real thread (runtime not running, GMPDEBUG=
-// takeover=0, an ASan build, TCB layout unknown). Any thread.
-int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize, bool detached);
+// gthreadcreate: start fn(arg) as a gthread (stacksize bytes; detached or joinable; callerpc:
+// the return address of the program's pthread_create, its "created by"); 0 and *id set,
+// EAGAIN, or -1: it must be a real thread (runtime not running, GMPDEBUG=takeover=0, an
+// ASan build, TCB layout unknown). Any thread.
+int gthreadcreate(uintptr_t* id, void* (*fn)(void*), void* arg, size_t stacksize, bool detached,
+                  uintptr_t callerpc);
 gthread* gthreadof(uintptr_t id);  // the gthread of a pthread_t; null: a real thread
 gthread* gthreadself();            // the caller's gthread, or null
 // gthreadjoin: wait for t's end (deadline: a nanotime, < 0 never, 0 do not wait) and free it;

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <cstdlib>
+#include <regex>
 #include <string>
 
 #include "child.h"
@@ -282,6 +283,23 @@ TEST(Preload, CoroutinesOnTheProgramsStacksParkTheirCalls) {
                       "thread: back after its coroutine ended\n"
                       "main's coroutine read: 2 ho\n"
                       "main: back\n");
+}
+
+// A thread's goroutine in a dump names the call that created it, as Go names a go
+// statement's function: pthread_create's caller, not the start routine (which was looked up
+// one byte before it: the function in front of it).
+TEST(Preload, ADumpNamesTheCallThatCreatedAThread) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  for (const char* procs : {"1", "2"}) {
+    result r = run(std::string("env GMPMAXPROCS=") + procs + " " + app("threaddump"), true);
+    EXPECT_EQ(r.status, 2) << r.out;  // SIGQUIT's dump, then exit 2
+    size_t at = r.out.find("\nblocked_reader+0x");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    std::string block = r.out.substr(at, r.out.find("\n\n", at) - at);
+    EXPECT_TRUE(std::regex_search(block,
+                                  std::regex(R"(\ncreated by main\+0x[0-9a-f]+ in goroutine 1\n)")))
+        << "GMPMAXPROCS=" << procs << ":\n" << block;
+  }
 }
 
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
