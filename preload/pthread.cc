@@ -255,11 +255,20 @@ GMP_HOOK [[noreturn]] void __pthread_unwind_next(__pthread_unwind_buf_t* buf) {
 GMP_HOOK int pthread_getattr_np(pthread_t th, pthread_attr_t* a) {
   REAL(pthread_getattr_np);
   gthread* t = gthreadof(id(th));
-  if (!t) return real_pthread_getattr_np(th, a);
-  int r = pthread_attr_init(a);
-  if (r != 0) return r;
   uintptr_t lo = 0;
   size_t size = 0;
+  if (!t) {
+    // The main thread: glibc's attributes, but main runs on goroutine 1's stack, not on the
+    // process's first one (a collector that scans main's stack from the bottom glibc gave,
+    // Boehm GC's GC_init, scanned unmapped memory between the two and died).
+    int r = real_pthread_getattr_np(th, a);
+    if (r == 0 && mainthreadstack(id(th), &lo, &size)) {
+      pthread_attr_setstack(a, reinterpret_cast<void*>(lo), size);
+    }
+    return r;
+  }
+  int r = pthread_attr_init(a);
+  if (r != 0) return r;
   if (gthreadstack(t, &lo, &size)) {
     pthread_attr_setstack(a, reinterpret_cast<void*>(lo), size);
   }

@@ -153,6 +153,9 @@ bool cleanupnext(void* buf);  // does not return on a goroutine
 // gthreadjoin, or -1 when id is not the main thread's.
 int mainjoin(uintptr_t id, void** ret, int64_t deadline);
 bool ismainthread(uintptr_t id);  // id is the main thread's pthread_t
+// mainthreadstack: id is the main thread's pthread_t and goroutine 1 runs main: the stack
+// main runs on, goroutine 1's (not the process's initial one, which glibc describes).
+bool mainthreadstack(uintptr_t id, uintptr_t* lo, size_t* size);
 // threadadd, threadundo: one more thread (a gthread, a real thread the preload made), one
 // that failed to start. threaddone: one ended, after its destructors: exit(0) if the last
 // (TC1).

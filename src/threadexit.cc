@@ -190,6 +190,14 @@ bool ismainthread(uintptr_t id) {
   return main && pthread_equal(pthread_t(id), main);
 }
 
+bool mainthreadstack(uintptr_t id, uintptr_t* lo, size_t* size) {
+  g* gp = ismainthread(id) ? mainthread.load(std::memory_order_relaxed) : nullptr;
+  if (!gp || !gp->stk.lo) return false;  // goroutine 1's stack is constant while it runs
+  *lo = gp->stk.lo;
+  *size = gp->stk.hi - gp->stk.lo;
+  return true;
+}
+
 int mainjoin(uintptr_t id, void** ret, int64_t deadline) {
   if (!ismainthread(id)) return -1;
   if (g* gp = getg(); gp && gp == mainthread.load(std::memory_order_relaxed)) return EDEADLK;

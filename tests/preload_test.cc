@@ -302,6 +302,12 @@ TEST(Preload, ADumpNamesTheCallThatCreatedAThread) {
   }
 }
 
+// pthread_getattr_np of the main thread gives the stack main runs on, goroutine 1's.
+TEST(Preload, TheMainThreadsStackIsTheOneMainRunsOn) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread hooks in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("mainstack", "asked by main: 1\nasked from a thread: 1\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
