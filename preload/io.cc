@@ -975,36 +975,64 @@ GMP_HOOK int dup(int fd) {
 
 // dup2 and dup3 replace the file at to; a goroutine parked on the old one goes on with it,
 // as a thread blocked in the kernel does (its operation holds the file).
+// Onto a number the runtime's own fd holds (free for the program, which never opened it),
+// that fd moves first.
 GMP_HOOK int dup2(int fd, int to) {
   REAL(dup2);
+  gmp::netpollfreefd(to);
   return gmp::fdcopied(fd, real_dup2(fd, to));
 }
 
 GMP_HOOK int dup3(int fd, int to, int flags) {
   REAL(dup3);
+  gmp::netpollfreefd(to);
   return gmp::fdcopied(fd, real_dup3(fd, to, flags));
 }
 
 // close: goroutines parked on fd get EBADF (their operations are cancelled), then libc's.
+// The runtime's own fds are not the program's to close: EBADF, as for any fd it never
+// opened (a daemon's loop closing every fd from 3 up killed the runtime's rings).
 GMP_HOOK int close(int fd) {
   REAL(close);
+  if (gmp::netpollownfd(fd)) {
+    errno = EBADF;
+    return -1;
+  }
   gmp::netpollclose(fd);
   fdfresh(fd);  // the number's next file starts unmarked (none can take it before real_close)
   return real_close(fd);
 }
 
 // close_range and closefrom close fds the hooks do not see one by one: no blocking mark
-// survives them (the other marks only cost a system call when stale).
-GMP_HOOK int close_range(unsigned first, unsigned last, int flags) {
+// survives them (the other marks only cost a system call when stale). They close the
+// program's fds around the runtime's own (close above): the range in pieces.
+namespace {
+int closearound(unsigned first, unsigned last, int flags) {
   REAL(close_range);
   blocking.clearall();
-  return real_close_range(first, last, flags);
+  if (flags & CLOSE_RANGE_CLOEXEC) return real_close_range(first, last, flags);  // ours have it
+  int own[gmp::netpollownfdsMax];
+  int n = gmp::netpollownfds(own, gmp::netpollownfdsMax);  // ascending
+  unsigned from = first;
+  for (int i = 0; i < n; i++) {
+    auto fd = unsigned(own[i]);
+    if (fd < from || fd > last) continue;
+    if (fd > from && real_close_range(from, fd - 1, flags) != 0) return -1;
+    flags &= ~CLOSE_RANGE_UNSHARE;  // the table is this process's own from the first piece
+    from = fd + 1;
+    if (fd == last) return 0;
+  }
+  return real_close_range(from, last, flags);
+}
+}  // namespace
+
+GMP_HOOK int close_range(unsigned first, unsigned last, int flags) {
+  return closearound(first, last, flags);
 }
 
 GMP_HOOK void closefrom(int lowfd) {
   REAL(closefrom);
-  blocking.clearall();
-  real_closefrom(lowfd);
+  if (closearound(unsigned(lowfd), ~0u, 0) != 0) real_closefrom(lowfd);  // ENOSYS: glibc's way
 }
 
 // fdopen: the FILE's fclose will close fd inside libc, unseen by close().

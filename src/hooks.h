@@ -102,6 +102,16 @@ void lazysyscalloff();
 
 // netpollclose: before close(fd): goroutines parked on fd wake with EBADF. Any thread.
 void netpollclose(int fd);
+// netpollownfd: fd is one of the runtime's own (the eventfd, a ring's), which the program
+// never opened: to its close() and close_range() it is not open. netpollfreefd: before a
+// dup2 or dup3 of the program's onto fd, the runtime's file there moves to another number.
+// Any thread.
+bool netpollownfd(int fd);
+void netpollfreefd(int fd);
+// netpollownfds: the runtime's own fds, ascending, at most max of them (enough: one per P
+// and the eventfd); their count.
+constexpr int netpollownfdsMax = 1025;  // maxgomaxprocs rings (runtime.h) and the eventfd
+int netpollownfds(int* out, int max);
 
 // seterrno sets errno on the thread the caller runs on now. A hook must use it, not errno,
 // after it parked: errno's address is per thread, and the compiler may have computed it

@@ -64,6 +64,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -79,7 +80,23 @@ namespace {
 constexpr unsigned ringEntries = 256;   // submission queue slots per P
 constexpr unsigned ringCqEntries = 8192;  // completion slots; beyond, the kernel buffers (NODROP)
 
-int wakefd = -1;  // the shared eventfd; constant once netpollinit ran
+// The shared eventfd. Set by netpollinit (and a forked child's netpollforkchild); moved to
+// another number only by netpollfreefd, before a dup2 of the program's takes this one. A
+// ppoll that used the old number polls the program's file once: a late wake-up at worst
+// (netpollfreefd wakes it). A read or write of it must not touch the program's file:
+// wakeio counts those between their load of the number and the end of their call
+// (seq_cst), and netpollfreefd lets the dup2 go on only once none is left that may have
+// loaded the old one. Any thread, signal handlers too: a count, not a lock.
+std::atomic<int> wakefd{-1};
+std::atomic<int32_t> wakeio{0};
+
+// wakefdio: op(the eventfd's number) under wakeio.
+template <typename F>
+void wakefdio(F op) {
+  wakeio.fetch_add(1, std::memory_order_seq_cst);
+  op(wakefd.load(std::memory_order_seq_cst));
+  wakeio.fetch_sub(1, std::memory_order_seq_cst);
+}
 
 // A child of fork() has the parent's rings, whose memory and requests it shares with the
 // parent: it must never touch them. forked: every hook passes through — while
@@ -123,7 +140,16 @@ void sqpublish(pollring* r) {
 // Any thread.
 int sqenter(pollring* r) {
   r->published.exchange(0, std::memory_order_relaxed);
-  return io_uring_enter(unsigned(r->ring.enter_ring_fd), ringEntries, 0, 0, nullptr);
+  for (;;) {
+    int fd = __atomic_load_n(&r->ring.enter_ring_fd, __ATOMIC_RELAXED);
+    int n = io_uring_enter(unsigned(fd), ringEntries, 0, 0, nullptr);
+    // The number is no longer the ring's: netpollfreefd moved it, and the program's dup2
+    // put a file of its own there (EOPNOTSUPP), or had not yet (EBADF, or the ring still).
+    if ((n != -EOPNOTSUPP && n != -EBADF) ||
+        __atomic_load_n(&r->ring.enter_ring_fd, __ATOMIC_RELAXED) == fd) {
+      return n;
+    }
+  }
 }
 
 // netpollsubmit sends every queued SQE of r to the kernel (NP1: the M holding r's P). All
@@ -145,9 +171,9 @@ void netpollsubmit(pollring* r) {
 }  // namespace
 
 void netpollinit() {
-  wakefd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (wakefd < 0) fatal("netpollinit: eventfd failed");
-  wakefd = highfd(wakefd);
+  int fd = int(syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (fd < 0) fatal("netpollinit: eventfd failed");
+  wakefd.store(highfd(fd), std::memory_order_relaxed);
   void* t = mmap(nullptr, fdtableSize * sizeof(int32_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (t == MAP_FAILED) fatal("netpollinit: out of memory for the fd table");
@@ -176,7 +202,8 @@ void netpollforkchild() {
   // parent's, whose wake-ups both then share (spurious ones: the woken M scans and finds
   // nothing), and makes no rings: its hooks pass through for good (netpolloff).
   int fd = int(rawsyscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
-  bool own = fd >= 0 && rawsyscall(SYS_dup3, fd, wakefd, O_CLOEXEC) >= 0;
+  bool own = fd >= 0 && rawsyscall(SYS_dup3, fd, wakefd.load(std::memory_order_relaxed),
+                                   O_CLOEXEC) >= 0;
   if (fd >= 0) rawsyscall(SYS_close, fd);
   if (!own) {
     netpolloff();
@@ -199,7 +226,7 @@ pollring* newring() {
     delete r;
     return nullptr;
   }
-  if (io_uring_register_eventfd(&r->ring, wakefd) < 0) {
+  if (io_uring_register_eventfd(&r->ring, wakefd.load(std::memory_order_relaxed)) < 0) {
     io_uring_queue_exit(&r->ring);
     delete r;
     return nullptr;
@@ -381,6 +408,64 @@ bool coroutinestack() {
 }
 }  // namespace
 
+namespace {
+// ownfd: the runtime's fds are the eventfd and the rings'. Any thread; a ring made or moved
+// meanwhile is seen or not, as a close racing its open would be.
+bool ownfd(int fd) {
+  if (fd < 0 || forked.load(std::memory_order_relaxed)) return false;
+  if (fd == wakefd.load(std::memory_order_relaxed)) return true;
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
+    if (r && __atomic_load_n(&r->ring.ring_fd, __ATOMIC_RELAXED) == fd) return true;
+  }
+  return false;
+}
+
+rtmutex fdmovelock;  // one netpollfreefd at a time
+
+// movedfd: a copy of fd at another number, above it (close-on-exec), or -1.
+int movedfd(int fd) { return int(rawsyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1)); }
+}  // namespace
+
+bool netpollownfd(int fd) { return ownfd(fd); }
+
+int netpollownfds(int* out, int max) {
+  if (forked.load(std::memory_order_relaxed) || max < 1) return 0;
+  int n = 0;
+  out[n++] = wakefd.load(std::memory_order_relaxed);
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np && n < max; i++) {
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
+    if (r) out[n++] = __atomic_load_n(&r->ring.ring_fd, __ATOMIC_RELAXED);
+  }
+  std::sort(out, out + n);
+  return n;
+}
+
+void netpollfreefd(int fd) {
+  if (!ownfd(fd)) return;
+  fdmovelock.lock();
+  if (fd == wakefd.load(std::memory_order_relaxed)) {
+    // The rings hold the eventfd itself (io_uring_register_eventfd): only the number moves.
+    if (int to = movedfd(fd); to >= 0) {
+      wakefd.store(to, std::memory_order_seq_cst);
+      while (wakeio.load(std::memory_order_seq_cst) != 0) osyield();
+    }
+  }
+  int32_t np = nallp.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < np; i++) {
+    pollring* r = allp[i]->ring.load(std::memory_order_acquire);
+    if (!r || __atomic_load_n(&r->ring.ring_fd, __ATOMIC_RELAXED) != fd) continue;
+    if (int to = movedfd(fd); to >= 0) {
+      __atomic_store_n(&r->ring.ring_fd, to, __ATOMIC_RELAXED);
+      __atomic_store_n(&r->ring.enter_ring_fd, to, __ATOMIC_RELAXED);
+    }
+  }
+  fdmovelock.unlock();
+  netpollBreak();  // an M asleep on the old number wakes and polls the new one
+}
+
 bool hookable(bool needring) {
   g* gp = getg();  // null before the runtime starts and on threads it does not know
   if (!gp || debug.notakeover || forked.load(std::memory_order_relaxed) || dumpactive() ||
@@ -484,8 +569,10 @@ std::atomic<bool> breaksent{false};
 
 void drainwakefd() {
   uint64_t v;
-  while (rawsyscall(SYS_read, wakefd, long(&v), sizeof v) == -EINTR) {
-  }
+  wakefdio([&](int fd) {
+    while (rawsyscall(SYS_read, fd, long(&v), sizeof v) == -EINTR) {
+    }
+  });
 }
 }  // namespace
 
@@ -531,7 +618,7 @@ void netpollblock(int64_t until) {
     ts.tv_nsec = long(d % 1000000000);
     tsp = &ts;
   }
-  struct pollfd pfd{wakefd, POLLIN, 0};
+  struct pollfd pfd{wakefd.load(std::memory_order_relaxed), POLLIN, 0};
   // EINTR or a timeout: the caller looks again. Woken by the eventfd: spend its count now,
   // so that the next wait does not return at once for it (netpollclear may not read it).
   if (rawsyscall(SYS_ppoll, long(&pfd), 1, long(tsp), 0, 0) > 0) drainwakefd();
@@ -540,8 +627,10 @@ void netpollblock(int64_t until) {
 void netpollBreak() {
   breaksent.store(true, std::memory_order_release);
   uint64_t one = 1;
-  while (rawsyscall(SYS_write, wakefd, long(&one), sizeof one) == -EINTR) {
-  }
+  wakefdio([&](int fd) {
+    while (rawsyscall(SYS_write, fd, long(&one), sizeof one) == -EINTR) {
+    }
+  });
 }
 
 }  // namespace gmp

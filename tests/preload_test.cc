@@ -308,6 +308,15 @@ TEST(Preload, TheMainThreadsStackIsTheOneMainRunsOn) {
   expectAtOneAndTwoPs("mainstack", "asked by main: 1\nasked from a thread: 1\n");
 }
 
+// The runtime's own fds (the eventfd, the rings) are not the program's: its loops that close
+// every fd, and its dup2 onto the numbers they hold, leave the runtime working.
+TEST(Preload, ClosingEveryFdOrDupingOntoOnesLeavesTheRuntimesOwn) {
+  expectAtOneAndTwoPs("closeall",
+                      "before: 1\nafter a close loop: 1\nafter close_range: 1\n"
+                      "after closefrom: 1\ndup2 onto 4 numbers from half the limit: 4\n"
+                      "after them: 1\nafter closing them: 1\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
