@@ -62,6 +62,7 @@
 // lazysyscalloff) or xsave, under Valgrind, or under GMPDEBUG=takeover=0, nothing of this
 // runs, and such a call holds its P until it returns (and such a goroutine until it yields).
 #include <cpuid.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -150,25 +151,36 @@ bool fifo(long fd) {
   return rawsyscall(SYS_fstat, fd, long(&st)) == 0 && S_ISFIFO(st.st_mode);
 }
 
-// streamsock: fd is a stream socket. A raw getsockopt: sysmon, or the SIGURG handler.
-bool streamsock(long fd) {
+// socktype: fd's socket type, or 0 (not a socket). A raw getsockopt: sysmon, or the SIGURG
+// handler.
+int socktype(long fd) {
   int type = 0;
   socklen_t len = sizeof type;
-  return rawsyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, long(&type), long(&len)) == 0 &&
-         type == SOCK_STREAM;
+  return rawsyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, long(&type), long(&len)) == 0
+             ? type
+             : 0;
 }
+bool streamsock(long fd) { return socktype(fd) == SOCK_STREAM; }
 
 // continuable: a blocking write nr with arguments a that a signal handler cuts short once
 // some bytes moved (the kernel returns their count, whatever SA_RESTART says; before any,
 // it winds the thread back), and that nothing else ends early: a pipe's write or writev of
 // more than PIPE_BUF bytes (a smaller one is all or nothing, and restartnr), a stream
 // socket's write, writev or send without SO_SNDTIMEO, and its receive with MSG_WAITALL
-// without SO_RCVTIMEO. Cut short by a SIGURG of the runtime's, gmp_lazysyscall goes on
+// without SO_RCVTIMEO; a sendfile into a stream socket, and a sendmmsg of datagrams,
+// counted in messages. Cut short by a SIGURG of the runtime's, gmp_lazysyscall goes on
 // with the rest (LS3): the program sees the whole count, as it would have. A writev of
 // more than lazyiovMax vectors is left alone (its vector could not be kept).
 bool continuable(long nr, const unsigned long* a) {
   auto fd = long(a[0]);
   switch (nr) {
+    case SYS_sendfile:
+      return streamsock(fd) && !timedout(fd, SO_SNDTIMEO);
+    case SYS_sendmmsg: {
+      int type = socktype(fd);
+      return a[2] != 0 && !(a[3] & MSG_DONTWAIT) && (type == SOCK_DGRAM || type == SOCK_SEQPACKET) &&
+             !timedout(fd, SO_SNDTIMEO);
+    }
     case SYS_writev:
       if (a[2] == 0 || a[2] > lazyiovMax) return false;
       [[fallthrough]];
@@ -190,7 +202,7 @@ bool continuable(long nr, const unsigned long* a) {
 // is the program's, valid while it waits in the call. False when nothing is left.
 bool lazygo(m* mp, long nr, const unsigned long* a, long moved) {
   lazycall* lc = &mp->lazy;
-  long total = long(a[2]);
+  long total = long(nr == SYS_sendfile ? a[3] : a[2]);  // sendmmsg: messages
   if (nr == SYS_writev) {
     const auto* iov = reinterpret_cast<const iovec*>(a[1]);
     total = 0;
@@ -198,7 +210,7 @@ bool lazygo(m* mp, long nr, const unsigned long* a, long moved) {
   }
   if (moved >= total) return false;
   lc->going = true;
-  lc->sock = nr != SYS_recvfrom && streamsock(long(a[0]));
+  lc->sock = (nr == SYS_write || nr == SYS_writev) && streamsock(long(a[0]));
   lc->handlers = gmp_handlersran;
   lc->total = total;
   lc->carry = moved;
@@ -212,6 +224,15 @@ bool lazygo(m* mp, long nr, const unsigned long* a, long moved) {
 void lazyrest(lazycall* lc) {
   long* c = lc->call;
   long rest = lc->total - lc->carry;
+  if (c[0] == SYS_sendfile) {  // the kernel moved the offset (or the file's position)
+    c[4] = rest;
+    return;
+  }
+  if (c[0] == SYS_sendmmsg) {  // the messages sent have their msg_len
+    c[2] += lc->carry * long(sizeof(mmsghdr));
+    c[3] = rest;
+    return;
+  }
   if (c[0] == SYS_writev) {
     const auto* iov = reinterpret_cast<const iovec*>(c[2]);
     long skip = lc->carry;
@@ -261,6 +282,10 @@ bool restartnr(long nr, const unsigned long* a) {
     case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
     case SYS_accept: case SYS_accept4: case SYS_splice: case SYS_tee:
       return !timedout(long(a[0]), SO_RCVTIMEO);
+    case SYS_vmsplice: case SYS_sendfile:
+      // Into a pipe they wait for room only before the first byte, and return what fitted
+      // then: none moved when the signal comes. (sendfile into a socket: continuable.)
+      return fifo(long(a[0]));
     case SYS_mq_timedreceive: case SYS_mq_timedsend:  // the deadline is absolute
       return true;
     case SYS_write:
@@ -274,6 +299,12 @@ bool restartnr(long nr, const unsigned long* a) {
       return !(a[3] & MSG_WAITALL) && !timedout(long(a[0]), SO_RCVTIMEO);
     case SYS_recvmsg:
       return !(a[2] & MSG_WAITALL) && !timedout(long(a[0]), SO_RCVTIMEO);
+    case SYS_recvmmsg:
+      // One that returns with its first datagram, without a timeout: none is taken until
+      // then. (One that waits for more returns what it has, and leaves the signal's error
+      // on the socket for the next call.)
+      return (a[2] == 1 || (a[3] & MSG_WAITFORONE)) && a[4] == 0 && !(a[3] & MSG_WAITALL) &&
+             !timedout(long(a[0]), SO_RCVTIMEO);
     case SYS_wait4: case SYS_waitid: case SYS_flock: case SYS_fcntl: case SYS_open:
     case SYS_openat:
       return true;

@@ -3,6 +3,7 @@
 // goroutines keep running while one is blocked in the kernel.
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <spawn.h>
 #include <liburing.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -286,11 +288,14 @@ TEST(Syscall, SmallPipeWriteLeavesThePToOthers) {
 }
 
 namespace {
-// readexactly: n bytes from fd (hooked reads: the goroutine parks), or what came before EOF.
+// readexactly: n bytes from fd (hooked reads: the goroutine parks), or what came before EOF
+// or 5 s without a byte (a writer that stopped short: the test fails instead of hanging).
 std::string readexactly(int fd, size_t n) {
   std::string got(n, '\0');
   size_t have = 0;
   while (have < n) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 5000) != 1) break;
     ssize_t r = read(fd, &got[have], n - have);
     if (r <= 0) break;
     have += size_t(r);
@@ -311,7 +316,7 @@ TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
   constexpr size_t total = 512 * 1024;  // more than a pipe's 64 KiB and a UNIX socket's buffer
   std::string data(total, '\0');
   for (size_t i = 0; i < total; i++) data[i] = char('a' + (i * 7 + i / 4093) % 26);
-  enum how { rawwrite, rawwritev, rawsendto, stdiofwrite };
+  enum how { rawwrite, rawwritev, rawsendto, stdiofwrite, rawsendfile };
   struct kind {
     const char* name;
     bool sock, full;
@@ -321,8 +326,13 @@ TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
       {"pipe write", false, false, rawwrite},    {"full pipe write", false, true, rawwrite},
       {"pipe writev", false, false, rawwritev},  {"pipe fwrite", false, false, stdiofwrite},
       {"socket write", true, false, rawwrite},   {"socket writev", true, false, rawwritev},
-      {"socket sendto", true, false, rawsendto},
+      {"socket sendto", true, false, rawsendto},  {"socket sendfile", true, false, rawsendfile},
   };
+  char path[] = "/tmp/gmp-sendfile-XXXXXX";  // what sendfile sends: data
+  int file = mkstemp(path);
+  ASSERT_GE(file, 0);
+  unlink(path);
+  ASSERT_EQ(write(file, data.data(), total), ssize_t(total));
   for (int procs : {1, 2}) {
     for (const kind& k : kinds) {
       int fds[2];
@@ -352,6 +362,11 @@ TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
           case rawwritev: got = syscall(SYS_writev, fds[1], iov, 3); break;
           case rawsendto: got = syscall(SYS_sendto, fds[1], data.data(), total, 0, nullptr, 0);
                           break;
+          case rawsendfile: {
+            off_t off = 0;
+            got = syscall(SYS_sendfile, fds[1], file, &off, total);
+            break;
+          }
           case stdiofwrite: {
             FILE* f = fdopen(dup(fds[1]), "w");
             setvbuf(f, nullptr, _IONBF, 0);  // the whole buffer in glibc's own write
@@ -370,6 +385,7 @@ TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
       close(fds[1]);
     }
   }
+  close(file);
 }
 
 // A receive with MSG_WAITALL that has some of its bytes when sysmon's SIGURG cuts it short
@@ -389,6 +405,105 @@ TEST(Syscall, WaitallReceiveLeavesThePToOthersWhole) {
     EXPECT_TRUE(progressed) << procs << " P: the others did not run during the receive";
     EXPECT_EQ(got, 24) << procs << " P";
     EXPECT_STREQ(in, "first part;second part.");
+    close(fds[0]);
+    close(fds[1]);
+  }
+}
+
+// vmsplice and sendfile into a full pipe wait for room, then move what fits and return
+// (a short count, as natively): made again after sysmon's SIGURG, they leave the P.
+TEST(Syscall, SplicesIntoAFullPipeLeaveThePToOthers) {
+  std::string data(8192, 'd');
+  for (size_t i = 0; i < data.size(); i++) data[i] = char('a' + i % 26);
+  char path[] = "/tmp/gmp-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  ASSERT_GE(file, 0);
+  unlink(path);
+  ASSERT_EQ(write(file, data.data(), data.size()), ssize_t(data.size()));
+  for (int procs : {1, 2}) {
+    for (bool splice : {true, false}) {
+      int fds[2];
+      ASSERT_EQ(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+      char b[4096];
+      memset(b, 'f', sizeof b);
+      size_t filled = 0;
+      for (ssize_t n; (n = write(fds[1], b, sizeof b)) > 0;) filled += size_t(n);
+      ASSERT_EQ(fcntl(fds[1], F_SETFL, 0), 0);
+      ASSERT_EQ(fcntl(fds[0], F_SETFL, 0), 0);
+      long got = -2;
+      bool progressed = progresswhile(procs, 1, [&](int) {
+        iovec iov{data.data(), data.size()};
+        off_t off = 0;
+        errno = 0;
+        got = splice ? syscall(SYS_vmsplice, fds[1], &iov, 1, 0)
+                     : syscall(SYS_sendfile, fds[1], file, &off, data.size());
+        if (errno != 0) got = -100 - errno;
+      }, [&] { EXPECT_EQ(readexactly(fds[0], filled).size(), filled); });
+      const char* name = splice ? "vmsplice" : "sendfile";
+      EXPECT_TRUE(progressed) << procs << " P, " << name << ": the others did not run";
+      ASSERT_GT(got, 0) << procs << " P, " << name;
+      ASSERT_LE(got, long(data.size())) << procs << " P, " << name;
+      EXPECT_EQ(readexactly(fds[0], size_t(got)), data.substr(0, size_t(got)))
+          << procs << " P, " << name;
+      close(fds[0]);
+      close(fds[1]);
+    }
+  }
+  close(file);
+}
+
+// Datagrams in and out by the message: a recvmmsg that returns with its first datagram is
+// made again (nothing was taken), a sendmmsg to a full datagram socket goes on with the
+// messages left (LS3). Both kept their P before.
+TEST(Syscall, MessageBatchesLeaveThePToOthersWhole) {
+  for (int procs : {1, 2}) {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds), 0);
+    char in[2][16] = {};
+    iovec iv[2] = {{in[0], sizeof in[0]}, {in[1], sizeof in[1]}};
+    mmsghdr mm[2] = {};
+    for (int i = 0; i < 2; i++) {
+      mm[i].msg_hdr.msg_iov = &iv[i];
+      mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    long got = -2;
+    bool progressed = progresswhile(procs, 1, [&](int) {
+      errno = 0;
+      got = syscall(SYS_recvmmsg, fds[1], mm, 2, MSG_WAITFORONE, nullptr);
+      if (errno != 0) got = -100 - errno;
+    }, [&] { ASSERT_EQ(send(fds[0], "one", 4, 0), 4); });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during recvmmsg";
+    EXPECT_EQ(got, 1) << procs << " P: recvmmsg";
+    EXPECT_STREQ(in[0], "one");
+
+    // Fill the receiver's queue, then send 3 more in one sendmmsg; the release reads all.
+    int queued = 0;
+    while (send(fds[0], "fill", 5, MSG_DONTWAIT) == 5) queued++;
+    ASSERT_GT(queued, 0);
+    const char* words[3] = {"a", "bb", "ccc"};
+    iovec ov[3];
+    mmsghdr om[3] = {};
+    for (int i = 0; i < 3; i++) {
+      ov[i] = {const_cast<char*>(words[i]), strlen(words[i]) + 1};
+      om[i].msg_hdr.msg_iov = &ov[i];
+      om[i].msg_hdr.msg_iovlen = 1;
+    }
+    std::string tail;
+    progressed = progresswhile(procs, 1, [&](int) {
+      errno = 0;
+      got = syscall(SYS_sendmmsg, fds[0], om, 3, 0);
+      if (errno != 0) got = -100 - errno;
+    }, [&] {
+      char b[16];
+      for (int i = 0; i < queued + 3; i++) {
+        ssize_t n = recv(fds[1], b, sizeof b, 0);
+        if (i >= queued && n > 0) tail += std::string(b) + ",";
+      }
+    });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during sendmmsg";
+    EXPECT_EQ(got, 3) << procs << " P: sendmmsg";
+    EXPECT_EQ(tail, "a,bb,ccc,");
+    for (int i = 0; i < 3; i++) EXPECT_EQ(om[i].msg_len, ov[i].iov_len) << i;
     close(fds[0]);
     close(fds[1]);
   }
