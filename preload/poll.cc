@@ -43,6 +43,16 @@ auto kernelwait(F call) {
   return call();
 }
 
+// looknow: call(), a poll, select or epoll_wait that does not wait (a zero timeout), made
+// again when one of the runtime's SIGURGs alone cut it short with EINTR (the kernel ends
+// even such a call so when a handler runs): a look made again is the same look. Without it
+// a sysmon request that landed as the thread got there showed the program an EINTR (one
+// process in 500 of tests/apps/firstcalls.c).
+template <typename F>
+auto looknow(F call) {
+  return gmp::remadeonurg(call);
+}
+
 // maskedwait: a ppoll or pselect with a signal mask, real(), in the kernel with its P handed
 // on; one without a timeout (ts null) made again after a SIGURG of the runtime's alone
 // (remadeonurg: glibc gives the kernel a copy of *ts, so a try again would wait it anew).
@@ -113,7 +123,7 @@ int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
   int ep = -1;
   int stale = 0;  // wakes of the scratch set that found nothing ready
   for (;;) {
-    int r = real_poll(fds, n, 0);
+    int r = looknow([&] { return real_poll(fds, n, 0); });
     if (r != 0 || (deadline >= 0 && gmp::nanotime() >= deadline)) {
       if (ep >= 0) close(ep);
       return r;
@@ -138,7 +148,9 @@ int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
     }
     if (ready <= 0) {
       if (ep >= 0) close(ep);
-      if (ready == 0) return real_poll(fds, n, 0);  // timed out: what is ready now, usually none
+      if (ready == 0) {  // timed out: what is ready now, usually none
+        return looknow([&] { return real_poll(fds, n, 0); });
+      }
       if (ready == -2) return interrupted();
       int ms = msleft(deadline, gmp::nanotime());
       return gmp::insyscall([&] { return real_poll(fds, n, ms); });  // blocks the M
@@ -200,7 +212,8 @@ int selectg(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline) {
 
 GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
   REAL(poll);
-  if (ms == 0 || !gmp::hookable(true)) return kernelwait([&] { return real_poll(fds, n, ms); });
+  if (ms == 0) return kernelwait([&] { return looknow([&] { return real_poll(fds, n, 0); }); });
+  if (!gmp::hookable(true)) return kernelwait([&] { return real_poll(fds, n, ms); });
   return pollg(fds, n, deadlinems(ms));
 }
 
@@ -208,19 +221,19 @@ GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* ma
   REAL(ppoll);
   auto real = [&] { return real_ppoll(fds, n, ts, mask); };
   if (mask) return maskedwait(ts, real);
-  if (!validornull(ts) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) ||
-      !gmp::hookable(true)) {
-    return kernelwait(real);
-  }
+  if (!validornull(ts) || !gmp::hookable(true)) return kernelwait(real);
+  if (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) return kernelwait([&] { return looknow(real); });
   return pollg(fds, n, deadlinets(ts));
 }
 
 GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
   REAL(select);
+  auto real = [&] { return real_select(nfds, rd, wr, ex, tv); };
   if (nfds < 0 || nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
-      (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !gmp::hookable(true)) {
-    return kernelwait([&] { return real_select(nfds, rd, wr, ex, tv); });
+      !gmp::hookable(true)) {
+    return kernelwait(real);
   }
+  if (tv && tv->tv_sec == 0 && tv->tv_usec == 0) return kernelwait([&] { return looknow(real); });
   int64_t deadline = -1;
   if (tv) {
     timespec ts{tv->tv_sec + tv->tv_usec / 1000000, long(tv->tv_usec % 1000000) * 1000};
@@ -241,24 +254,26 @@ GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespe
   REAL(pselect);
   auto real = [&] { return real_pselect(nfds, rd, wr, ex, ts, mask); };
   if (mask) return maskedwait(ts, real);
-  if (nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) ||
-      (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !gmp::hookable(true)) {
+  if (nfds < 0 || nfds > FD_SETSIZE || !validornull(ts) || !gmp::hookable(true)) {
     return kernelwait(real);
   }
+  if (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) return kernelwait([&] { return looknow(real); });
   return selectg(nfds, rd, wr, ex, deadlinets(ts));
 }
 
 GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
   REAL(epoll_wait);
-  if (ms == 0 || max <= 0 || !gmp::hookable(true)) {
+  auto now = [&] { return looknow([&] { return real_epoll_wait(ep, evs, max, 0); }); };
+  if (ms == 0 && max > 0) return kernelwait(now);
+  if (max <= 0 || !gmp::hookable(true)) {
     return kernelwait([&] { return real_epoll_wait(ep, evs, max, ms); });
   }
   int64_t deadline = deadlinems(ms);
   for (;;) {
-    int r = real_epoll_wait(ep, evs, max, 0);
+    int r = now();
     if (r != 0) return r;
     int ready = gmp::parkready(ep, POLLIN, deadline, gmp::intrAlways);
-    if (ready == 0) return real_epoll_wait(ep, evs, max, 0);
+    if (ready == 0) return now();
     if (ready == -2) return interrupted();
     if (ready < 0) {
       int ms = msleft(deadline, gmp::nanotime());
