@@ -40,6 +40,11 @@
 //        them too. A park a signal may interrupt submits at once (its cancel, SI3, must find
 //        the operation in the kernel). Test of sysmon's part:
 //        Netpoll.CompletionIsPostedWhileItsSubmitterComputes (the spinner keeps the P).
+//   NP7: the numbers of the runtime's fds (wakefd, a ring's ring_fd and enter_ring_fd)
+//        change only in netpollfreefd, under fdmovelock, before a dup2 of the program's
+//        takes the old number. Every user loads the number afresh: a ring's with a
+//        relaxed atomic load (sqenter makes io_uring_enter again if the number moved under
+//        it), the eventfd's read and write under wakeio, so the dup2 waits for them.
 // IORING_SETUP_COOP_TASKRUN: a completion that needs task work (a poll-armed read, a
 // POLL_ADD) runs in the submitting thread. By default the kernel interrupts that thread with
 // an IPI to run it at once; with COOP it only marks the thread (TIF_NOTIFY_SIGNAL) and the
@@ -408,10 +413,9 @@ bool coroutinestack() {
 }
 }  // namespace
 
-namespace {
-// ownfd: the runtime's fds are the eventfd and the rings'. Any thread; a ring made or moved
+// The runtime's fds are the eventfd and the rings'. Any thread; a ring made or moved
 // meanwhile is seen or not, as a close racing its open would be.
-bool ownfd(int fd) {
+bool netpollownfd(int fd) {
   if (fd < 0 || forked.load(std::memory_order_relaxed)) return false;
   if (fd == wakefd.load(std::memory_order_relaxed)) return true;
   int32_t np = nallp.load(std::memory_order_acquire);
@@ -422,13 +426,13 @@ bool ownfd(int fd) {
   return false;
 }
 
+namespace {
 rtmutex fdmovelock;  // one netpollfreefd at a time
 
 // movedfd: a copy of fd at another number, above it (close-on-exec), or -1.
 int movedfd(int fd) { return int(rawsyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1)); }
 }  // namespace
 
-bool netpollownfd(int fd) { return ownfd(fd); }
 
 int netpollownfds(int* out, int max) {
   if (forked.load(std::memory_order_relaxed) || max < 1) return 0;
@@ -444,7 +448,7 @@ int netpollownfds(int* out, int max) {
 }
 
 void netpollfreefd(int fd) {
-  if (!ownfd(fd)) return;
+  if (!netpollownfd(fd)) return;
   fdmovelock.lock();
   if (fd == wakefd.load(std::memory_order_relaxed)) {
     // The rings hold the eventfd itself (io_uring_register_eventfd): only the number moves.

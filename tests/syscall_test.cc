@@ -259,17 +259,29 @@ TEST(Syscall, RawReadLeavesThePToOthers) {
   }
 }
 
+namespace {
+// fillpipe: fills the pipe whose write end is w with 'f' bytes (non-blocking meanwhile, w
+// blocking again after); how many went in.
+size_t fillpipe(int w) {
+  int flags = fcntl(w, F_GETFL);
+  fcntl(w, F_SETFL, flags | O_NONBLOCK);
+  char b[4096];
+  memset(b, 'f', sizeof b);
+  size_t filled = 0;
+  for (ssize_t n; (n = syscall(SYS_write, w, b, sizeof b)) > 0;) filled += size_t(n);
+  fcntl(w, F_SETFL, flags & ~O_NONBLOCK);
+  return filled;
+}
+}  // namespace
+
 // A write of PIPE_BUF bytes or less to a full pipe, as stdio's flush of its 4 KiB buffer
 // makes it (glibc's own write, no hook): it gives up its P, and the reader runs.
 TEST(Syscall, SmallPipeWriteLeavesThePToOthers) {
   for (int procs : {1, 2}) {
     int p[2];
     ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-    ASSERT_EQ(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+    size_t filled = fillpipe(p[1]);
     char buf[4096] = {'w'};
-    size_t filled = 0;
-    for (ssize_t n; (n = syscall(SYS_write, p[1], buf, sizeof buf)) > 0;) filled += size_t(n);
-    ASSERT_EQ(fcntl(p[1], F_SETFL, 0), 0);
     long got = -2;
     bool progressed = progresswhile(procs, 1, [&](int) {
       errno = 0;
@@ -341,16 +353,8 @@ TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
       } else {
         ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
       }
-      std::string prefix;
-      if (k.full) {  // nothing of the write goes out before the reader runs
-        ASSERT_EQ(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
-        char b[4096];
-        memset(b, 'f', sizeof b);
-        for (ssize_t n; (n = syscall(SYS_write, fds[1], b, sizeof b)) > 0;) {
-          prefix.append(b, size_t(n));
-        }
-        ASSERT_EQ(fcntl(fds[1], F_SETFL, 0), 0);
-      }
+      std::string prefix;  // nothing of a full pipe's write goes out before the reader runs
+      if (k.full) prefix.assign(fillpipe(fds[1]), 'f');
       long got = -2;
       std::string arrived;
       bool progressed = progresswhile(procs, 1, [&](int) {
@@ -423,13 +427,8 @@ TEST(Syscall, SplicesIntoAFullPipeLeaveThePToOthers) {
   for (int procs : {1, 2}) {
     for (bool splice : {true, false}) {
       int fds[2];
-      ASSERT_EQ(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
-      char b[4096];
-      memset(b, 'f', sizeof b);
-      size_t filled = 0;
-      for (ssize_t n; (n = write(fds[1], b, sizeof b)) > 0;) filled += size_t(n);
-      ASSERT_EQ(fcntl(fds[1], F_SETFL, 0), 0);
-      ASSERT_EQ(fcntl(fds[0], F_SETFL, 0), 0);
+      ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+      size_t filled = fillpipe(fds[1]);
       long got = -2;
       bool progressed = progresswhile(procs, 1, [&](int) {
         iovec iov{data.data(), data.size()};
