@@ -71,6 +71,7 @@ int fsyncg(int fd, unsigned how) {
 // under an assembler name and aliased to the other.
 GMP_HOOK int openat_hook(int dirfd, const char* path, int flags, ...) __asm__("openat");
 GMP_HOOK int openat_hook(int dirfd, const char* path, int flags, ...) {
+  gmp::testcancel();
   va_list ap;
   va_start(ap, flags);
   mode_t mode = modearg(flags, ap);
@@ -82,6 +83,7 @@ extern "C" __attribute__((visibility("default"), alias("openat"))) int openat64_
 
 GMP_HOOK int open_hook(const char* path, int flags, ...) __asm__("open");
 GMP_HOOK int open_hook(const char* path, int flags, ...) {
+  gmp::testcancel();
   va_list ap;
   va_start(ap, flags);
   mode_t mode = modearg(flags, ap);
@@ -93,6 +95,7 @@ extern "C" __attribute__((visibility("default"), alias("open"))) int open64_hook
 
 GMP_HOOK int creat_hook(const char* path, mode_t mode) __asm__("creat");
 GMP_HOOK int creat_hook(const char* path, mode_t mode) {
+  gmp::testcancel();
   return openatg(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 extern "C" __attribute__((visibility("default"), alias("creat"))) int creat64_hook(
@@ -102,6 +105,7 @@ extern "C" __attribute__((visibility("default"), alias("creat"))) int creat64_ho
 // mode would be garbage) go to glibc's, which stops the program with its own message.
 GMP_HOOK int openat_2_hook(int dirfd, const char* path, int flags) __asm__("__openat_2");
 GMP_HOOK int openat_2_hook(int dirfd, const char* path, int flags) {
+  gmp::testcancel();
   REALAS(real_openat_2, int (*)(int, const char*, int), "__openat_2");
   if (needsmode(flags)) return real_openat_2(dirfd, path, flags);
   return openatg(dirfd, path, flags, 0);
@@ -111,6 +115,7 @@ extern "C" __attribute__((visibility("default"), alias("__openat_2"))) int opena
 
 GMP_HOOK int open_2_hook(const char* path, int flags) __asm__("__open_2");
 GMP_HOOK int open_2_hook(const char* path, int flags) {
+  gmp::testcancel();
   REALAS(real_open_2, int (*)(const char*, int), "__open_2");
   if (needsmode(flags)) return real_open_2(path, flags);
   return openatg(AT_FDCWD, path, flags, 0);
@@ -119,12 +124,14 @@ extern "C" __attribute__((visibility("default"), alias("__open_2"))) int open64_
     const char*, int) __asm__("__open64_2");
 
 GMP_HOOK int fsync(int fd) {
+  gmp::testcancel();
   REAL(fsync);
   if (!gmp::hookable(true)) return real_fsync(fd);
   return fsyncg(fd, 0);
 }
 
 GMP_HOOK int fdatasync(int fd) {
+  gmp::testcancel();
   REAL(fdatasync);
   if (!gmp::hookable(true)) return real_fdatasync(fd);
   return fsyncg(fd, IORING_FSYNC_DATASYNC);

@@ -257,12 +257,12 @@ int64_t timeoutof(int fd, int opt) {
 
 // Ring operations (step 3), given up at deadline (parkuntil). off -1: the file position, as
 // read/write use.
-// introf: how a signal handler affects a wait on fd (hooks.h, intrmode): not at all for a
-// regular file (off >= 0: pread and pwrite, which other files refuse), as the kernel's
-// wait for a disk is uninterruptible; EINTR or a restart for the rest. Only the goroutine
-// that signals interrupt asks (an fstat).
+// introf: how a signal handler (or a pthread_cancel) affects a wait on fd (hooks.h,
+// intrmode): not at all for a disk file (off >= 0: pread and pwrite, which other files
+// refuse), as the kernel's wait for a disk is uninterruptible; EINTR or a restart for the
+// rest. Only a goroutine something interrupts asks (atdisk: the marks, else an fstat).
 gmp::intrmode introf(int fd, int64_t off) {
-  if (off >= 0 || !(gmp::sigintrtarget() || gmp::sigheldtarget()) || regular(fd)) {
+  if (off >= 0 || !(gmp::sigintrtarget() || gmp::sigheldtarget()) || atdisk(fd)) {
     return gmp::intrNever;
   }
   return gmp::intrRestart;
@@ -572,11 +572,11 @@ ssize_t writeat(int fd, const void* buf, size_t n, int64_t off) {
     if (nonblocking(fd)) return (r < 0 && errno == EOPNOTSUPP) || regular(fd) ? rest() : r;
   }
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);
-  const gmp::intrmode mode = introf(fd, off);
   // A stream socket's write is its send (SIGPIPE as the kernel's write gives it: only when
   // nothing went). ENOTSOCK: the socket was closed unseen (a raw close, README) and the
   // number is another file's now: that file's write, the whole way.
   const bool sock = off < 0 && streamsocket(fd);
+  const gmp::intrmode mode = sock ? gmp::intrRestart : introf(fd, off);  // ringsend: its own
   for (;;) {
     const char* from = static_cast<const char*>(buf) + done;
     iovec unsent{const_cast<char*>(from), n - done};
@@ -625,6 +625,7 @@ auto errnokept(F f) {
 }  // namespace
 
 GMP_HOOK ssize_t read(int fd, void* buf, size_t n) {
+  gmp::testcancel();
   REAL(read);
   if (!gmp::hookable(true)) return real_read(fd, buf, n);
   return errnokept([&] { return readat(fd, buf, n, -1); });
@@ -633,6 +634,7 @@ GMP_HOOK ssize_t read(int fd, void* buf, size_t n) {
 // With _FILE_OFFSET_BITS=64 the headers name pread pread64; the hook defines both names.
 GMP_HOOK ssize_t pread_hook(int fd, void* buf, size_t n, off_t off) __asm__("pread");
 GMP_HOOK ssize_t pread_hook(int fd, void* buf, size_t n, off_t off) {
+  gmp::testcancel();
   REAL(pread);
   if (!gmp::hookable(true) || off < 0) return real_pread(fd, buf, n, off);
   return errnokept([&] { return readat(fd, buf, n, off); });
@@ -641,6 +643,7 @@ extern "C" __attribute__((visibility("default"), alias("pread"))) ssize_t pread6
     int, void*, size_t, off_t) __asm__("pread64");
 
 GMP_HOOK ssize_t write(int fd, const void* buf, size_t n) {
+  gmp::testcancel();
   REAL(write);
   if (!gmp::hookable(true)) return signalled(real_write(fd, buf, n));
   return signalled(errnokept([&] { return writeat(fd, buf, n, -1); }));
@@ -648,6 +651,7 @@ GMP_HOOK ssize_t write(int fd, const void* buf, size_t n) {
 
 GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) __asm__("pwrite");
 GMP_HOOK ssize_t pwrite_hook(int fd, const void* buf, size_t n, off_t off) {
+  gmp::testcancel();
   REAL(pwrite);
   if (!gmp::hookable(true) || off < 0) return signalled(real_pwrite(fd, buf, n, off));
   return signalled(errnokept([&] { return writeat(fd, buf, n, off); }));
@@ -678,6 +682,7 @@ struct iovleft {
 }  // namespace
 
 GMP_HOOK ssize_t readv(int fd, const iovec* iov, int cnt) {
+  gmp::testcancel();
   REAL(readv);
   if (!gmp::hookable(true)) return real_readv(fd, iov, cnt);
   if (diskfile.has(fd, false)) return gmp::ringresult(ringreadv(fd, iov, cnt, -1));
@@ -746,6 +751,7 @@ ssize_t writevg(int fd, const iovec* iov, int cnt) {
 }  // namespace
 
 GMP_HOOK ssize_t writev(int fd, const iovec* iov, int cnt) {
+  gmp::testcancel();
   REAL(writev);
   if (!gmp::hookable(true) || cnt <= 0) return signalled(real_writev(fd, iov, cnt));
   return signalled(errnokept([&] { return writevg(fd, iov, cnt); }));
@@ -835,12 +841,14 @@ ssize_t sendmsgg(int fd, const msghdr* msg, int flags) {
 }  // namespace
 
 GMP_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  gmp::testcancel();
   REAL(recvmsg);
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) return real_recvmsg(fd, msg, flags);
   return errnokept([&] { return recvmsgg(fd, msg, flags); });
 }
 
 GMP_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  gmp::testcancel();
   REAL(sendmsg);
   fdspassed(msg);  // every caller
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
@@ -851,6 +859,7 @@ GMP_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
 
 GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from,
                           socklen_t* fromlen) {
+  gmp::testcancel();
   REAL(recvfrom);
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
     return real_recvfrom(fd, buf, n, flags, from, fromlen);
@@ -872,11 +881,13 @@ GMP_HOOK ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from
 }
 
 GMP_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  gmp::testcancel();
   return recvfrom(fd, buf, n, flags, nullptr, nullptr);
 }
 
 GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to,
                         socklen_t tolen) {
+  gmp::testcancel();
   REAL(sendto);
   if (!gmp::hookable(true) || (flags & MSG_DONTWAIT)) {
     return signalled(real_sendto(fd, buf, n, flags, to, tolen));
@@ -896,6 +907,7 @@ GMP_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sock
 }
 
 GMP_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  gmp::testcancel();
   return sendto(fd, buf, n, flags, nullptr, 0);
 }
 
@@ -916,6 +928,7 @@ int accepted(int ls, int c, int flags) {
 }  // namespace
 
 GMP_HOOK int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  gmp::testcancel();
   REAL(accept4);
   if (!gmp::hookable(true)) return accepted(fd, real_accept4(fd, addr, len, flags), flags);
   int64_t deadline = timeoutof(fd, SO_RCVTIMEO);
@@ -993,6 +1006,7 @@ GMP_HOOK int dup3(int fd, int to, int flags) {
 // The runtime's own fds are not the program's to close: EBADF, as for any fd it never
 // opened (a daemon's loop closing every fd from 3 up killed the runtime's rings).
 GMP_HOOK int close(int fd) {
+  gmp::testcancel();
   REAL(close);
   if (gmp::netpollownfd(fd)) {
     errno = EBADF;
@@ -1051,6 +1065,7 @@ GMP_HOOK FILE* fdopen(int fd, const char* mode) {
 // the timeout's end is EINPROGRESS for a connection this call began (EAGAIN for AF_UNIX),
 // EALREADY for one it found under way, as the kernel's.
 GMP_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
+  gmp::testcancel();
   REAL(connect);
   if (!gmp::hookable(true) || nonblocking(fd)) return real_connect(fd, addr, len);
   int64_t deadline = timeoutof(fd, SO_SNDTIMEO);

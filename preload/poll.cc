@@ -211,6 +211,7 @@ int selectg(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline) {
 }  // namespace
 
 GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
+  gmp::testcancel();
   REAL(poll);
   if (ms == 0) return kernelwait([&] { return looknow([&] { return real_poll(fds, n, 0); }); });
   if (!gmp::hookable(true)) return kernelwait([&] { return real_poll(fds, n, ms); });
@@ -218,6 +219,7 @@ GMP_HOOK int poll(pollfd* fds, nfds_t n, int ms) {
 }
 
 GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
+  gmp::testcancel();
   REAL(ppoll);
   auto real = [&] { return real_ppoll(fds, n, ts, mask); };
   if (mask) return maskedwait(ts, real);
@@ -227,6 +229,7 @@ GMP_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* ma
 }
 
 GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
+  gmp::testcancel();
   REAL(select);
   auto real = [&] { return real_select(nfds, rd, wr, ex, tv); };
   if (nfds < 0 || nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
@@ -251,6 +254,7 @@ GMP_HOOK int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
 
 GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* ts,
                      const sigset_t* mask) {
+  gmp::testcancel();
   REAL(pselect);
   auto real = [&] { return real_pselect(nfds, rd, wr, ex, ts, mask); };
   if (mask) return maskedwait(ts, real);
@@ -262,6 +266,7 @@ GMP_HOOK int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespe
 }
 
 GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
+  gmp::testcancel();
   REAL(epoll_wait);
   auto now = [&] { return looknow([&] { return real_epoll_wait(ep, evs, max, 0); }); };
   if (ms == 0 && max > 0) return kernelwait(now);
@@ -295,6 +300,7 @@ GMP_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset
 }
 
 GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset_t* mask) {
+  gmp::testcancel();
   REAL(epoll_pwait);
   auto real = [&] { return real_epoll_pwait(ep, evs, max, ms, mask); };
   if (mask) return kernelwait([&] { return gmp::insyscall(real); });
@@ -305,6 +311,7 @@ GMP_HOOK int epoll_pwait(int ep, epoll_event* evs, int max, int ms, const sigset
 // it held the P for the whole wait (sysmon leaves a call a signal would cut short alone).
 GMP_HOOK int epoll_pwait2(int ep, epoll_event* evs, int max, const timespec* ts,
                           const sigset_t* mask) {
+  gmp::testcancel();
   REAL(epoll_pwait2);
   auto real = [&] { return real_epoll_pwait2(ep, evs, max, ts, mask); };
   return kernelwait([&] { return gmp::insyscall(real); });

@@ -6,7 +6,8 @@
 // What differs from glibc, by design (README, "Threads under the preload"):
 //   - a PTHREAD_SCOPE_SYSTEM request (pthread_attr_setscope), a stack of the caller's own
 //     (pthread_attr_setstack) or an explicit real-time policy gets a real thread;
-//   - pthread_cancel of a gthread returns ENOTSUP;
+//   - pthread_cancel of a gthread is deferred whatever its type: it acts where the thread
+//     calls a cancellation point the preload hooks (src/gthread.cc, GT2);
 //   - pthread_kill of another gthread runs a handler on the sender and then ends the
 //     target's parked call, or, when the target waits in a call that holds its thread,
 //     sends it to that thread; one the target blocks is pending for it alone
@@ -172,6 +173,7 @@ GMP_HOOK int pthread_create(pthread_t* th, const pthread_attr_t* a, void* (*fn)(
 
 GMP_HOOK int pthread_join(pthread_t th, void** ret) {
   REAL(pthread_join);
+  testcancel();
   if (gthread* t = gthreadof(id(th))) return gthreadjoin(t, ret, -1);
   // Goroutine 1 runs on its M's TCB, which may be a detached pthread's (EINVAL from glibc):
   // the main thread joining itself is EDEADLK wherever it runs.
@@ -192,6 +194,7 @@ GMP_HOOK int pthread_clockjoin_np(pthread_t th, void** ret, clockid_t clock, con
   REAL(pthread_clockjoin_np);
   gthread* t = gthreadof(id(th));
   if (!t && !ismainthread(id(th))) return real_pthread_clockjoin_np(th, ret, clock, abs);
+  testcancel();
   if (abs && (!validclock(clock) || !validts(abs))) return EINVAL;
   int64_t deadline = abs ? deadlineat(clock, abs) : -1;
   return t ? gthreadjoin(t, ret, deadline) : mainjoin(id(th), ret, deadline);
@@ -215,8 +218,8 @@ GMP_HOOK [[noreturn]] void pthread_exit(void* ret) {
 }
 
 // pthread_cleanup_push and _pop in C without -fexceptions (glibc's macros; pthread.h declares
-// these only for such code). The _defer and _restore forms also switch the cancel type,
-// which a goroutine has no use for: pthread_cancel of a gthread is ENOTSUP.
+// these only for such code). The _defer and _restore forms also switch glibc's cancel type,
+// which a gthread's cancellation does not read (it is deferred whatever the type).
 extern "C" {
 void __pthread_register_cancel(__pthread_unwind_buf_t*);
 void __pthread_unregister_cancel(__pthread_unwind_buf_t*);
@@ -311,8 +314,30 @@ GMP_HOOK int pthread_cancel(pthread_t th) {
   // glibc would signal the OS thread main started on, and unwind whatever goroutine runs
   // there.
   if (ismainthread(id(th))) return ENOTSUP;
-  if (gthreadof(id(th))) return ENOTSUP;
+  if (gthread* t = gthreadof(id(th))) return gthreadcancel(t);
   return real_pthread_cancel(th);
+}
+
+// A gthread's cancellation state and type are its own (src/gthread.cc, GT2); another
+// caller's are glibc's, on its TCB.
+GMP_HOOK int pthread_setcancelstate(int state, int* old) {
+  REAL(pthread_setcancelstate);
+  if (!gthreadself()) return real_pthread_setcancelstate(state, old);
+  if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE) return EINVAL;
+  return gthreadcancelmode(true, state == PTHREAD_CANCEL_DISABLE, old);
+}
+
+GMP_HOOK int pthread_setcanceltype(int type, int* old) {
+  REAL(pthread_setcanceltype);
+  if (!gthreadself()) return real_pthread_setcanceltype(type, old);
+  if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS) return EINVAL;
+  return gthreadcancelmode(false, type == PTHREAD_CANCEL_ASYNCHRONOUS, old);
+}
+
+GMP_HOOK void pthread_testcancel() {
+  REAL(pthread_testcancel);
+  if (!gthreadself()) return real_pthread_testcancel();
+  testcancel();
 }
 
 GMP_HOOK int pthread_kill(pthread_t th, int sig) {

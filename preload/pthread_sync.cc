@@ -206,8 +206,9 @@ int unlockmutex(void* m) { return pthread_mutex_unlock(static_cast<pthread_mutex
 int condwait(pthread_cond_t* c, pthread_mutex_t* m, int64_t deadline) {
   if (!glibcmutex(m) && ownedbyother(m)) return EPERM;
   int r = condsleep(&condof(c)->list, unlockmutex, m, deadline);
-  if (r != 0 && r != ETIMEDOUT) return r;  // the mutex was not the caller's to unlock
-  int relock = pthread_mutex_lock(m);      // EOWNERDEAD from a robust mutex comes first
+  if (r != 0 && r != ETIMEDOUT && r != ECANCELED) return r;  // not the caller's to unlock
+  int relock = pthread_mutex_lock(m);  // EOWNERDEAD from a robust mutex comes first
+  if (r == ECANCELED) cancelnow();     // with the mutex held again, as POSIX asks
   return relock ? relock : r;
 }
 }  // namespace
@@ -233,6 +234,7 @@ GMP_HOOK int pthread_cond_destroy(pthread_cond_t* c) {
 }
 
 GMP_HOOK int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
+  testcancel();
   REAL(pthread_cond_wait);
   if (glibccond(c)) return glibcmutex(m) ? real_pthread_cond_wait(c, m) : EINVAL;
   return condwait(c, m, -1);
@@ -240,6 +242,7 @@ GMP_HOOK int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
 
 GMP_HOOK int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock,
                                     const timespec* abs) {
+  testcancel();
   REAL(pthread_cond_clockwait);
   if (glibccond(c)) return glibcmutex(m) ? real_pthread_cond_clockwait(c, m, clock, abs) : EINVAL;
   if (!validclock(clock) || !validts(abs)) return EINVAL;
@@ -247,6 +250,7 @@ GMP_HOOK int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clock
 }
 
 GMP_HOOK int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abs) {
+  testcancel();
   REAL(pthread_cond_timedwait);
   if (glibccond(c)) return glibcmutex(m) ? real_pthread_cond_timedwait(c, m, abs) : EINVAL;
   if (!validts(abs)) return EINVAL;
@@ -583,6 +587,7 @@ GMP_HOOK int sem_post(sem_t* s) {
 }
 
 GMP_HOOK int sem_wait(sem_t* s) {
+  testcancel();
   REAL(sem_wait);
   if (!oursem(s)) return real_sem_wait(s);
   int e = semwaitintr(&semof(s)->count, -1);
@@ -596,6 +601,7 @@ GMP_HOOK int sem_trywait(sem_t* s) {
 }
 
 GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
+  testcancel();
   REAL(sem_clockwait);
   if (!oursem(s)) return real_sem_clockwait(s, clock, abs);
   // glibc checks the clock and the nanoseconds before it tries, and takes a deadline
@@ -609,6 +615,7 @@ GMP_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abs) {
 }
 
 GMP_HOOK int sem_timedwait(sem_t* s, const timespec* abs) {
+  testcancel();
   return sem_clockwait(s, CLOCK_REALTIME, abs);
 }
 

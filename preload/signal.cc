@@ -283,18 +283,21 @@ GMP_HOOK int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
 // Signals pending for a goroutine-thread are moved onto its thread first (sigpendcall), as
 // they are for sigpending and sigsuspend, and a raise on a goroutine noted (sigraised).
 GMP_HOOK int sigwait(const sigset_t* set, int* sig) {
+  gmp::testcancel();
   REAL(sigwait);
   gmp::sigpendcall();
   return gmp::insyscall([&] { return real_sigwait(set, sig); });
 }
 
 GMP_HOOK int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
+  gmp::testcancel();
   REAL(sigwaitinfo);
   gmp::sigpendcall();
   return gmp::insyscall([&] { return real_sigwaitinfo(set, info); });
 }
 
 GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* ts) {
+  gmp::testcancel();
   REAL(sigtimedwait);
   gmp::sigpendcall();
   return gmp::insyscall([&] { return real_sigtimedwait(set, info, ts); });
@@ -310,6 +313,7 @@ GMP_HOOK int sigpending(sigset_t* set) {
 // pthread_kill's gthreadsyscalltid); it held the P, so at one P the thread that would send
 // the signal never ran.
 GMP_HOOK int sigsuspend(const sigset_t* mask) {
+  gmp::testcancel();
   REAL(sigsuspend);
   gmp::sigpendcall();
   return gmp::insyscall([&] { return gmp::remadeonurg([&] { return real_sigsuspend(mask); }); });

@@ -56,6 +56,7 @@ timespec tots(int64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1
 // refuses, gets the real call's EFAULT or EINVAL; rem is written only where the kernel's
 // copy-out would succeed, else the call fails with EFAULT, as the kernel's.
 GMP_HOOK int nanosleep(const timespec* req, timespec* rem) {
+  gmp::testcancel();
   REAL(nanosleep);
   timespec t;
   if (!gmp::hookable(false) || !gmp::userts(req, &t)) return real_nanosleep(req, rem);
@@ -71,6 +72,7 @@ GMP_HOOK int nanosleep(const timespec* req, timespec* rem) {
 }
 
 GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
+  gmp::testcancel();
   REAL(clock_nanosleep);
   timespec t;
   if (!gmp::hookable(false) || !gmp::userts(req, &t)) {
@@ -99,6 +101,7 @@ GMP_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, ti
 }
 
 GMP_HOOK int usleep(useconds_t us) {
+  gmp::testcancel();
   REAL(usleep);
   if (!gmp::hookable(false)) return real_usleep(us);
   if (sleepg(int64_t(us) * 1000) == 0) return 0;
@@ -107,6 +110,7 @@ GMP_HOOK int usleep(useconds_t us) {
 }
 
 GMP_HOOK unsigned sleep(unsigned s) {
+  gmp::testcancel();
   REAL(sleep);
   if (!gmp::hookable(false)) return real_sleep(s);
   int64_t left = sleepg(int64_t(s) * 1000000000);
@@ -118,6 +122,7 @@ GMP_HOOK unsigned sleep(unsigned s) {
 
 // pause: until a handler runs, which for a goroutine other than goroutine 1 is never.
 GMP_HOOK int pause() {
+  gmp::testcancel();
   REAL(pause);
   if (!gmp::hookable(false)) return real_pause();
   sleepg(INT64_MAX);

@@ -99,6 +99,7 @@ int waitready(pid_t pid, int options) {
 }  // namespace
 
 GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
+  gmp::testcancel();
   REAL(waitpid);
   if ((options & WNOHANG) || !gmp::hookable(false)) return real_waitpid(pid, status, options);
   for (;;) {
@@ -125,6 +126,7 @@ GMP_HOOK int flock(int fd, int op) {
 }
 
 GMP_HOOK int system(const char* cmd) {
+  gmp::testcancel();
   REAL(system);
   if (!cmd) return real_system(cmd);
   gmp::fdmodesunknown();  // its child shares every description (fork.cc)

@@ -21,6 +21,15 @@
 // once %fs is the M's), detach or join of an exited one after reading it. A joiner waits on
 // done, which the exit releases once.
 //
+// Cancellation (GT2), deferred: pthread_cancel sets cancelPending in t.cancel (seq_cst) and,
+// unless t disabled it, ends t's interruptible park (sigintr.cc, SI7); t acts on it at its
+// next cancellation point (testcancel in the hooks, or an armed park that sees it, SI7):
+// it unwinds as pthread_exit(PTHREAD_CANCELED) does, with cancellation disabled from then on
+// (cancelActing: a cleanup handler's own cancellation points go on). cancelDisabled and
+// cancelAsync are written by t alone (pthread_setcancelstate and _setcanceltype); an
+// asynchronous type is kept for what it reads back and otherwise acts as deferred: a
+// goroutine is only unwound where it calls in (README).
+//
 // At the end, on the thread's own TCB, as glibc's start_thread: C++ thread_local destructors
 // (__call_tls_dtors), pthread key destructors (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds),
 // then malloc's thread cache goes back to the arenas (tcacheshutdown: glibc 2.36 exports no
@@ -58,6 +67,7 @@ constexpr unsigned keysinline = 32;  // slots in the gthread itself; the rest on
 constexpr uint32_t tidbase = 1 << 22, tidspan = (1u << 30) - tidbase;
 
 enum : uint32_t { joinable = 0, detached = 1, exited = 2 };
+enum : uint32_t { cancelPending = 1, cancelDisabled = 2, cancelAsync = 4, cancelActing = 8 };
 
 // A key's value in one thread is valid while its seq is the key's current one: a deleted
 // and re-created key reads null in every thread, as POSIX asks.
@@ -84,6 +94,7 @@ struct gthread {
           // getattr_np): null until then, and the record may be reused once it ended
   std::atomic<uint32_t> joinstate;   // GT1
   std::atomic<uint32_t> done{0};     // semaphore: released once at exit
+  std::atomic<uint32_t> cancel{0};   // GT2
   char name[16];                     // pthread_setname_np; the thread's or anyone's
   exitpoint ep;                      // pthread_exit's way out (the thread's own)
   keyslot keys1[keysinline];         // the thread's own
@@ -445,11 +456,52 @@ gthread* gthreadself() { return gmp_tls_thread; }
 int gthreadjoin(gthread* t, void** ret, int64_t deadline) {
   if (t == gmp_tls_thread) return EDEADLK;
   if (t->joinstate.load(std::memory_order_acquire) == detached) return EINVAL;
-  if (!semacquire(&t->done, false, waitReasonThreadJoin, deadline)) {
-    return deadline == 0 ? EBUSY : ETIMEDOUT;
-  }
+  int r = semacquirejoin(&t->done, deadline);
+  if (r == EINTR) cancelnow();  // its joiner cancelled: t stays joinable (SI7)
+  if (r != 0) return deadline == 0 ? EBUSY : ETIMEDOUT;
   if (ret) *ret = t->retval;
   gthreadfree(t);
+  return 0;
+}
+
+int gthreadcancel(gthread* t) {
+  uint32_t old = t->cancel.fetch_or(cancelPending, std::memory_order_seq_cst);  // GT2
+  if (old & (cancelPending | cancelDisabled)) return 0;
+  // As gthreadinterrupt: a record a later gthread reuses is not t's.
+  g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
+  if (gp && gp->fsbase == t->tcb) sigintrcancel(gp);
+  return 0;
+}
+
+bool gthreadcancelled() {
+  gthread* t = gmp_tls_thread;
+  return t && (t->cancel.load(std::memory_order_seq_cst) & (cancelPending | cancelDisabled)) ==
+                  cancelPending;
+}
+
+bool gthreadcancelwatch() {
+  gthread* t = gmp_tls_thread;
+  return t && !(t->cancel.load(std::memory_order_relaxed) & cancelDisabled);  // its own bit
+}
+
+void cancelnow() {
+  gmp_tls_thread->cancel.fetch_or(cancelDisabled | cancelActing, std::memory_order_relaxed);
+  threadexit(PTHREAD_CANCELED);
+  __builtin_unreachable();  // a gthread is a goroutine: threadexit does not return
+}
+
+int gthreadcancelmode(bool state, int value, int* old) {
+  gthread* t = gmp_tls_thread;
+  uint32_t b = state ? cancelDisabled : cancelAsync;  // value 1: DISABLE or ASYNCHRONOUS
+  uint32_t was = t->cancel.load(std::memory_order_relaxed);
+  if (old) *old = (was & b) ? 1 : 0;
+  if (was & cancelActing) return 0;  // unwinding: it stays off (glibc's EXITING)
+  uint32_t now = value ? t->cancel.fetch_or(b, std::memory_order_seq_cst) | b
+                       : t->cancel.fetch_and(~b, std::memory_order_seq_cst) & ~b;
+  // As glibc: an asynchronous type acts on a pending request as soon as it is enabled.
+  if ((now & (cancelPending | cancelDisabled | cancelAsync)) == (cancelPending | cancelAsync)) {
+    cancelnow();
+  }
   return 0;
 }
 

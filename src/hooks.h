@@ -43,6 +43,7 @@ enum intrmode : uint8_t {
   intrNever,    // nothing: regular-file I/O, which a thread waits for uninterruptibly
   intrAlways,   // the call ends in EINTR: poll, select, epoll_wait, sleeps, timed socket waits
   intrRestart,  // EINTR, or under SA_RESTART the call goes on: reads, writes, accept, open
+  intrCancel,   // only a pthread_cancel of the thread ends it (in EINTR): pthread_join
 };
 // netpollwait's result for an intrRestart call whose handler had SA_RESTART: make the call
 // again (the kernel's -ERESTARTSYS; it never reaches the program).
@@ -50,7 +51,8 @@ constexpr int32_t restartcall = -512;
 int32_t netpollwait(io_uring_sqe* sqe, intrmode mode);
 
 // sigintrtarget: the caller is the goroutine a signal interrupts and the program handles
-// signals: a sleep must park where a handler can cut it short (the ring, not the timers).
+// signals, or a thread a pthread_cancel may end (SI7): a sleep must park where a handler or
+// the request can cut it short (the ring, not the timers).
 bool sigintrtarget();
 // sigheldtarget: the caller is a goroutine-thread that blocks some signal: a signal held for
 // it (src/sigpend.cc) ends its parked reads (sigintr.cc, SI6).
@@ -207,6 +209,21 @@ bool gthreadpend(gthread* t, int sig);
 // gthreadinterrupt: a handler ran for a signal sent to t (pthread_kill): t's parked call
 // ends in EINTR or, with restart (SA_RESTART), is made again (sigintr.cc).
 void gthreadinterrupt(gthread* t, bool restart);
+// Cancellation, deferred (gthread.cc, GT2). gthreadcancel: pthread_cancel of t (0).
+// gthreadcancelled: the caller is a gthread with a request pending and enabled;
+// gthreadcancelwatch: a gthread whose cancellation is enabled (its parks are armed for it,
+// SI7). cancelnow: act on the request (the caller is a gthread): unwind as
+// pthread_exit(PTHREAD_CANCELED). testcancel: a cancellation point's check, any caller.
+// gthreadcancelmode: pthread_setcancelstate (state) or _setcanceltype of the calling gthread,
+// value 0 (ENABLE, DEFERRED) or 1 (DISABLE, ASYNCHRONOUS); the old value in *old; 0.
+int gthreadcancel(gthread* t);
+bool gthreadcancelled();
+bool gthreadcancelwatch();
+[[noreturn]] void cancelnow();
+inline void testcancel() {
+  if (gthreadcancelled()) cancelnow();
+}
+int gthreadcancelmode(bool state, int value, int* old);
 char* gthreadname(gthread* t);  // 16 bytes
 bool gthreadstack(gthread* t, uintptr_t* lo, size_t* size);  // false before it first ran
 void* gthreadgetspecific(gthread* t, unsigned key);
@@ -230,8 +247,9 @@ bool syncspin(int iter);
 bool gyield();
 // A condition's waiters, in three words of the condition object (lock, head, tail):
 // condsleep queues the caller, runs unlock(arg) and waits for condwake or the deadline:
-// 0, ETIMEDOUT, or unlock's error (not zero: the caller did not wait). condwake wakes one
-// waiter, or all.
+// 0, ETIMEDOUT, ECANCELED (a pthread_cancel of the caller ended the wait, sync.cc CW4: it
+// relocks and acts on it), or unlock's error (not zero: the caller did not wait). condwake
+// wakes one waiter, or all.
 struct waitlist {
   uint32_t lock;
   void* head;

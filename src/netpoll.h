@@ -71,10 +71,14 @@ int netpollcancel(pollring* r, io_uring_sync_cancel_reg reg);
 // Signal interruption of a parked operation (sigintr.cc, SI1-SI4), for netpollwait and
 // sem_wait's semacquireintr: intrarm arms gp's interruption for op on r (r null: op is the
 // semaphore's word, SEM6; false: gp is not interruptible; an armed park commits
-// with intrcommit; readlike: op reads or waits for input, SI6); intrcommit, in the park's commit after the submission, cancels op if a
+// with intrcommit; readlike: op reads or waits for input, SI6; cancelonly: only a
+// pthread_cancel ends it, SI7); intrcommit, in the park's commit after the submission, cancels op if a
 // handler came first; intrdisarm, after the resumption, turns the completion's result res
 // into -EINTR or restartcall if a handler cancelled it.
-bool intrarm(g* gp, pollring* r, void* op, bool readlike);
+bool intrarm(g* gp, pollring* r, void* op, bool readlike, bool cancelonly);
+// intrarmcond: intrarm for a condition's waiter (sync.cc, CW4), which only a pthread_cancel
+// ends: armed when gp is a thread whose cancellation is enabled.
+bool intrarmcond(g* gp, void* waiter);
 void intrcommit(g* gp);
 int32_t intrdisarm(g* gp, int32_t res, intrmode mode);
 

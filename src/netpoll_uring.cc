@@ -333,7 +333,7 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   pollop op;  // NP3: lives here until the completion
   op.gp = mp->curg;
   io_uring_sqe_set_data(sqe, &op);
-  bool armed = mode != intrNever && intrarm(op.gp, r, &op, readlike(sqe));  // SI1
+  bool armed = mode != intrNever && intrarm(op.gp, r, &op, readlike(sqe), false);  // SI1
   int fd = sqe->fd;
   bool tracked = fd >= 0 && fd < fdtableSize;
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);  // set by now

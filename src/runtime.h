@@ -602,6 +602,9 @@ void sigintrmain(g* gp);
 bool sighandlers();
 void sigintrg(g* gp, bool restart);  // a handler ran for gp: end its parked call (SI2)
 void sigintrheld(g* gp);  // a signal was held for gp: its parked read waits again (SI6)
+void sigintrcancel(g* gp);  // pthread_cancel of gp's thread: end its parked call (SI7)
+// condintr: the cancel of a condition's waiter armed by intrarmcond (sync.cc, CW4).
+void condintr(void* waiter);
 int64_t nanotime();
 void usleep_ns(int64_t ns);
 
@@ -941,6 +944,9 @@ void semacquire(std::atomic<uint32_t>* addr);
 // signal handler cuts short as the kernel's futex wait (sigintr.cc, SEM6): 0, ETIMEDOUT, or
 // EINTR.
 int semacquireintr(std::atomic<uint32_t>* addr, int64_t deadline);
+// semacquirejoin: semacquire for pthread_join, which only a pthread_cancel of the joiner
+// cuts short (SI7): 0, ETIMEDOUT or EINTR.
+int semacquirejoin(std::atomic<uint32_t>* addr, int64_t deadline);
 bool cansemacquire(std::atomic<uint32_t>* addr);  // take a count without waiting
 void semrelease(std::atomic<uint32_t>* addr, bool handoff);
 void semrelease(std::atomic<uint32_t>* addr);

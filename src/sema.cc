@@ -168,7 +168,7 @@ int semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_
       root->tail = &s;
     }
     if (gp) {
-      bool armed = mode != intrNever && intrarm(gp, nullptr, addr, false);  // SEM6
+      bool armed = mode != intrNever && intrarm(gp, nullptr, addr, false, mode == intrCancel);  // SEM6
       gopark(armed ? semunlockintr : semunlock, root, reason);  // SEM2
       if (deadline >= 0) deltimer(&t);  // it may be running: s lives until it is done
       if (armed) {
@@ -203,6 +203,10 @@ int semacquireintr(std::atomic<uint32_t>* addr, int64_t deadline) {
   // (a timed futex wait) ends in EINTR whatever the flags.
   return semacquire(addr, false, waitReasonSemacquire, deadline,
                     deadline < 0 ? intrRestart : intrAlways);
+}
+
+int semacquirejoin(std::atomic<uint32_t>* addr, int64_t deadline) {
+  return semacquire(addr, false, waitReasonThreadJoin, deadline, intrCancel);
 }
 
 void semacquire(std::atomic<uint32_t>* addr) { semacquire(addr, false, waitReasonSemacquire); }

@@ -40,6 +40,13 @@
 //        made again (restartcall, whatever its intrmode), now on the thread that has the
 //        signal. Other parked calls (writes, sleeps) go on: a held signal does not end them.
 //        Such a thread's readlike parks are armed even where the program has no handler.
+//   SI7: pthread_cancel of a goroutine-thread (gthread.cc, GT2) is a hit too (intrCancelHit,
+//        no handler): every interruptible park of a thread whose cancellation is enabled
+//        is armed for it, and a park armed for nothing else (intrCancelOnly: pthread_join)
+//        no signal's hit ends. The request is set (seq_cst) before the canceller's hit, the
+//        arm (seq_cst) before the thread looks at the request, so one of them sees the
+//        other: a thread that finds it looks as a handler that came first (SI3). Woken so,
+//        the thread acts on it in intrdisarm, its operation over: it unwinds from there.
 // A hit whose operation completed anyway (the data came first) returns the data: the
 // handler ran, the call succeeded, as on a thread that got both.
 //
@@ -80,6 +87,9 @@ enum : uint32_t {
   intrHandler = 32,    // goroutine 1 runs that handler (maindeferred, SI5)
   intrReadlike = 64,   // armed for a read or a wait for input, which a held signal ends (SI6)
   intrRecheck = 128,   // ended for a held signal: the call is made again (SI6)
+  intrCancelHit = 256,   // ended by pthread_cancel (SI7)
+  intrCancelOnly = 512,  // armed for pthread_cancel alone (intrCancel: join, a condition)
+  intrCondWait = 1024,   // armed on a condition's waiter (intrarmcond), not an operation
 };
 
 // A handler handed to goroutine 1 (SI5).
@@ -104,8 +114,13 @@ std::atomic<bool> forwarding{false};
 
 // cancel asks the kernel to cancel gp's armed operation. A poll-armed operation, a timeout
 // or a poll is cancelled at once; the wait is bounded all the same (a handler waits here:
-// SI4). Armed without a ring, gp waits in sem_wait on the word intrkey (sema.cc, SEM6).
+// SI4). Armed without a ring, gp waits in sem_wait on the word intrkey (sema.cc, SEM6), or
+// (intrCondWait) on a condition, intrkey its waiter (sync.cc, CW4).
 void cancel(g* gp) {
+  if (gp->intr.load(std::memory_order_relaxed) & intrCondWait) {  // the arm's own bit
+    condintr(reinterpret_cast<void*>(gp->intrkey));
+    return;
+  }
   if (!gp->intrring) {
     semintr(reinterpret_cast<std::atomic<uint32_t>*>(gp->intrkey));
     return;
@@ -131,7 +146,8 @@ bool sighandlers() { return forwarding.load(std::memory_order_relaxed); }
 
 bool sigintrtarget() {
   g* gp = getg();
-  return forwarding.load(std::memory_order_acquire) && gp && interruptible(gp);
+  return (forwarding.load(std::memory_order_acquire) && gp && interruptible(gp)) ||
+         gthreadcancelwatch();  // SI7
 }
 
 bool sigpendmain(int sig) {
@@ -164,13 +180,36 @@ __attribute__((noinline)) void rundeferred() {
 }
 }  // namespace
 
-bool intrarm(g* gp, pollring* r, void* op, bool readlike) {
-  bool handlers = interruptible(gp) && forwarding.load(std::memory_order_acquire);
-  if (!handlers && !(readlike && heldtarget(gp))) return false;
+namespace {
+// arm: SI1's arm of gp on op (ring r, or none) with the kept bits how; cancels: gp is a
+// thread a pthread_cancel may end, whose request it looks for (SI7).
+void arm(g* gp, pollring* r, void* op, uint32_t how, bool cancels) {
   gp->intrkey = reinterpret_cast<uint64_t>(op);
   gp->intrring = r;
-  uint32_t armed = intrArmed | intrCommit | (readlike ? uint32_t(intrReadlike) : 0u);
+  uint32_t armed = intrArmed | intrCommit | how;
   gp->intr.store(armed, std::memory_order_seq_cst);  // SI1
+  // SI7: a request made before the arm finds it not armed yet; this look finds the request.
+  // The park's commit cancels the operation (SI3), as for a handler that came first.
+  if (cancels && gthreadcancelled()) {
+    gp->intr.compare_exchange_strong(armed, armed | intrHit | intrCancelHit,
+                                     std::memory_order_seq_cst);
+  }
+}
+}  // namespace
+
+bool intrarm(g* gp, pollring* r, void* op, bool readlike, bool cancelonly) {
+  bool handlers = !cancelonly && interruptible(gp) && forwarding.load(std::memory_order_acquire);
+  bool held = !cancelonly && readlike && heldtarget(gp);
+  bool cancels = gthreadcancelwatch();  // gp is the caller
+  if (!handlers && !held && !cancels) return false;
+  arm(gp, r, op, (readlike ? uint32_t(intrReadlike) : 0u) |
+                     (cancelonly ? uint32_t(intrCancelOnly) : 0u), cancels);
+  return true;
+}
+
+bool intrarmcond(g* gp, void* waiter) {
+  if (!gthreadcancelwatch()) return false;
+  arm(gp, nullptr, waiter, intrCancelOnly | intrCondWait, true);
   return true;
 }
 
@@ -192,6 +231,12 @@ int32_t intrdisarm(g* gp, int32_t res, intrmode mode) {
   if (st & intrHandler) rundeferred();  // SI5: here, before the call returns
   // Cancelled: -ECANCELED, or -EINTR from an io-wq worker that was reading or writing.
   if (!(st & intrHit) || (res != -ECANCELED && res != -EINTR)) return res;
+  // SI7: the thread acts on its cancellation here, its operation over; a wait that must
+  // do more first (a condition's relock) gets EINTR and acts itself.
+  if (st & intrCancelHit) {
+    if (mode == intrCancel) return -EINTR;
+    cancelnow();
+  }
   if (st & intrRecheck) return restartcall;  // SI6: no handler ran, the call goes on
   return mode == intrRestart && (st & intrRestartBit) ? restartcall : -EINTR;
 }
@@ -202,10 +247,11 @@ namespace {
 // keeps gp from looking, set() runs.
 template <typename Set>
 bool hit(g* gp, uint32_t how, Set set, uint32_t need = 0) {
-  constexpr uint32_t kept = intrCommit | intrReadlike;
+  constexpr uint32_t kept = intrCommit | intrReadlike | intrCancelOnly | intrCondWait;
   uint32_t st = gp->intr.load(std::memory_order_seq_cst);
   for (;;) {
     if ((st & ~kept) != intrArmed || (st & need) != need) return false;
+    if ((st & intrCancelOnly) && !(how & intrCancelHit)) return false;  // a signal's hit
     uint32_t to = (st & kept) | intrHit | intrBusy | how;
     if (gp->intr.compare_exchange_weak(st, to, std::memory_order_seq_cst)) break;
   }
@@ -256,6 +302,10 @@ bool sigdefer(const siginfo_t* info, sigfn fn, int flags, const sigset_t* mask, 
 
 void sigintrg(g* gp, bool restart) {
   hit(gp, restartbit(restart), [] {});
+}
+
+void sigintrcancel(g* gp) {
+  hit(gp, intrCancelHit, [] {});
 }
 
 void sigintrheld(g* gp) {

@@ -11,6 +11,7 @@
 
 #include "gmp/gmp.h"
 #include "hooks.h"
+#include "netpoll.h"
 #include "runtime.h"
 
 namespace gmp {
@@ -423,7 +424,10 @@ int64_t curgoid() {
 // goroutine's state goes queued (0) -> parked (1, its park's commit) or woken (2, the
 // waker): a waker that finds it still queued leaves it to see 2 and not park. CW3: a
 // waiter queued before a fork is a ghost in the child (fork.cc, FK2): condwake drops it
-// without a wake-up.
+// without a wake-up. CW4: a goroutine-thread whose cancellation is enabled is armed on its
+// waiter (intrarmcond, sigintr.cc SI7); pthread_cancel takes it off the list as its
+// deadline would (condintr, under busy: the waiter lives until intrdisarm), so a cancelled
+// waiter consumed no wake-up (POSIX), and the park's commit looks after the arm's own.
 namespace {
 struct condwaiter {  // on its own stack
   g* gp;             // or null: a thread sleeping on n
@@ -432,6 +436,7 @@ struct condwaiter {  // on its own stack
   std::atomic<uint32_t> state;  // CW2 (goroutines)
   bool queued;                  // the list's lock
   bool expired;                 // the deadline took it off the list (the list's lock)
+  bool cancelled;               // pthread_cancel took it off the list (CW4, the list's lock)
   waitlist* l;
   uint32_t gen;                 // CW3: forkgen when it queued
 };
@@ -468,6 +473,10 @@ bool condcommit(g*, void* s) {
   return static_cast<condwaiter*>(s)->state.compare_exchange_strong(queued, 1,
                                                                     std::memory_order_acq_rel);
 }
+bool condcommitintr(g* gp, void* s) {  // CW4: a hit before the park finds it queued
+  intrcommit(gp);
+  return condcommit(gp, s);
+}
 void condexpire(void* arg, int64_t) {  // under the P's timersrun, which comes first
   auto* s = static_cast<condwaiter*>(arg);
   listlock(s->l)->lock();
@@ -478,9 +487,19 @@ void condexpire(void* arg, int64_t) {  // under the P's timersrun, which comes f
 }
 }  // namespace
 
+void condintr(void* waiter) {
+  auto* s = static_cast<condwaiter*>(waiter);
+  listlock(s->l)->lock();
+  bool mine = listremove(s->l, s);  // else a waker or the deadline took it first
+  if (mine) s->cancelled = true;
+  listlock(s->l)->unlock();
+  if (mine) condwakeone(s);
+}
+
 int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
   g* gp = curgoroutine();
-  condwaiter s{gp, {}, nullptr, {0}, false, false, l, forkgen.load(std::memory_order_relaxed)};
+  condwaiter s{gp, {}, nullptr, {0}, false, false, false, l,
+               forkgen.load(std::memory_order_relaxed)};
   listlock(l)->lock();  // CW1
   s.queued = true;
   if (l->tail) static_cast<condwaiter*>(l->tail)->next = &s; else l->head = &s;
@@ -495,6 +514,7 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
     addtimer(&t);
   }
   int err = unlock(arg);
+  bool armed = !err && gp && intrarmcond(gp, &s);  // CW4
   if (err) {  // not the caller's to unlock: leave without waiting
     listlock(l)->lock();
     bool mine = listremove(l, &s);
@@ -503,7 +523,7 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
       if (gp) gopark(condcommit, &s, waitReasonSyncCondWait); else notesleep(&s.n);
     }
   } else if (gp) {
-    gopark(condcommit, &s, waitReasonSyncCondWait);
+    gopark(armed ? condcommitintr : condcommit, &s, waitReasonSyncCondWait);
   } else if (!notetsleepuntil(&s.n, deadline)) {
     listlock(l)->lock();
     s.expired = listremove(l, &s);
@@ -513,6 +533,9 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
   // s.expired: set by the timer under the list's lock, read after deltimer (which waits
   // for the timer's run), or by this thread itself.
   if (timed) deltimer(&t);
+  if (armed && intrdisarm(gp, s.cancelled ? -ECANCELED : 0, intrCancel) == -EINTR) {
+    return ECANCELED;
+  }
   if (err) return err;
   return s.expired ? ETIMEDOUT : 0;
 }

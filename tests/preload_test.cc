@@ -317,6 +317,31 @@ TEST(Preload, ClosingEveryFdOrDupingOntoOnesLeavesTheRuntimesOwn) {
                       "after them: 1\nafter closing them: 1\n");
 }
 
+// pthread_cancel of a goroutine-thread, deferred: acted on where it waits (a pipe's read, a
+// sleep, poll, sem_wait, pthread_join, a condition with its mutex held again) or where it
+// asks (pthread_testcancel), held while it disables it, and at a call that would not wait.
+// It hung every join before: pthread_cancel returned ENOTSUP.
+TEST(Preload, CancelledThreadsEndWhereTheyWait) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  const char* each = ": cancel 0, join 0, canceled, cleanup 1, went on 0\n";
+  std::string expect;
+  for (const char* name : {"read", "sleep", "poll", "sem_wait", "join", "testcancel"}) {
+    expect += std::string(name) + each;
+  }
+  expect += std::string("cond_wait") + each + "  held in its handler: 1, free after: 1\n";
+  expect += std::string("cond_timedwait") + each + "  held in its handler: 1\n";
+  expect += "a signal after a cancel woke the other waiter: 1\n"
+            "  disabled: old state enable, old type deferred, slept through\n"
+            "  enabled again: old state disable\n";
+  expect += std::string("disabled") + each + "ready read" + each;
+  expect += "the byte is still there: 1\nother: cancel 0, join 0\nmain's setcancelstate: 0 0\n"
+            "bad state: 1, bad type: 1\n";
+  expectAtOneAndTwoPs("cancel", expect);
+  // Requests landing anywhere in a loop of reads, sleeps and condition waits: every join
+  // says PTHREAD_CANCELED.
+  expectAtOneAndTwoPs("cancel stress 3000", "stress: 3000 of 3000 cancelled, mutex free: 1\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
