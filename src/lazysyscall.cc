@@ -12,7 +12,8 @@
 //      kernel restarts after a signal handler with SA_RESTART (restartable: read, write,
 //      the receiving socket calls, wait4, futex without a timeout: restartnr), or one a
 //      handler ends in EINTR but that may be made again as it was (semop, msgrcv, a futex
-//      wait with an absolute deadline: remakenr; sysmon notes which, m.sigcallnr), or a
+//      wait with an absolute deadline, a wait on the program's own io_uring: remakenr;
+//      sysmon notes which, m.sigcallnr), or a
 //      write the signal may cut short after some bytes but that may be gone on with
 //      (a pipe's large one, a stream socket's: continuable). It sets m.sigreq and sends
 //      the thread SIGURG. (A call that a handler would cut short otherwise — nanosleep,
@@ -74,6 +75,7 @@
 #include <climits>
 #include <cstring>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 
 #include "annotate.h"
 #include "runtime.h"
@@ -332,6 +334,13 @@ bool remakenr(long nr, const unsigned long* a) {
       return true;
     case SYS_semtimedop:
       return a[3] == 0;
+    case SYS_io_uring_enter:
+      // The program's own ring: a wait for completions (liburing's io_uring_wait_cqe) with
+      // no signal mask and no timeout (no EXT_ARG, argp null). One that submitted returns
+      // its count, not EINTR, so the one made again submits nothing the first did; it waits
+      // for the same CQ tail, which only the program moves.
+      return (a[3] & IORING_ENTER_GETEVENTS) && a[2] > 0 && !(a[3] & IORING_ENTER_EXT_ARG) &&
+             a[4] == 0;
     case SYS_futex: {
       // FUTEX_WAIT_BITSET's deadline is absolute (libstdc++'s wait_until). FUTEX_WAIT's is
       // relative: made again, it ends later than asked, by the time sysmon took to look

@@ -534,7 +534,8 @@ TEST(Syscall, CondWaitForAThreadLeavesThePToOthers) {
 }
 
 // Calls a signal handler ends in EINTR whatever SA_RESTART says, which may be made again as
-// they were (no timeout, or an absolute one: lazysyscall.cc, remakenr), give up their P too:
+// they were (no timeout, or an absolute one: lazysyscall.cc, remakenr: semop, msgrcv, futex
+// waits, a wait on the program's own io_uring), give up their P too:
 // sysmon's SIGURG ends them and they are made again, unseen (no EINTR). Without that, at 1 P
 // they held it until they returned, and the goroutine that would end them never ran.
 TEST(Syscall, CallsAHandlerEndsLeaveThePToOthersUnseen) {
@@ -620,6 +621,37 @@ TEST(Syscall, CallsAHandlerEndsLeaveThePToOthersUnseen) {
     });
     EXPECT_TRUE(progressed) << procs << " P: the others did not run during the timed waits";
     EXPECT_EQ(got, 0) << procs << " P: the relative futex waits (-100 - errno: one ended so)";
+  }
+}
+
+// A wait on the program's own io_uring (liburing's io_uring_wait_cqe: io_uring_enter with
+// GETEVENTS, remakenr), ended by a completion another thread submits. It held its P before.
+// (A test of its own: the ring's teardown queues task work on the thread that made it, which
+// ends a semop there in EINTR, as it does natively.)
+TEST(Syscall, WaitsOnTheProgramsOwnRingLeaveThePToOthers) {
+  for (int procs : {1, 2}) {
+    io_uring ring;
+    ASSERT_EQ(io_uring_queue_init(4, &ring, 0), 0);
+    int got = -2;
+    uint64_t data = 0;
+    bool progressed = progresswhile(procs, 1, [&](int) {
+      io_uring_cqe* cqe = nullptr;
+      int r = io_uring_wait_cqe(&ring, &cqe);
+      got = r < 0 ? -100 + r : cqe->res;
+      if (r == 0) {
+        data = cqe->user_data;
+        io_uring_cqe_seen(&ring, cqe);
+      }
+    }, [&] {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+      io_uring_prep_nop(sqe);
+      io_uring_sqe_set_data64(sqe, 42);
+      ASSERT_EQ(io_uring_submit(&ring), 1);
+    });
+    EXPECT_TRUE(progressed) << procs << " P: the others did not run during the ring's wait";
+    EXPECT_EQ(got, 0) << procs << " P: the ring's wait (-100 + its error)";
+    EXPECT_EQ(data, 42u);
+    io_uring_queue_exit(&ring);
   }
 }
 
