@@ -261,11 +261,14 @@ int64_t timeoutof(int fd, int opt) {
 // intrmode): not at all for a disk file (off >= 0: pread and pwrite, which other files
 // refuse), as the kernel's wait for a disk is uninterruptible; EINTR or a restart for the
 // rest. Only a goroutine something interrupts asks (atdisk: the marks, else an fstat).
+// intrnotdisk: the same for a file known to be none (no fstat).
+gmp::intrmode intrnotdisk() {
+  return gmp::sigintrtarget() || gmp::sigheldtarget() ? gmp::intrRestart : gmp::intrNever;
+}
 gmp::intrmode introf(int fd, int64_t off) {
-  if (off >= 0 || !(gmp::sigintrtarget() || gmp::sigheldtarget()) || atdisk(fd)) {
-    return gmp::intrNever;
-  }
-  return gmp::intrRestart;
+  if (off >= 0) return gmp::intrNever;
+  gmp::intrmode mode = intrnotdisk();
+  return mode == gmp::intrNever || atdisk(fd) ? gmp::intrNever : mode;
 }
 
 // inkernel: the result of real(), a call the ring cannot make as the kernel does (a disk
@@ -400,7 +403,7 @@ int32_t ringrwv(int op, int fd, const iovec* iov, int cnt, int64_t deadline) {
   }
   io_uring_sqe* sqe = gmp::sqeuntil(deadline);
   io_uring_prep_rw(op, sqe, fd, iov, unsigned(cnt), uint64_t(-1));
-  return gmp::parkuntil(sqe, deadline, introf(fd, -1));
+  return gmp::parkuntil(sqe, deadline, intrnotdisk());  // not atdisk, above
 }
 int32_t ringreadv(int fd, const iovec* iov, int cnt, int64_t deadline) {
   return ringrwv(IORING_OP_READV, fd, iov, cnt, deadline);

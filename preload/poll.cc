@@ -109,7 +109,7 @@ int epollof(const pollfd* fds, nfds_t n) {
       if (epoll_ctl(ep, EPOLL_CTL_MOD, fds[i].fd, &ev) == 0) continue;
     }
     if (errno == EBADF) continue;  // poll reports POLLNVAL for it: the re-check returns
-    close(ep);
+    syscall(SYS_close, ep);  // ours (scratchset)
     errno = saved;  // the kernel's poll then says what went wrong, if anything
     return -1;
   }
@@ -117,23 +117,33 @@ int epollof(const pollfd* fds, nfds_t n) {
   return ep;
 }
 
+// scratchset: pollg's epoll set, closed on every way out of the wait, a pthread_cancel's
+// unwinding too; by the kernel's close, as it is the hook's own and no cancellation point.
+struct scratchset {
+  int fd = -1;
+  ~scratchset() { drop(); }
+  void drop() {
+    if (fd >= 0) syscall(SYS_close, fd);
+    fd = -1;
+  }
+};
+
 // pollg: poll for a goroutine; deadline as parkready's.
 int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
   REAL(poll);
-  int ep = -1;
+  scratchset ep;
   int stale = 0;  // wakes of the scratch set that found nothing ready
   for (;;) {
     int r = looknow([&] { return real_poll(fds, n, 0); });
     if (r != 0 || (deadline >= 0 && gmp::nanotime() >= deadline)) {
-      if (ep >= 0) close(ep);
+      ep.drop();
       return r;
     }
     // The scratch set woke us and nothing is ready: it may watch a file whose number now
     // names another (closed and reused, dup2'd over), which stays ready. A fresh set; and
     // if a fresh one does it again, the kernel's poll, rather than a busy loop.
-    if (ep >= 0) {
-      close(ep);
-      ep = -1;
+    if (ep.fd >= 0) {
+      ep.drop();
       if (++stale > 1) {
         int ms = msleft(deadline, gmp::nanotime());
         return gmp::insyscall([&] { return real_poll(fds, n, ms); });  // blocks the M
@@ -143,11 +153,11 @@ int pollg(pollfd* fds, nfds_t n, int64_t deadline) {
     if (n == 1 && fds[0].fd >= 0) {
       ready = gmp::parkready(fds[0].fd, unsigned(fds[0].events), deadline, gmp::intrAlways);
     } else {
-      if (ep < 0) ep = epollof(fds, n);
-      ready = ep < 0 ? -1 : gmp::parkready(ep, POLLIN, deadline, gmp::intrAlways);
+      if (ep.fd < 0) ep.fd = epollof(fds, n);
+      ready = ep.fd < 0 ? -1 : gmp::parkready(ep.fd, POLLIN, deadline, gmp::intrAlways);
     }
     if (ready <= 0) {
-      if (ep >= 0) close(ep);
+      ep.drop();
       if (ready == 0) {  // timed out: what is ready now, usually none
         return looknow([&] { return real_poll(fds, n, 0); });
       }

@@ -205,7 +205,7 @@ int unlockmutex(void* m) { return pthread_mutex_unlock(static_cast<pthread_mutex
 
 int condwait(pthread_cond_t* c, pthread_mutex_t* m, int64_t deadline) {
   if (!glibcmutex(m) && ownedbyother(m)) return EPERM;
-  int r = condsleep(&condof(c)->list, unlockmutex, m, deadline);
+  int r = condsleep(&condof(c)->list, unlockmutex, m, deadline, true);
   if (r != 0 && r != ETIMEDOUT && r != ECANCELED) return r;  // not the caller's to unlock
   int relock = pthread_mutex_lock(m);  // EOWNERDEAD from a robust mutex comes first
   if (r == ECANCELED) cancelnow();     // with the mutex held again, as POSIX asks
@@ -327,7 +327,7 @@ int rwlock(pthread_rwlock_t* rw, bool write, int64_t deadline, bool trying) {
         o->wwaiting++;
         waiting = true;
       }
-      r = condsleep(&o->list, unlockinner, o, deadline);
+      r = condsleep(&o->list, unlockinner, o, deadline, false);
       lockacquire(&o->inner, -1);
       if (r) break;  // ETIMEDOUT
     }
@@ -671,6 +671,6 @@ GMP_HOOK int pthread_once(pthread_once_t* once, void (*fn)()) {
       condwake(&oncewaiters, true);
       return 0;
     }
-    condsleep(&oncewaiters, oncerecheck, once, -1);
+    condsleep(&oncewaiters, oncerecheck, once, -1, false);
   }
 }

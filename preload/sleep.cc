@@ -1,10 +1,11 @@
 // sleep.cc — sleeping parks the goroutine instead of the thread: nanosleep, clock_nanosleep,
 // usleep, sleep, and pause. libc's contract: invalid arguments fail as libc's do (the real
 // call reports them); a sleep that a signal handler cuts short fails with EINTR (never
-// restarted, SA_RESTART or not) and reports the time left, as on a thread. Handlers
-// interrupt goroutine 1 only (src/sigintr.cc): its sleeps park on a ring timeout, which a
-// handler can cancel, once the program has installed one; every other sleep parks on its P's
-// timers. Other callers get the real functions.
+// restarted, SA_RESTART or not) and reports the time left, as on a thread. A sleep that
+// something may cut short parks on a ring timeout, which can be cancelled: goroutine 1's and
+// a goroutine-thread's once the program installed a handler (src/sigintr.cc), and a
+// goroutine-thread's whose cancellation is on (pthread_cancel, SI7); every other sleep parks
+// on its P's timers. Other callers get the real functions.
 #include <liburing.h>
 #include <time.h>
 #include <unistd.h>

@@ -23,9 +23,11 @@
 //
 // Cancellation (GT2), deferred: pthread_cancel sets cancelPending in t.cancel (seq_cst) and,
 // unless t disabled it, ends t's interruptible park (sigintr.cc, SI7); t acts on it at its
-// next cancellation point (testcancel in the hooks, or an armed park that sees it, SI7):
-// it unwinds as pthread_exit(PTHREAD_CANCELED) does, with cancellation disabled from then on
-// (cancelActing: a cleanup handler's own cancellation points go on). cancelDisabled and
+// next cancellation point (testcancel in the hooks, or an armed park that sees it, SI7;
+// not inside a handler of the program's): it unwinds as pthread_exit(PTHREAD_CANCELED)
+// does. From a thread's end on (a return, pthread_exit, a cancellation: gthreadexiting)
+// cancellation is off for good (cancelActing: its handlers' and destructors' cancellation
+// points go on). cancelDisabled and
 // cancelAsync are written by t alone (pthread_setcancelstate and _setcanceltype); an
 // asynchronous type is kept for what it reads back and otherwise acts as deferred: a
 // goroutine is only unwound where it calls in (README).
@@ -283,6 +285,12 @@ void gthreadfree(gthread* t) {
   free(t);
 }
 
+// gthreadexiting: t, the caller, is ending (a return, pthread_exit or a cancellation): a
+// request acts no more (GT2), as glibc's EXITING_BIT.
+void gthreadexiting(gthread* t) {
+  t->cancel.fetch_or(cancelDisabled | cancelActing, std::memory_order_relaxed);  // its own
+}
+
 // gthreadstart: the thread's goroutine, on its own TCB: the thread's function, left by a
 // return or by pthread_exit (threadexit.cc), then its end as glibc's start_thread's.
 void gthreadstart(void* arg) {
@@ -297,6 +305,7 @@ void gthreadstart(void* arg) {
       t->retval = t->fn(t->arg);
     }
   }, t);
+  gthreadexiting(t);  // GT2: its destructors' cancellation points do not act
   calltlsdtors();
   runkeydtors(t);
   if (!t->gofn) threaddone();  // a goroutine is not one of the program's threads (TC1)
@@ -475,8 +484,10 @@ int gthreadcancel(gthread* t) {
 
 bool gthreadcancelled() {
   gthread* t = gmp_tls_thread;
-  return t && (t->cancel.load(std::memory_order_seq_cst) & (cancelPending | cancelDisabled)) ==
-                  cancelPending;
+  // Not in a handler of the program's: the unwinding would leave the signal's frame.
+  return t && gmp_handlerdepth == 0 &&
+         (t->cancel.load(std::memory_order_seq_cst) & (cancelPending | cancelDisabled)) ==
+             cancelPending;
 }
 
 bool gthreadcancelwatch() {
@@ -485,8 +496,7 @@ bool gthreadcancelwatch() {
 }
 
 void cancelnow() {
-  gmp_tls_thread->cancel.fetch_or(cancelDisabled | cancelActing, std::memory_order_relaxed);
-  threadexit(PTHREAD_CANCELED);
+  threadexit(PTHREAD_CANCELED);  // gthreadexitpoint turns further requests off
   __builtin_unreachable();  // a gthread is a goroutine: threadexit does not return
 }
 
@@ -516,6 +526,7 @@ int gthreaddetach(gthread* t) {
 exitpoint* gthreadexitpoint(void* ret) {
   gthread* t = gmp_tls_thread;
   if (!t) return nullptr;
+  gthreadexiting(t);  // GT2: its handlers' cancellation points do not act
   t->retval = ret;
   return &t->ep;
 }

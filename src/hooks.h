@@ -247,15 +247,15 @@ bool syncspin(int iter);
 bool gyield();
 // A condition's waiters, in three words of the condition object (lock, head, tail):
 // condsleep queues the caller, runs unlock(arg) and waits for condwake or the deadline:
-// 0, ETIMEDOUT, ECANCELED (a pthread_cancel of the caller ended the wait, sync.cc CW4: it
-// relocks and acts on it), or unlock's error (not zero: the caller did not wait). condwake
+// 0, ETIMEDOUT, ECANCELED (cancels, pthread_cond_wait's: a pthread_cancel of the caller
+// ended the wait, sync.cc CW4; it relocks and acts on it), or unlock's error (not zero: the caller did not wait). condwake
 // wakes one waiter, or all.
 struct waitlist {
   uint32_t lock;
   void* head;
   void* tail;
 };
-int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline);
+int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline, bool cancels);
 void condwake(waitlist* l, bool all);
 // goid of the caller when a goroutine, else 0 (pthread objects' owners).
 int64_t curgoid();

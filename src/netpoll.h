@@ -51,6 +51,7 @@ void netpollflushstale();
 // hands or goes idle without its owner's findRunnable (handoffp, procresize, sysmon before
 // it sleeps).
 void netpollenter(p* pp);
+void netpollenterring(pollring* r);  // the same for r (null: nothing); any thread
 
 // netpoll: reap r's completions onto out (the gs made runnable); false if none or r was
 // being reaped by another M. netpollall: every ring. Any M.
@@ -75,11 +76,15 @@ int netpollcancel(pollring* r, io_uring_sync_cancel_reg reg);
 // pthread_cancel ends it, SI7); intrcommit, in the park's commit after the submission, cancels op if a
 // handler came first; intrdisarm, after the resumption, turns the completion's result res
 // into -EINTR or restartcall if a handler cancelled it.
-bool intrarm(g* gp, pollring* r, void* op, bool readlike, bool cancelonly);
+// intrarm's answer: not armed, armed for handlers (and maybe pthread_cancel), or for
+// pthread_cancel alone (a ring park then only publishes, SI7).
+enum intrarmed : uint8_t { armedNot, armedSignals, armedCancel };
+intrarmed intrarm(g* gp, pollring* r, void* op, bool readlike, bool cancelonly);
 // intrarmcond: intrarm for a condition's waiter (sync.cc, CW4), which only a pthread_cancel
 // ends: armed when gp is a thread whose cancellation is enabled.
 bool intrarmcond(g* gp, void* waiter);
 void intrcommit(g* gp);
+bool intrhit(g* gp);  // gp's armed park was hit (seq_cst): its commit looks (SI3, SI7)
 int32_t intrdisarm(g* gp, int32_t res, intrmode mode);
 
 }  // namespace gmp

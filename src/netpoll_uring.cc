@@ -296,6 +296,16 @@ bool pollcommitintr(g* gp, void* arg) {
   return true;
 }
 
+// pollcommitcancel: pollcommit for an operation only a pthread_cancel may interrupt: it
+// joins the batch unless the request came first (SI7).
+bool pollcommitcancel(g* gp, void* arg) {
+  pollcommit(gp, arg);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // SI7: the publish, then the look
+  if (intrhit(gp)) netpollsubmit(static_cast<pollring*>(arg));
+  intrcommit(gp);
+  return true;
+}
+
 // kernelrestart: -ERESTARTSYS and its kin, which a cancel that signalled an io-wq worker in
 // the middle of a call may leave in the completion instead of -ECANCELED.
 bool kernelrestart(int32_t res) { return res <= -512 && res >= -516; }
@@ -333,7 +343,7 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   pollop op;  // NP3: lives here until the completion
   op.gp = mp->curg;
   io_uring_sqe_set_data(sqe, &op);
-  bool armed = mode != intrNever && intrarm(op.gp, r, &op, readlike(sqe), false);  // SI1
+  intrarmed armed = mode != intrNever ? intrarm(op.gp, r, &op, readlike(sqe), false) : armedNot;
   int fd = sqe->fd;
   bool tracked = fd >= 0 && fd < fdtableSize;
   std::atomic<int32_t>* fdwaiters = fdtable.load(std::memory_order_relaxed);  // set by now
@@ -341,12 +351,12 @@ int32_t netpollwait(io_uring_sqe* sqe, intrmode mode) {
   r->inflight.fetch_add(1, std::memory_order_relaxed);
   if (tracked) fdwaiters[fd].fetch_add(1, std::memory_order_seq_cst);
   // A hooked sleep that a signal may cut short parks on a ring timeout (preload/sleep.cc).
-  gopark(armed ? pollcommitintr : pollcommit, r,
+  gopark(armed == armedSignals ? pollcommitintr : armed == armedCancel ? pollcommitcancel : pollcommit, r,
          sqe->opcode == IORING_OP_TIMEOUT ? waitReasonSleep : waitReasonIOWait);
   if (tracked) fdwaiters[fd].fetch_sub(1, std::memory_order_seq_cst);
   // op.res was written before the goready that resumed us.
   int32_t res = kernelrestart(op.res) ? -ECANCELED : op.res;
-  return armed ? intrdisarm(op.gp, res, mode) : res;
+  return armed != armedNot ? intrdisarm(op.gp, res, mode) : res;
 }
 
 void netpollflush(p* pp) {
@@ -362,6 +372,7 @@ void enterpublished(pollring* r) {
 }  // namespace
 
 void netpollenter(p* pp) { enterpublished(pp->ring.load(std::memory_order_acquire)); }
+void netpollenterring(pollring* r) { enterpublished(r); }
 
 void netpollflushstale() {
   int32_t np = nallp.load(std::memory_order_acquire);

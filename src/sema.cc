@@ -168,7 +168,8 @@ int semacquire(std::atomic<uint32_t>* addr, bool lifo, waitreason reason, int64_
       root->tail = &s;
     }
     if (gp) {
-      bool armed = mode != intrNever && intrarm(gp, nullptr, addr, false, mode == intrCancel);  // SEM6
+      bool armed = mode != intrNever &&
+                   intrarm(gp, nullptr, addr, false, mode == intrCancel) != armedNot;  // SEM6
       gopark(armed ? semunlockintr : semunlock, root, reason);  // SEM2
       if (deadline >= 0) deltimer(&t);  // it may be running: s lives until it is done
       if (armed) {

@@ -47,6 +47,11 @@
 //        arm (seq_cst) before the thread looks at the request, so one of them sees the
 //        other: a thread that finds it looks as a handler that came first (SI3). Woken so,
 //        the thread acts on it in intrdisarm, its operation over: it unwinds from there.
+//        A ring park armed for the request alone (armedCancel) only publishes its
+//        operation, as an unarmed one (NP6): after the publish its commit fences (seq_cst)
+//        and looks for a hit, submitting and cancelling itself when it finds one; the
+//        canceller hits (seq_cst) and then submits what is published before its cancel.
+//        One of the two sees the other's write.
 // A hit whose operation completed anyway (the data came first) returns the data: the
 // handler ran, the call succeeded, as on a thread that got both.
 //
@@ -90,6 +95,7 @@ enum : uint32_t {
   intrCancelHit = 256,   // ended by pthread_cancel (SI7)
   intrCancelOnly = 512,  // armed for pthread_cancel alone (intrCancel: join, a condition)
   intrCondWait = 1024,   // armed on a condition's waiter (intrarmcond), not an operation
+  intrCancelArmed = 2048,  // armed for pthread_cancel too: its thread's cancellation is on
 };
 
 // A handler handed to goroutine 1 (SI5).
@@ -116,7 +122,7 @@ std::atomic<bool> forwarding{false};
 // or a poll is cancelled at once; the wait is bounded all the same (a handler waits here:
 // SI4). Armed without a ring, gp waits in sem_wait on the word intrkey (sema.cc, SEM6), or
 // (intrCondWait) on a condition, intrkey its waiter (sync.cc, CW4).
-void cancel(g* gp) {
+void cancel(g* gp, bool cancelhit) {
   if (gp->intr.load(std::memory_order_relaxed) & intrCondWait) {  // the arm's own bit
     condintr(reinterpret_cast<void*>(gp->intrkey));
     return;
@@ -125,6 +131,9 @@ void cancel(g* gp) {
     semintr(reinterpret_cast<std::atomic<uint32_t>*>(gp->intrkey));
     return;
   }
+  // SI7: a park armed for pthread_cancel alone only published its operation (NP6); the
+  // canceller, no handler, submits what is published first.
+  if (cancelhit) netpollenterring(gp->intrring);
   io_uring_sync_cancel_reg reg{};
   reg.addr = gp->intrkey;
   reg.timeout.tv_sec = 0;
@@ -186,7 +195,7 @@ namespace {
 void arm(g* gp, pollring* r, void* op, uint32_t how, bool cancels) {
   gp->intrkey = reinterpret_cast<uint64_t>(op);
   gp->intrring = r;
-  uint32_t armed = intrArmed | intrCommit | how;
+  uint32_t armed = intrArmed | intrCommit | how | (cancels ? uint32_t(intrCancelArmed) : 0u);
   gp->intr.store(armed, std::memory_order_seq_cst);  // SI1
   // SI7: a request made before the arm finds it not armed yet; this look finds the request.
   // The park's commit cancels the operation (SI3), as for a handler that came first.
@@ -197,14 +206,14 @@ void arm(g* gp, pollring* r, void* op, uint32_t how, bool cancels) {
 }
 }  // namespace
 
-bool intrarm(g* gp, pollring* r, void* op, bool readlike, bool cancelonly) {
+intrarmed intrarm(g* gp, pollring* r, void* op, bool readlike, bool cancelonly) {
   bool handlers = !cancelonly && interruptible(gp) && forwarding.load(std::memory_order_acquire);
   bool held = !cancelonly && readlike && heldtarget(gp);
   bool cancels = gthreadcancelwatch();  // gp is the caller
-  if (!handlers && !held && !cancels) return false;
+  if (!handlers && !held && !cancels) return armedNot;
   arm(gp, r, op, (readlike ? uint32_t(intrReadlike) : 0u) |
                      (cancelonly ? uint32_t(intrCancelOnly) : 0u), cancels);
-  return true;
+  return handlers || held ? armedSignals : armedCancel;
 }
 
 bool intrarmcond(g* gp, void* waiter) {
@@ -213,8 +222,10 @@ bool intrarmcond(g* gp, void* waiter) {
   return true;
 }
 
+bool intrhit(g* gp) { return gp->intr.load(std::memory_order_seq_cst) & intrHit; }
+
 void intrcommit(g* gp) {
-  if (gp->intr.load(std::memory_order_seq_cst) & intrHit) cancel(gp);  // SI3
+  if (gp->intr.load(std::memory_order_seq_cst) & intrHit) cancel(gp, false);  // SI3
   gp->intr.fetch_and(~uint32_t(intrCommit), std::memory_order_release);
 }
 
@@ -247,7 +258,8 @@ namespace {
 // keeps gp from looking, set() runs.
 template <typename Set>
 bool hit(g* gp, uint32_t how, Set set, uint32_t need = 0) {
-  constexpr uint32_t kept = intrCommit | intrReadlike | intrCancelOnly | intrCondWait;
+  constexpr uint32_t kept =
+      intrCommit | intrReadlike | intrCancelOnly | intrCondWait | intrCancelArmed;
   uint32_t st = gp->intr.load(std::memory_order_seq_cst);
   for (;;) {
     if ((st & ~kept) != intrArmed || (st & need) != need) return false;
@@ -256,7 +268,7 @@ bool hit(g* gp, uint32_t how, Set set, uint32_t need = 0) {
     if (gp->intr.compare_exchange_weak(st, to, std::memory_order_seq_cst)) break;
   }
   set();
-  cancel(gp);
+  cancel(gp, how & intrCancelHit);
   gp->intr.fetch_and(~uint32_t(intrBusy), std::memory_order_release);
   return true;
 }
@@ -305,7 +317,9 @@ void sigintrg(g* gp, bool restart) {
 }
 
 void sigintrcancel(g* gp) {
-  hit(gp, intrCancelHit, [] {});
+  // Only a park armed while its thread's cancellation was on (it cannot turn it off while
+  // it waits): one armed for handlers alone stays (SI7).
+  hit(gp, intrCancelHit, [] {}, intrCancelArmed);
 }
 
 void sigintrheld(g* gp) {

@@ -343,7 +343,7 @@ extern "C" {
 int gmp_cond_wait(gmp_cond_t* c, gmp_mutex_t* m) {
   if (!c || !m) return -EINVAL;
   if (!(at(m->state).load(std::memory_order_relaxed) & mutexLocked)) return -EPERM;
-  if (int err = condsleep(listof(c), unlockgmp, m, -1)) return -err;
+  if (int err = condsleep(listof(c), unlockgmp, m, -1, false)) return -err;
   gmp_mutex_lock(m);
   return 0;
 }
@@ -496,7 +496,7 @@ void condintr(void* waiter) {
   if (mine) condwakeone(s);
 }
 
-int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
+int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline, bool cancels) {
   g* gp = curgoroutine();
   condwaiter s{gp, {}, nullptr, {0}, false, false, false, l,
                forkgen.load(std::memory_order_relaxed)};
@@ -514,7 +514,7 @@ int condsleep(waitlist* l, int (*unlock)(void*), void* arg, int64_t deadline) {
     addtimer(&t);
   }
   int err = unlock(arg);
-  bool armed = !err && gp && intrarmcond(gp, &s);  // CW4
+  bool armed = cancels && !err && gp && intrarmcond(gp, &s);  // CW4
   if (err) {  // not the caller's to unlock: leave without waiting
     listlock(l)->lock();
     bool mine = listremove(l, &s);

@@ -319,7 +319,8 @@ TEST(Preload, ClosingEveryFdOrDupingOntoOnesLeavesTheRuntimesOwn) {
 
 // pthread_cancel of a goroutine-thread, deferred: acted on where it waits (a pipe's read, a
 // sleep, poll, sem_wait, pthread_join, a condition with its mutex held again) or where it
-// asks (pthread_testcancel), held while it disables it, and at a call that would not wait.
+// asks (pthread_testcancel), held while it disables it, and at a call that would not wait;
+// not in a rwlock's wait, nor once the thread ends its own way.
 // It hung every join before: pthread_cancel returned ENOTSUP.
 TEST(Preload, CancelledThreadsEndWhereTheyWait) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
@@ -328,6 +329,10 @@ TEST(Preload, CancelledThreadsEndWhereTheyWait) {
   for (const char* name : {"read", "sleep", "poll", "sem_wait", "join", "testcancel"}) {
     expect += std::string(name) + each;
   }
+  expect += std::string("poll of two") + each + "  descriptors left behind: 0\n";
+  expect += "rwlock: got the lock 1, then canceled\n"
+            "pthread_exit with a request pending: value 7, handler and destructor runs 2\n"
+            "return with a request pending: value -1, handler and destructor runs 1\n";
   expect += std::string("cond_wait") + each + "  held in its handler: 1, free after: 1\n";
   expect += std::string("cond_timedwait") + each + "  held in its handler: 1\n";
   expect += "a signal after a cancel woke the other waiter: 1\n"
@@ -337,6 +342,8 @@ TEST(Preload, CancelledThreadsEndWhereTheyWait) {
   expect += "the byte is still there: 1\nother: cancel 0, join 0\nmain's setcancelstate: 0 0\n"
             "bad state: 1, bad type: 1\n";
   expectAtOneAndTwoPs("cancel", expect);
+  // With a handler installed, the parks are armed for it too (sigintr.cc, SI7).
+  expectAtOneAndTwoPs("cancel handlers", expect);
   // Requests landing anywhere in a loop of reads, sleeps and condition waits: every join
   // says PTHREAD_CANCELED.
   expectAtOneAndTwoPs("cancel stress 3000", "stress: 3000 of 3000 cancelled, mutex free: 1\n");

@@ -4,25 +4,40 @@
 // cleanup handler ran (C, without -fexceptions: glibc's setjmp-based handlers), and what the
 // thread did after the request. Natively and preloaded the output is the same; a cancel
 // that is not acted on where the thread waits hangs the join (the test's timeout).
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 static int fds[2];
+static int efd;  // an eventfd nobody writes
+static int sem_fd(void) { return efd; }
 static sem_t sem;
 static atomic_int cleaned;
 static atomic_int started;
 static atomic_int after;  // set when a thread went on past a point that should have acted
 
 static void cleanup(void* arg) { atomic_fetch_add(&cleaned, *(int*)arg); }
+static void onusr1(int sig) { (void)sig; }
+
+// fdcount: the process's open descriptors.
+static int fdcount(void) {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (d && readdir(d)) n++;
+  if (d) closedir(d);
+  return n;
+}
 
 static void waitstarted(void) {
   while (!atomic_load(&started)) usleep(1000);
@@ -137,6 +152,59 @@ static void* ready(void* arg) {
   return NULL;
 }
 
+// pollpair: a poll of two fds, cancelled while it waits: the preload's scratch epoll set
+// must not outlive it (a descriptor leaked per cancel).
+static void pollpair(void) {
+  struct pollfd p[2] = {{fds[0], POLLIN, 0}, {sem_fd(), POLLIN, 0}};
+  poll(p, 2, -1);
+}
+
+// rwlocked: pthread_rwlock_wrlock is no cancellation point: the request waits until the
+// thread holds the lock and reaches one.
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static atomic_int gotlock;
+static void rwlocked(void) {
+  pthread_rwlock_wrlock(&rw);
+  atomic_store(&gotlock, 1);
+  pthread_rwlock_unlock(&rw);
+  pthread_testcancel();
+}
+
+// exiting: a request pending while the thread ends its own way, by pthread_exit or by
+// returning: its cleanup handlers and key destructors call cancellation points (a write),
+// which must not act (each runs once; the thread's value is its own).
+static atomic_int handlerruns;
+static pthread_key_t key;
+static void writer(void* arg) {
+  (void)arg;
+  write(fds[1], "", 0);
+  atomic_fetch_add(&handlerruns, 1);
+}
+static void* exiting(void* arg) {
+  pthread_setspecific(key, &handlerruns);
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+  atomic_store(&started, 1);
+  while (atomic_load(&started) != 2) usleep(1000);  // cancelled meanwhile
+  pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);  // no cancellation point
+  pthread_cleanup_push(writer, NULL);
+  if (arg) pthread_exit((void*)7);
+  pthread_cleanup_pop(1);
+  return (void*)8;
+}
+static void endingwithrequest(const char* name, void* arg) {
+  pthread_t t;
+  void* ret = NULL;
+  atomic_store(&started, 0);
+  atomic_store(&handlerruns, 0);
+  pthread_create(&t, NULL, exiting, arg);
+  while (!atomic_load(&started)) usleep(1000);
+  pthread_cancel(t);
+  atomic_store(&started, 2);
+  pthread_join(t, &ret);
+  printf("%s with a request pending: value %ld, handler and destructor runs %d\n", name,
+         (long)ret, atomic_load(&handlerruns));
+}
+
 static void run(const char* name, void* (*fn)(void*), void* arg) {
   pthread_t t;
   void* ret = NULL;
@@ -203,6 +271,15 @@ static int stress(int n) {
 
 int main(int argc, char** argv) {
   if (pipe(fds) != 0 || sem_init(&sem, 0, 0) != 0) return 1;
+  efd = eventfd(0, EFD_CLOEXEC);
+  if (pthread_key_create(&key, writer) != 0) return 1;
+  if (argc > 1 && strcmp(argv[1], "handlers") == 0) {
+    // Parks armed for handlers as well as for the request (another commit, sigintr.cc).
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = onusr1;
+    sigaction(SIGUSR1, &sa, NULL);
+  }
   if (argc > 2 && strcmp(argv[1], "stress") == 0) return stress(atoi(argv[2]));
   run("read", blocked, (void*)readone);
   run("sleep", blocked, (void*)sleeplong);
@@ -211,6 +288,23 @@ int main(int argc, char** argv) {
   pthread_create(&other, NULL, forever, NULL);
   run("join", blocked, (void*)joinother);
   run("testcancel", blocked, (void*)testcancel);
+  int before = fdcount();
+  run("poll of two", blocked, (void*)pollpair);
+  printf("  descriptors left behind: %d\n", fdcount() - before);
+  pthread_rwlock_wrlock(&rw);
+  atomic_store(&started, 0);
+  pthread_t locker;
+  void* lockret = NULL;
+  pthread_create(&locker, NULL, blocked, (void*)rwlocked);
+  waitstarted();
+  pthread_cancel(locker);
+  usleep(20 * 1000);
+  pthread_rwlock_unlock(&rw);
+  pthread_join(locker, &lockret);
+  printf("rwlock: got the lock %d, then %s\n", atomic_load(&gotlock),
+         lockret == PTHREAD_CANCELED ? "canceled" : "returned");
+  endingwithrequest("pthread_exit", &key);
+  endingwithrequest("return", NULL);
   run("cond_wait", condwaiter, NULL);
   printf("  held in its handler: %d, free after: %d\n", atomic_load(&ownedincleanup),
          pthread_mutex_trylock(&mu) == 0 && pthread_mutex_unlock(&mu) == 0);
