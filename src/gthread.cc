@@ -25,12 +25,14 @@
 // unless t disabled it, ends t's interruptible park (sigintr.cc, SI7); t acts on it at its
 // next cancellation point (testcancel in the hooks, or an armed park that sees it, SI7;
 // not inside a handler of the program's): it unwinds as pthread_exit(PTHREAD_CANCELED)
-// does. From a thread's end on (a return, pthread_exit, a cancellation: gthreadexiting)
+// does. An asynchronous type also marks its goroutine (g.asynccancel): sysmon preempts it
+// where it computes in the program's own code, and it acts there, unwinding through the
+// preemption's signal frame (preempt.cc). From a thread's end on (a return, pthread_exit, a cancellation: gthreadexiting)
 // cancellation is off for good (cancelActing: its handlers' and destructors' cancellation
 // points go on). cancelDisabled and
 // cancelAsync are written by t alone (pthread_setcancelstate and _setcanceltype); an
 // asynchronous type is kept for what it reads back and otherwise acts as deferred: a
-// goroutine is only unwound where it calls in (README).
+// goroutine is unwound only where it calls in or where sysmon preempts it (README).
 //
 // At the end, on the thread's own TCB, as glibc's start_thread: C++ thread_local destructors
 // (__call_tls_dtors), pthread key destructors (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds),
@@ -478,8 +480,18 @@ int gthreadcancel(gthread* t) {
   if (old & (cancelPending | cancelDisabled)) return 0;
   // As gthreadinterrupt: a record a later gthread reuses is not t's.
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
-  if (gp && gp->fsbase == t->tcb) sigintrcancel(gp);
+  if (!gp || gp->fsbase != t->tcb) return 0;
+  // Asynchronous: sysmon preempts it where it computes, and it acts there (preempt.cc).
+  if (old & cancelAsync) gp->asynccancel.store(true, std::memory_order_relaxed);
+  sigintrcancel(gp);
   return 0;
+}
+
+bool gthreadasynccancelled() {
+  gthread* t = gmp_tls_thread;
+  constexpr uint32_t on = cancelPending | cancelAsync;
+  return t && gmp_handlerdepth == 0 &&
+         (t->cancel.load(std::memory_order_seq_cst) & (on | cancelDisabled)) == on;
 }
 
 bool gthreadcancelled() {

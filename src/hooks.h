@@ -218,6 +218,7 @@ void gthreadinterrupt(gthread* t, bool restart);
 // value 0 (ENABLE, DEFERRED) or 1 (DISABLE, ASYNCHRONOUS); the old value in *old; 0.
 int gthreadcancel(gthread* t);
 bool gthreadcancelled();
+bool gthreadasynccancelled();  // the same with an asynchronous type: act where preempted
 bool gthreadcancelwatch();
 [[noreturn]] void cancelnow();
 inline void testcancel() {

@@ -37,7 +37,8 @@
 //   1. sysmon (lazysyscalls): a Prunning P whose schedtick stood still for 10 ms, whose
 //      thread is running (/proc: in no system call), and asyncpreemptwanted: its goroutine
 //      has a TCB of its own and something waits for the P (its run queue or the global one
-//      holds goroutines, one of its timers is due, or gmp_maxprocs stops the world). It stores m.sigreq = sigreqPreempt
+//      holds goroutines, one of its timers is due, gmp_maxprocs stops the world, or an
+//      asynchronous pthread_cancel waits for it). It stores m.sigreq = sigreqPreempt
 //      and sends SIGURG (LS1).
 //   2. the thread's SIGURG handler (lazysyscallsig, then asyncpreemptsig): PR1-PR4, then it
 //      sends the thread to gmp_asyncpreempt (asm/amd64/preempt.S) instead of back to the
@@ -154,8 +155,11 @@ bool asyncpreemptwanted(p* pp, g* gp, int64_t now) {
     return false;  // PR1
   }
   if (!runqempty(pp) || sched.runqsize_.load(std::memory_order_relaxed) != 0 ||
-      sched.gcwaiting.load(std::memory_order_relaxed)) {
-    return true;  // goroutines wait, or a stop of the world waits for the P (sysmon.cc)
+      sched.gcwaiting.load(std::memory_order_relaxed) ||
+      gp->asynccancel.load(std::memory_order_relaxed)) {
+    // goroutines wait, a stop of the world waits for the P (sysmon.cc), or an asynchronous
+    // pthread_cancel for the goroutine (gmp_asyncpreempt2)
+    return true;
   }
   int64_t when = pp->timer0when.load(std::memory_order_relaxed);
   return when != 0 && when <= now;
@@ -178,5 +182,10 @@ void asyncpreemptsig(m* mp, g* gp, void* ctx) {
 extern "C" void gmp_asyncpreempt2() {
   gmp::p* pp = gmp::getg()->m_->p_;
   pp->npreempt.store(pp->npreempt.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // An asynchronous pthread_cancel acts here, where the program's code was stopped: the
+  // unwinding goes on through gmp_asyncpreempt's signal frame into that code's frames, as
+  // glibc's does from its SIGCANCEL handler. (A type turned deferred since: a preemption.)
+  if (gmp::gthreadasynccancelled()) gmp::cancelnow();
+  gmp::getg()->asynccancel.store(false, std::memory_order_relaxed);
   gmp::gosched();
 }

@@ -877,6 +877,7 @@ void goexit0(g* gp) {
   gp->waitreason_ = waitReasonZero;
   gp->cleanup = nullptr;  // TC2: a handler left registered by a frame that longjmp'd away
   gp->exiting = nullptr;
+  gp->asynccancel.store(false, std::memory_order_relaxed);
   gfput(pp, gp);
   schedule();
 }

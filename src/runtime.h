@@ -144,6 +144,11 @@ struct g {
   // (pthread_cleanup_push) and, while it unwinds, where the unwinding stops. The g's own.
   void* cleanup;
   exitpoint* exiting;
+  // An asynchronous pthread_cancel waits for this goroutine-thread (gthread.cc, GT2): set
+  // by the canceller (relaxed), read by sysmon, which then preempts it (preempt.cc), and
+  // cleared by the goroutine there or by goexit0. A hint: a mark that lands on the record's
+  // next goroutine costs it one preemption (gmp_asyncpreempt2 asks its own thread).
+  std::atomic<bool> asynccancel;
 #if GMP_STACK_ANNOTATIONS
   void* fiberfake;  // ASan's fake frames while switched out (annotate.h); owner
 #endif

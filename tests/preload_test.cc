@@ -319,14 +319,16 @@ TEST(Preload, ClosingEveryFdOrDupingOntoOnesLeavesTheRuntimesOwn) {
 
 // pthread_cancel of a goroutine-thread, deferred: acted on where it waits (a pipe's read, a
 // sleep, poll, sem_wait, pthread_join, a condition with its mutex held again) or where it
-// asks (pthread_testcancel), held while it disables it, and at a call that would not wait;
+// asks (pthread_testcancel), where it computes with an asynchronous type (sysmon preempts
+// it there), held while it disables it, and at a call that would not wait;
 // not in a rwlock's wait, nor once the thread ends its own way.
 // It hung every join before: pthread_cancel returned ENOTSUP.
 TEST(Preload, CancelledThreadsEndWhereTheyWait) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
   const char* each = ": cancel 0, join 0, canceled, cleanup 1, went on 0\n";
   std::string expect;
-  for (const char* name : {"read", "sleep", "poll", "sem_wait", "join", "testcancel"}) {
+  for (const char* name :
+       {"read", "sleep", "poll", "sem_wait", "join", "testcancel", "asynchronous"}) {
     expect += std::string(name) + each;
   }
   expect += std::string("poll of two") + each + "  descriptors left behind: 0\n";

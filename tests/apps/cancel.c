@@ -74,6 +74,14 @@ static void testcancel(void) {
   for (;;) pthread_testcancel();
 }
 
+// computing: an asynchronous type, and a loop that calls nothing: cancelled where it
+// computes.
+static void compute(void) {
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+  for (volatile unsigned long x = 0;; x++) {
+  }
+}
+
 static void* forever(void* arg) {
   (void)arg;
   pause();
@@ -288,6 +296,7 @@ int main(int argc, char** argv) {
   pthread_create(&other, NULL, forever, NULL);
   run("join", blocked, (void*)joinother);
   run("testcancel", blocked, (void*)testcancel);
+  run("asynchronous", blocked, (void*)compute);
   int before = fdcount();
   run("poll of two", blocked, (void*)pollpair);
   printf("  descriptors left behind: %d\n", fdcount() - before);
