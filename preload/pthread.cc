@@ -12,9 +12,12 @@
 //     target's parked call, or, when the target waits in a call that holds its thread,
 //     sends it to that thread; one the target blocks is pending for it alone
 //     (src/sigpend.cc); of itself, to the M it runs on, before it returns;
-//   - gettid() is the M's, and changes as the thread moves between Ms.
+//   - gettid() is the M's, and changes as the thread moves between Ms;
+//   - a gthread's CPU set and scheduling policy are kept and read back, not applied.
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -301,6 +304,72 @@ GMP_HOOK int pthread_getname_np(pthread_t th, char* buf, size_t len) {
   memcpy(buf, name, n);
   buf[n] = 0;
   return 0;
+}
+
+// A gthread's CPU set and scheduling policy are its own, kept and not applied (src/gthread.cc,
+// GT3): glibc's calls would ask the kernel about its TCB's tid, which no OS thread has
+// (ESRCH).
+GMP_HOOK int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t* set) {
+  REAL(pthread_setaffinity_np);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_setaffinity_np(th, size, set);
+  return gthreadaffinity(t, size, const_cast<cpu_set_t*>(set), false);
+}
+
+GMP_HOOK int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t* set) {
+  REAL(pthread_getaffinity_np);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_getaffinity_np(th, size, set);
+  return gthreadaffinity(t, size, set, true);
+}
+
+GMP_HOOK int pthread_getschedparam(pthread_t th, int* policy, sched_param* param) {
+  REAL(pthread_getschedparam);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_getschedparam(th, policy, param);
+  return gthreadsched(t, policy, &param->sched_priority, schedRead);
+}
+
+GMP_HOOK int pthread_setschedparam(pthread_t th, int policy, const sched_param* param) {
+  REAL(pthread_setschedparam);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_setschedparam(th, policy, param);
+  int priority = param->sched_priority;
+  return gthreadsched(t, &policy, &priority, schedPolicy);
+}
+
+GMP_HOOK int pthread_setschedprio(pthread_t th, int priority) {
+  REAL(pthread_setschedprio);
+  gthread* t = gthreadof(id(th));
+  if (!t) return real_pthread_setschedprio(th, priority);
+  int policy = 0;
+  return gthreadsched(t, &policy, &priority, schedPriority);
+}
+
+// prctl's PR_SET_NAME and PR_GET_NAME name the calling thread: a gthread's name is its own
+// (pthread_setname_np's), not that of the M it runs on.
+GMP_HOOK int prctl(int option, ...) {
+  REAL(prctl);
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a[4];
+  for (auto& x : a) x = va_arg(ap, unsigned long);
+  va_end(ap);
+  gthread* t = gthreadself();
+  if (t && (option == PR_SET_NAME || option == PR_GET_NAME)) {
+    char* name = gthreadname(t);
+    auto* user = reinterpret_cast<char*>(a[0]);
+    if (option == PR_SET_NAME) {
+      strncpy(name, user, 15);  // the kernel's comm: 15 bytes and a zero
+      name[15] = 0;
+    } else {
+      const char* shown = *name ? name : program_invocation_short_name;
+      strncpy(user, shown, 15);
+      user[15] = 0;
+    }
+    return 0;
+  }
+  return real_prctl(option, a[0], a[1], a[2], a[3]);
 }
 
 GMP_HOOK int sched_yield() {

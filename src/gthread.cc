@@ -34,6 +34,12 @@
 // asynchronous type is kept for what it reads back and otherwise acts as deferred: a
 // goroutine is unwound only where it calls in or where sysmon preempts it (README).
 //
+// Kernel attributes (GT3). A gthread runs on whichever M is free, so the CPU affinity and
+// scheduling policy the program gives it (pthread_setaffinity_np, pthread_setschedparam,
+// pthread_setschedprio) are checked as the kernel checks them, kept and read back, and not
+// applied to any OS thread (README); a real-time policy is refused with EPERM, as for a
+// thread without the privilege. Any thread sets or reads them, under t's attrlock.
+//
 // At the end, on the thread's own TCB, as glibc's start_thread: C++ thread_local destructors
 // (__call_tls_dtors), pthread key destructors (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds),
 // then malloc's thread cache goes back to the arenas (tcacheshutdown: glibc 2.36 exports no
@@ -52,6 +58,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "annotate.h"
 #include "hooks.h"
@@ -99,6 +106,12 @@ struct gthread {
   std::atomic<uint32_t> joinstate;   // GT1
   std::atomic<uint32_t> done{0};     // semaphore: released once at exit
   std::atomic<uint32_t> cancel{0};   // GT2
+  // GT3: the kernel attributes the program gave the thread, kept and read back.
+  rtmutex attrlock;
+  bool hasaffinity;
+  cpu_set_t affinity;
+  int policy;    // SCHED_OTHER (0) until set
+  int priority;
   char name[16];                     // pthread_setname_np; the thread's or anyone's
   exitpoint ep;                      // pthread_exit's way out (the thread's own)
   keyslot keys1[keysinline];         // the thread's own
@@ -574,6 +587,51 @@ void gthreadinterrupt(gthread* t, bool restart) {
   // one's calls (its fsbase is another TCB): then nothing is interrupted.
   g* gp = __atomic_load_n(&t->gp, __ATOMIC_ACQUIRE);
   if (gp && gp->fsbase == t->tcb) sigintrg(gp, restart);
+}
+
+int gthreadaffinity(gthread* t, size_t size, cpu_set_t* set, bool get) {
+  if (get) {
+    // The kernel's answer: EINVAL for a set smaller than its own; glibc's clears the rest.
+    cpu_set_t mine;
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0) return errno;
+    std::lock_guard<rtmutex> g(t->attrlock);
+    const cpu_set_t& from = t->hasaffinity ? t->affinity : mine;
+    memset(set, 0, size);
+    memcpy(set, &from, size < sizeof from ? size : sizeof from);
+    return 0;
+  }
+  // The kernel's check: some CPU of the set is one the process may run on.
+  cpu_set_t want, allowed, both;
+  CPU_ZERO(&want);
+  memcpy(&want, set, size < sizeof want ? size : sizeof want);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return errno;
+  CPU_AND(&both, &want, &allowed);
+  if (CPU_COUNT(&both) == 0) return EINVAL;
+  std::lock_guard<rtmutex> g(t->attrlock);
+  t->affinity = want;
+  t->hasaffinity = true;
+  return 0;
+}
+
+int gthreadsched(gthread* t, int* policy, int* priority, int set) {
+  if (set == schedRead) {
+    std::lock_guard<rtmutex> g(t->attrlock);
+    *policy = t->policy;
+    *priority = t->priority;
+    return 0;
+  }
+  int pol = *policy;
+  if (set == schedPriority) {
+    std::lock_guard<rtmutex> g(t->attrlock);
+    pol = t->policy;
+  }
+  int lo = sched_get_priority_min(pol), hi = sched_get_priority_max(pol);
+  if (lo < 0 || *priority < lo || *priority > hi) return EINVAL;
+  if (pol == SCHED_FIFO || pol == SCHED_RR) return EPERM;
+  std::lock_guard<rtmutex> g(t->attrlock);
+  t->policy = pol;
+  t->priority = *priority;
+  return 0;
 }
 
 bool gthreaddetached(gthread* t) {

@@ -2,6 +2,7 @@
 // The preload files call only what is declared here, never scheduler internals.
 #pragma once
 
+#include <sched.h>
 #include <signal.h>
 
 #include <cstddef>
@@ -226,6 +227,12 @@ inline void testcancel() {
 }
 int gthreadcancelmode(bool state, int value, int* old);
 char* gthreadname(gthread* t);  // 16 bytes
+// Kernel attributes of t, kept and not applied (gthread.cc, GT3): gthreadaffinity gets or
+// sets t's CPU set (size bytes at set), gthreadsched reads (schedRead), sets (schedPolicy)
+// or changes the priority of (schedPriority) t's policy and priority. 0 or an errno value.
+int gthreadaffinity(gthread* t, size_t size, cpu_set_t* set, bool get);
+enum { schedRead, schedPolicy, schedPriority };
+int gthreadsched(gthread* t, int* policy, int* priority, int set);
 bool gthreadstack(gthread* t, uintptr_t* lo, size_t* size);  // false before it first ran
 void* gthreadgetspecific(gthread* t, unsigned key);
 int gthreadsetspecific(gthread* t, unsigned key, const void* v);  // 0 or ENOMEM

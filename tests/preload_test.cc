@@ -351,6 +351,22 @@ TEST(Preload, CancelledThreadsEndWhereTheyWait) {
   expectAtOneAndTwoPs("cancel stress 3000", "stress: 3000 of 3000 cancelled, mutex free: 1\n");
 }
 
+// A thread's CPU set, scheduling policy and prctl name, set and read back as natively
+// (src/gthread.cc, GT3). glibc's calls failed with ESRCH on a goroutine-thread before.
+TEST(Preload, ThreadAttributesReadBackAsSet) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("threadattrs",
+                      "own set: 0, read back: 0, 1 CPU, CPU 0 in it: 1\n"
+                      "an empty set: Invalid argument\n"
+                      "policy: 0, SCHED_OTHER, priority 0\n"
+                      "SCHED_BATCH: 0, read back SCHED_BATCH\n"
+                      "SCHED_OTHER at priority 5: Invalid argument\n"
+                      "setschedprio 1: Invalid argument, 0: 0\n"
+                      "prctl name: 0, worker-with-a-l, pthread_getname_np: worker-with-a-l\n"
+                      "seen from main: set 0, 1 CPU; policy 0, SCHED_BATCH; name "
+                      "worker-with-a-l\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
