@@ -112,21 +112,45 @@ auto insyscall(F f) {
   return r;
 }
 
-// remadeonurg: call(), a wait in the kernel that any signal handler ends in EINTR
-// (sigsuspend, a ppoll or pselect with a mask), made again when it ended so for one of the
-// runtime's SIGURGs alone, no handler of the program's having run on the thread: sysmon's
-// preemption request may land just as the thread enters the call (preempt.cc), and the
-// program must see nothing of it. errno as it was before each try. On one thread: inside
-// insyscall's call.
+// remadeunseen: call(), a wait in the kernel that ends in EINTR when its thread has a
+// signal pending (sigsuspend, a ppoll or pselect with a mask, semop, sigtimedwait,
+// epoll_wait), made again when it ended so with no handler of the program's having run on
+// the thread. The runtime's causes, which the program must not see: its SIGURGs (sysmon's
+// preemption request may land just as the thread enters the call, preempt.cc), and the task
+// work of its rings, which io_uring flags to the thread that submitted an operation as a
+// pending signal (TIF_NOTIFY_SIGNAL) when the operation completes: a semop on the M whose
+// P's goroutine read a pipe ended in EINTR when the pipe was written (tests/apps/quietwaits.c).
+// errno as it was before each try. On one thread: inside insyscall's call.
 template <typename F>
-auto remadeonurg(F call) {
+auto remadeunseen(F call) {
   int saved = errno;
   for (;;) {
-    uint32_t urgs = gmp_sigurgs, ran = gmp_handlersran;
+    uint32_t ran = gmp_handlersran;
     auto r = call();
-    if (r != -1 || errno != EINTR || gmp_sigurgs == urgs || gmp_handlersran != ran) return r;
+    if (r != -1 || errno != EINTR || gmp_handlersran != ran) return r;
     errno = saved;
   }
+}
+
+// remadeuntil: remadeunseen for a wait with a relative timeout ts (null: none), call(left)
+// made again with what is left of it; none left: a last call with a zero timeout, which
+// says the time is up as the kernel's does.
+template <typename F>
+auto remadeuntil(const timespec* ts, F call) {
+  // A bad one gets the kernel's own answer; one of 30 years or more, made again whole.
+  if (!ts || ts->tv_sec < 0 || ts->tv_sec >= (int64_t(1) << 30) || ts->tv_nsec < 0 ||
+      ts->tv_nsec >= 1000000000) {
+    return remadeunseen([&] { return call(ts); });
+  }
+  const int64_t deadline = whenafter(nanotime(), ts->tv_sec * 1000000000 + ts->tv_nsec);
+  timespec left = *ts;
+  return remadeunseen([&] {
+    auto r = call(&left);
+    int64_t ns = deadline - nanotime();
+    if (ns < 0) ns = 0;
+    left = timespec{time_t(ns / 1000000000), long(ns % 1000000000)};
+    return r;
+  });
 }
 
 // parkready (poll.cc) parks until fd reports one of events (poll's bits), or until

@@ -44,21 +44,21 @@ auto kernelwait(F call) {
 }
 
 // looknow: call(), a poll, select or epoll_wait that does not wait (a zero timeout), made
-// again when one of the runtime's SIGURGs alone cut it short with EINTR (the kernel ends
+// again when the runtime alone cut it short with EINTR (remadeunseen; the kernel ends
 // even such a call so when a handler runs): a look made again is the same look. Without it
 // a sysmon request that landed as the thread got there showed the program an EINTR (one
 // process in 500 of tests/apps/firstcalls.c).
 template <typename F>
 auto looknow(F call) {
-  return gmp::remadeonurg(call);
+  return gmp::remadeunseen(call);
 }
 
 // maskedwait: a ppoll or pselect with a signal mask, real(), in the kernel with its P handed
-// on; one without a timeout (ts null) made again after a SIGURG of the runtime's alone
-// (remadeonurg: glibc gives the kernel a copy of *ts, so a try again would wait it anew).
+// on; one without a timeout (ts null) made again after an EINTR of the runtime's alone
+// (remadeunseen: glibc gives the kernel a copy of *ts, so a try again would wait it anew).
 template <typename F>
 int maskedwait(const timespec* ts, F real) {
-  auto once = [&] { return ts ? real() : gmp::remadeonurg(real); };
+  auto once = [&] { return ts ? real() : gmp::remadeunseen(real); };
   return kernelwait([&] { return gmp::insyscall(once); });
 }
 
@@ -292,7 +292,13 @@ GMP_HOOK int epoll_wait(int ep, epoll_event* evs, int max, int ms) {
     if (ready == -2) return interrupted();
     if (ready < 0) {
       int ms = msleft(deadline, gmp::nanotime());
-      return gmp::insyscall([&] { return real_epoll_wait(ep, evs, max, ms); });
+      timespec ts{ms / 1000, long(ms % 1000) * 1000000};
+      return gmp::insyscall([&] {
+        return gmp::remadeuntil(ms < 0 ? nullptr : &ts, [&](const timespec* left) {
+          int64_t ns = left ? left->tv_sec * 1000000000 + left->tv_nsec : -1;
+          return real_epoll_wait(ep, evs, max, ns < 0 ? -1 : msleft(ns, 0));
+        });
+      });
     }
   }
 }

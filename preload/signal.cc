@@ -289,18 +289,24 @@ GMP_HOOK int sigwait(const sigset_t* set, int* sig) {
   return gmp::insyscall([&] { return real_sigwait(set, sig); });
 }
 
+// sigwaitinfo and sigtimedwait end in EINTR for the runtime's causes too (remadeunseen).
 GMP_HOOK int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
   gmp::testcancel();
   REAL(sigwaitinfo);
   gmp::sigpendcall();
-  return gmp::insyscall([&] { return real_sigwaitinfo(set, info); });
+  return gmp::insyscall(
+      [&] { return gmp::remadeunseen([&] { return real_sigwaitinfo(set, info); }); });
 }
 
 GMP_HOOK int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* ts) {
   gmp::testcancel();
   REAL(sigtimedwait);
   gmp::sigpendcall();
-  return gmp::insyscall([&] { return real_sigtimedwait(set, info, ts); });
+  return gmp::insyscall([&] {
+    return gmp::remadeuntil(ts, [&](const timespec* left) {
+      return real_sigtimedwait(set, info, left);
+    });
+  });
 }
 
 GMP_HOOK int sigpending(sigset_t* set) {
@@ -316,7 +322,7 @@ GMP_HOOK int sigsuspend(const sigset_t* mask) {
   gmp::testcancel();
   REAL(sigsuspend);
   gmp::sigpendcall();
-  return gmp::insyscall([&] { return gmp::remadeonurg([&] { return real_sigsuspend(mask); }); });
+  return gmp::insyscall([&] { return gmp::remadeunseen([&] { return real_sigsuspend(mask); }); });
 }
 
 GMP_HOOK int raise(int sig) {

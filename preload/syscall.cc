@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +119,23 @@ GMP_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
 }
 
 GMP_HOOK pid_t wait(int* status) { return waitpid(-1, status, 0); }
+
+// System V semaphore waits block the thread, the P handed on, and a semop that the
+// runtime's io_uring task work or SIGURG ended in EINTR is made again (remadeunseen): the
+// kernel ends it so for any pending signal, a handler or not.
+GMP_HOOK int semop(int id, sembuf* ops, size_t n) {
+  REAL(semop);
+  return gmp::insyscall([&] { return gmp::remadeunseen([&] { return real_semop(id, ops, n); }); });
+}
+
+GMP_HOOK int semtimedop(int id, sembuf* ops, size_t n, const timespec* ts) {
+  REAL(semtimedop);
+  return gmp::insyscall([&] {
+    return gmp::remadeuntil(ts, [&](const timespec* left) {
+      return real_semtimedop(id, ops, n, left);
+    });
+  });
+}
 
 GMP_HOOK int flock(int fd, int op) {
   REAL(flock);

@@ -89,11 +89,9 @@ void sigforwarding();
 extern "C" __thread int32_t gmp_handlerdepth __attribute__((tls_model("initial-exec")));
 inline bool inhandler() { return gmp_handlerdepth != 0; }
 // gmp_handlersran: how many handlers of the program's the trampoline has run on the calling
-// thread (its TCB); gmp_sigurgs: how many of the runtime's SIGURGs it took (sysmon's
-// requests, a dump's ask). Each written only by that thread's handlers; read by a hook
-// around a wait in the kernel that a handler ends in EINTR (preload/hook.h, remadeonurg).
+// thread (its TCB). Written only by that thread's handlers; read by a hook around a wait in
+// the kernel that a handler ends in EINTR (preload/hook.h, remadeunseen).
 extern "C" __thread uint32_t gmp_handlersran __attribute__((tls_model("initial-exec")));
-extern "C" __thread uint32_t gmp_sigurgs __attribute__((tls_model("initial-exec")));
 
 // gsigmask: pthread_sigmask for a goroutine: its own mask, the thread's while it runs
 // (signal_unix.cc). 0 or EINVAL; -1: the caller is not a goroutine (pass the call through).

@@ -51,7 +51,9 @@ void netpollflushstale();
 // hands or goes idle without its owner's findRunnable (handoffp, procresize, sysmon before
 // it sleeps).
 void netpollenter(p* pp);
-void netpollenterring(pollring* r);  // the same for r (null: nothing); any thread
+// netpollenterring: one io_uring_enter for r's published operations, whatever its published
+// count says (null: nothing); any thread (SI7: a canceller before its cancel).
+void netpollenterring(pollring* r);
 
 // netpoll: reap r's completions onto out (the gs made runnable); false if none or r was
 // being reaped by another M. netpollall: every ring. Any M.

@@ -372,7 +372,11 @@ void enterpublished(pollring* r) {
 }  // namespace
 
 void netpollenter(p* pp) { enterpublished(pp->ring.load(std::memory_order_acquire)); }
-void netpollenterring(pollring* r) { enterpublished(r); }
+void netpollenterring(pollring* r) {
+  // Whatever published says: 0 may mean another thread took the count (sqenter's exchange)
+  // and has not entered yet, the operation still outside the kernel (SI7).
+  if (r) sqenter(r);
+}
 
 void netpollflushstale() {
   int32_t np = nallp.load(std::memory_order_acquire);

@@ -50,8 +50,10 @@
 //        A ring park armed for the request alone (armedCancel) only publishes its
 //        operation, as an unarmed one (NP6): after the publish its commit fences (seq_cst)
 //        and looks for a hit, submitting and cancelling itself when it finds one; the
-//        canceller hits (seq_cst) and then submits what is published before its cancel.
-//        One of the two sees the other's write.
+//        canceller hits (seq_cst) and then enters the ring itself before its cancel, the
+//        published count notwithstanding (a submitter may have taken it and not entered
+//        yet: a cancel that found nothing in the kernel left the read parked for good, 4
+//        stress runs in 6). One of the two sees the other's write.
 // A hit whose operation completed anyway (the data came first) returns the data: the
 // handler ran, the call succeeded, as on a thread that got both.
 //
@@ -110,7 +112,6 @@ deferred maindeferred;
 
 __thread int32_t gmp_handlerdepth __attribute__((tls_model("initial-exec"))) = 0;
 __thread uint32_t gmp_handlersran __attribute__((tls_model("initial-exec"))) = 0;
-__thread uint32_t gmp_sigurgs __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 // maing: goroutine 1 once it runs (sigintrmain), null again in a forked child. forwarding:

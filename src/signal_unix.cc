@@ -203,7 +203,6 @@ void sighandler(int sig, siginfo_t* info, void* ctx) {
   g* gp = getg();
   m* mp = gp ? gp->m_ : nullptr;
   if (sig == SIGURG) {
-    gmp_sigurgs++;
     if (m* self = threadm(gp)) {
       setxidsig(self);
       dumpself(self, gp, ctx);

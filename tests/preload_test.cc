@@ -367,6 +367,18 @@ TEST(Preload, ThreadAttributesReadBackAsSet) {
                       "worker-with-a-l\n");
 }
 
+// Waits the kernel ends in EINTR for any pending signal see none of the runtime's: the task
+// work of a ring operation another goroutine parked on from the same M (preload/hook.h,
+// remadeunseen). semop ended in EINTR once at 1 P before.
+TEST(Preload, WaitsSeeNoEintrOfTheRuntimes) {
+  if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";
+  expectAtOneAndTwoPs("quietwaits",
+                      "semop: 0 (ok), EINTRs before: 0\n"
+                      "semtimedop: 0 (ok), EINTRs before: 0\n"
+                      "sigwaitinfo: 10 (SIGUSR1), EINTRs before: 0\n"
+                      "sigtimedwait: 10 (SIGUSR1), EINTRs before: 0\n");
+}
+
 // pthread_kill of the main thread is a signal to goroutine 1, which stands for it.
 TEST(Preload, PthreadKillOfTheMainThreadInterruptsItsCall) {
   if (asanbuild()) GTEST_SKIP() << "no pthread takeover in an ASan build (meson.build)";

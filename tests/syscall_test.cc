@@ -657,7 +657,7 @@ TEST(Syscall, WaitsOnTheProgramsOwnRingLeaveThePToOthers) {
 
 // sigsuspend returns once a handler of the program's has run, not for the runtime's SIGURGs
 // (sysmon's preemption request may land just as a thread enters it): those make it wait
-// again (preload/hook.h, remadeonurg). It returned EINTR to the first one.
+// again (preload/hook.h, remadeunseen). It returned EINTR to the first one.
 TEST(Syscall, SigsuspendWaitsThroughTheRuntimesSigurgs) {
   static std::atomic<int> usr2{0};
   usr2 = 0;
