@@ -277,6 +277,19 @@ GMP_HOOK int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
   return -1;
 }
 
+// sigaltstack on a goroutine keeps its stack to itself (src/signal_unix.cc, gsigaltstack):
+// set on the OS thread it replaced the runtime's signal stack there, whose SIGURG handler
+// then declined every request, and a thread with a stack of its own was never preempted
+// nor had its blocked call's P handed on (gdb, which sets one, hung at 1 P).
+GMP_HOOK int sigaltstack(const stack_t* ss, stack_t* old) noexcept {
+  REAL(sigaltstack);
+  int r = gmp::gsigaltstack(ss, old);
+  if (r < 0) return real_sigaltstack(ss, old);
+  if (r == 0) return 0;
+  errno = r;
+  return -1;
+}
+
 // sigwait and its kin block their thread, as a call nothing can park does: its P goes to
 // another thread meanwhile (insyscall), and a signal sent to it (pthread_kill) is sent to
 // the OS thread it waits on (preload/pthread.cc).

@@ -96,6 +96,10 @@ extern "C" __thread uint32_t gmp_handlersran __attribute__((tls_model("initial-e
 // gsigmask: pthread_sigmask for a goroutine: its own mask, the thread's while it runs
 // (signal_unix.cc). 0 or EINVAL; -1: the caller is not a goroutine (pass the call through).
 int gsigmask(int how, const sigset_t* set, sigset_t* old);
+// gsigaltstack: sigaltstack for a goroutine: its own, kept and read back, never the OS
+// thread's (where the runtime's SIGURG handler must run: preemption, the hand-off of a
+// blocked call). 0 or an errno value; -1: the caller is not a goroutine (pass it through).
+int gsigaltstack(const stack_t* ss, stack_t* old);
 
 // lazysyscalloff: the program installs a SIGURG handler of its own: sysmon stops asking
 // threads blocked in calls nothing hooks for their P (lazysyscall.cc). Any thread.

@@ -878,6 +878,7 @@ void goexit0(g* gp) {
   gp->cleanup = nullptr;  // TC2: a handler left registered by a frame that longjmp'd away
   gp->exiting = nullptr;
   gp->asynccancel.store(false, std::memory_order_relaxed);
+  gp->altstack = stack_t{};  // none (gsigaltstack)
   gfput(pp, gp);
   schedule();
 }

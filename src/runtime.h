@@ -149,6 +149,10 @@ struct g {
   // cleared by the goroutine there or by goexit0. A hint: a mark that lands on the record's
   // next goroutine costs it one preemption (gmp_asyncpreempt2 asks its own thread).
   std::atomic<bool> asynccancel;
+  // The alternate signal stack the program gave this goroutine (sigaltstack; the M's own is
+  // the runtime's): kept and read back by the goroutine alone (gsigaltstack); none (zero)
+  // again from goexit0.
+  stack_t altstack;
 #if GMP_STACK_ANNOTATIONS
   void* fiberfake;  // ASan's fake frames while switched out (annotate.h); owner
 #endif

@@ -292,7 +292,30 @@ void minitsig(m* mp) {
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(mp->sigstk.lo);
   ss.ss_size = sigstackSize;
-  if (sigaltstack(&ss, nullptr) != 0) fatal("minitsig: sigaltstack failed");
+  // The kernel's call: the hook (gsigaltstack) keeps a goroutine's stack to itself.
+  if (rawsyscall(SYS_sigaltstack, long(&ss), 0) != 0) fatal("minitsig: sigaltstack failed");
+}
+
+int gsigaltstack(const stack_t* ss, stack_t* old) {
+  if (!hookable(false)) return -1;
+  constexpr int autodisarm = int(1u << 31);  // SS_AUTODISARM (linux/signal.h)
+  g* gp = getg();
+  stack_t cur = gp->altstack;
+  if (cur.ss_size == 0) cur.ss_flags |= SS_DISABLE;  // none yet, as a new thread's
+  if (ss) {
+    // The kernel's checks (do_sigaltstack); the program's handlers run on the M's stack,
+    // so the goroutine is never on its own and never gets EPERM.
+    int mode = ss->ss_flags & ~autodisarm;
+    if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK) return EINVAL;
+    if (mode == SS_DISABLE) {
+      gp->altstack = stack_t{nullptr, ss->ss_flags, 0};
+    } else {
+      if (ss->ss_size < size_t(MINSIGSTKSZ)) return ENOMEM;
+      gp->altstack = stack_t{ss->ss_sp, ss->ss_flags & autodisarm, ss->ss_size};
+    }
+  }
+  if (old) *old = cur;
+  return 0;
 }
 
 void dumpgoroutines(int fd, g* cur, void* ctx, bool exiting, tracebacklevel level, bool self) {
