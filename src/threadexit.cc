@@ -201,9 +201,9 @@ bool mainthreadstack(uintptr_t id, uintptr_t* lo, size_t* size) {
 int mainjoin(uintptr_t id, void** ret, int64_t deadline) {
   if (!ismainthread(id)) return -1;
   if (g* gp = getg(); gp && gp == mainthread.load(std::memory_order_relaxed)) return EDEADLK;
-  if (!semacquire(&maindone, false, waitReasonThreadJoin, deadline)) {
-    return deadline == 0 ? EBUSY : ETIMEDOUT;
-  }
+  int r = semacquirejoin(&maindone, deadline);
+  if (r == EINTR) cancelnow();  // its joiner cancelled (SI7)
+  if (r != 0) return deadline == 0 ? EBUSY : ETIMEDOUT;
   if (ret) *ret = mainretval;
   return 0;
 }

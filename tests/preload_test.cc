@@ -328,7 +328,8 @@ TEST(Preload, CancelledThreadsEndWhereTheyWait) {
   const char* each = ": cancel 0, join 0, canceled, cleanup 1, went on 0\n";
   std::string expect;
   for (const char* name :
-       {"read", "sleep", "poll", "sem_wait", "join", "testcancel", "asynchronous"}) {
+       {"read", "sleep", "poll", "sem_wait", "join", "join of main", "testcancel",
+        "asynchronous"}) {
     expect += std::string(name) + each;
   }
   expect += std::string("poll of two") + each + "  epoll sets left behind: 0\n";

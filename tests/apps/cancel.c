@@ -79,6 +79,8 @@ static void pollone(void) {
 static void semwait(void) { sem_wait(&sem); }
 static pthread_t other;  // a thread that never ends by itself
 static void joinother(void) { pthread_join(other, NULL); }
+static pthread_t mainthread;
+static void joinmain(void) { pthread_join(mainthread, NULL); }
 static void testcancel(void) {
   for (;;) pthread_testcancel();
 }
@@ -304,6 +306,8 @@ int main(int argc, char** argv) {
   run("sem_wait", blocked, (void*)semwait);
   pthread_create(&other, NULL, forever, NULL);
   run("join", blocked, (void*)joinother);
+  mainthread = pthread_self();
+  run("join of main", blocked, (void*)joinmain);
   run("testcancel", blocked, (void*)testcancel);
   run("asynchronous", blocked, (void*)compute);
   int before = epollcount();
