@@ -6,8 +6,9 @@
 // What differs from glibc, by design (README, "Threads under the preload"):
 //   - a PTHREAD_SCOPE_SYSTEM request (pthread_attr_setscope), a stack of the caller's own
 //     (pthread_attr_setstack) or an explicit real-time policy gets a real thread;
-//   - pthread_cancel of a gthread is deferred whatever its type: it acts where the thread
-//     calls a cancellation point the preload hooks (src/gthread.cc, GT2);
+//   - pthread_cancel of a gthread acts where the thread calls a cancellation point the
+//     preload hooks, or, with an asynchronous type, where sysmon preempts it (within about
+//     10 ms; src/gthread.cc, GT2);
 //   - pthread_kill of another gthread runs a handler on the sender and then ends the
 //     target's parked call, or, when the target waits in a call that holds its thread,
 //     sends it to that thread; one the target blocks is pending for it alone

@@ -27,12 +27,13 @@
 // not inside a handler of the program's): it unwinds as pthread_exit(PTHREAD_CANCELED)
 // does. An asynchronous type also marks its goroutine (g.asynccancel): sysmon preempts it
 // where it computes in the program's own code, and it acts there, unwinding through the
-// preemption's signal frame (preempt.cc). From a thread's end on (a return, pthread_exit, a cancellation: gthreadexiting)
-// cancellation is off for good (cancelActing: its handlers' and destructors' cancellation
-// points go on). cancelDisabled and
-// cancelAsync are written by t alone (pthread_setcancelstate and _setcanceltype); an
-// asynchronous type is kept for what it reads back and otherwise acts as deferred: a
-// goroutine is unwound only where it calls in or where sysmon preempts it (README).
+// preemption's signal frame (preempt.cc). From a thread's end on (a return, pthread_exit,
+// a cancellation: gthreadexiting) cancellation is off for good (cancelActing: its
+// handlers' and destructors' cancellation points go on). Writers of t.cancel: any thread
+// sets cancelPending (seq_cst RMW, gthreadcancel); t alone sets and clears cancelDisabled,
+// cancelAsync (seq_cst RMWs: pthread_setcancelstate and _setcanceltype) and cancelActing,
+// and reads its own bits relaxed. A goroutine is unwound only where it calls in or where
+// sysmon preempts it (README).
 //
 // Kernel attributes (GT3). A gthread runs on whichever M is free, so the CPU affinity and
 // scheduling policy the program gives it (pthread_setaffinity_np, pthread_setschedparam,
@@ -500,24 +501,16 @@ int gthreadcancel(gthread* t) {
   return 0;
 }
 
-bool gthreadasynccancelled() {
+bool gthreadcancelwaits(bool async) {
   gthread* t = gmp_tls_thread;
-  constexpr uint32_t on = cancelPending | cancelAsync;
+  uint32_t on = cancelPending | (async ? uint32_t(cancelAsync) : 0u);
+  // Not in a handler of the program's: the unwinding would leave the signal's frame.
   return t && gmp_handlerdepth == 0 &&
          (t->cancel.load(std::memory_order_seq_cst) & (on | cancelDisabled)) == on;
 }
 
-bool gthreadcancelled() {
-  gthread* t = gmp_tls_thread;
-  // Not in a handler of the program's: the unwinding would leave the signal's frame.
-  return t && gmp_handlerdepth == 0 &&
-         (t->cancel.load(std::memory_order_seq_cst) & (cancelPending | cancelDisabled)) ==
-             cancelPending;
-}
-
-bool gthreadcancelwatch() {
-  gthread* t = gmp_tls_thread;
-  return t && !(t->cancel.load(std::memory_order_relaxed) & cancelDisabled);  // its own bit
+bool gthreadcancelon() {
+  return !(gmp_tls_thread->cancel.load(std::memory_order_relaxed) & cancelDisabled);  // its own bit
 }
 
 void cancelnow() {

@@ -212,17 +212,23 @@ bool gthreadpend(gthread* t, int sig);
 // gthreadinterrupt: a handler ran for a signal sent to t (pthread_kill): t's parked call
 // ends in EINTR or, with restart (SA_RESTART), is made again (sigintr.cc).
 void gthreadinterrupt(gthread* t, bool restart);
-// Cancellation, deferred (gthread.cc, GT2). gthreadcancel: pthread_cancel of t (0).
-// gthreadcancelled: the caller is a gthread with a request pending and enabled;
-// gthreadcancelwatch: a gthread whose cancellation is enabled (its parks are armed for it,
-// SI7). cancelnow: act on the request (the caller is a gthread): unwind as
-// pthread_exit(PTHREAD_CANCELED). testcancel: a cancellation point's check, any caller.
+// Cancellation (gthread.cc, GT2). gthreadcancel: pthread_cancel of t (0).
+// gthreadcancelled: the caller is a gthread with a request pending and enabled (async:
+// and an asynchronous type, which acts where sysmon preempted it); gthreadcancelwatch: a
+// gthread whose cancellation is enabled (its parks are armed for it, SI7). cancelnow: act on
+// the request (the caller is a gthread): unwind as pthread_exit(PTHREAD_CANCELED).
+// testcancel: a cancellation point's check, any caller. The inline part is the hooks' fast
+// path: a goroutine that is no thread (gmp_go's, the echo server's) reads one TLS word.
 // gthreadcancelmode: pthread_setcancelstate (state) or _setcanceltype of the calling gthread,
 // value 0 (ENABLE, DEFERRED) or 1 (DISABLE, ASYNCHRONOUS); the old value in *old; 0.
 int gthreadcancel(gthread* t);
-bool gthreadcancelled();
-bool gthreadasynccancelled();  // the same with an asynchronous type: act where preempted
-bool gthreadcancelwatch();
+bool gthreadcancelwaits(bool async);  // the caller is a gthread
+bool gthreadcancelon();               // the caller is a gthread
+extern "C" __thread gthread* gmp_tls_thread __attribute__((tls_model("initial-exec")));
+inline bool gthreadcancelled(bool async = false) {
+  return gmp_tls_thread && gthreadcancelwaits(async);
+}
+inline bool gthreadcancelwatch() { return gmp_tls_thread && gthreadcancelon(); }
 [[noreturn]] void cancelnow();
 inline void testcancel() {
   if (gthreadcancelled()) cancelnow();

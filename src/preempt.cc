@@ -185,7 +185,7 @@ extern "C" void gmp_asyncpreempt2() {
   // An asynchronous pthread_cancel acts here, where the program's code was stopped: the
   // unwinding goes on through gmp_asyncpreempt's signal frame into that code's frames, as
   // glibc's does from its SIGCANCEL handler. (A type turned deferred since: a preemption.)
-  if (gmp::gthreadasynccancelled()) gmp::cancelnow();
+  if (gmp::gthreadcancelled(true)) gmp::cancelnow();
   gmp::getg()->asynccancel.store(false, std::memory_order_relaxed);
   gmp::gosched();
 }

@@ -300,6 +300,19 @@ TEST(Syscall, SmallPipeWriteLeavesThePToOthers) {
 }
 
 namespace {
+// filewith: an unlinked temporary file holding data (what sendfile sends), or -1.
+int filewith(const std::string& data) {
+  char path[] = "/tmp/gmp-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  if (file < 0) return -1;
+  unlink(path);
+  if (write(file, data.data(), data.size()) != ssize_t(data.size())) {
+    close(file);
+    return -1;
+  }
+  return file;
+}
+
 // readexactly: n bytes from fd (hooked reads: the goroutine parks), or what came before EOF
 // or 5 s without a byte (a writer that stopped short: the test fails instead of hanging).
 std::string readexactly(int fd, size_t n) {
@@ -340,11 +353,8 @@ TEST(Syscall, LargeWritesLeaveThePToOthersWhole) {
       {"socket write", true, false, rawwrite},   {"socket writev", true, false, rawwritev},
       {"socket sendto", true, false, rawsendto},  {"socket sendfile", true, false, rawsendfile},
   };
-  char path[] = "/tmp/gmp-sendfile-XXXXXX";  // what sendfile sends: data
-  int file = mkstemp(path);
+  int file = filewith(data);  // what sendfile sends
   ASSERT_GE(file, 0);
-  unlink(path);
-  ASSERT_EQ(write(file, data.data(), total), ssize_t(total));
   for (int procs : {1, 2}) {
     for (const kind& k : kinds) {
       int fds[2];
@@ -419,11 +429,8 @@ TEST(Syscall, WaitallReceiveLeavesThePToOthersWhole) {
 TEST(Syscall, SplicesIntoAFullPipeLeaveThePToOthers) {
   std::string data(8192, 'd');
   for (size_t i = 0; i < data.size(); i++) data[i] = char('a' + i % 26);
-  char path[] = "/tmp/gmp-sendfile-XXXXXX";
-  int file = mkstemp(path);
+  int file = filewith(data);
   ASSERT_GE(file, 0);
-  unlink(path);
-  ASSERT_EQ(write(file, data.data(), data.size()), ssize_t(data.size()));
   for (int procs : {1, 2}) {
     for (bool splice : {true, false}) {
       int fds[2];
